@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+/** Stable error codes: clients switch on these, people read the message. */
+export const ERROR_CODES = [
+  'bad_request',
+  'invalid_settings',
+  'missing_part',
+  'invalid_image',
+  'image_too_large',
+  'map_mismatch',
+  'unknown_model',
+  'model_error',
+  'too_many_exemplars',
+  'payload_too_large',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'not_ready',
+  'queue_full',
+  'canceled',
+  'internal',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** The one error shape every endpoint answers with. */
+export const ErrorBody = z.object({
+  error: z.object({
+    code: z.enum(ERROR_CODES),
+    message: z.string(),
+    /** Where the problem is, for example `settings.strength` or `exemplar[1]`. */
+    field: z.string().optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+/** An error with a stable code and a message that says what to change. */
+export class PixelsError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'PixelsError';
+  }
+
+  toBody(): ErrorBody {
+    return { error: { code: this.code, message: this.message, ...(this.field ? { field: this.field } : {}) } };
+  }
+}

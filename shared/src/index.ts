@@ -1,0 +1,7 @@
+export * from './curves.ts';
+export * from './errors.ts';
+export * from './jobs.ts';
+export * from './limits.ts';
+export * from './map-ops.ts';
+export * from './models.ts';
+export * from './settings.ts';

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { ErrorBody } from './errors.ts';
+import { EditSettings } from './settings.ts';
+
+export const JOB_STATES = ['queued', 'running', 'done', 'failed', 'canceled'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/** Progress of a running edit: step `step` of `totalSteps` (1-based, counted over all passes). */
+export const Progress = z.object({
+  step: z.number().int().nonnegative(),
+  totalSteps: z.number().int().nonnegative(),
+  elapsedMs: z.number().nonnegative(),
+});
+export type Progress = z.infer<typeof Progress>;
+
+export const Job = z.object({
+  id: z.string(),
+  state: z.enum(JOB_STATES),
+  /** 1-based place in the queue while queued. */
+  position: z.number().int().positive().optional(),
+  progress: Progress.optional(),
+  settings: EditSettings,
+  /** The seed actually used, known once the job started. */
+  seed: z.number().int().optional(),
+  createdAt: z.string(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  /** Where the finished PNG can be fetched. */
+  resultUrl: z.string().optional(),
+  error: ErrorBody.shape.error.optional(),
+});
+export type Job = z.infer<typeof Job>;
+
+export const SubmitResponse = z.object({
+  id: z.string(),
+  state: z.enum(JOB_STATES),
+  position: z.number().int().positive(),
+  eventsUrl: z.string(),
+  jobUrl: z.string(),
+});
+export type SubmitResponse = z.infer<typeof SubmitResponse>;
+
+/** One server-sent event of `GET /v1/jobs/:id/events`; the SSE `event:` field is `type`. */
+export const JobEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('queued'), position: z.number().int().positive() }),
+  z.object({ type: z.literal('started'), seed: z.number().int(), totalSteps: z.number().int() }),
+  Progress.extend({
+    type: z.literal('step'),
+    /** Base64 JPEG of the current estimate, when previews were asked for. */
+    preview: z.string().optional(),
+  }),
+  z.object({ type: z.literal('done'), resultUrl: z.string(), width: z.number().int(), height: z.number().int() }),
+  z.object({ type: z.literal('failed'), error: ErrorBody.shape.error }),
+  z.object({ type: z.literal('canceled') }),
+]);
+export type JobEvent = z.infer<typeof JobEvent>;

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { THRESHOLD_CURVES } from './curves.ts';
+import { DEFAULT_LIMITS } from './limits.ts';
+
+/** How an exemplar whose size differs from the source is placed in the source frame. */
+export const FIT_MODES = ['contain', 'cover', 'stretch', 'center'] as const;
+export type FitMode = (typeof FIT_MODES)[number];
+
+/**
+ * How several exemplars are applied: `layered` composites all of them in one pass (paper,
+ * Algorithm 2); `iterative` runs one pass per exemplar, each pass's output the next one's source
+ * (paper, appendix B).
+ */
+export const EXEMPLAR_MODES = ['layered', 'iterative'] as const;
+export type ExemplarMode = (typeof EXEMPLAR_MODES)[number];
+
+export const MAX_SEED = 2 ** 32 - 1;
+
+/**
+ * Everything that shapes one edit. Defaults live here and nowhere else.
+ *
+ * The edit map follows the inpainting habit: white = change fully, black = keep the source;
+ * `invertMap` flips it. The engine turns it into the paper's hold map (1 = keep).
+ */
+export const EditSettings = z
+  .object({
+    model: z.string().min(1).max(200).default('builtin'),
+    prompt: z.string().max(DEFAULT_LIMITS.maxPromptLength).default(''),
+    negativePrompt: z.string().max(DEFAULT_LIMITS.maxPromptLength).default(''),
+    /** Classifier-free guidance scale; absent = the model's own default (1 = off). */
+    guidance: z.number().min(0).max(50).optional(),
+    /** How far up the noise schedule to start: 0 returns the source, 1 starts from pure noise. */
+    strength: z.number().min(0).max(1).default(0.6),
+    /** Scheduler steps for strength 1; the loop runs the last `floor(steps * strength)` of them. */
+    steps: z.number().int().min(1).max(DEFAULT_LIMITS.maxSteps).default(20),
+    threshold: z.enum(THRESHOLD_CURVES).default('linear'),
+    /** Absent = a random seed, reported with the result. */
+    seed: z.number().int().min(0).max(MAX_SEED).optional(),
+    invertMap: z.boolean().default(false),
+    /** Paste the original pixels back where the map keeps them, feathered by the map. */
+    pasteBack: z.boolean().default(true),
+    exemplarMode: z.enum(EXEMPLAR_MODES).default('layered'),
+    fit: z.enum(FIT_MODES).default('contain'),
+    /** Map from the exemplars' alpha when no map is given: grow the shape by this many source pixels... */
+    grow: z.number().min(0).max(512).default(8),
+    /** ...then soften its edge over this many source pixels. */
+    feather: z.number().min(0).max(512).default(24),
+    /** Send a small JPEG preview with each progress step. */
+    previews: z.boolean().default(false),
+  })
+  .strict();
+export type EditSettings = z.infer<typeof EditSettings>;
+export type EditSettingsInput = z.input<typeof EditSettings>;
+
+/** Settings after a run: the seed is always known. */
+export type ResolvedEditSettings = EditSettings & { seed: number };
