@@ -1,0 +1,55 @@
+import type { EditSettings, ModelSummary } from '@pixels/shared';
+
+/** The encoded image files of one edit request (PNG, JPEG or WebP bytes), exemplars in z-order. */
+export interface EditInputs {
+  source: Uint8Array;
+  exemplars: readonly Uint8Array[];
+  map?: Uint8Array;
+}
+
+export interface EditStart {
+  /** The seed actually used (drawn at random when the settings had none). */
+  seed: number;
+  /** Denoising steps over all passes. */
+  totalSteps: number;
+  /** Working size the model runs at. */
+  width: number;
+  height: number;
+}
+
+export interface EditProgress {
+  /** 1-based step over all passes. */
+  step: number;
+  totalSteps: number;
+  elapsedMs: number;
+  /** A small JPEG of the current estimate, when `settings.previews` is on. */
+  preview?: Uint8Array;
+}
+
+export interface EditOutcome {
+  /** The result at the source's size, as PNG with every setting embedded in a text chunk. */
+  png: Uint8Array;
+  width: number;
+  height: number;
+  seed: number;
+  /** Time spent inside the engine (decode inputs → encode PNG), for overhead measurements. */
+  engineMs: number;
+}
+
+export interface RunOptions {
+  onStart?: (start: EditStart) => void;
+  onProgress?: (progress: EditProgress) => void;
+  /** Honoured between steps; the run then rejects with PixelsError('canceled'). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs whole edits (image decoding, the PIXELS loop, PNG encoding) off the main thread. One runner
+ * owns one worker thread and one device; jobs on one runner run one at a time.
+ * Bad input rejects with a PixelsError whose code maps to a 4xx.
+ */
+export interface EditRunner {
+  run(settings: EditSettings, inputs: EditInputs, options?: RunOptions): Promise<EditOutcome>;
+  listModels(): Promise<ModelSummary[]>;
+  close(): Promise<void>;
+}
