@@ -1,0 +1,57 @@
+import { DEFAULT_LIMITS, PixelsError } from '@pixels/shared';
+import sharp, { type Metadata } from 'sharp';
+
+export const IMAGE_FORMATS = ['png', 'jpeg', 'webp'] as const;
+export type ImageFormat = (typeof IMAGE_FORMATS)[number];
+
+export interface ImageHeader {
+  format: ImageFormat;
+  width: number;
+  height: number;
+  hasAlpha: boolean;
+}
+
+/**
+ * Reads an image's header (no pixels are decoded) and refuses what the engine cannot take:
+ * unknown formats and images over `maxPixels`, so a decompression bomb costs nothing.
+ * `role` names the input in messages ("source", "exemplar 2", "map").
+ */
+export async function probeImage(
+  bytes: Uint8Array,
+  role: string,
+  maxPixels: number = DEFAULT_LIMITS.maxPixels,
+): Promise<ImageHeader> {
+  if (bytes.length === 0) {
+    throw new PixelsError('invalid_image', `The ${role} image is empty: send a PNG, JPEG or WebP file.`, role);
+  }
+  let metadata: Metadata;
+  try {
+    metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch {
+    throw new PixelsError(
+      'invalid_image',
+      `The ${role} image could not be read: it is not a PNG, JPEG or WebP file, or it is damaged.`,
+      role,
+    );
+  }
+  const format = metadata.format === 'jpg' ? 'jpeg' : metadata.format;
+  if (!IMAGE_FORMATS.includes(format as ImageFormat)) {
+    throw new PixelsError(
+      'invalid_image',
+      `The ${role} image is ${format ?? 'of an unknown format'}; send it as PNG, JPEG or WebP.`,
+      role,
+    );
+  }
+  const { width, height } = metadata;
+  if (!width || !height) {
+    throw new PixelsError('invalid_image', `The ${role} image has no size in its header; re-export it.`, role);
+  }
+  if (width * height > maxPixels) {
+    throw new PixelsError(
+      'image_too_large',
+      `The ${role} image is ${width}x${height} (${width * height} pixels), over the limit of ${maxPixels} pixels; scale it down.`,
+      role,
+    );
+  }
+  return { format: format as ImageFormat, width, height, hasAlpha: metadata.hasAlpha === true };
+}
