@@ -34,7 +34,7 @@ export async function probeImage(
       role,
     );
   }
-  const format = metadata.format === 'jpg' ? 'jpeg' : metadata.format;
+  const format: string | undefined = metadata.format;
   if (!IMAGE_FORMATS.includes(format as ImageFormat)) {
     throw new PixelsError(
       'invalid_image',
