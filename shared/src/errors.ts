@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   'unauthorized',
   'forbidden',
   'not_found',
+  /** The job exists but has no result yet (queued or running), or never will (failed). */
+  'not_done',
   'not_ready',
   'queue_full',
   'canceled',
