@@ -1,5 +1,6 @@
 import { DEFAULT_LIMITS, PixelsError } from '@pixels/shared';
-import sharp, { type Metadata } from 'sharp';
+import type { Metadata } from 'sharp';
+import { readHeader } from './codec.ts';
 
 export const IMAGE_FORMATS = ['png', 'jpeg', 'webp'] as const;
 export type ImageFormat = (typeof IMAGE_FORMATS)[number];
@@ -26,7 +27,7 @@ export async function probeImage(
   }
   let metadata: Metadata;
   try {
-    metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
+    metadata = await readHeader(bytes);
   } catch {
     throw new PixelsError(
       'invalid_image',

@@ -1,0 +1,25 @@
+import type { EditSettings, ErrorBody, ModelSummary } from '@pixels/shared';
+import type { EditInputs, EditOutcome, EditProgress, EditStart } from './edit-runner.ts';
+import type { PipelineLimits } from './edit-pipeline.ts';
+
+/** What the edit worker is started with. */
+export interface WorkerConfig {
+  modelsDir: string;
+  /** onnxruntime execution providers in order, e.g. ['cpu']. */
+  providers: string[];
+  intraOpThreads: number;
+  maxResidentModels: number;
+  limits: PipelineLimits;
+}
+
+export type ToWorker =
+  | { type: 'run'; jobId: number; settings: EditSettings; inputs: EditInputs }
+  | { type: 'cancel'; jobId: number }
+  | { type: 'models'; requestId: number };
+
+export type FromWorker =
+  | { type: 'start'; jobId: number; start: EditStart }
+  | { type: 'progress'; jobId: number; progress: EditProgress }
+  | { type: 'done'; jobId: number; outcome: EditOutcome }
+  | { type: 'failed'; jobId: number; error: ErrorBody['error']; internal: boolean }
+  | { type: 'models'; requestId: number; models?: ModelSummary[]; error?: string };

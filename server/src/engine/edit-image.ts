@@ -1,0 +1,106 @@
+import { type ExemplarMode, type GrayMap, invertMap, resampleMap, type ThresholdCurve, unionMaps } from '@pixels/shared';
+import type { DiffusionModel } from './model.ts';
+import type { NoiseSource, Scheduler } from './scheduler.ts';
+import { type ExemplarLayer, runPixelsPass, throwIfCanceled } from './pixels-loop.ts';
+import type { Tensor } from './tensor.ts';
+
+/** An exemplar already placed in the source frame at working size. */
+export interface PlacedExemplar {
+  /** [1, 3, H, W] in [-1, 1]: the exemplar pasted over the source by its alpha. */
+  image: Tensor;
+  /** Its alpha at working size: where it covers the source. */
+  alpha: GrayMap;
+  /** The edit map this exemplar's own pass uses in iterative mode (white = change). */
+  editMap: GrayMap;
+}
+
+export interface EditImageInput {
+  model: DiffusionModel;
+  /** A fresh scheduler for each pass (schedulers carry state). */
+  createScheduler: () => Scheduler;
+  noise: NoiseSource;
+  /** [1, 3, H, W] in [-1, 1], H and W multiples of the model's size multiple. */
+  source: Tensor;
+  /** In z-order, bottom first. */
+  exemplars: readonly PlacedExemplar[];
+  /** The user's edit map at working size, white = change (already inverted if asked). */
+  editMap: GrayMap;
+  strength: number;
+  steps: number;
+  curve: ThresholdCurve;
+  mode: ExemplarMode;
+  prompt: string;
+  negativePrompt: string;
+  guidance: number;
+  onStep?: (step: number, totalSteps: number, predictedOriginal: Tensor | null) => void | Promise<void>;
+  signal?: AbortSignal;
+}
+
+/** Index of the first schedule step img2img runs at this strength (diffusers: the last int(steps * strength) steps). */
+export function firstStepIndex(steps: number, strength: number): number {
+  const initTimestep = Math.min(Math.floor(steps * strength), steps);
+  return Math.max(steps - initTimestep, 0);
+}
+
+/** Steps the whole edit runs, over all passes. */
+export function totalStepCount(steps: number, strength: number, mode: ExemplarMode, exemplarCount: number): number {
+  const perPass = steps - firstStepIndex(steps, strength);
+  return mode === 'iterative' ? perPass * exemplarCount : perPass;
+}
+
+/** The hold map on the latent grid: 1 - edit map, area-averaged to one value per latent cell. */
+function holdOnLatentGrid(editMap: GrayMap, latent: Tensor): Float32Array {
+  const [, , height, width] = latent.shape;
+  return invertMap(resampleMap(editMap, width, height)).data;
+}
+
+/**
+ * The whole edit in latent space: encode, one PIXELS pass over the layer stack ('layered') or one
+ * pass per exemplar with each output the next pass's source ('iterative'), decode.
+ */
+export async function editImage(input: EditImageInput): Promise<Tensor> {
+  const { model, exemplars } = input;
+  const passes =
+    input.mode === 'iterative' ? exemplars.map((exemplar) => ({ layers: [exemplar], editMap: exemplar.editMap })) : [{ layers: exemplars, editMap: input.editMap }];
+  const perPass = input.steps - firstStepIndex(input.steps, input.strength);
+  const totalSteps = perPass * passes.length;
+  if (perPass === 0) return input.source;
+
+  const withUnconditional = model.info.guidanceMode === 'classifier-free' && input.guidance > 1;
+  const conditioning = await model.encodePrompt(input.prompt, input.negativePrompt, withUnconditional);
+  let sourceImage = input.source;
+  let decoded = input.source;
+  for (const [passIndex, pass] of passes.entries()) {
+    throwIfCanceled(input.signal);
+    const scheduler = input.createScheduler();
+    scheduler.setTimesteps(input.steps);
+    const source = await model.encodeImage(sourceImage);
+    const layers: ExemplarLayer[] = [];
+    for (const layer of pass.layers) {
+      const latent = await model.encodeImage(layer.image);
+      layers.push({ latent, coverage: resampleMap(layer.alpha, latent.shape[3], latent.shape[2]).data });
+    }
+    const latent = await runPixelsPass({
+      model,
+      scheduler,
+      conditioning,
+      guidance: input.guidance,
+      noise: input.noise,
+      source,
+      exemplars: layers,
+      holdMap: holdOnLatentGrid(pass.editMap, source),
+      startIndex: firstStepIndex(input.steps, input.strength),
+      curve: input.curve,
+      signal: input.signal,
+      onStep: (report) => input.onStep?.(passIndex * perPass + report.step, totalSteps, report.predictedOriginal),
+    });
+    decoded = await model.decodeLatent(latent);
+    sourceImage = decoded;
+  }
+  return decoded;
+}
+
+/** The union of the exemplars' own maps, for callers that build maps per exemplar. */
+export function combinedEditMap(exemplars: readonly PlacedExemplar[]): GrayMap {
+  return unionMaps(exemplars.map((exemplar) => exemplar.editMap));
+}

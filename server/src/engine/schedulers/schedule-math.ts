@@ -1,0 +1,192 @@
+/**
+ * The noise-schedule math every scheduler shares, transcribed from diffusers (`scheduling_*.py`,
+ * v0.3x). Tables are computed once per scheduler, in float64; diffusers builds them in float32
+ * torch tensors, so alphas and sigmas agree with it to about 1e-6 relative and timesteps exactly.
+ *
+ * Timestep spacing (Table 2 of "Common Diffusion Noise Schedules and Sample Steps are Flawed"),
+ * T = num_train_timesteps, N = inference steps; each diffusers class composes the primitives below
+ * slightly differently, and each scheduler file says which it uses:
+ *
+ * | spacing  | DDIM, Euler, Euler a                        | DPM-Solver++ (multistep)                   |
+ * |----------|---------------------------------------------|--------------------------------------------|
+ * | leading  | (0..N-1) * (T // N), reversed, + offset      | (0..N) * (T // (N+1)), reversed, drop last, + offset |
+ * | trailing | round(arange(T, 0, -T/N)) - 1               | same                                       |
+ * | linspace | DDIM: round(linspace(0, T-1, N)) reversed    | round(linspace(0, T-1, N+1)) reversed, drop last |
+ * |          | Euler, Euler a: float32 linspace, unrounded  |                                            |
+ *
+ * LCM ignores timestep_spacing and steps_offset and has its own schedule (`lcm.ts`).
+ * The offset applies to leading spacing only. One deliberate divergence: numpy's float `arange`
+ * yields N + 1 trailing values for some N (61, 103, 121, 122 at T = 1000), which makes diffusers
+ * run an extra step at timestep -1; we keep the first N.
+ */
+import { type Tensor, assertSameShape } from '../tensor.ts';
+
+export const BETA_SCHEDULES = ['scaled_linear', 'linear', 'squaredcos_cap_v2'] as const;
+export type BetaSchedule = (typeof BETA_SCHEDULES)[number];
+
+export const TIMESTEP_SPACINGS = ['leading', 'trailing', 'linspace'] as const;
+export type TimestepSpacing = (typeof TIMESTEP_SPACINGS)[number];
+
+export const PREDICTION_TYPES = ['epsilon', 'v_prediction', 'sample'] as const;
+export type PredictionType = (typeof PREDICTION_TYPES)[number];
+
+export interface BetaOptions {
+  schedule: BetaSchedule;
+  trainSteps: number;
+  betaStart: number;
+  betaEnd: number;
+  /** Used as is when given (diffusers `trained_betas`); must hold `trainSteps` values. */
+  trainedBetas?: readonly number[] | null;
+}
+
+/** torch.linspace: the first half counts up from `start`, the second half down from `end`. */
+function torchLinspace(start: number, end: number, count: number): Float64Array {
+  const values = new Float64Array(count);
+  if (count === 1) {
+    values[0] = start;
+    return values;
+  }
+  const step = (end - start) / (count - 1);
+  const half = Math.floor(count / 2);
+  for (let i = 0; i < count; i++) {
+    values[i] = i < half ? start + i * step : end - (count - 1 - i) * step;
+  }
+  return values;
+}
+
+/** The GLIDE cosine schedule (diffusers `betas_for_alpha_bar`, max_beta 0.999). */
+function cosineBetas(trainSteps: number): Float64Array {
+  const alphaBar = (time: number) => Math.cos(((time + 0.008) / 1.008) * (Math.PI / 2)) ** 2;
+  const betas = new Float64Array(trainSteps);
+  for (let i = 0; i < trainSteps; i++) {
+    betas[i] = Math.min(1 - alphaBar((i + 1) / trainSteps) / alphaBar(i / trainSteps), 0.999);
+  }
+  return betas;
+}
+
+/** The per-timestep noise variances beta_t, t = 0..T-1. */
+export function computeBetas(options: BetaOptions): Float64Array {
+  const { schedule, trainSteps, betaStart, betaEnd, trainedBetas } = options;
+  if (trainedBetas) return Float64Array.from(trainedBetas);
+  switch (schedule) {
+    case 'linear':
+      return torchLinspace(betaStart, betaEnd, trainSteps);
+    case 'scaled_linear':
+      // Linear in sqrt(beta): the latent diffusion (Stable Diffusion) schedule.
+      return torchLinspace(Math.sqrt(betaStart), Math.sqrt(betaEnd), trainSteps).map((root) => root * root);
+    case 'squaredcos_cap_v2':
+      return cosineBetas(trainSteps);
+  }
+}
+
+/** alphas_cumprod: alpha-bar_t = prod_{s <= t} (1 - beta_s), the signal fraction at timestep t. */
+export function cumulativeAlphas(betas: Float64Array): Float64Array {
+  const cumulative = new Float64Array(betas.length);
+  let product = 1;
+  for (let t = 0; t < betas.length; t++) {
+    product *= 1 - betas[t];
+    cumulative[t] = product;
+  }
+  return cumulative;
+}
+
+/** The variance-exploding noise levels sigma_t = sqrt((1 - alpha-bar_t) / alpha-bar_t). */
+export function sigmasFromAlphas(alphasCumprod: Float64Array): Float64Array {
+  return alphasCumprod.map((alpha) => Math.sqrt((1 - alpha) / alpha));
+}
+
+/** Converts a noise level sigma back to the signal fraction alpha-bar = 1 / (sigma^2 + 1). */
+export function alphaFromSigma(sigma: number): number {
+  return 1 / (sigma * sigma + 1);
+}
+
+/** np.round: halves go to the even neighbour (Math.round sends them up). */
+export function roundHalfToEven(value: number): number {
+  const floor = Math.floor(value);
+  const fraction = value - floor;
+  if (fraction < 0.5) return floor;
+  if (fraction > 0.5) return floor + 1;
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+/** np.linspace(start, stop, count, endpoint): i * step + start, the endpoint pinned to `stop`. */
+export function numpyLinspace(start: number, stop: number, count: number, endpoint = true): number[] {
+  const divisions = endpoint ? count - 1 : count;
+  const step = divisions > 0 ? (stop - start) / divisions : 0;
+  const values = Array.from({ length: count }, (_, i) => i * step + start);
+  if (endpoint && count > 1) values[count - 1] = stop;
+  return values;
+}
+
+/**
+ * np.arange(start, stop, step) for a float step, at most `limit` values. numpy fills with
+ * start + i * delta where delta = (start + step) - start, which can differ from `step` in the
+ * last bit; that bit decides halfway roundings, so it is kept.
+ */
+export function numpyArange(start: number, stop: number, step: number, limit: number): number[] {
+  const length = Math.min(Math.max(Math.ceil((stop - start) / step), 0), limit);
+  const delta = start + step - start;
+  return Array.from({ length }, (_, i) => start + i * delta);
+}
+
+/** Leading spacing: (0..count-1) * (T // count), noisiest first, plus steps_offset. */
+export function leadingTimesteps(trainSteps: number, count: number, stepsOffset: number): number[] {
+  const ratio = Math.floor(trainSteps / count);
+  return Array.from({ length: count }, (_, i) => (count - 1 - i) * ratio + stepsOffset);
+}
+
+/** Trailing spacing: round(arange(from, 0, -T/count)) - 1, so the first step is at from - 1. */
+export function trailingTimesteps(trainSteps: number, count: number, from = trainSteps): number[] {
+  return numpyArange(from, 0, -trainSteps / count, count).map((value) => roundHalfToEven(value) - 1);
+}
+
+/** linspace(0, last, count) reversed, unrounded (Euler keeps them as float32 values). */
+export function linspaceTimesteps(last: number, count: number): number[] {
+  return numpyLinspace(0, last, count).reverse();
+}
+
+/** np.interp over the integer grid 0..n-1: linear between neighbours, clamped at the ends. */
+export function interpolateTable(table: ArrayLike<number>, position: number): number {
+  if (position <= 0) return table[0];
+  const last = table.length - 1;
+  if (position >= last) return table[last];
+  const low = Math.floor(position);
+  const weight = position - low;
+  return weight === 0 ? table[low] : table[low] + (table[low + 1] - table[low]) * weight;
+}
+
+/**
+ * img2img truncation (diffusers `get_timesteps`): the loop runs the last
+ * min(int(steps * strength), steps) timesteps; returns the index of the first one run
+ * (`steps` when strength is so low that nothing runs).
+ * @param steps inference steps, an integer >= 1
+ * @param strength in [0, 1]; 1 runs every step
+ */
+export function truncatedStart(steps: number, strength: number): number {
+  if (!Number.isInteger(steps) || steps < 1) {
+    throw new RangeError(`truncatedStart: steps must be an integer >= 1, got ${steps}`);
+  }
+  if (!(strength >= 0 && strength <= 1)) {
+    throw new RangeError(`truncatedStart: strength must be in [0, 1], got ${strength}`);
+  }
+  const initTimestep = Math.min(Math.floor(steps * strength), steps);
+  return Math.max(steps - initTimestep, 0);
+}
+
+/** signalScale * clean + noiseScale * noise, element by element. */
+export function scaleAndAdd(clean: Tensor, signalScale: number, noise: Tensor, noiseScale: number): Tensor {
+  assertSameShape(clean, noise, 'addNoise');
+  const data = new Float32Array(clean.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = signalScale * clean.data[i] + noiseScale * noise.data[i];
+  return { data, shape: [...clean.shape] };
+}
+
+/** Forward diffusion at signal fraction alpha-bar: sqrt(a) x0 + sqrt(1 - a) noise (DDPM `add_noise`). */
+export function addNoiseAtAlpha(clean: Tensor, noise: Tensor, alphaCumprod: number): Tensor {
+  return scaleAndAdd(clean, Math.sqrt(alphaCumprod), noise, Math.sqrt(1 - alphaCumprod));
+}
+
+/** Forward diffusion in the variance-exploding form of the Euler family: x0 + sigma noise. */
+export function addNoiseAtSigma(clean: Tensor, noise: Tensor, sigma: number): Tensor {
+  return scaleAndAdd(clean, 1, noise, sigma);
+}

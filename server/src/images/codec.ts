@@ -1,0 +1,93 @@
+/** The one module that talks to sharp: everything else sees plain pixel buffers. */
+import sharp, { type Metadata } from 'sharp';
+
+/** 8-bit interleaved pixels, row-major. */
+export interface RawImage {
+  readonly data: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 1 | 3 | 4;
+}
+
+export type ResizeFit = 'fill' | 'contain' | 'cover';
+
+/** Header fields only; no pixel is decoded. Throws on unreadable input. */
+export async function readHeader(bytes: Uint8Array): Promise<Metadata> {
+  return sharp(bytes, { limitInputPixels: false }).metadata();
+}
+
+/** Decodes to RGBA (alpha added when absent). `maxPixels` guards the decoder too. */
+export async function decodeRgba(bytes: Uint8Array, maxPixels: number): Promise<RawImage> {
+  const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels })
+    .ensureAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: 4 };
+}
+
+/** Decodes any image to one luminance channel (transparent pixels count as black). */
+export async function decodeLuminance(bytes: Uint8Array, maxPixels: number): Promise<RawImage> {
+  const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels })
+    .flatten({ background: '#000000' })
+    .toColourspace('b-w')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: 1 };
+}
+
+function fromRaw(image: RawImage) {
+  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } });
+}
+
+/**
+ * Resizes to exactly width x height. 'fill' stretches; 'contain' letterboxes with transparent
+ * (or black, without alpha) bands; 'cover' scales up and crops the centre. Lanczos filtering.
+ */
+export async function resizeRaw(image: RawImage, width: number, height: number, fit: ResizeFit = 'fill'): Promise<RawImage> {
+  if (image.width === width && image.height === height) return image;
+  const { data, info } = await fromRaw(image)
+    .resize(width, height, { fit, kernel: 'lanczos3', background: { r: 0, g: 0, b: 0, alpha: 0 } })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: image.channels };
+}
+
+/** Places an image unscaled at (left, top) on a transparent canvas of width x height, cropping what falls outside. */
+export async function placeOnCanvas(image: RawImage, width: number, height: number, left: number, top: number): Promise<RawImage> {
+  const canvas = sharp({ create: { width, height, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } });
+  const cropLeft = Math.max(0, -left);
+  const cropTop = Math.max(0, -top);
+  const visibleWidth = Math.min(image.width - cropLeft, width - Math.max(0, left));
+  const visibleHeight = Math.min(image.height - cropTop, height - Math.max(0, top));
+  if (visibleWidth <= 0 || visibleHeight <= 0) {
+    return { data: new Uint8Array(width * height * 4), width, height, channels: 4 };
+  }
+  const visible = await fromRaw(image)
+    .extract({ left: cropLeft, top: cropTop, width: visibleWidth, height: visibleHeight })
+    .raw()
+    .toBuffer();
+  const { data, info } = await canvas
+    .composite([
+      {
+        input: visible,
+        raw: { width: visibleWidth, height: visibleHeight, channels: image.channels },
+        left: Math.max(0, left),
+        top: Math.max(0, top),
+      },
+    ])
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: 4 };
+}
+
+/** Lossless PNG (compression level 6: a balance of size and time for 512² to 2048² results). */
+export async function encodePng(image: RawImage): Promise<Uint8Array> {
+  return new Uint8Array(await fromRaw(image).png({ compressionLevel: 6 }).toBuffer());
+}
+
+/** A small JPEG, for step previews. */
+export async function encodePreviewJpeg(image: RawImage, longSide: number): Promise<Uint8Array> {
+  const scale = Math.min(1, longSide / Math.max(image.width, image.height));
+  const pipeline = fromRaw(image).resize(Math.max(1, Math.round(image.width * scale)), Math.max(1, Math.round(image.height * scale)));
+  return new Uint8Array(await pipeline.jpeg({ quality: 70 }).toBuffer());
+}
