@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { type EditSettings, type GrayMap, MAX_SEED, resampleMap } from '@pixels/shared';
 import { editImage, totalStepCount } from '../engine/edit-image.ts';
 import { createNoise } from '../engine/noise.ts';
-import { createScheduler } from '../engine/schedulers/index.ts';
+import { createScheduler } from '../engine/schedulers/create-scheduler.ts';
 import { encodePng, encodePreviewJpeg, type RawImage, resizeRaw } from '../images/codec.ts';
 import { imageTensorToRaw, rawToImageTensor } from '../images/pixel-tensors.ts';
 import { addPngText } from '../images/png-text.ts';

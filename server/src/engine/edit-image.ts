@@ -1,6 +1,7 @@
 import { type ExemplarMode, type GrayMap, invertMap, resampleMap, type ThresholdCurve, unionMaps } from '@pixels/shared';
 import type { DiffusionModel } from './model.ts';
 import type { NoiseSource, Scheduler } from './scheduler.ts';
+import { truncatedStart } from './schedulers/schedule-math.ts';
 import { type ExemplarLayer, runPixelsPass, throwIfCanceled } from './pixels-loop.ts';
 import type { Tensor } from './tensor.ts';
 
@@ -36,15 +37,9 @@ export interface EditImageInput {
   signal?: AbortSignal;
 }
 
-/** Index of the first schedule step img2img runs at this strength (diffusers: the last int(steps * strength) steps). */
-export function firstStepIndex(steps: number, strength: number): number {
-  const initTimestep = Math.min(Math.floor(steps * strength), steps);
-  return Math.max(steps - initTimestep, 0);
-}
-
 /** Steps the whole edit runs, over all passes. */
 export function totalStepCount(steps: number, strength: number, mode: ExemplarMode, exemplarCount: number): number {
-  const perPass = steps - firstStepIndex(steps, strength);
+  const perPass = steps - truncatedStart(steps, strength);
   return mode === 'iterative' ? perPass * exemplarCount : perPass;
 }
 
@@ -62,7 +57,7 @@ export async function editImage(input: EditImageInput): Promise<Tensor> {
   const { model, exemplars } = input;
   const passes =
     input.mode === 'iterative' ? exemplars.map((exemplar) => ({ layers: [exemplar], editMap: exemplar.editMap })) : [{ layers: exemplars, editMap: input.editMap }];
-  const perPass = input.steps - firstStepIndex(input.steps, input.strength);
+  const perPass = input.steps - truncatedStart(input.steps, input.strength);
   const totalSteps = perPass * passes.length;
   if (perPass === 0) return input.source;
 
@@ -89,7 +84,7 @@ export async function editImage(input: EditImageInput): Promise<Tensor> {
       source,
       exemplars: layers,
       holdMap: holdOnLatentGrid(pass.editMap, source),
-      startIndex: firstStepIndex(input.steps, input.strength),
+      startIndex: truncatedStart(input.steps, input.strength),
       curve: input.curve,
       signal: input.signal,
       onStep: (report) => input.onStep?.(passIndex * perPass + report.step, totalSteps, report.predictedOriginal),
