@@ -1,0 +1,99 @@
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { createEditRunner } from '../edit/create-edit-runner.ts';
+import type { EditRunner } from '../edit/edit-runner.ts';
+import { ExposureError } from '../http/exposure.ts';
+import { ConfigError, parseServeConfig, SERVE_USAGE, type ServeConfig } from '../http/server-config.ts';
+import { type RunningServer, startServer } from '../http/start-server.ts';
+import { loadTokensFile, parseTokensVariable, type TokenEntry, TokenRegistry } from '../http/tokens.ts';
+import { createJsonLogger } from '../jobs/logger.ts';
+import { DEFAULT_MODELS_DIR } from './cli-support.ts';
+
+/** `pixels serve`: the team server until SIGINT/SIGTERM, then a graceful stop and exit 0. */
+export async function runServe(argv: string[]): Promise<number> {
+  let config: ServeConfig | undefined;
+  try {
+    config = parseServeConfig(argv, process.env, DEFAULT_MODELS_DIR);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`pixels serve: ${error.message}`);
+    return 2;
+  }
+  if (!config) {
+    console.log(SERVE_USAGE);
+    return 0;
+  }
+  const logger = createJsonLogger({ level: config.logLevel });
+  let tokens: TokenRegistry;
+  let tls: { cert: Buffer; key: Buffer } | undefined;
+  try {
+    tokens = new TokenRegistry(await readTokens(config));
+    tls = config.tls && { cert: await readPem(config.tls.certFile, '--tls-cert'), key: await readPem(config.tls.keyFile, '--tls-key') };
+  } catch (error) {
+    logger.error('cannot start', { reason: (error as Error).message });
+    return 2;
+  }
+  const runners = createRunners(config);
+  let server: RunningServer;
+  try {
+    server = await startServer({
+      host: config.host,
+      port: config.port,
+      runners,
+      tokens,
+      insecure: config.insecure,
+      tls,
+      limits: config.limits,
+      retentionMs: config.retentionMs,
+      shutdownMs: config.shutdownMs,
+      logger,
+    });
+  } catch (error) {
+    logger.error('cannot start', { reason: (error as Error).message });
+    await Promise.all(runners.map((runner) => runner.close()));
+    return error instanceof ExposureError ? 2 : 1;
+  }
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  logger.info('signal received', { signal, deadlineSeconds: config.shutdownMs / 1000 });
+  // A second signal means "now": skip the rest of the graceful stop.
+  const forceExit = () => {
+    logger.warn('second signal: exiting without waiting for jobs');
+    process.exit(1);
+  };
+  process.once('SIGINT', forceExit);
+  process.once('SIGTERM', forceExit);
+  await server.close();
+  return 0;
+}
+
+async function readTokens(config: ServeConfig): Promise<TokenEntry[]> {
+  const fromFile = config.tokensFile ? await loadTokensFile(config.tokensFile) : [];
+  const fromVariable = process.env.PIXELS_TOKENS ? parseTokensVariable(process.env.PIXELS_TOKENS) : [];
+  return [...fromFile, ...fromVariable];
+}
+
+async function readPem(path: string, flag: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw new Error(`${flag} ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`);
+  }
+}
+
+/** One runner per device. CPU workers share the cores instead of each taking all of them. */
+function createRunners(config: ServeConfig): EditRunner[] {
+  const cpuOnly = config.devices.filter((providers) => providers.length === 1 && providers[0] === 'cpu').length;
+  const cpuThreads = Math.max(1, Math.floor(availableParallelism() / Math.max(1, cpuOnly)));
+  return config.devices.map((providers) =>
+    createEditRunner({
+      modelsDir: config.modelsDir,
+      providers,
+      maxPixels: config.limits.maxPixels,
+      maxExemplars: config.limits.maxExemplars,
+      ...(providers.length === 1 && providers[0] === 'cpu' ? { intraOpThreads: cpuThreads } : {}),
+    }),
+  );
+}

@@ -1,0 +1,191 @@
+import { type ModelSummary, PixelsError, type ServerStatus, type SubmitResponse } from '@pixels/shared';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { isJobIdShaped } from '../jobs/job-id.ts';
+import type { JobMetrics } from '../jobs/job-metrics.ts';
+import type { JobQueue } from '../jobs/job-queue.ts';
+import { eventsUrl, type JobRecord, jobUrl } from '../jobs/job-record.ts';
+import type { Logger } from '../jobs/logger.ts';
+import { renderApiPage } from './api-page.ts';
+import { type AppEnv, bearerAuth, mayAccess } from './auth.ts';
+import { createErrorHandler, handleNotFound } from './handle-error.ts';
+import { jobEventStream, readLastEventId } from './job-event-stream.ts';
+import { renderMetricsText } from './metrics-text.ts';
+import { buildOpenApiDocument } from './openapi.ts';
+import { parseEditRequest } from './parse-edit-request.ts';
+import { requestLog } from './request-log.ts';
+import type { ServerLimits } from './server-limits.ts';
+import type { Caller, TokenRegistry } from './tokens.ts';
+
+export interface AppDependencies {
+  queue: JobQueue;
+  tokens: TokenRegistry;
+  limits: ServerLimits;
+  /** The installed models (from a runner); asked once and remembered. */
+  listModels: () => Promise<ModelSummary[]>;
+  logger: Logger;
+  metrics: JobMetrics;
+  /** Keep-alive comment interval of event streams. Default 15 s. */
+  heartbeatMs?: number;
+}
+
+/** The Hono app of the team server; every route answers errors in the shared ErrorBody shape. */
+export function createApp(dependencies: AppDependencies) {
+  const { queue, tokens, limits, logger, metrics } = dependencies;
+  const startedAt = Date.now();
+  const openApiDocument = buildOpenApiDocument(limits);
+  const apiPage = renderApiPage(openApiDocument);
+  const authenticate = bearerAuth(tokens);
+  const listModels = remember(dependencies.listModels);
+  let openEventStreams = 0;
+
+  const status = (state: ServerStatus['status']): ServerStatus => {
+    const stats = queue.stats();
+    return {
+      status: state,
+      workers: stats.workers,
+      queued: stats.queued,
+      running: stats.running,
+      uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+    };
+  };
+
+  const limitBody = bodyLimit({
+    maxSize: limits.maxBodyBytes,
+    onError: () => {
+      throw new PixelsError(
+        'payload_too_large',
+        `The request is larger than this server's limit of ${limits.maxBodyBytes} bytes; send smaller images (the frame at 1x) or ask the admin to raise --max-body-bytes.`,
+      );
+    },
+  });
+
+  return new Hono<AppEnv>()
+    .onError(createErrorHandler(logger))
+    .notFound(handleNotFound)
+    .use(requestLog(logger))
+    .use(
+      cors({
+        // Figma's plugin iframe has the origin `null`; '*' answers it, and no cookies are used.
+        origin: '*',
+        allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+        allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'],
+        exposeHeaders: ['Location', 'Retry-After', 'Server-Timing', 'Content-Disposition'],
+        maxAge: 600,
+      }),
+    )
+    .use('/v1/*', authenticate)
+    .use('/metrics', authenticate)
+    .post('/v1/edits', limitBody, async (c) => {
+      if (queue.isDraining) throw new PixelsError('not_ready', 'The server is shutting down; retry in a minute.');
+      const models = await listModels();
+      const request = await parseEditRequest(
+        c.req.raw,
+        limits,
+        models.map((model) => model.name),
+      );
+      const job = queue.submit(c.get('caller').name, request.settings, request.inputs);
+      const body: SubmitResponse = {
+        id: job.id,
+        state: job.state,
+        position: job.position ?? 1,
+        eventsUrl: eventsUrl(job.id),
+        jobUrl: jobUrl(job.id),
+      };
+      c.header('Location', body.jobUrl);
+      return c.json(body, 202);
+    })
+    .get('/v1/jobs/:id', (c) => c.json(findJob(queue, c.req.param('id'), c.get('caller')).toJob()))
+    .delete('/v1/jobs/:id', async (c) => {
+      const job = findJob(queue, c.req.param('id'), c.get('caller'));
+      await queue.cancel(job.id);
+      return c.json(job.toJob());
+    })
+    .get('/v1/jobs/:id/events', (c) => {
+      const job = findJob(queue, c.req.param('id'), c.get('caller'));
+      const lastEventId = readLastEventId(c.req.header('Last-Event-ID'), c.req.query('lastEventId'));
+      openEventStreams++;
+      return jobEventStream(job, lastEventId, {
+        heartbeatMs: dependencies.heartbeatMs,
+        onClose: () => openEventStreams--,
+      });
+    })
+    .get('/v1/jobs/:id/result', (c) => {
+      const job = findJob(queue, c.req.param('id'), c.get('caller'));
+      if (!job.result) throw noResult(job);
+      return c.body(job.result.png.slice(), 200, {
+        'Content-Type': 'image/png',
+        'Content-Disposition': `attachment; filename="pixels-${job.id}.png"`,
+        'Cache-Control': 'private, no-store',
+        'Server-Timing': `engine;dur=${job.result.engineMs.toFixed(1)}`,
+      });
+    })
+    .get('/v1/models', async (c) => c.json({ models: await listModels() }))
+    .get('/healthz', (c) => c.json(status('ok')))
+    .get('/readyz', (c) => {
+      if (queue.isDraining) throw new PixelsError('not_ready', 'The server is shutting down and takes no new jobs.');
+      return c.json(status('ready'));
+    })
+    .get('/metrics', (c) =>
+      c.text(renderMetricsText(queue.stats(), metrics, openEventStreams), 200, {
+        'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
+      }),
+    )
+    .get('/openapi.json', (c) => c.json(openApiDocument))
+    .get('/docs', (c) => c.html(apiPage))
+    .get('/', (c) => c.redirect('/docs'));
+}
+
+export type PixelsApp = ReturnType<typeof createApp>;
+
+/** The job `id` if `caller` may see it; 404 for unknown or expired ids, 403 for another user's job. */
+function findJob(queue: JobQueue, id: string, caller: Caller): JobRecord {
+  const job = isJobIdShaped(id) ? queue.find(id) : undefined;
+  if (!job) {
+    throw new PixelsError(
+      'not_found',
+      `There is no job '${id.slice(0, 40)}': the id is wrong, or the job finished long enough ago that it was deleted with its result.`,
+      'id',
+    );
+  }
+  if (!mayAccess(caller, job.owner)) {
+    throw new PixelsError(
+      'forbidden',
+      `Job ${id} belongs to another user; only the token that submitted it (or an admin token) can read or cancel it.`,
+      'id',
+    );
+  }
+  return job;
+}
+
+function noResult(job: JobRecord): PixelsError {
+  switch (job.state) {
+    case 'queued':
+      return new PixelsError('not_done', `Job ${job.id} is queued (position ${job.position}); fetch the result after its done event.`);
+    case 'running':
+      return new PixelsError(
+        'not_done',
+        `Job ${job.id} is running (step ${job.progress?.step ?? 0} of ${job.progress?.totalSteps ?? '?'}); fetch the result after its done event.`,
+      );
+    case 'canceled':
+      return new PixelsError('canceled', `Job ${job.id} was canceled, so it has no result; submit it again.`);
+    default:
+      return new PixelsError(
+        'not_done',
+        `Job ${job.id} failed (${job.error?.code}: ${job.error?.message}), so it has no result.`,
+      );
+  }
+}
+
+/** Calls `load` once and keeps its answer; a failure is a server fault and is retried next time. */
+function remember(load: () => Promise<ModelSummary[]>): () => Promise<ModelSummary[]> {
+  let pending: Promise<ModelSummary[]> | undefined;
+  return () => {
+    pending ??= load().catch((error: unknown) => {
+      pending = undefined;
+      throw error;
+    });
+    return pending;
+  };
+}

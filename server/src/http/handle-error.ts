@@ -1,0 +1,46 @@
+import { PixelsError } from '@pixels/shared';
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { QueueFullError } from '../jobs/job-queue.ts';
+import type { Logger } from '../jobs/logger.ts';
+import { STATUS_BY_CODE } from './error-status.ts';
+
+/** Renders one PixelsError as the shared error shape with its status and helpful headers. */
+export function errorResponse(error: PixelsError): Response {
+  const headers: Record<string, string> = { 'Content-Type': 'application/json; charset=utf-8' };
+  if (error instanceof QueueFullError) headers['Retry-After'] = String(error.retryAfterSeconds);
+  if (error.code === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer realm="pixels"';
+  return new Response(JSON.stringify(error.toBody()), { status: STATUS_BY_CODE[error.code], headers });
+}
+
+/**
+ * The app's one `onError`: PixelsErrors are the client's to fix and keep their code; anything
+ * else is a server fault, logged with its stack and answered 500 without internals.
+ */
+export function createErrorHandler(logger: Logger) {
+  return function handleError(error: Error, c: Context): Response {
+    if (error instanceof PixelsError) return errorResponse(error);
+    if (error instanceof HTTPException && error.status < 500) {
+      // Hono's own refusals (for example a malformed request line); keep the status, use our shape.
+      const response = errorResponse(new PixelsError('bad_request', `${error.message || 'Bad request'}.`));
+      return new Response(response.body, { status: error.status, headers: response.headers });
+    }
+    logger.error('request failed', { method: c.req.method, path: c.req.path, error });
+    return errorResponse(
+      new PixelsError(
+        'internal',
+        'The server failed on this request; the error is in its log. Retry, and tell the server admin if it happens again.',
+      ),
+    );
+  };
+}
+
+/** Unknown routes get the shared error shape too, pointing at the API description. */
+export function handleNotFound(c: Context): Response {
+  return errorResponse(
+    new PixelsError(
+      'not_found',
+      `There is no ${c.req.method} ${c.req.path}; the endpoints are listed at /openapi.json and /docs.`,
+    ),
+  );
+}

@@ -1,0 +1,17 @@
+import type { JobMetrics } from '../jobs/job-metrics.ts';
+import type { QueueStats } from '../jobs/job-queue.ts';
+import { renderLabelled, renderSingle } from '../jobs/prometheus.ts';
+
+/** The `/metrics` body: queue gauges sampled now, then the durations and counts recorded so far. */
+export function renderMetricsText(stats: QueueStats, metrics: JobMetrics, openEventStreams: number): string {
+  return `${[
+    ...renderSingle('pixels_queue_depth', 'Jobs waiting to start.', 'gauge', stats.queued),
+    ...renderLabelled('pixels_jobs', 'Jobs held now (finished ones until they expire), by state.', 'gauge', 'state', {
+      ...stats.byState,
+    }),
+    ...renderSingle('pixels_workers', 'Workers, one per configured device.', 'gauge', stats.workers),
+    ...renderSingle('pixels_workers_busy', 'Workers running a job now.', 'gauge', stats.running),
+    ...renderSingle('pixels_event_streams_open', 'Open progress streams.', 'gauge', openEventStreams),
+    ...metrics.render(),
+  ].join('\n')}\n`;
+}

@@ -1,0 +1,142 @@
+import { parseArgs } from 'node:util';
+import { DEFAULT_LIMITS } from '@pixels/shared';
+import { LOG_LEVELS, type LogLevel } from '../jobs/logger.ts';
+import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './server-limits.ts';
+
+/** Everything `pixels serve` is told by flags and environment variables. */
+export interface ServeConfig {
+  host: string;
+  port: number;
+  modelsDir: string;
+  tokensFile: string | undefined;
+  /** One worker per entry; an entry is execution providers in order of preference, e.g. ['cuda', 'cpu']. */
+  devices: string[][];
+  insecure: boolean;
+  tls: { certFile: string; keyFile: string } | undefined;
+  limits: ServerLimits;
+  retentionMs: number;
+  shutdownMs: number;
+  logLevel: LogLevel;
+}
+
+interface OptionSpec {
+  type: 'string' | 'boolean';
+  env: string;
+  help: string;
+  /** Shown in --help; the value used when neither the flag nor the variable is set. */
+  fallback?: string;
+}
+
+const OPTIONS: Record<string, OptionSpec> = {
+  host: { type: 'string', env: 'PIXELS_HOST', fallback: '127.0.0.1', help: 'address to listen on; any non-loopback address needs tokens (or --insecure)' },
+  port: { type: 'string', env: 'PIXELS_PORT', fallback: '8787', help: 'TCP port (0 = any free port)' },
+  'models-dir': { type: 'string', env: 'PIXELS_MODELS_DIR', help: 'folder of installed models (the built-in model needs none); default <repo>/models' },
+  'tokens-file': { type: 'string', env: 'PIXELS_TOKENS_FILE', help: 'JSON tokens file (see server/README.md); PIXELS_TOKENS adds name:token[:admin],…' },
+  devices: { type: 'string', env: 'PIXELS_DEVICES', fallback: 'cpu', help: "one worker per comma-separated entry; '+' lists fallbacks: cuda+cpu,cuda+cpu" },
+  insecure: { type: 'boolean', env: 'PIXELS_INSECURE', help: 'allow a non-loopback address without tokens (anyone who reaches it can use it)' },
+  'tls-cert': { type: 'string', env: 'PIXELS_TLS_CERT', help: 'PEM certificate file: serve https (Figma needs https off localhost)' },
+  'tls-key': { type: 'string', env: 'PIXELS_TLS_KEY', help: 'PEM private key file for --tls-cert' },
+  'max-body-bytes': { type: 'string', env: 'PIXELS_MAX_BODY_BYTES', fallback: String(DEFAULT_SERVER_LIMITS.maxBodyBytes), help: 'bytes per request' },
+  'max-pixels': { type: 'string', env: 'PIXELS_MAX_PIXELS', fallback: String(DEFAULT_SERVER_LIMITS.maxPixels), help: 'pixels per image, read from the header' },
+  'max-exemplars': { type: 'string', env: 'PIXELS_MAX_EXEMPLARS', fallback: String(DEFAULT_SERVER_LIMITS.maxExemplars), help: 'exemplars per edit' },
+  'max-steps': { type: 'string', env: 'PIXELS_MAX_STEPS', fallback: String(DEFAULT_SERVER_LIMITS.maxSteps), help: `steps per edit (at most ${DEFAULT_LIMITS.maxSteps})` },
+  'max-prompt-length': { type: 'string', env: 'PIXELS_MAX_PROMPT_LENGTH', fallback: String(DEFAULT_SERVER_LIMITS.maxPromptLength), help: `characters per prompt (at most ${DEFAULT_LIMITS.maxPromptLength})` },
+  'max-queued': { type: 'string', env: 'PIXELS_MAX_QUEUED', fallback: String(DEFAULT_SERVER_LIMITS.maxQueued), help: 'jobs waiting, all users together (429 beyond)' },
+  'max-queued-per-user': { type: 'string', env: 'PIXELS_MAX_QUEUED_PER_USER', fallback: String(DEFAULT_SERVER_LIMITS.maxQueuedPerUser), help: 'jobs one token may have queued or running (429 beyond)' },
+  'retention-minutes': { type: 'string', env: 'PIXELS_RETENTION_MINUTES', fallback: '60', help: 'how long finished jobs and results are kept' },
+  'shutdown-seconds': { type: 'string', env: 'PIXELS_SHUTDOWN_SECONDS', fallback: '30', help: 'on SIGINT/SIGTERM, running jobs may finish this long before they are canceled' },
+  'log-level': { type: 'string', env: 'PIXELS_LOG_LEVEL', fallback: 'info', help: LOG_LEVELS.join(' | ') },
+  help: { type: 'boolean', env: '', help: 'show this help' },
+};
+
+export const SERVE_USAGE = `usage: pixels serve [options]
+
+Starts the team server (JSON logs on stdout). Every option can also be set by its environment variable.
+
+${Object.entries(OPTIONS)
+  .map(([name, spec]) => {
+    const flag = `--${name}${spec.type === 'string' ? ' <value>' : ''}`;
+    const env = spec.env ? `  [${spec.env}]` : '';
+    const fallback = spec.fallback ? ` (default ${spec.fallback})` : '';
+    return `  ${flag.padEnd(30)} ${spec.help}${fallback}${env}`;
+  })
+  .join('\n')}`;
+
+/** A bad flag or variable: the message names it and says what is expected. */
+export class ConfigError extends Error {}
+
+/** Reads flags, then environment variables, then defaults; `undefined` means --help was asked for. */
+export function parseServeConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  defaultModelsDir: string,
+): ServeConfig | undefined {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args: [...argv],
+      options: Object.fromEntries(Object.entries(OPTIONS).map(([name, spec]) => [name, { type: spec.type }])),
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message} (pixels serve --help lists the options)`);
+  }
+  if (values.help) return undefined;
+  const text = (name: string): string | undefined => {
+    const value = values[name] ?? env[OPTIONS[name].env];
+    return typeof value === 'string' && value !== '' ? value : OPTIONS[name].fallback;
+  };
+  const flag = (name: string): boolean => {
+    if (values[name] !== undefined) return values[name] === true;
+    const value = env[OPTIONS[name].env];
+    if (value === undefined || value === '' || value === '0' || value === 'false') return false;
+    if (value === '1' || value === 'true') return true;
+    throw new ConfigError(`${OPTIONS[name].env} must be 1/true or 0/false, not '${value}'.`);
+  };
+  const integer = (name: string, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const value = text(name)!;
+    const number = Number(value);
+    if (!/^\d+$/.test(value) || number < min || number > max) {
+      throw new ConfigError(`--${name} (${OPTIONS[name].env}) must be a whole number from ${min} to ${max}, not '${value}'.`);
+    }
+    return number;
+  };
+
+  const logLevel = text('log-level') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not '${logLevel}'.`);
+  const devices = text('devices')!
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry) => entry.split('+').map((provider) => provider.trim()));
+  if (devices.length === 0 || devices.some((providers) => providers.some((provider) => !/^[a-z0-9_-]+$/i.test(provider)))) {
+    throw new ConfigError(`--devices must list execution providers such as 'cpu' or 'cuda+cpu,cuda+cpu', not '${text('devices')}'.`);
+  }
+  const certFile = text('tls-cert');
+  const keyFile = text('tls-key');
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError('--tls-cert and --tls-key go together: give both to serve https, or neither.');
+  }
+  return {
+    host: text('host')!,
+    port: integer('port', 0, 65535),
+    modelsDir: text('models-dir') ?? defaultModelsDir,
+    tokensFile: text('tokens-file'),
+    devices,
+    insecure: flag('insecure'),
+    tls: certFile && keyFile ? { certFile, keyFile } : undefined,
+    limits: {
+      maxBodyBytes: integer('max-body-bytes', 1024),
+      maxPixels: integer('max-pixels', 64 * 64),
+      maxExemplars: integer('max-exemplars', 1, 64),
+      maxSteps: integer('max-steps', 1, DEFAULT_LIMITS.maxSteps),
+      maxPromptLength: integer('max-prompt-length', 0, DEFAULT_LIMITS.maxPromptLength),
+      maxQueued: integer('max-queued', 1),
+      maxQueuedPerUser: integer('max-queued-per-user', 1),
+    },
+    retentionMs: integer('retention-minutes', 1, 7 * 24 * 60) * 60_000,
+    shutdownMs: integer('shutdown-seconds', 0, 3600) * 1000,
+    logLevel,
+  };
+}

@@ -1,0 +1,123 @@
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import type { ModelSummary } from '@pixels/shared';
+import type { EditRunner } from '../edit/edit-runner.ts';
+import { JobMetrics } from '../jobs/job-metrics.ts';
+import { createJobQueue, type JobQueue } from '../jobs/job-queue.ts';
+import { type Logger, silentLogger } from '../jobs/logger.ts';
+import { createApp, type PixelsApp } from './app.ts';
+import { checkExposure } from './exposure.ts';
+import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './server-limits.ts';
+import type { TokenRegistry } from './tokens.ts';
+
+export interface StartServerOptions {
+  host: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  /** One per device; the server closes them when it stops. */
+  runners: EditRunner[];
+  tokens: TokenRegistry;
+  insecure?: boolean;
+  /** PEM certificate and key: serve https. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  limits?: ServerLimits;
+  /** How long finished jobs and results are kept. Default one hour. */
+  retentionMs?: number;
+  /** How long running jobs may finish on shutdown before they are canceled. Default 30 s. */
+  shutdownMs?: number;
+  logger?: Logger;
+  heartbeatMs?: number;
+}
+
+export interface RunningServer {
+  /** Base URL, e.g. http://127.0.0.1:8787. */
+  url: string;
+  port: number;
+  app: PixelsApp;
+  queue: JobQueue;
+  /** Graceful stop: refuse new work, cancel queued jobs, let running ones finish until the deadline, close. */
+  close(): Promise<void>;
+}
+
+/** Connections still open this long after the queue drained are cut (stuck clients must not block exit). */
+const CONNECTION_GRACE_MS = 2000;
+
+/** Starts the team server; refuses (throws) an exposed address without tokens, and a model folder it cannot read. */
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const logger = options.logger ?? silentLogger;
+  for (const warning of checkExposure({
+    host: options.host,
+    tokenCount: options.tokens.size,
+    insecure: options.insecure === true,
+    tls: options.tls !== undefined,
+  })) {
+    logger.warn(warning);
+  }
+  let models: ModelSummary[];
+  try {
+    models = await options.runners[0].listModels();
+  } catch (error) {
+    throw new Error(`The models could not be listed: ${(error as Error).message}`);
+  }
+  const metrics = new JobMetrics();
+  const queue = createJobQueue({
+    runners: options.runners,
+    limits: options.limits ?? DEFAULT_SERVER_LIMITS,
+    retentionMs: options.retentionMs,
+    logger,
+    metrics,
+  });
+  const app = createApp({
+    queue,
+    tokens: options.tokens,
+    limits: options.limits ?? DEFAULT_SERVER_LIMITS,
+    listModels: async () => models,
+    logger,
+    metrics,
+    heartbeatMs: options.heartbeatMs,
+  });
+  const server = createAdaptorServer({
+    fetch: app.fetch,
+    ...(options.tls ? { createServer: createHttpsServer, serverOptions: { cert: options.tls.cert, key: options.tls.key } } : {}),
+  }) as import('node:http').Server;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(`Port ${options.port} on ${options.host} is in use; pick another with --port.`)
+          : new Error(`Cannot listen on ${options.host}:${options.port}: ${error.message}`),
+      ),
+    );
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const hostInUrl = options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host;
+  const url = `${options.tls ? 'https' : 'http'}://${hostInUrl}:${port}`;
+  logger.info('listening', { url, workers: options.runners.length, models: models.map((model) => model.name), tokens: options.tokens.size });
+
+  let closing: Promise<void> | undefined;
+  const close = async () => {
+    const started = Date.now();
+    logger.info('shutting down', { queued: queue.stats().queued, running: queue.stats().running });
+    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    await queue.drain(options.shutdownMs ?? 30_000);
+    // Event streams end with their jobs; cut whatever is still open after a grace period.
+    server.closeIdleConnections();
+    const timer = setTimeout(() => server.closeAllConnections(), CONNECTION_GRACE_MS);
+    await serverClosed;
+    clearTimeout(timer);
+    await Promise.all(options.runners.map((runner) => runner.close()));
+    logger.info('stopped', { durationMs: Date.now() - started });
+  };
+  return {
+    url,
+    port,
+    app,
+    queue,
+    close: () => {
+      closing ??= close();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import type { EditSettings, ErrorBody, Job, JobState, Progress } from '@pixels/shared';
+import type { EditInputs } from '../edit/edit-runner.ts';
+import { JobEventLog } from './job-event-log.ts';
+
+/** The finished image of a job, kept until the job expires. */
+export interface JobResult {
+  png: Uint8Array;
+  width: number;
+  height: number;
+  /** Time the engine spent (decode, loop, encode); the rest of a round trip is server overhead. */
+  engineMs: number;
+}
+
+/** Where a job's resources live on the wire, relative to the server root. */
+export function jobUrl(id: string): string {
+  return `/v1/jobs/${id}`;
+}
+export function eventsUrl(id: string): string {
+  return `/v1/jobs/${id}/events`;
+}
+export function resultUrl(id: string): string {
+  return `/v1/jobs/${id}/result`;
+}
+
+/** One job as the queue holds it: wire state plus the inputs, result and cancel switch. */
+export class JobRecord {
+  state: JobState = 'queued';
+  /** 1-based place in the fair queue while queued. */
+  position: number | undefined;
+  progress: Progress | undefined;
+  seed: number | undefined;
+  readonly createdAt: number;
+  startedAt: number | undefined;
+  finishedAt: number | undefined;
+  error: ErrorBody['error'] | undefined;
+  result: JobResult | undefined;
+  /** Dropped once the run ends, so a finished job holds only its result. */
+  inputs: EditInputs | undefined;
+  readonly events = new JobEventLog();
+  readonly abort = new AbortController();
+
+  constructor(
+    readonly id: string,
+    /** The token name that submitted the job: only it (or an admin) may read or cancel it. */
+    readonly owner: string,
+    readonly settings: EditSettings,
+    inputs: EditInputs,
+    now: number,
+  ) {
+    this.inputs = inputs;
+    this.createdAt = now;
+  }
+
+  get isFinished(): boolean {
+    return this.state === 'done' || this.state === 'failed' || this.state === 'canceled';
+  }
+
+  /** The wire view (`Job` in @pixels/shared). */
+  toJob(): Job {
+    const iso = (time: number | undefined) => (time === undefined ? undefined : new Date(time).toISOString());
+    return {
+      id: this.id,
+      state: this.state,
+      ...(this.state === 'queued' && this.position !== undefined ? { position: this.position } : {}),
+      ...(this.progress ? { progress: this.progress } : {}),
+      settings: this.settings,
+      ...(this.seed !== undefined ? { seed: this.seed } : {}),
+      createdAt: iso(this.createdAt)!,
+      ...(this.startedAt !== undefined ? { startedAt: iso(this.startedAt) } : {}),
+      ...(this.finishedAt !== undefined ? { finishedAt: iso(this.finishedAt) } : {}),
+      ...(this.state === 'done' ? { resultUrl: resultUrl(this.id) } : {}),
+      ...(this.error ? { error: this.error } : {}),
+    };
+  }
+}
