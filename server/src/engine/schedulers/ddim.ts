@@ -1,6 +1,12 @@
 import type { NoiseSource, Scheduler } from '../scheduler.ts';
 import type { Tensor } from '../tensor.ts';
-import { addNoiseAtAlpha, leadingTimesteps, linspaceTimesteps, roundHalfToEven, trailingTimesteps } from './schedule-math.ts';
+import {
+  addNoiseAtAlpha,
+  leadingTimesteps,
+  linspaceTimesteps,
+  roundHalfToEven,
+  trailingTimesteps,
+} from './schedule-math.ts';
 import { type ResolvedSchedulerConfig, trainingAlphasCumprod } from './scheduler-config.ts';
 import { checkScheduleIndex, checkStepCount, checkStepInputs, checkTimestepsInRange } from './step-checks.ts';
 
@@ -67,8 +73,7 @@ export class DdimScheduler implements Scheduler {
     const timestep = this.schedule[index];
     const previousTimestep = timestep - Math.floor(this.config.num_train_timesteps / this.schedule.length);
     const alphaProduct = this.alphasCumprod[timestep];
-    const previousAlphaProduct =
-      previousTimestep >= 0 ? this.alphasCumprod[previousTimestep] : this.finalAlphaCumprod;
+    const previousAlphaProduct = previousTimestep >= 0 ? this.alphasCumprod[previousTimestep] : this.finalAlphaCumprod;
     const signal = Math.sqrt(alphaProduct);
     const noiseLevel = Math.sqrt(1 - alphaProduct);
     const previousSignal = Math.sqrt(previousAlphaProduct);

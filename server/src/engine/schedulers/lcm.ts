@@ -68,8 +68,7 @@ export class LcmScheduler implements Scheduler {
     const isLast = index === this.schedule.length - 1;
     const previousTimestep = isLast ? timestep : this.schedule[index + 1];
     const alphaProduct = this.alphasCumprod[timestep];
-    const previousAlphaProduct =
-      previousTimestep >= 0 ? this.alphasCumprod[previousTimestep] : this.finalAlphaCumprod;
+    const previousAlphaProduct = previousTimestep >= 0 ? this.alphasCumprod[previousTimestep] : this.finalAlphaCumprod;
     const signal = Math.sqrt(alphaProduct);
     const noiseLevel = Math.sqrt(1 - alphaProduct);
     const scaledTimestep = timestep * this.config.timestep_scaling;

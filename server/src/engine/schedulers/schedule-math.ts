@@ -19,7 +19,7 @@
  * yields N + 1 trailing values for some N (61, 103, 121, 122 at T = 1000), which makes diffusers
  * run an extra step at timestep -1; we keep the first N.
  */
-import { type Tensor, assertSameShape } from '../tensor.ts';
+import { assertSameShape, type Tensor } from '../tensor.ts';
 
 export const BETA_SCHEDULES = ['scaled_linear', 'linear', 'squaredcos_cap_v2'] as const;
 export type BetaSchedule = (typeof BETA_SCHEDULES)[number];

@@ -65,7 +65,11 @@ const UNSUPPORTED_OPTIONS: readonly {
   allowed: readonly unknown[];
   algorithms: readonly SchedulerName[];
 }[] = Object.freeze([
-  { field: 'rescale_betas_zero_snr', allowed: [false], algorithms: ['ddim', 'euler', 'euler-ancestral', 'dpm++2m', 'lcm'] },
+  {
+    field: 'rescale_betas_zero_snr',
+    allowed: [false],
+    algorithms: ['ddim', 'euler', 'euler-ancestral', 'dpm++2m', 'lcm'],
+  },
   { field: 'thresholding', allowed: [false], algorithms: ['ddim', 'dpm++2m', 'lcm'] },
   { field: 'use_karras_sigmas', allowed: [false], algorithms: ['euler', 'dpm++2m'] },
   { field: 'use_exponential_sigmas', allowed: [false], algorithms: ['euler', 'dpm++2m'] },
@@ -91,10 +95,17 @@ function configError(field: string, expected: string, actual: unknown): PixelsEr
   );
 }
 
-function readNumber(config: SchedulerConfig, field: string, fallback: number, isValid: (value: number) => boolean, expected: string): number {
+function readNumber(
+  config: SchedulerConfig,
+  field: string,
+  fallback: number,
+  isValid: (value: number) => boolean,
+  expected: string,
+): number {
   const value = config[field];
   if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || !isValid(value)) throw configError(field, expected, value);
+  if (typeof value !== 'number' || !Number.isFinite(value) || !isValid(value))
+    throw configError(field, expected, value);
   return value;
 }
 
@@ -146,7 +157,13 @@ export function resolveSchedulerConfig(config: SchedulerConfig, name: SchedulerN
   refuseUnsupportedOptions(config, name);
   const isPositiveInteger = (value: number) => Number.isInteger(value) && value >= 1;
   const isBeta = (value: number) => value > 0 && value < 1;
-  const trainSteps = readNumber(config, 'num_train_timesteps', 1000, (value) => isPositiveInteger(value) && value >= 2, 'an integer >= 2');
+  const trainSteps = readNumber(
+    config,
+    'num_train_timesteps',
+    1000,
+    (value) => isPositiveInteger(value) && value >= 2,
+    'an integer >= 2',
+  );
   return Object.freeze({
     num_train_timesteps: trainSteps,
     beta_start: readNumber(config, 'beta_start', 0.00085, isBeta, 'a number in (0, 1)'),

@@ -1,5 +1,5 @@
 import type { SchedulerName } from '../scheduler.ts';
-import { type Tensor, assertSameShape } from '../tensor.ts';
+import { assertSameShape, type Tensor } from '../tensor.ts';
 
 /** Checks a step count for `setTimesteps`: an integer in [1, max]. */
 export function checkStepCount(name: SchedulerName, count: number, max: number): void {
