@@ -47,12 +47,29 @@ function parseNumber(flag: string, text: string | undefined): number | undefined
   return value;
 }
 
+const NEGATIVE_NUMBER = /^-\.?\d/;
+
+/** `--steps -4` would read as an option named -4: glue negative numbers to the option before them. */
+function glueNegativeNumbers(argv: string[]): string[] {
+  const out: string[] = [];
+  for (const token of argv) {
+    const previous = out.at(-1);
+    if (NEGATIVE_NUMBER.test(token) && previous?.startsWith('--') && !previous.includes('=')) {
+      out[out.length - 1] = `${previous}=${token}`;
+    } else {
+      out.push(token);
+    }
+  }
+  return out;
+}
+
 /** Parses argv into validated settings; every problem is one line naming the flag. */
 export function parseEditArguments(argv: string[]) {
   let parsed: ReturnType<typeof parse>;
+  const args = glueNegativeNumbers(argv);
   function parse() {
     return parseArgs({
-      args: argv,
+      args,
       strict: true,
       options: {
         source: { type: 'string' },
@@ -80,7 +97,7 @@ export function parseEditArguments(argv: string[]) {
   try {
     parsed = parse();
   } catch (error) {
-    throw new CliError(`${(error as Error).message}\n${EDIT_USAGE}`, 2);
+    throw new CliError(`${(error as Error).message.split('\n')[0]} (see pixels edit --help)`, 2);
   }
   const { values } = parsed;
   if (values.help) return { help: true as const };

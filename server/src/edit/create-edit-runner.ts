@@ -22,7 +22,8 @@ interface PendingJob {
   options: RunOptions;
 }
 
-const workerUrl = new URL(`./edit-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+/** The source tree runs through tsx (the entry registers it in the worker); a bundled build runs plain JavaScript. */
+const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './edit-worker-entry.mjs' : './edit-worker.js', import.meta.url);
 
 /** Starts one worker thread that owns the models of one device; edits on it run one at a time. */
 export function createEditRunner(options: EditRunnerOptions): EditRunner {
@@ -36,11 +37,7 @@ export function createEditRunner(options: EditRunnerOptions): EditRunner {
       maxExemplars: options.maxExemplars ?? DEFAULT_LIMITS.maxExemplars,
     },
   };
-  const worker = new Worker(fileURLToPath(workerUrl), {
-    workerData: config,
-    // The source tree runs through tsx; a bundled build runs plain JavaScript.
-    execArgv: workerUrl.pathname.endsWith('.ts') ? ['--import', 'tsx'] : [],
-  });
+  const worker = new Worker(fileURLToPath(workerUrl), { workerData: config });
   const jobs = new Map<number, PendingJob>();
   const modelRequests = new Map<number, { resolve: (models: ModelSummary[]) => void; reject: (error: Error) => void }>();
   let nextId = 1;
