@@ -204,4 +204,17 @@ describe('LCM steps', () => {
     expectClose(trajectory[3], final);
     expectClose(scheduler.predictedOriginal!.data, final);
   });
+
+  it('mixes in the sample through c_skip when timestep_scaling makes t s small', () => {
+    // timestep_scaling 0.001: t s = 0.999, 0.759, 0.499, 0.259, so c_skip = 0.25 / ((t s)^2 + 0.25) is large.
+    const { trajectory } = run('lcm', { set_alpha_to_one: true, timestep_scaling: 0.001 }, 4, 4);
+    expectClose(
+      trajectory[0],
+      [0.114665331, -0.071866877, 2.150039708, 0.129563319, -1.218212616, 0.107800315, 0.437749891, 1.756696628],
+    );
+    expectClose(
+      trajectory[3],
+      [-1.071137213, 1.342776011, 5.845883556, -2.416373704, -0.962538924, 0.147178525, -0.463569923, 4.36565991],
+    );
+  });
 });
