@@ -1,0 +1,125 @@
+/**
+ * The engine's figures: the PIXELS loop against plain img2img on the same model, steps, size and
+ * seed (time and peak memory, side by side in one run), on the built-in model at 512x512.
+ */
+import { resampleMap, shapeToMap } from '@pixels/shared';
+import type { DiffusionModel } from '@pixels/server/engine/model.ts';
+import { runImg2ImgPass } from '@pixels/server/engine/img2img.ts';
+import { createNoise } from '@pixels/server/engine/noise.ts';
+import { runPixelsPass } from '@pixels/server/engine/pixels-loop.ts';
+import { createScheduler } from '@pixels/server/engine/schedulers/create-scheduler.ts';
+import { truncatedStart } from '@pixels/server/engine/schedulers/schedule-math.ts';
+import { decodeRgba, resizeRaw } from '@pixels/server/images/codec.ts';
+import { channelToMap, rawToImageTensor } from '@pixels/server/images/pixel-tensors.ts';
+import { ModelRegistry } from '@pixels/server/models/model-registry.ts';
+
+export interface LoopFigures {
+  size: number;
+  steps: number;
+  strength: number;
+  img2imgMs: number;
+  pixelsMs: number;
+  timeRatio: number;
+  /** Peak JS-visible memory (heap + array buffers) above the pass's starting point, in MB. */
+  img2imgPeakMb: number;
+  pixelsPeakMb: number;
+  extraMemoryMb: number;
+  /** Peak resident set size above the starting point, in MB (includes onnxruntime's arenas). */
+  img2imgPeakRssMb: number;
+  pixelsPeakRssMb: number;
+}
+
+const MB = 1024 * 1024;
+
+function jsMemory(): number {
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}
+
+/** Wraps predict to sample memory around every model call, the loop's high-water points. */
+function sampledModel(model: DiffusionModel, peaks: { js: number; rss: number }): DiffusionModel {
+  const sample = () => {
+    peaks.js = Math.max(peaks.js, jsMemory());
+    peaks.rss = Math.max(peaks.rss, process.memoryUsage.rss());
+  };
+  return {
+    info: model.info,
+    encodeImage: (image) => model.encodeImage(image),
+    decodeLatent: (latent) => model.decodeLatent(latent),
+    encodePrompt: (...args) => model.encodePrompt(...args),
+    async predict(input) {
+      sample();
+      const output = await model.predict(input);
+      sample();
+      return output;
+    },
+  };
+}
+
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+export async function benchLoop(options: { fixturesDir: string; modelsDir: string; size?: number; steps?: number; strength?: number; rounds?: number }): Promise<LoopFigures> {
+  const size = options.size ?? 512;
+  const steps = options.steps ?? 20;
+  const strength = options.strength ?? 1;
+  const rounds = options.rounds ?? 3;
+  const registry = new ModelRegistry({ modelsDir: options.modelsDir, session: { providers: ['cpu'], intraOpThreads: 0 } });
+  const model = await registry.get('builtin');
+  const { readFile } = await import('node:fs/promises');
+  const load = async (name: string) => resizeRaw(await decodeRgba(await readFile(`${options.fixturesDir}/${name}.png`), 1 << 26), size, size, 'cover');
+  const sourceImage = await load('brick');
+  const exemplarRaw = await load('grass');
+  const source = await model.encodeImage(rawToImageTensor(sourceImage));
+  const exemplar = await model.encodeImage(rawToImageTensor(exemplarRaw));
+  const [, , h, w] = source.shape;
+  const alpha = channelToMap({ ...exemplarRaw, data: exemplarRaw.data.map((v, i) => (i % 4 === 3 ? ((i >> 2) % size >= size / 2 ? 255 : 0) : v)) }, 3);
+  const coverage = resampleMap(alpha, w, h).data;
+  const holdMap = resampleMap(shapeToMap(alpha, { grow: 8, feather: 64 }), w, h).data.map((v) => 1 - v);
+  const conditioning = await model.encodePrompt('', '', false);
+  const startIndex = truncatedStart(steps, strength);
+
+  const measure = async (kind: 'img2img' | 'pixels') => {
+    collectGarbage();
+    const baseline = { js: jsMemory(), rss: process.memoryUsage.rss() };
+    const peaks = { ...baseline };
+    const scheduler = createScheduler(model.info.schedulerConfig);
+    scheduler.setTimesteps(steps);
+    const context = { model: sampledModel(model, peaks), scheduler, conditioning, guidance: 1, noise: createNoise(42) };
+    const started = performance.now();
+    if (kind === 'img2img') {
+      await runImg2ImgPass({ ...context, reference: source, source, startIndex });
+    } else {
+      await runPixelsPass({ ...context, source, exemplars: [{ latent: exemplar, coverage }], holdMap, startIndex, curve: 'linear' });
+    }
+    const ms = performance.now() - started;
+    return { ms, jsMb: (peaks.js - baseline.js) / MB, rssMb: (peaks.rss - baseline.rss) / MB };
+  };
+
+  await measure('img2img'); // warm-up: onnxruntime's first run allocates its arenas
+  const results = { img2img: [] as Awaited<ReturnType<typeof measure>>[], pixels: [] as Awaited<ReturnType<typeof measure>>[] };
+  for (let round = 0; round < rounds; round++) {
+    results.img2img.push(await measure('img2img'));
+    results.pixels.push(await measure('pixels'));
+  }
+  await registry.close();
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const img2imgMs = median(results.img2img.map((r) => r.ms));
+  const pixelsMs = median(results.pixels.map((r) => r.ms));
+  const img2imgPeakMb = Math.max(...results.img2img.map((r) => r.jsMb));
+  const pixelsPeakMb = Math.max(...results.pixels.map((r) => r.jsMb));
+  return {
+    size,
+    steps,
+    strength,
+    img2imgMs,
+    pixelsMs,
+    timeRatio: pixelsMs / img2imgMs,
+    img2imgPeakMb,
+    pixelsPeakMb,
+    extraMemoryMb: pixelsPeakMb - img2imgPeakMb,
+    img2imgPeakRssMb: Math.max(...results.img2img.map((r) => r.rssMb)),
+    pixelsPeakRssMb: Math.max(...results.pixels.map((r) => r.rssMb)),
+  };
+}
