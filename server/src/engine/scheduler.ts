@@ -9,10 +9,10 @@ export interface SchedulerConfig {
   beta_schedule?: 'scaled_linear' | 'linear' | 'squaredcos_cap_v2'; // default scaled_linear
   trained_betas?: number[] | null;
   prediction_type?: 'epsilon' | 'v_prediction' | 'sample'; // default epsilon
-  timestep_spacing?: 'leading' | 'trailing' | 'linspace'; // default leading
+  timestep_spacing?: 'leading' | 'trailing' | 'linspace'; // default per class as diffusers: leading (DDIM, LCM), linspace (others)
   steps_offset?: number; // default 0 (SD configs set 1)
   set_alpha_to_one?: boolean; // DDIM, default true (SD configs set false)
-  clip_sample?: boolean; // DDIM, default true (SD configs set false)
+  clip_sample?: boolean; // DDIM, LCM; default false (diffusers' DDIM class says true, its SD pipelines force false)
   clip_sample_range?: number;
   original_inference_steps?: number; // LCM, default 50
   timestep_scaling?: number; // LCM, default 10
