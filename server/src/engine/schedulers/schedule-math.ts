@@ -4,16 +4,14 @@
  * torch tensors, so alphas and sigmas agree with it to about 1e-6 relative and timesteps exactly.
  *
  * Timestep spacing (Table 2 of "Common Diffusion Noise Schedules and Sample Steps are Flawed"),
- * T = num_train_timesteps, N = inference steps; each diffusers class composes the primitives below
- * slightly differently, and each scheduler file says which it uses:
- *
- * | spacing  | DDIM, Euler, Euler a                        | DPM-Solver++ (multistep)                   |
- * |----------|---------------------------------------------|--------------------------------------------|
- * | leading  | (0..N-1) * (T // N), reversed, + offset      | (0..N) * (T // (N+1)), reversed, drop last, + offset |
- * | trailing | round(arange(T, 0, -T/N)) - 1               | same                                       |
- * | linspace | DDIM: round(linspace(0, T-1, N)) reversed    | round(linspace(0, T-1, N+1)) reversed, drop last |
- * |          | Euler, Euler a: float32 linspace, unrounded  |                                            |
- *
+ * T = num_train_timesteps, N = inference steps, noisiest first. diffusers' classes differ:
+ * - leading: DDIM, Euler, Euler a: (0..N-1) * (T // N), + steps_offset.
+ *   DPM-Solver++: (0..N) * (T // (N+1)) with its final 0 dropped, + steps_offset.
+ * - trailing: all four: round(arange(T, 0, -T/N)) - 1 (DPM-Solver++ starts from its clipped T).
+ * - linspace: DDIM: round(linspace(0, T-1, N)). Euler, Euler a: the same without rounding, as
+ *   float32, sigmas interpolated between training timesteps. DPM-Solver++:
+ *   round(linspace(0, T-1, N+1)) with its final 0 dropped.
+ * Rounding is numpy's (halves to even). DDIM steps to t - T // N whatever the spacing.
  * LCM ignores timestep_spacing and steps_offset and has its own schedule (`lcm.ts`).
  * The offset applies to leading spacing only. One deliberate divergence: numpy's float `arange`
  * yields N + 1 trailing values for some N (61, 103, 121, 122 at T = 1000), which makes diffusers
