@@ -1,0 +1,121 @@
+/**
+ * The part of Figma's plugin API the main thread uses, as plain structural types. The real `figma`
+ * object satisfies it (checked where the plugin starts, in code.ts) and the typed fake in
+ * test/plugin/support implements it, so every main-thread module runs unchanged against both.
+ */
+
+/** An axis-aligned rectangle in canvas units (Figma's `Rect`). */
+export interface Box {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** A 2x3 affine matrix, rows first (Figma's `Transform`). */
+export type AffineTransform = [[number, number, number], [number, number, number]];
+
+export interface PngExportSettings {
+  readonly format: 'PNG';
+  readonly constraint: { readonly type: 'SCALE'; readonly value: number };
+  /** Export the whole node even where a parent clips it. */
+  readonly useAbsoluteBounds: boolean;
+}
+
+export interface SurfacePaint {
+  readonly type: string;
+}
+
+export interface ImageFill {
+  readonly type: 'IMAGE';
+  readonly imageHash: string;
+  readonly scaleMode: 'FILL';
+}
+
+/** Any layer the designer can select. */
+export interface SurfaceNode {
+  readonly id: string;
+  name: string;
+  readonly type: string;
+  visible: boolean;
+  readonly removed: boolean;
+  readonly parent: SurfaceParent | null;
+  readonly width: number;
+  readonly height: number;
+  /** Null for nodes that are not rendered (for example an empty group). */
+  readonly absoluteBoundingBox: Box | null;
+  /** Bounds including shadows, blurs and outside strokes; null when nothing renders, absent on stickies. */
+  readonly absoluteRenderBounds?: Box | null;
+  readonly absoluteTransform: AffineTransform;
+  readonly relativeTransform: AffineTransform;
+  /** Absent on layers without fills (groups); a symbol when mixed. */
+  readonly fills?: readonly SurfacePaint[] | symbol;
+  exportAsync(settings: PngExportSettings): Promise<Uint8Array>;
+  getPluginData(key: string): string;
+  setPluginData(key: string, value: string): void;
+}
+
+/** A node that holds children: a page, frame, group, section... */
+export interface SurfaceParent {
+  readonly id: string;
+  readonly type: string;
+  readonly parent: SurfaceParent | null;
+  /** Back to front: the last child paints on top. */
+  readonly children: readonly SurfaceNode[];
+  insertChild(index: number, child: SurfaceNode): void;
+  /** Present on frames: anything but 'NONE' means auto-layout positions the children. */
+  readonly layoutMode?: string;
+}
+
+/** What the result layer needs beyond any node. */
+export interface SurfaceRectangle extends SurfaceNode {
+  fills: readonly SurfacePaint[] | symbol;
+  relativeTransform: AffineTransform;
+  layoutPositioning: 'AUTO' | 'ABSOLUTE';
+  resize(width: number, height: number): void;
+  setRelaunchData(data: { [command: string]: string }): void;
+}
+
+export interface SurfaceClientStorage {
+  getAsync(key: string): Promise<unknown>;
+  setAsync(key: string, value: unknown): Promise<void>;
+  deleteAsync(key: string): Promise<void>;
+}
+
+export interface SurfaceUi {
+  postMessage(message: unknown): void;
+  /** Figma passes the message and where it came from. */
+  onmessage: ((message: unknown, properties: { origin: string }) => void) | undefined;
+}
+
+export interface ShowUiOptions {
+  width: number;
+  height: number;
+  title: string;
+  themeColors: boolean;
+}
+
+export interface FigmaSurface {
+  /** The relaunch button or menu command the plugin was started with ('' for a plain launch). */
+  readonly command: string;
+  readonly currentPage: { selection: readonly SurfaceNode[] };
+  /** The document: plugin data here is shared by everyone who opens the file. */
+  readonly root: { getPluginData(key: string): string; setPluginData(key: string, value: string): void };
+  readonly ui: SurfaceUi;
+  readonly clientStorage: SurfaceClientStorage;
+  showUI(html: string, options: ShowUiOptions): void;
+  createImage(bytes: Uint8Array): { readonly hash: string };
+  createRectangle(): SurfaceRectangle;
+  /** Resolves to any node type; narrow it with `isSurfaceNode`. */
+  getNodeByIdAsync(id: string): Promise<object | null>;
+  on(type: 'selectionchange' | 'currentpagechange' | 'close', callback: () => void): void;
+  notify(message: string, options?: { error?: boolean; timeout?: number }): unknown;
+  /** Seals the changes made so far into one undo step. */
+  commitUndo(): void;
+  closePlugin(message?: string): void;
+}
+
+/** Whether a node from `getNodeByIdAsync` is a layer that can be exported and placed against. */
+export function isSurfaceNode(node: object | null): node is SurfaceNode {
+  return node !== null && 'exportAsync' in node && 'absoluteTransform' in node && 'parent' in node;
+}

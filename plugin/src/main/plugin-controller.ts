@@ -1,0 +1,199 @@
+import type { EditSettings } from '@pixels/shared';
+import type { MainToUi } from '../messages/main-to-ui.ts';
+import { parseMessage } from '../messages/parse-message.ts';
+import type { SelectionSummary } from '../messages/selection-summary.ts';
+import { UiToMain } from '../messages/ui-to-main.ts';
+import { assignRoles } from './assign-roles.ts';
+import { describeLayer } from './describe-layer.ts';
+import { exportLayers, type RoleNodes } from './export-layers.ts';
+import { type FigmaSurface, isSurfaceNode, type SurfaceNode } from './figma-surface.ts';
+import { readChosenRole, writeChosenOrder, writeChosenRole } from './node-memory.ts';
+import { placeResult } from './place-result.ts';
+import { readProvenance } from './provenance.ts';
+import { relaunchModeOf } from './relaunch-commands.ts';
+import {
+  addPendingJob,
+  documentKeyOf,
+  loadConnection,
+  loadPanelSettings,
+  loadPendingJobs,
+  removePendingJob,
+  saveConnection,
+  savePanelSettings,
+} from './stored-state.ts';
+
+export const PANEL_SIZE = Object.freeze({ width: 340, height: 720 });
+
+/**
+ * The main thread: watches the selection, answers the panel's requests (export, placement,
+ * storage) and keeps every Figma call here. Messages are handled one at a time, in order.
+ */
+export class PluginController {
+  private queue: Promise<void> = Promise.resolve();
+  private relaunch: { mode: 'again' | 'variation'; settings: EditSettings } | undefined;
+
+  constructor(private readonly api: FigmaSurface) {}
+
+  /** Sends a message to the panel. */
+  post(message: MainToUi): void {
+    this.api.ui.postMessage(message);
+  }
+
+  /** Reads the selection and assigns roles. */
+  summarizeSelection(): SelectionSummary {
+    return assignRoles(this.api.currentPage.selection.map(describeLayer));
+  }
+
+  selectionChanged(): void {
+    this.post({ type: 'selection', selection: this.summarizeSelection() });
+  }
+
+  /** Queues one raw message from the panel; the returned promise settles once it is handled. */
+  receive(raw: unknown): Promise<void> {
+    const handled = this.queue.then(() => this.handle(raw));
+    this.queue = handled.catch(() => undefined);
+    return handled;
+  }
+
+  /** When started from a result's relaunch button, reselects the layers it was made from. */
+  async prepareRelaunch(): Promise<void> {
+    const mode = relaunchModeOf(this.api.command);
+    if (!mode) return;
+    const [result] = this.api.currentPage.selection;
+    const provenance = result ? readProvenance(result) : undefined;
+    if (!provenance) {
+      this.api.notify('Select a PIXELS result layer to blend it again.', { error: true });
+      return;
+    }
+    const ids = [provenance.sourceId, ...provenance.exemplarIds, ...(provenance.mapId ? [provenance.mapId] : [])];
+    const nodes: SurfaceNode[] = [];
+    for (const id of ids) {
+      const node = await this.api.getNodeByIdAsync(id);
+      if (isSurfaceNode(node) && !node.removed) nodes.push(node);
+    }
+    if (nodes.length !== ids.length) {
+      this.api.notify('Some layers this result was made from are gone; select the layers to blend and try again.', { error: true });
+      return;
+    }
+    this.api.currentPage.selection = nodes;
+    this.relaunch = { mode, settings: provenance.settings };
+  }
+
+  private async handle(raw: unknown): Promise<void> {
+    let message: UiToMain;
+    try {
+      message = parseMessage(UiToMain, raw, 'panel → main');
+    } catch (error) {
+      console.error((error as Error).message);
+      return;
+    }
+    const storage = this.api.clientStorage;
+    switch (message.type) {
+      case 'ready': {
+        const [connection, settings, pendingJobs] = await Promise.all([
+          loadConnection(storage),
+          loadPanelSettings(storage),
+          loadPendingJobs(storage, documentKeyOf(this.api)),
+        ]);
+        this.post({
+          type: 'init',
+          connection,
+          settings,
+          selection: this.summarizeSelection(),
+          pendingJobs,
+          ...(this.relaunch ? { relaunch: this.relaunch } : {}),
+        });
+        this.relaunch = undefined;
+        return;
+      }
+      case 'set-role':
+        this.setRole(message.nodeId, message.role);
+        this.selectionChanged();
+        return;
+      case 'set-exemplar-order':
+        message.nodeIds.forEach((id, order) => {
+          const node = this.selectedNode(id);
+          if (node) writeChosenOrder(node, order);
+        });
+        this.selectionChanged();
+        return;
+      case 'save-settings':
+        await savePanelSettings(storage, message.settings);
+        return;
+      case 'save-connection':
+        await saveConnection(storage, message.connection);
+        return;
+      case 'export-layers':
+        await this.exportSelection(message.requestId, message.maxSide);
+        return;
+      case 'job-submitted':
+        await addPendingJob(storage, documentKeyOf(this.api), message.job);
+        return;
+      case 'job-ended':
+        await removePendingJob(storage, documentKeyOf(this.api), message.jobId);
+        return;
+      case 'place-result':
+        try {
+          const placed = await placeResult(this.api, message);
+          await removePendingJob(storage, documentKeyOf(this.api), message.jobId);
+          this.post({ type: 'placed', jobId: message.jobId, nodeId: placed.node.id, name: placed.name, notes: message.notes });
+          this.api.notify(`Placed "${placed.name}"`);
+        } catch (error) {
+          this.post({ type: 'place-failed', jobId: message.jobId, message: (error as Error).message });
+        }
+        return;
+      case 'notify':
+        this.api.notify(message.message, { error: message.error });
+        return;
+    }
+  }
+
+  private selectedNode(id: string): SurfaceNode | undefined {
+    return this.api.currentPage.selection.find((node) => node.id === id);
+  }
+
+  private setRole(nodeId: string, role: Parameters<typeof writeChosenRole>[1]): void {
+    const node = this.selectedNode(nodeId);
+    if (!node) return;
+    if (role === 'source') {
+      // One source at a time: a new choice replaces an earlier one.
+      for (const other of this.api.currentPage.selection) {
+        if (other !== node && readChosenRole(other) === 'source') writeChosenRole(other, 'automatic');
+      }
+    }
+    writeChosenRole(node, role);
+  }
+
+  private async exportSelection(requestId: string, maxSide: number): Promise<void> {
+    const summary = this.summarizeSelection();
+    const blocking = summary.issues.find((issue) => issue.severity === 'error');
+    if (blocking || !summary.source) {
+      this.post({ type: 'export-failed', requestId, message: blocking?.message ?? 'Select a source layer first.' });
+      return;
+    }
+    const byId = (id: string) => this.selectedNode(id)!;
+    const nodes: RoleNodes = {
+      source: byId(summary.source.id),
+      exemplars: summary.exemplarIds.map(byId),
+      ...(summary.mapId ? { map: byId(summary.mapId) } : {}),
+    };
+    try {
+      this.post({ type: 'layers-exported', requestId, layers: await exportLayers(nodes, maxSide) });
+    } catch (error) {
+      this.post({ type: 'export-failed', requestId, message: (error as Error).message });
+    }
+  }
+}
+
+/** Opens the panel and wires Figma's events to the controller. */
+export async function startPlugin(api: FigmaSurface, html: string): Promise<PluginController> {
+  const controller = new PluginController(api);
+  await controller.prepareRelaunch();
+  api.ui.onmessage = (message) => {
+    void controller.receive(message);
+  };
+  api.on('selectionchange', () => controller.selectionChanged());
+  api.on('currentpagechange', () => controller.selectionChanged());
+  api.showUI(html, { ...PANEL_SIZE, title: 'PIXELS', themeColors: true });
+  return controller;
+}

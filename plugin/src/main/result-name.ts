@@ -1,0 +1,18 @@
+import type { EditSettings } from '@pixels/shared';
+
+const PROMPT_CHARACTERS = 32;
+
+/** The result layer's name: the settings a designer compares variations by, at a glance. */
+export function nameResult(settings: EditSettings, seed: number): string {
+  const parts = [
+    'PIXELS',
+    settings.model,
+    `strength ${settings.strength}`,
+    `${settings.steps} steps`,
+    settings.threshold,
+    `seed ${seed}`,
+  ];
+  const prompt = settings.prompt.trim();
+  if (prompt) parts.push(`"${prompt.length > PROMPT_CHARACTERS ? `${prompt.slice(0, PROMPT_CHARACTERS - 1)}…` : prompt}"`);
+  return parts.join(' · ');
+}

@@ -1,0 +1,16 @@
+import { z } from 'zod';
+
+/**
+ * Milliseconds spent on each part of one blend, measured in the UI. The plugin's own share is
+ * everything except `serverMs` (queue plus engine time on the server).
+ */
+export const BlendTimings = z.object({
+  exportMs: z.number().nonnegative(),
+  composeMs: z.number().nonnegative(),
+  uploadMs: z.number().nonnegative(),
+  serverMs: z.number().nonnegative(),
+  downloadMs: z.number().nonnegative(),
+  decodeMs: z.number().nonnegative(),
+  totalMs: z.number().nonnegative(),
+});
+export type BlendTimings = z.infer<typeof BlendTimings>;

@@ -1,0 +1,39 @@
+import { EditSettings } from '@pixels/shared';
+import { z } from 'zod';
+
+/** The layers a job was made from, by node id. */
+export const JobLayers = z.object({
+  sourceId: z.string(),
+  exemplarIds: z.array(z.string()),
+  mapId: z.string().optional(),
+});
+export type JobLayers = z.infer<typeof JobLayers>;
+
+/**
+ * A submitted job the plugin has not placed yet, kept in clientStorage so that a plugin closed
+ * mid-job (which kills its requests) picks the job up again when reopened.
+ */
+export const PendingJob = JobLayers.extend({
+  jobId: z.string(),
+  serverUrl: z.string(),
+  settings: EditSettings,
+  /** The working image size the job was sent at. */
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  submittedAt: z.string(),
+});
+export type PendingJob = z.infer<typeof PendingJob>;
+
+/** What a placed result remembers about how it was made (plugin data on the result layer). */
+export const Provenance = JobLayers.extend({
+  jobId: z.string(),
+  serverUrl: z.string(),
+  /** The settings the server ran, with the seed it used. */
+  settings: EditSettings,
+  seed: z.number().int(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  placedAt: z.string(),
+  plugin: z.literal('pixels'),
+});
+export type Provenance = z.infer<typeof Provenance>;

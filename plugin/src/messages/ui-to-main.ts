@@ -1,0 +1,39 @@
+import { EditSettings } from '@pixels/shared';
+import { z } from 'zod';
+import { BlendTimings } from './blend-timings.ts';
+import { Bytes } from './bytes.ts';
+import { JobLayers, PendingJob } from './job-records.ts';
+import { Connection, PanelSettings } from './panel-settings.ts';
+import { LAYER_ROLES } from './selection-summary.ts';
+
+/** Every message the panel sends to the main thread; parsed on arrival in the main thread. */
+export const UiToMain = z.discriminatedUnion('type', [
+  /** The panel has loaded and listens: the main thread answers with `init`. */
+  z.object({ type: z.literal('ready') }),
+  z.object({ type: z.literal('set-role'), nodeId: z.string(), role: z.enum([...LAYER_ROLES, 'automatic']) }),
+  /** Exemplars bottom first, as the designer ordered them. */
+  z.object({ type: z.literal('set-exemplar-order'), nodeIds: z.array(z.string()) }),
+  z.object({ type: z.literal('save-settings'), settings: PanelSettings }),
+  z.object({ type: z.literal('save-connection'), connection: Connection }),
+  /** Rasterize the current selection with the source's long side at most `maxSide` pixels. */
+  z.object({ type: z.literal('export-layers'), requestId: z.string(), maxSide: z.number().int().positive() }),
+  z.object({ type: z.literal('job-submitted'), job: PendingJob }),
+  /** The job was placed, failed or was canceled: forget it. */
+  z.object({ type: z.literal('job-ended'), jobId: z.string() }),
+  JobLayers.extend({
+    type: z.literal('place-result'),
+    jobId: z.string(),
+    serverUrl: z.string(),
+    /** PNG at most 4096 px per side (Figma's image limit). */
+    png: Bytes,
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    settings: EditSettings,
+    seed: z.number().int(),
+    notes: z.array(z.string()),
+    timings: BlendTimings.optional(),
+  }),
+  z.object({ type: z.literal('notify'), message: z.string(), error: z.boolean().default(false) }),
+]);
+export type UiToMain = z.infer<typeof UiToMain>;
+export type PlaceResultMessage = Extract<UiToMain, { type: 'place-result' }>;

@@ -1,0 +1,80 @@
+/** PNG's five scanline filters (PNG spec, section 9). */
+export const FILTER = Object.freeze({ none: 0, sub: 1, up: 2, average: 3, paeth: 4 });
+
+export function paeth(left: number, up: number, upLeft: number): number {
+  const estimate = left + up - upLeft;
+  const toLeft = Math.abs(estimate - left);
+  const toUp = Math.abs(estimate - up);
+  const toUpLeft = Math.abs(estimate - upLeft);
+  if (toLeft <= toUp && toLeft <= toUpLeft) return left;
+  return toUp <= toUpLeft ? up : upLeft;
+}
+
+/**
+ * Undoes the filter of one scanline in place. `line` holds the filtered bytes, `previous` the
+ * unfiltered line above (zeros for the first), `stride` the bytes per pixel (at least 1).
+ */
+export function unfilterLine(filter: number, line: Uint8Array, previous: Uint8Array, stride: number): void {
+  const length = line.length;
+  switch (filter) {
+    case FILTER.none:
+      return;
+    case FILTER.sub:
+      for (let i = stride; i < length; i++) line[i] = (line[i] + line[i - stride]) & 0xff;
+      return;
+    case FILTER.up:
+      for (let i = 0; i < length; i++) line[i] = (line[i] + previous[i]) & 0xff;
+      return;
+    case FILTER.average:
+      for (let i = 0; i < length; i++) {
+        const left = i >= stride ? line[i - stride] : 0;
+        line[i] = (line[i] + ((left + previous[i]) >> 1)) & 0xff;
+      }
+      return;
+    case FILTER.paeth:
+      for (let i = 0; i < length; i++) {
+        const left = i >= stride ? line[i - stride] : 0;
+        const upLeft = i >= stride ? previous[i - stride] : 0;
+        line[i] = (line[i] + paeth(left, previous[i], upLeft)) & 0xff;
+      }
+      return;
+    default:
+      throw new Error(`PNG scanline uses filter type ${filter}; valid types are 0 to 4. The file is damaged.`);
+  }
+}
+
+/** Writes one scanline filtered with `filter` into `out` and returns the sum of absolute values. */
+function applyFilter(filter: number, line: Uint8Array, previous: Uint8Array, stride: number, out: Uint8Array): number {
+  const length = line.length;
+  let score = 0;
+  for (let i = 0; i < length; i++) {
+    let predicted = 0;
+    if (filter === FILTER.sub) predicted = i >= stride ? line[i - stride] : 0;
+    else if (filter === FILTER.up) predicted = previous[i];
+    else if (filter === FILTER.paeth) predicted = paeth(i >= stride ? line[i - stride] : 0, previous[i], i >= stride ? previous[i - stride] : 0);
+    const value = (line[i] - predicted) & 0xff;
+    out[i] = value;
+    score += value < 128 ? value : 256 - value;
+  }
+  return score;
+}
+
+const CANDIDATE_FILTERS = [FILTER.sub, FILTER.up, FILTER.paeth];
+
+/**
+ * Filters one scanline into `out` (filter byte first) with the filter whose output has the smallest
+ * sum of absolute values, the heuristic the PNG spec recommends. `scratch` is `line.length` bytes.
+ */
+export function filterLine(line: Uint8Array, previous: Uint8Array, stride: number, out: Uint8Array, scratch: Uint8Array): void {
+  const best = out.subarray(1);
+  let bestScore = applyFilter(FILTER.none, line, previous, stride, best);
+  out[0] = FILTER.none;
+  for (const filter of CANDIDATE_FILTERS) {
+    const score = applyFilter(filter, line, previous, stride, scratch);
+    if (score < bestScore) {
+      bestScore = score;
+      out[0] = filter;
+      best.set(scratch);
+    }
+  }
+}

@@ -1,0 +1,276 @@
+import type { EditSettings, JobEvent } from '@pixels/shared';
+import type { BlendTimings } from '../../messages/blend-timings.ts';
+import type { JobLayers, PendingJob } from '../../messages/job-records.ts';
+import type { PanelSettings } from '../../messages/panel-settings.ts';
+import { encodePng } from '../../png/png-encode.ts';
+import { ApiError, isAbort } from '../api/api-error.ts';
+import type { PixelsClient } from '../api/pixels-client.ts';
+import type { MainBridge } from '../bridge.ts';
+import { grayRasterOf } from '../images/layer-maps.ts';
+import { composeLayers, type DecodeImage } from './compose-layers.ts';
+import { editMapFor } from './edit-map.ts';
+import { fitResult } from './fit-result.ts';
+import { followJob } from './follow-job.ts';
+import { isActive, type JobView, type Problem, type SessionView } from './job-view.ts';
+import { requestSettings } from './request-settings.ts';
+
+export interface BlendSessionDeps {
+  bridge: Pick<MainBridge, 'exportLayers' | 'placeResult' | 'send'>;
+  /** A client for a server URL (resumed jobs may live on a server other than the current one). */
+  clientFor(serverUrl: string): PixelsClient;
+  decode: DecodeImage;
+  onChange(view: SessionView): void;
+  now?: () => number;
+}
+
+/** What a job needs to be followed and placed. */
+interface JobContext extends JobLayers {
+  client: PixelsClient;
+  jobId: string;
+  settings: EditSettings;
+  width: number;
+  height: number;
+  /** Present for blends started in this panel; resumed jobs have no plugin-side timings. */
+  timing?: { startedAt: number; exportMs: number; composeMs: number; uploadMs: number };
+}
+
+function problemOf(error: unknown): Problem {
+  if (error instanceof ApiError) return { message: error.message, advice: error.advice };
+  return { message: (error as Error).message ?? String(error), advice: 'Fix what the message says and blend again.' };
+}
+
+/**
+ * One click of "Blend exemplar": export the selection, composite it in the source's frame, build
+ * the edit map, submit one job per variation, follow their progress and place each result. Also
+ * picks up jobs left pending when the plugin was closed. Cancel stops everything it started.
+ */
+export class BlendSession {
+  private readonly controller = new AbortController();
+  private readonly view: SessionView = { phase: 'idle', jobs: [], notes: [] };
+  private readonly now: () => number;
+
+  constructor(private readonly deps: BlendSessionDeps) {
+    this.now = deps.now ?? (() => performance.now());
+  }
+
+  get isRunning(): boolean {
+    return this.view.phase === 'exporting' || this.view.phase === 'preparing' || this.view.phase === 'running';
+  }
+
+  async start(panel: PanelSettings, client: PixelsClient): Promise<void> {
+    const signal = this.controller.signal;
+    const startedAt = this.now();
+    this.update({ phase: 'exporting' });
+    try {
+      const layers = await this.deps.bridge.exportLayers(panel.workingSize);
+      const exportMs = this.now() - startedAt;
+      if (signal.aborted) return;
+      this.update({ phase: 'preparing', notes: layers.notes });
+
+      const composeStart = this.now();
+      const composed = await composeLayers(layers, this.deps.decode);
+      const editMap = editMapFor(composed, {
+        grow: panel.edit.grow,
+        feather: panel.edit.feather,
+        falloff: panel.falloff,
+        invert: panel.edit.invertMap,
+      });
+      const [source, map, ...exemplars] = await Promise.all([
+        encodePng(composed.source),
+        encodePng(grayRasterOf(editMap.map)),
+        ...composed.exemplars.map(encodePng),
+      ]);
+      const composeMs = this.now() - composeStart;
+      if (signal.aborted) return;
+
+      this.update({ phase: 'running' });
+      const ids: JobLayers = {
+        sourceId: layers.source.id,
+        exemplarIds: layers.exemplars.map((layer) => layer.id),
+        ...(layers.map ? { mapId: layers.map.id } : {}),
+      };
+      const followers: Promise<void>[] = [];
+      for (let variation = 0; variation < panel.variations && !signal.aborted; variation++) {
+        const settings = requestSettings(panel, variation, editMap.origin);
+        const job = this.addJob(panel.variations > 1 ? `Variation ${variation + 1} of ${panel.variations}` : 'Blend');
+        const uploadStart = this.now();
+        try {
+          const submitted = await client.submit(settings, { source, exemplars, map }, signal);
+          const uploadMs = this.now() - uploadStart;
+          this.patchJob(job, { jobId: submitted.id, phase: submitted.state === 'running' ? 'running' : 'queued', position: submitted.position });
+          const pending: PendingJob = {
+            jobId: submitted.id,
+            serverUrl: client.serverUrl,
+            ...ids,
+            settings,
+            width: composed.width,
+            height: composed.height,
+            submittedAt: new Date().toISOString(),
+          };
+          this.deps.bridge.send({ type: 'job-submitted', job: pending });
+          const context: JobContext = { ...pending, client, timing: { startedAt, exportMs, composeMs, uploadMs } };
+          followers.push(this.runJob(job, context));
+        } catch (error) {
+          if (isAbort(error)) break;
+          this.patchJob(job, { phase: 'failed', problem: problemOf(error) });
+          break;
+        }
+      }
+      await Promise.all(followers);
+    } catch (error) {
+      if (!isAbort(error)) this.update({ problem: problemOf(error) });
+    } finally {
+      this.update({ phase: 'finished' });
+    }
+  }
+
+  /** Follows and places jobs submitted before the plugin was last closed. */
+  async resume(jobs: readonly PendingJob[]): Promise<void> {
+    this.update({ phase: 'running' });
+    await Promise.all(
+      jobs.map((pending) => {
+        const job = this.addJob('Job from before the plugin closed');
+        this.patchJob(job, { jobId: pending.jobId, phase: 'queued' });
+        try {
+          return this.runJob(job, { ...pending, client: this.deps.clientFor(pending.serverUrl) });
+        } catch (error) {
+          this.patchJob(job, { phase: 'failed', problem: problemOf(error) });
+          return Promise.resolve();
+        }
+      }),
+    );
+    this.update({ phase: 'finished' });
+  }
+
+  /** Stops the blend: aborts requests, asks the server to cancel every unfinished job. */
+  async cancel(): Promise<void> {
+    this.controller.abort();
+    await Promise.all(
+      this.view.jobs.map(async (job) => {
+        if (!isActive(job.phase) || job.phase === 'placing') return;
+        if (job.jobId) {
+          const client = this.jobClients.get(job.key);
+          await client?.cancel(job.jobId).catch(() => undefined);
+          this.deps.bridge.send({ type: 'job-ended', jobId: job.jobId });
+        }
+        this.patchJob(job, { phase: 'canceled' });
+      }),
+    );
+    this.update({ phase: 'finished' });
+  }
+
+  private readonly jobClients = new Map<string, PixelsClient>();
+
+  private async runJob(job: JobView, context: JobContext): Promise<void> {
+    const signal = this.controller.signal;
+    this.jobClients.set(job.key, context.client);
+    const expectedSize = { width: context.width, height: context.height };
+    const serverStart = this.now();
+    let seed = context.settings.seed;
+    try {
+      const terminal = await followJob(
+        context.client,
+        context.jobId,
+        (event) => {
+          if (event.type === 'started') seed = event.seed;
+          this.applyEvent(job, event);
+        },
+        { signal, expectedSize },
+      );
+      const serverMs = this.now() - serverStart;
+      if (terminal.type !== 'done') {
+        const problem = terminal.type === 'failed' ? problemOf(new ApiError(terminal.error.code, terminal.error.message)) : undefined;
+        this.patchJob(job, { phase: terminal.type === 'failed' ? 'failed' : 'canceled', ...(problem ? { problem } : {}) });
+        this.deps.bridge.send({ type: 'job-ended', jobId: context.jobId });
+        return;
+      }
+      if (seed === undefined) seed = (await context.client.job(context.jobId, signal)).seed;
+      if (seed === undefined) throw new ApiError('protocol', 'The server finished the job without saying which seed it used.');
+
+      this.patchJob(job, { phase: 'downloading', seed });
+      const downloadStart = this.now();
+      const bytes = await context.client.result(terminal.resultUrl, signal);
+      const downloadMs = this.now() - downloadStart;
+      const decodeStart = this.now();
+      const fitted = await fitResult(bytes, expectedSize, this.deps.decode);
+      const decodeMs = this.now() - decodeStart;
+
+      this.patchJob(job, { phase: 'placing', notes: fitted.notes });
+      const timings: BlendTimings | undefined = context.timing && {
+        exportMs: context.timing.exportMs,
+        composeMs: context.timing.composeMs,
+        uploadMs: context.timing.uploadMs,
+        serverMs,
+        downloadMs,
+        decodeMs,
+        totalMs: this.now() - context.timing.startedAt,
+      };
+      const placed = await this.deps.bridge
+        .placeResult({
+          jobId: context.jobId,
+          serverUrl: context.client.serverUrl,
+          png: fitted.png,
+          width: fitted.width,
+          height: fitted.height,
+          settings: context.settings,
+          seed,
+          sourceId: context.sourceId,
+          exemplarIds: context.exemplarIds,
+          ...(context.mapId ? { mapId: context.mapId } : {}),
+          notes: fitted.notes,
+          ...(timings ? { timings } : {}),
+        })
+        .catch((error: Error) => {
+          this.deps.bridge.send({ type: 'job-ended', jobId: context.jobId });
+          throw new Error(`The result could not be placed: ${error.message}`);
+        });
+      this.patchJob(job, { phase: 'placed', resultName: placed.name, ...(timings ? { timings } : {}) });
+    } catch (error) {
+      if (signal.aborted || isAbort(error)) return;
+      if (error instanceof ApiError && error.code === 'not_found') this.deps.bridge.send({ type: 'job-ended', jobId: context.jobId });
+      this.patchJob(job, { phase: 'failed', problem: problemOf(error) });
+    }
+  }
+
+  private applyEvent(job: JobView, event: JobEvent): void {
+    switch (event.type) {
+      case 'queued':
+        this.patchJob(job, { phase: 'queued', position: event.position });
+        return;
+      case 'started':
+        this.patchJob(job, { phase: 'running', seed: event.seed, step: 0, totalSteps: event.totalSteps });
+        return;
+      case 'step':
+        this.patchJob(job, {
+          phase: 'running',
+          step: event.step,
+          totalSteps: event.totalSteps,
+          ...(event.preview ? { preview: `data:image/jpeg;base64,${event.preview}` } : {}),
+        });
+        return;
+      default:
+        return;
+    }
+  }
+
+  private addJob(label: string): JobView {
+    const job: JobView = { key: `job-${this.view.jobs.length + 1}`, label, phase: 'uploading', notes: [] };
+    this.view.jobs.push(job);
+    this.emit();
+    return job;
+  }
+
+  private patchJob(job: JobView, patch: Partial<JobView>): void {
+    Object.assign(job, patch);
+    this.emit();
+  }
+
+  private update(patch: Partial<SessionView>): void {
+    Object.assign(this.view, patch);
+    this.emit();
+  }
+
+  private emit(): void {
+    this.deps.onChange({ ...this.view, jobs: this.view.jobs.map((job) => ({ ...job })) });
+  }
+}
