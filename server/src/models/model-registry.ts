@@ -4,7 +4,7 @@ import { type ModelSummary, PixelsError } from '@pixels/shared';
 import type { DiffusionModel } from '../engine/model.ts';
 import { fileExists } from '../util/files.ts';
 import { generateBuiltinModel } from './builtin/generate.ts';
-import { readModelFolder } from './model-folder.ts';
+import { describeModel, type ModelDescription } from './describe-model.ts';
 import type { SessionOptions } from './onnx-runtime.ts';
 import { StableDiffusionModel } from './sd/stable-diffusion-model.ts';
 
@@ -16,15 +16,40 @@ export interface ModelRegistryOptions {
   session: SessionOptions;
   /** Models kept loaded at once; the least recently used is released beyond this. Default 1. */
   maxResident?: number;
+  /** Told about recoverable problems (a prompt cut to 77 tokens, a broken folder skipped in a listing). Default: console.warn. */
+  onWarning?: (message: string) => void;
 }
 
-/** Finds, loads and keeps models: names resolve inside the models folder, paths are taken as they are. */
+/** One entry of a listing: the model's description, or why its folder cannot be used. */
+export interface ModelListing {
+  name: string;
+  dir: string;
+  description?: ModelDescription;
+  error?: Error;
+}
+
+/** The summary the wire and `pixels models --json` carry: the engine-only fields left out. */
+export function toSummary(description: ModelDescription): ModelSummary {
+  const { latentChannels, vaeScaleFactor, schedulerConfig, guidanceMode, ...summary } = description.info;
+  return summary;
+}
+
+/**
+ * Finds, describes, loads and keeps models: names resolve inside the models folder, paths are taken
+ * as they are. Listing reads configs and ONNX headers only; sessions open on first use, once per
+ * model, and stay for later jobs until evicted.
+ */
 export class ModelRegistry {
   private readonly loaded = new Map<string, Promise<StableDiffusionModel>>();
 
   constructor(private readonly options: ModelRegistryOptions) {}
 
-  private async folderOf(name: string): Promise<string> {
+  private warn(message: string): void {
+    (this.options.onWarning ?? ((text) => console.warn(`pixels: ${text}`)))(message);
+  }
+
+  /** The folder a model name or path refers to (the built-in model is generated on first use). */
+  async folderOf(name: string): Promise<string> {
     if (name === BUILTIN_MODEL) {
       const dir = join(this.options.modelsDir, BUILTIN_MODEL);
       if (!(await fileExists(join(dir, 'model_index.json')))) await generateBuiltinModel(dir);
@@ -32,29 +57,57 @@ export class ModelRegistry {
     }
     const isPath = name.includes('/') || name.startsWith('.');
     const dir = isPath ? (isAbsolute(name) ? name : resolve(name)) : join(this.options.modelsDir, name);
-    if (!(await fileExists(join(dir, 'model_index.json')))) {
+    if (!(await fileExists(dir))) {
       const known = (await this.names()).join(', ');
       throw new PixelsError(
         'unknown_model',
         isPath
-          ? `No model at '${name}': the folder has no model_index.json. Point to an ONNX model folder.`
-          : `Unknown model '${name}'. Available: ${known}. Put an ONNX model folder in ${this.options.modelsDir} or pass its path.`,
+          ? `No model at '${name}': the folder does not exist. Point to an ONNX model folder.`
+          : `Unknown model '${name}'. Available: ${known}. Put an ONNX model folder in ${this.options.modelsDir}, pull one with 'pixels models pull <hub-repo-id>', or pass its path.`,
         'model',
       );
     }
     return dir;
   }
 
-  /** Names of the models in the models folder, the built-in one first. */
+  /** Names of the model folders in the models folder (hidden ones, such as downloads in progress, skipped), the built-in one first. */
   async names(): Promise<string[]> {
     const names = [BUILTIN_MODEL];
     const entries = await readdir(this.options.modelsDir, { withFileTypes: true }).catch(() => []);
-    for (const entry of entries) {
-      if (entry.isDirectory() && entry.name !== BUILTIN_MODEL && !entry.name.startsWith('.')) {
-        if (await fileExists(join(this.options.modelsDir, entry.name, 'model_index.json'))) names.push(entry.name);
-      }
+    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      if (entry.isDirectory() && entry.name !== BUILTIN_MODEL && !entry.name.startsWith('.')) names.push(entry.name);
     }
     return names;
+  }
+
+  /** Describes a model from its configs and ONNX headers, without loading weights. */
+  async describe(name: string): Promise<ModelDescription> {
+    return describeModel(await this.folderOf(name), name);
+  }
+
+  /** Every model folder with its description or the reason it cannot be used. */
+  async list(): Promise<ModelListing[]> {
+    const listings: ModelListing[] = [];
+    for (const name of await this.names()) {
+      const dir =
+        name === BUILTIN_MODEL ? join(this.options.modelsDir, BUILTIN_MODEL) : join(this.options.modelsDir, name);
+      try {
+        listings.push({ name, dir, description: await this.describe(name) });
+      } catch (error) {
+        listings.push({ name, dir, error: error as Error });
+      }
+    }
+    return listings;
+  }
+
+  /** Summaries of the usable models; broken folders are skipped with a warning saying why. */
+  async summaries(): Promise<ModelSummary[]> {
+    const summaries: ModelSummary[] = [];
+    for (const listing of await this.list()) {
+      if (listing.description) summaries.push(toSummary(listing.description));
+      else this.warn(`model '${listing.name}' skipped: ${listing.error?.message}`);
+    }
+    return summaries;
   }
 
   /** Loads (or reuses) a model by name or folder path. */
@@ -66,7 +119,9 @@ export class ModelRegistry {
       this.loaded.set(dir, model);
       return model;
     }
-    model = readModelFolder(dir, name).then((folder) => StableDiffusionModel.load(folder, this.options.session));
+    model = describeModel(dir, name).then((description) =>
+      StableDiffusionModel.load(description, { ...this.options.session, onWarning: this.options.onWarning }),
+    );
     this.loaded.set(dir, model);
     model.catch(() => this.loaded.delete(dir));
     await this.evict();
@@ -74,22 +129,12 @@ export class ModelRegistry {
   }
 
   private async evict(): Promise<void> {
-    const maxResident = this.options.maxResident ?? 1;
+    const maxResident = Math.max(1, this.options.maxResident ?? 1);
     while (this.loaded.size > maxResident) {
       const [oldestDir, oldest] = this.loaded.entries().next().value!;
       this.loaded.delete(oldestDir);
       await (await oldest.catch(() => undefined))?.release();
     }
-  }
-
-  async summaries(): Promise<ModelSummary[]> {
-    const summaries: ModelSummary[] = [];
-    for (const name of await this.names()) {
-      const { info } = await this.get(name);
-      const { latentChannels, vaeScaleFactor, schedulerConfig, guidanceMode, ...summary } = info;
-      summaries.push(summary);
-    }
-    return summaries;
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,13 @@
 /** The one module that imports onnxruntime-node: sessions in, plain tensors out. */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { arch, platform } from 'node:os';
+import { dirname, join } from 'node:path';
+import { PixelsError } from '@pixels/shared';
 import * as ort from 'onnxruntime-node';
 import type { Tensor } from '../engine/tensor.ts';
 import { float16ToFloat32, float32ToFloat16 } from './float16.ts';
+import { createModel, GraphBuilder, serializeModel } from './onnx-writer/index.ts';
 
 export type TensorType = 'float32' | 'float16' | 'int32' | 'int64';
 
@@ -12,11 +18,22 @@ export interface ValueInfo {
   shape: readonly (number | string)[];
 }
 
-/** A value fed to a session: floats are converted to the input's declared type on the way in. */
-export type Feed = { kind: 'float'; tensor: Tensor } | { kind: 'int'; data: readonly number[]; shape: readonly number[] };
+/** A feed already converted for one input (see ModelSession.prepare); opaque outside this module. */
+export interface PreparedTensor {
+  readonly shape: readonly number[];
+}
+
+/**
+ * A value fed to a session: floats are converted to the input's declared type on the way in;
+ * `prepared` ones were converted once and are reused (conditioning that stays fixed for a pass).
+ */
+export type Feed =
+  | { kind: 'float'; tensor: Tensor }
+  | { kind: 'int'; data: readonly number[]; shape: readonly number[] }
+  | { kind: 'prepared'; value: PreparedTensor };
 
 export interface SessionOptions {
-  /** Execution providers in order of preference, e.g. ['cuda', 'cpu']. */
+  /** Execution providers in order of preference, e.g. ['cuda', 'cpu'] (see execution-providers.ts). */
   providers: readonly string[];
   /** Threads for one operator; 0 lets onnxruntime choose (one per core). */
   intraOpThreads: number;
@@ -27,7 +44,15 @@ export interface ModelSession {
   readonly inputs: readonly ValueInfo[];
   readonly outputs: readonly ValueInfo[];
   run(feeds: Record<string, Feed>): Promise<Record<string, Tensor>>;
+  /** Converts a feed for input `name` once, for reuse across runs. */
+  prepare(name: string, feed: Feed): Feed;
+  /** Runs so far and the milliseconds spent inside onnxruntime (for the overhead benchmark). */
+  readonly stats: { runs: number; milliseconds: number };
   release(): Promise<void>;
+}
+
+interface PreparedOrtTensor extends PreparedTensor {
+  readonly tensor: ort.Tensor;
 }
 
 const SUPPORTED_TYPES: readonly string[] = ['float32', 'float16', 'int32', 'int64'];
@@ -35,15 +60,24 @@ const SUPPORTED_TYPES: readonly string[] = ['float32', 'float16', 'int32', 'int6
 function valueInfo(path: string, metadata: ort.InferenceSession.ValueMetadata): ValueInfo {
   if (!metadata.isTensor || !SUPPORTED_TYPES.includes(metadata.type)) {
     const type = metadata.isTensor ? metadata.type : 'a non-tensor value';
-    throw new Error(`${path}: '${metadata.name}' is ${type}; only float32, float16, int32 and int64 tensors are supported`);
+    throw new PixelsError(
+      'model_error',
+      `${path}: '${metadata.name}' is ${type}; only float32, float16, int32 and int64 tensors are supported`,
+    );
   }
   return { name: metadata.name, type: metadata.type as TensorType, shape: metadata.shape };
 }
 
 function toOrtTensor(info: ValueInfo, feed: Feed): ort.Tensor {
+  if (feed.kind === 'prepared') return (feed.value as PreparedOrtTensor).tensor;
   if (feed.kind === 'int') {
     const dims = [...feed.shape];
-    if (info.type === 'int64') return new ort.Tensor('int64', BigInt64Array.from(feed.data, (v) => BigInt(v)), dims);
+    if (info.type === 'int64')
+      return new ort.Tensor(
+        'int64',
+        BigInt64Array.from(feed.data, (v) => BigInt(v)),
+        dims,
+      );
     if (info.type === 'int32') return new ort.Tensor('int32', Int32Array.from(feed.data), dims);
     throw new Error(`input '${info.name}' takes ${info.type}, not integer ids`);
   }
@@ -55,9 +89,17 @@ function toOrtTensor(info: ValueInfo, feed: Feed): ort.Tensor {
     case 'float16':
       return new ort.Tensor('float16', float32ToFloat16(data), dims);
     case 'int64':
-      return new ort.Tensor('int64', BigInt64Array.from(data, (v) => BigInt(Math.round(v))), dims);
+      return new ort.Tensor(
+        'int64',
+        BigInt64Array.from(data, (v) => BigInt(Math.round(v))),
+        dims,
+      );
     case 'int32':
-      return new ort.Tensor('int32', Int32Array.from(data, (v) => Math.round(v)), dims);
+      return new ort.Tensor(
+        'int32',
+        Int32Array.from(data, (v) => Math.round(v)),
+        dims,
+      );
   }
 }
 
@@ -77,31 +119,136 @@ function fromOrtTensor(value: ort.Tensor): Tensor {
   }
 }
 
+function feedShape(feed: Feed): readonly number[] {
+  if (feed.kind === 'prepared') return feed.value.shape;
+  return feed.kind === 'int' ? feed.shape : feed.tensor.shape;
+}
+
+/** Refuses a feed whose shape a fixed-shape export cannot take, before onnxruntime fails obscurely. */
+function checkFeedShape(path: string, info: ValueInfo, shape: readonly number[]): void {
+  const fits =
+    shape.length === info.shape.length &&
+    info.shape.every((dim, axis) => typeof dim !== 'number' || dim < 0 || dim === shape[axis]);
+  if (fits) return;
+  throw new PixelsError(
+    'model_error',
+    `${path}: input '${info.name}' takes shape [${info.shape.join(', ')}], but this edit needs [${shape.join(', ')}]. ` +
+      'The part was exported with fixed sizes: edit at the size it takes, or re-export it with dynamic axes (optimum-cli export onnx does).',
+  );
+}
+
+/** Turns onnxruntime's load errors into one that names the file and the fix. */
+function loadError(path: string, error: unknown): PixelsError {
+  const message = error instanceof Error ? error.message : String(error);
+  let fix = 'download the part again (pixels models pull resumes and verifies), or check it with pixels models verify.';
+  if (/protobuf parsing failed|invalid protobuf|ModelProto/i.test(message))
+    fix = `the file is corrupt or truncated; ${fix}`;
+  else if (/external data/i.test(message)) fix = `its external weights file is missing or incomplete; ${fix}`;
+  return new PixelsError(
+    'model_error',
+    `${path}: onnxruntime cannot load this part (${message.split('\n')[0]}); ${fix}`,
+  );
+}
+
 /** Opens an ONNX file by path, so external data next to it resolves whatever its name. */
 export async function openSession(path: string, options: SessionOptions): Promise<ModelSession> {
-  const session = await ort.InferenceSession.create(path, {
-    executionProviders: [...options.providers],
-    intraOpNumThreads: options.intraOpThreads,
-    graphOptimizationLevel: 'all',
-  });
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(path, {
+      executionProviders: [...options.providers],
+      intraOpNumThreads: options.intraOpThreads,
+      graphOptimizationLevel: 'all',
+    });
+  } catch (error) {
+    throw loadError(path, error);
+  }
   const inputs = session.inputMetadata.map((metadata) => valueInfo(path, metadata));
   const outputs = session.outputMetadata.map((metadata) => valueInfo(path, metadata));
+  const stats = { runs: 0, milliseconds: 0 };
   return {
     path,
     inputs,
     outputs,
+    stats,
+    prepare(name, feed) {
+      const info = inputs.find((input) => input.name === name);
+      if (!info) throw new Error(`${path}: no input '${name}' to prepare a value for`);
+      const value: PreparedOrtTensor = { shape: [...feedShape(feed)], tensor: toOrtTensor(info, feed) };
+      return { kind: 'prepared', value };
+    },
     async run(feeds) {
       const ortFeeds: Record<string, ort.Tensor> = {};
       for (const info of inputs) {
         const feed = feeds[info.name];
         if (!feed) throw new Error(`${path}: no value for input '${info.name}'`);
+        checkFeedShape(path, info, feedShape(feed));
         ortFeeds[info.name] = toOrtTensor(info, feed);
       }
-      const results = await session.run(ortFeeds);
+      let results: ort.InferenceSession.ReturnType;
+      const startedAt = performance.now();
+      try {
+        results = await session.run(ortFeeds);
+      } catch (error) {
+        throw new PixelsError(
+          'model_error',
+          `${path}: onnxruntime failed to run this part (${(error as Error).message.split('\n')[0]})`,
+        );
+      } finally {
+        stats.runs++;
+        stats.milliseconds += performance.now() - startedAt;
+      }
       const out: Record<string, Tensor> = {};
       for (const [name, value] of Object.entries(results)) out[name] = fromOrtTensor(value as ort.Tensor);
       return out;
     },
     release: () => session.release(),
   };
+}
+
+/** The folder holding onnxruntime-node's native libraries, where its install script puts the CUDA provider. */
+export function runtimeLibraryFolder(): string {
+  const entry = createRequire(import.meta.url).resolve('onnxruntime-node');
+  return join(dirname(entry), '..', 'bin', 'napi-v6', platform(), arch());
+}
+
+/** The shared libraries a provider needs beside onnxruntime (CUDA's are not in the npm package). */
+export const PROVIDER_LIBRARIES: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  cuda: ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so'],
+  tensorrt: ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_tensorrt.so'],
+});
+
+/** The provider libraries missing from `runtimeLibraryFolder()` (Linux names; empty elsewhere). */
+export function missingProviderLibraries(provider: string): string[] {
+  if (platform() !== 'linux') return [];
+  const folder = runtimeLibraryFolder();
+  return (PROVIDER_LIBRARIES[provider] ?? []).filter((library) => !existsSync(join(folder, library)));
+}
+
+/** Execution providers this onnxruntime build knows, and whether each ships in the package. */
+export function knownProviders(): { name: string; bundled: boolean }[] {
+  return ort.listSupportedBackends().map(({ name, bundled }) => ({ name, bundled }));
+}
+
+let probeModel: Uint8Array | undefined;
+
+/** Tries to start `provider` on a one-node model; resolves to the reason it cannot, or undefined when it works. */
+export async function probeProvider(provider: string): Promise<string | undefined> {
+  if (!probeModel) {
+    const graph = new GraphBuilder('provider_probe');
+    graph.input('x', 'float32', [1]);
+    graph.op('Identity', ['x'], {}, { outputs: ['y'] });
+    graph.output('y', 'float32', [1]);
+    probeModel = serializeModel(createModel(graph.build())).model;
+  }
+  try {
+    const session = await ort.InferenceSession.create(probeModel, {
+      executionProviders: [provider],
+      logSeverityLevel: 4,
+    });
+    await session.run({ x: new ort.Tensor('float32', new Float32Array([1]), [1]) });
+    await session.release();
+    return undefined;
+  } catch (error) {
+    return (error instanceof Error ? error.message : String(error)).split('\n')[0].trim();
+  }
 }

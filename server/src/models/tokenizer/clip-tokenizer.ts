@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { PixelsError } from '@pixels/shared';
 import { fileExists } from '../../util/files.ts';
 
 /** CLIP's context length: every prompt becomes exactly this many ids. */
@@ -13,7 +14,12 @@ export interface TokenizedPrompt {
   ids: number[];
   /** Whether the prompt was cut to fit (its end was dropped). */
   truncated: boolean;
+  /** The text of the dropped tokens ('' when nothing was cut). */
+  dropped: string;
 }
+
+/** CLIP's end-of-text token, SD 1.x's pad. */
+export const END_OF_TEXT = END_TOKEN;
 
 /** CLIP byte-level BPE, as a Hugging Face `tokenizer.json` describes it (normalise, split, byte-level, BPE with `</w>`). */
 function clipTokenizerJson(vocab: Record<string, number>, merges: string[]): Record<string, unknown> {
@@ -31,7 +37,11 @@ function clipTokenizerJson(vocab: Record<string, number>, merges: string[]): Rec
     added_tokens: [special(START_TOKEN), special(END_TOKEN)],
     normalizer: {
       type: 'Sequence',
-      normalizers: [{ type: 'NFC' }, { type: 'Replace', pattern: { Regex: '\\s+' }, content: ' ' }, { type: 'Lowercase' }],
+      normalizers: [
+        { type: 'NFC' },
+        { type: 'Replace', pattern: { Regex: '\\s+' }, content: ' ' },
+        { type: 'Lowercase' },
+      ],
     },
     pre_tokenizer: {
       type: 'Sequence',
@@ -39,7 +49,8 @@ function clipTokenizerJson(vocab: Record<string, number>, merges: string[]): Rec
         {
           type: 'Split',
           pattern: {
-            Regex: "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+",
+            Regex:
+              "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+",
           },
           behavior: 'Removed',
           invert: true,
@@ -70,10 +81,28 @@ function parseMerges(text: string): string[] {
     .map((line) => line.trimEnd());
 }
 
+async function readJsonFile(path: string, folder: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new PixelsError(
+      'model_error',
+      `${path}: missing; a tokenizer folder needs vocab.json and merges.txt (or tokenizer.json). Download ${folder} from the model's Hub repository.`,
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new PixelsError('model_error', `${path}: not valid JSON (${(error as Error).message}); download it again.`);
+  }
+}
+
 /**
  * The CLIP tokenizer of one text encoder, from a `tokenizer/` folder: `tokenizer.json` when present,
- * else `vocab.json` + `merges.txt` (the usual Optimum export). `padToken` is the family's pad:
- * `<|endoftext|>` for SD 1.x, `!` (id 0) for SD 2.x and SDXL's second encoder.
+ * else `vocab.json` + `merges.txt` (the usual Optimum export). The pad token comes from
+ * `tokenizer_config.json`, else `defaultPad`, the family's: `<|endoftext|>` for SD 1.x and SDXL's
+ * first encoder, `!` (id 0) for SD 2.x and SDXL's second.
  */
 export class ClipTokenizer {
   private constructor(
@@ -83,26 +112,39 @@ export class ClipTokenizer {
     private readonly padId: number,
   ) {}
 
-  static async load(folder: string): Promise<ClipTokenizer> {
+  static async load(folder: string, defaultPad: string = END_TOKEN): Promise<ClipTokenizer> {
     const configPath = join(folder, 'tokenizer_config.json');
-    const config = (await fileExists(configPath)) ? JSON.parse(await readFile(configPath, 'utf8')) : {};
+    const config = (await fileExists(configPath)) ? await readJsonFile(configPath, folder) : {};
     const jsonPath = join(folder, 'tokenizer.json');
     let definition: Record<string, unknown>;
     let vocab: Record<string, number>;
     if (await fileExists(jsonPath)) {
-      definition = JSON.parse(await readFile(jsonPath, 'utf8'));
+      definition = await readJsonFile(jsonPath, folder);
       definition.post_processor = null;
       vocab = (definition.model as { vocab: Record<string, number> }).vocab;
     } else {
-      vocab = JSON.parse(await readFile(join(folder, 'vocab.json'), 'utf8'));
-      definition = clipTokenizerJson(vocab, parseMerges(await readFile(join(folder, 'merges.txt'), 'utf8')));
+      vocab = (await readJsonFile(join(folder, 'vocab.json'), folder)) as Record<string, number>;
+      const mergesPath = join(folder, 'merges.txt');
+      const merges = await readFile(mergesPath, 'utf8').catch(() => {
+        throw new PixelsError(
+          'model_error',
+          `${mergesPath}: missing; the tokenizer needs it beside vocab.json. Download ${folder} again.`,
+        );
+      });
+      definition = clipTokenizerJson(vocab, parseMerges(merges));
     }
     const idOf = (token: string, what: string) => {
       const id = vocab[token];
-      if (id === undefined) throw new Error(`${folder}: the vocabulary has no ${what} token '${token}'`);
+      if (id === undefined) {
+        throw new PixelsError(
+          'model_error',
+          `${folder}: the vocabulary has no ${what} token '${token}'; is this a CLIP tokenizer?`,
+        );
+      }
       return id;
     };
-    const padToken = typeof config.pad_token === 'string' ? config.pad_token : (config.pad_token?.content ?? END_TOKEN);
+    const configuredPad = config.pad_token as string | { content?: string } | undefined;
+    const padToken = typeof configuredPad === 'string' ? configuredPad : (configuredPad?.content ?? defaultPad);
     return new ClipTokenizer(
       new Tokenizer(definition as never, { ...config, add_bos_token: false, add_eos_token: false } as never),
       idOf(START_TOKEN, 'start'),
@@ -118,6 +160,9 @@ export class ClipTokenizer {
     const kept = tokens.slice(0, room);
     const ids = [this.startId, ...kept, this.endId];
     while (ids.length < CLIP_SEQUENCE_LENGTH) ids.push(this.padId);
-    return { ids, truncated: tokens.length > room };
+    const truncated = tokens.length > room;
+    // Byte-level decoding leaves CLIP's end-of-word marks; they stand for spaces.
+    const dropped = truncated ? this.tokenizer.decode(tokens.slice(room)).replaceAll('</w>', ' ').trim() : '';
+    return { ids, truncated, dropped };
   }
 }
