@@ -103,9 +103,9 @@ export function placeExport(
   frameOrigin: { x: number; y: number },
   scale: number,
 ): PixelPlacement {
-  const candidates: Array<{ box: Box; matched: 'render' | 'bounds' }> = [];
+  // The plain bounds come first so that they win a tie (a layer without effects has equal boxes).
+  const candidates: Array<{ box: Box; matched: 'render' | 'bounds' }> = [{ box: layer.bounds, matched: 'bounds' }];
   if (layer.renderBounds) candidates.push({ box: layer.renderBounds, matched: 'render' });
-  candidates.push({ box: layer.bounds, matched: 'bounds' });
   let best: { box: Box; matched: 'render' | 'bounds'; error: number } | undefined;
   for (const candidate of candidates) {
     const error = Math.max(

@@ -1,0 +1,346 @@
+import { EditSettings } from '@pixels/shared';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { startPlugin, type PluginController } from '../../../plugin/src/main/plugin-controller.ts';
+import { MainToUi } from '../../../plugin/src/messages/main-to-ui.ts';
+import { DEFAULT_CONNECTION, DEFAULT_PANEL_SETTINGS } from '../../../plugin/src/messages/panel-settings.ts';
+import type { PendingJob } from '../../../plugin/src/messages/job-records.ts';
+import { decodePng } from '../../../plugin/src/png/png-decode.ts';
+import { readPngSize } from '../../../plugin/src/png/png-header.ts';
+import { FakeFigma, type FakeContainer, type FakeNode, FakeRectangle } from '../support/fake-figma.ts';
+import { patternRaster, pixelAt, pngOf } from '../support/test-images.ts';
+
+type Message<T extends MainToUi['type']> = Extract<MainToUi, { type: T }>;
+
+const RED = [255, 0, 0, 255] as const;
+const BLUE = [0, 0, 255, 255] as const;
+const WHITE = [255, 255, 255, 255] as const;
+const GRAY = [128, 128, 128, 255] as const;
+
+interface Scene {
+  figma: FakeFigma;
+  controller: PluginController;
+  source: FakeContainer;
+  inner: FakeNode;
+  shadowed: FakeNode;
+  map: FakeNode;
+}
+
+/** A 400x300 frame at (100, 50) with an exemplar inside, one above it with a shadow, and a map. */
+async function scene(): Promise<Scene> {
+  const figma = new FakeFigma();
+  const source = figma.frame({ name: 'Hero', x: 100, y: 50, width: 400, height: 300, paint: WHITE });
+  const inner = figma.layer({ name: 'Sticker', x: 20, y: 30, width: 60, height: 40, paint: RED }, source);
+  const shadowed = figma.layer({ name: 'Card', x: 300, y: 200, width: 50, height: 50, effectOutset: 8, paint: BLUE });
+  const map = figma.layer({ name: 'Edit map', x: 110, y: 60, width: 100, height: 100, paint: GRAY });
+  const controller = await startPlugin(figma, '<html>panel</html>');
+  figma.currentPage.selection = [source, inner, shadowed, map];
+  return { figma, controller, source, inner, shadowed, map };
+}
+
+function last<T extends MainToUi['type']>(figma: FakeFigma, type: T): Message<T> {
+  const messages = figma.messagesOfType<Message<T>>(type);
+  expect(messages.length, `a "${type}" message was posted`).toBeGreaterThan(0);
+  return MainToUi.parse(messages[messages.length - 1]) as Message<T>;
+}
+
+function placeMessage(figma: FakeFigma, sourceId: string, png: Uint8Array, overrides: Record<string, unknown> = {}) {
+  return {
+    type: 'place-result',
+    jobId: 'job-7',
+    serverUrl: 'http://localhost:8787',
+    png,
+    width: readPngSize(png).width,
+    height: readPngSize(png).height,
+    settings: EditSettings.parse({ prompt: 'weathered brick', strength: 0.7, steps: 30 }),
+    seed: 1234,
+    sourceId,
+    exemplarIds: ['x'],
+    notes: [],
+    ...overrides,
+  };
+}
+
+let consoleError: ReturnType<typeof vi.spyOn>;
+beforeEach(() => {
+  consoleError = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+});
+afterEach(() => {
+  consoleError.mockRestore();
+});
+
+describe('starting the plugin', () => {
+  it('opens the themed panel and answers "ready" with settings, selection and pending jobs', async () => {
+    const { figma } = await scene();
+    expect(figma.shownUi).toEqual({ html: '<html>panel</html>', options: { width: 340, height: 720, title: 'PIXELS', themeColors: true } });
+    figma.ui.onmessage?.({ type: 'ready' }, { origin: 'null' });
+    await vi.waitFor(() => expect(figma.messagesOfType('init')).toHaveLength(1));
+    const init = last(figma, 'init');
+    expect(init.connection).toEqual(DEFAULT_CONNECTION);
+    expect(init.settings).toEqual(DEFAULT_PANEL_SETTINGS);
+    expect(init.pendingJobs).toEqual([]);
+    expect(init.selection.canBlend).toBe(true);
+    expect(init.relaunch).toBeUndefined();
+  });
+
+  it('ignores a malformed message and says why in the console', async () => {
+    const { figma, controller } = await scene();
+    const postedBefore = figma.sentToUi.length;
+    await controller.receive({ type: 'set-role', nodeId: 5 });
+    expect(consoleError).toHaveBeenCalledWith(expect.stringContaining('Ignored a malformed panel → main message "set-role" (nodeId:'));
+    expect(figma.sentToUi).toHaveLength(postedBefore);
+  });
+});
+
+describe('selection and roles', () => {
+  it('tells the panel about every selection change, with roles', async () => {
+    const { figma, source, inner, shadowed, map } = await scene();
+    figma.currentPage.selection = [source, inner, shadowed, map];
+    const { selection } = last(figma, 'selection');
+    expect(selection.source?.id).toBe(source.id);
+    expect(selection.exemplarIds).toEqual([inner.id, shadowed.id]);
+    expect(selection.mapId).toBe(map.id);
+    figma.currentPage.selection = [];
+    expect(last(figma, 'selection').selection.issues[0].code).toBe('empty');
+  });
+
+  it('remembers a chosen role on the node, and one source at a time', async () => {
+    const { figma, controller, source, inner, shadowed } = await scene();
+    await controller.receive({ type: 'set-role', nodeId: shadowed.id, role: 'ignore' });
+    expect(shadowed.getPluginData('pixels.role')).toBe('ignore');
+    let { selection } = last(figma, 'selection');
+    expect(selection.exemplarIds).toEqual([inner.id]);
+    expect(selection.rows.find((row) => row.id === shadowed.id)).toMatchObject({ role: 'ignore', origin: 'chosen' });
+
+    await controller.receive({ type: 'set-role', nodeId: source.id, role: 'source' });
+    await controller.receive({ type: 'set-role', nodeId: inner.id, role: 'source' });
+    expect(source.getPluginData('pixels.role')).toBe('');
+    expect(last(figma, 'selection').selection.source?.id).toBe(inner.id);
+
+    await controller.receive({ type: 'set-role', nodeId: inner.id, role: 'automatic' });
+    await controller.receive({ type: 'set-role', nodeId: shadowed.id, role: 'automatic' });
+    ({ selection } = last(figma, 'selection'));
+    expect(selection.source?.id).toBe(source.id);
+    expect(selection.rows.every((row) => row.origin === 'automatic')).toBe(true);
+  });
+
+  it('remembers the exemplar order the designer chose', async () => {
+    const { figma, controller, inner, shadowed } = await scene();
+    await controller.receive({ type: 'set-exemplar-order', nodeIds: [shadowed.id, inner.id] });
+    expect([shadowed.getPluginData('pixels.exemplarOrder'), inner.getPluginData('pixels.exemplarOrder')]).toEqual(['0', '1']);
+    expect(last(figma, 'selection').selection.exemplarIds).toEqual([shadowed.id, inner.id]);
+  });
+});
+
+describe('exporting the selection', () => {
+  it('exports every layer at one scale, hiding overlays while the source is exported', async () => {
+    const { figma, controller, source, inner, shadowed, map } = await scene();
+    await controller.receive({ type: 'export-layers', requestId: 'r1', maxSide: 1024 });
+    const { layers, requestId } = last(figma, 'layers-exported');
+    expect(requestId).toBe('r1');
+    expect(layers.frame).toEqual({ width: 400, height: 300, scale: 1, fullWidth: 400, fullHeight: 300, capped: false });
+    expect(layers.notes).toEqual([]);
+
+    const sourceExport = figma.exports.find((call) => call.nodeId === source.id)!;
+    expect(sourceExport.hiddenDuringExport.sort()).toEqual([inner.id, shadowed.id, map.id].sort());
+    expect(figma.exports.every((call) => call.scale === 1 && call.useAbsoluteBounds)).toBe(true);
+    expect([inner.visible, shadowed.visible, map.visible]).toEqual([true, true, true]);
+
+    // The exemplar inside the frame is not baked into the source.
+    const sourcePixels = await decodePng(layers.source.png);
+    expect(pixelAt(sourcePixels, 30, 40)).toEqual([...WHITE]);
+    expect(layers.source.placement).toEqual({ x: 0, y: 0, width: 400, height: 300, matched: 'bounds' });
+    expect(layers.exemplars.map((layer) => [layer.id, layer.placement])).toEqual([
+      [inner.id, { x: 20, y: 30, width: 60, height: 40, matched: 'bounds' }],
+      [shadowed.id, { x: 192, y: 142, width: 66, height: 66, matched: 'render' }],
+    ]);
+    expect(layers.map?.placement).toEqual({ x: 10, y: 10, width: 100, height: 100, matched: 'bounds' });
+  });
+
+  it('caps the working size and says so', async () => {
+    const figma = new FakeFigma();
+    const source = figma.frame({ name: 'Poster', width: 2048, height: 1024, paint: WHITE });
+    const exemplar = figma.layer({ width: 200, height: 100, x: 100, y: 100, paint: RED }, source);
+    const controller = await startPlugin(figma, '');
+    figma.currentPage.selection = [source, exemplar];
+    await controller.receive({ type: 'export-layers', requestId: 'r', maxSide: 1024 });
+    const { layers } = last(figma, 'layers-exported');
+    expect(layers.frame).toMatchObject({ width: 1024, height: 512, scale: 0.5, capped: true });
+    expect(layers.exemplars[0].placement).toMatchObject({ x: 50, y: 50, width: 100, height: 50 });
+    expect(layers.notes).toEqual([
+      'Working at 1024×512 px: the source is 2048×1024 at 1x, scaled by 0.5× to fit the working size of 1024 px. Raise "Working size" for more detail.',
+    ]);
+  });
+
+  it('shows hidden layers again when the export fails, and says what failed', async () => {
+    const { figma, controller, source, inner, shadowed, map } = await scene();
+    figma.exportFailures.set(source.id, 'Render failed');
+    await controller.receive({ type: 'export-layers', requestId: 'r2', maxSide: 1024 });
+    expect(last(figma, 'export-failed')).toEqual({
+      type: 'export-failed',
+      requestId: 'r2',
+      message: 'Figma could not export "Hero" (Render failed). Try a smaller working size, or simplify the layer.',
+    });
+    expect([inner.visible, shadowed.visible, map.visible]).toEqual([true, true, true]);
+  });
+
+  it('refuses to export a selection that cannot be blended', async () => {
+    const { figma, controller, source } = await scene();
+    figma.currentPage.selection = [source];
+    await controller.receive({ type: 'export-layers', requestId: 'r3', maxSide: 1024 });
+    expect(last(figma, 'export-failed').message).toContain('Select at least one exemplar layer placed over "Hero"');
+    expect(figma.exports).toEqual([]);
+  });
+});
+
+describe('placing a result', () => {
+  it('puts an image layer exactly over the source, directly above it, as one undo step', async () => {
+    const figma = new FakeFigma();
+    const row = figma.frame({ name: 'Row', x: 10, y: 20, width: 900, height: 400, layoutMode: 'HORIZONTAL' });
+    figma.layer({ name: 'Before', x: 0, y: 0, width: 100, height: 100 }, row);
+    const source = figma.frame({ name: 'Hero', x: 120, y: 16, width: 400, height: 300, paint: WHITE }, row);
+    figma.layer({ name: 'After', x: 540, y: 0, width: 100, height: 100 }, row);
+    const controller = await startPlugin(figma, '');
+    figma.changes.length = 0;
+
+    const png = await pngOf(patternRaster(400, 300));
+    await controller.receive(placeMessage(figma, source.id, png));
+
+    const placed = last(figma, 'placed');
+    const result = (await figma.getNodeByIdAsync(placed.nodeId)) as FakeRectangle;
+    expect(result).toBeInstanceOf(FakeRectangle);
+    expect(row.children.map((child) => child.name)).toEqual(['Before', 'Hero', placed.name, 'After']);
+    expect(result.layoutPositioning).toBe('ABSOLUTE');
+    expect(result.absoluteBoundingBox).toEqual(source.absoluteBoundingBox);
+    expect(placed.name).toBe('PIXELS · builtin · strength 0.7 · 30 steps · linear · seed 1234 · "weathered brick"');
+    expect(result.name).toBe(placed.name);
+    expect(result.fills).toEqual([{ type: 'IMAGE', imageHash: 'image-1', scaleMode: 'FILL' }]);
+    expect(figma.images.get('image-1')).toEqual(png);
+    expect(JSON.parse(result.getPluginData('pixels.provenance'))).toMatchObject({
+      plugin: 'pixels',
+      jobId: 'job-7',
+      seed: 1234,
+      sourceId: source.id,
+      settings: { prompt: 'weathered brick', seed: 1234 },
+      width: 400,
+      height: 300,
+    });
+    expect(Object.keys(result.relaunchData)).toEqual(['blend-again', 'variation']);
+    expect(figma.notifications).toEqual([{ message: `Placed "${placed.name}"`, error: false }]);
+
+    // Everything between the two commits is the result itself: one undo removes exactly it.
+    const commits = figma.changes.flatMap((change, index) => (change === 'commit' ? [index] : []));
+    expect(commits).toHaveLength(2);
+    const step = figma.changes.slice(commits[0] + 1, commits[1]);
+    expect(step.every((change) => change.includes(result.id) || change.startsWith('create image'))).toBe(true);
+    expect(step).toContain(`insert ${result.id} into ${row.id} at 2`);
+  });
+
+  it('places over a source on the page without touching layout', async () => {
+    const figma = new FakeFigma();
+    const source = figma.frame({ name: 'Card', x: -40, y: 75.5, width: 320, height: 200 });
+    const controller = await startPlugin(figma, '');
+    await controller.receive(placeMessage(figma, source.id, await pngOf(patternRaster(320, 200))));
+    const result = figma.currentPage.children[1] as FakeRectangle;
+    expect(figma.currentPage.children.map((child) => child.id)).toEqual([source.id, result.id]);
+    expect(result.layoutPositioning).toBe('AUTO');
+    expect(result.absoluteBoundingBox).toEqual({ x: -40, y: 75.5, width: 320, height: 200 });
+  });
+
+  it('forgets the pending job once placed', async () => {
+    const { figma, controller, source } = await scene();
+    await controller.receive({ type: 'job-submitted', job: pendingJob('job-7', source.id) });
+    await controller.receive(placeMessage(figma, source.id, await pngOf(patternRaster(400, 300))));
+    await controller.receive({ type: 'ready' });
+    expect(last(figma, 'init').pendingJobs).toEqual([]);
+  });
+
+  it('explains why a result cannot be placed', async () => {
+    const { figma, controller, source } = await scene();
+    const tooLarge = await pngOf(patternRaster(4100, 8));
+    await controller.receive(placeMessage(figma, source.id, tooLarge));
+    expect(last(figma, 'place-failed').message).toBe(
+      'The result is 4100×8 px; Figma images can be at most 4096 px per side. Lower the working size and blend again.',
+    );
+    source.remove();
+    await controller.receive(placeMessage(figma, source.id, await pngOf(patternRaster(40, 30))));
+    expect(last(figma, 'place-failed').message).toBe(
+      'The source layer of this result no longer exists (deleted, or on a page that is not open). Select the layers and blend again.',
+    );
+  });
+});
+
+function pendingJob(jobId: string, sourceId: string): PendingJob {
+  return {
+    jobId,
+    serverUrl: 'http://localhost:8787',
+    sourceId,
+    exemplarIds: ['1:1'],
+    settings: EditSettings.parse({}),
+    width: 400,
+    height: 300,
+    submittedAt: '2026-01-01T00:00:00.000Z',
+  };
+}
+
+describe('client storage', () => {
+  it('keeps the connection and panel settings between runs', async () => {
+    const { figma, controller } = await scene();
+    const settings = { ...DEFAULT_PANEL_SETTINGS, variations: 3, workingSize: 768 };
+    await controller.receive({ type: 'save-connection', connection: { serverUrl: 'https://pixels.example.com', token: 't0k3n' } });
+    await controller.receive({ type: 'save-settings', settings });
+    const reopened = await startPlugin(figma, '');
+    await reopened.receive({ type: 'ready' });
+    const init = last(figma, 'init');
+    expect(init.connection).toEqual({ serverUrl: 'https://pixels.example.com', token: 't0k3n' });
+    expect(init.settings).toEqual(settings);
+  });
+
+  it('falls back to defaults when stored settings are unreadable', async () => {
+    const { figma, controller } = await scene();
+    figma.clientStorage.values.set('pixels.panelSettings', { workingSize: 'huge' });
+    await controller.receive({ type: 'ready' });
+    expect(last(figma, 'init').settings).toEqual(DEFAULT_PANEL_SETTINGS);
+  });
+
+  it('keeps submitted jobs per document until they end, for a reopened plugin to resume', async () => {
+    const { figma, controller, source } = await scene();
+    await controller.receive({ type: 'job-submitted', job: pendingJob('job-1', source.id) });
+    await controller.receive({ type: 'job-submitted', job: pendingJob('job-2', source.id) });
+    await controller.receive({ type: 'job-ended', jobId: 'job-1' });
+    const reopened = await startPlugin(figma, '');
+    await reopened.receive({ type: 'ready' });
+    expect(last(figma, 'init').pendingJobs.map((job) => job.jobId)).toEqual(['job-2']);
+
+    // Another document shares the user's clientStorage but not its pending jobs.
+    const otherDocument = new FakeFigma();
+    for (const [key, value] of figma.clientStorage.values) otherDocument.clientStorage.values.set(key, value);
+    const elsewhere = await startPlugin(otherDocument, '');
+    await elsewhere.receive({ type: 'ready' });
+    expect(last(otherDocument, 'init').pendingJobs).toEqual([]);
+  });
+});
+
+describe('relaunch buttons', () => {
+  it('"Make a variation" reselects the layers a result was made from and hands the panel its settings', async () => {
+    const { figma, controller, source, inner } = await scene();
+    const png = await pngOf(patternRaster(400, 300));
+    await controller.receive(placeMessage(figma, source.id, png, { exemplarIds: [inner.id] }));
+    const result = await figma.getNodeByIdAsync(last(figma, 'placed').nodeId);
+    figma.currentPage.selection = [result!];
+    figma.command = 'variation';
+    const relaunched = await startPlugin(figma, '');
+    expect(figma.currentPage.selection.map((node) => node.id)).toEqual([source.id, inner.id]);
+    await relaunched.receive({ type: 'ready' });
+    const init = last(figma, 'init');
+    expect(init.relaunch).toMatchObject({ mode: 'variation', settings: { prompt: 'weathered brick', seed: 1234 } });
+    expect(init.selection.exemplarIds).toEqual([inner.id]);
+  });
+
+  it('says what to select when the selection is not a result', async () => {
+    const { figma, source } = await scene();
+    figma.currentPage.selection = [source];
+    figma.command = 'blend-again';
+    await startPlugin(figma, '');
+    expect(figma.notifications).toEqual([{ message: 'Select a PIXELS result layer to blend it again.', error: true }]);
+  });
+});

@@ -1,0 +1,413 @@
+/**
+ * A typed, in-repo fake of the parts of Figma's plugin API the main thread uses (FigmaSurface).
+ * It keeps a small node tree with real coordinates, exports real PNGs (each layer painted as its
+ * bounding box in one colour, with its visible children), enforces Figma's rules that matter here
+ * (4096 px image cap, layoutPositioning only inside auto-layout) and logs every document change
+ * and undo commit so tests can check what one undo step would remove.
+ */
+import type {
+  AffineTransform,
+  Box,
+  FigmaSurface,
+  PngExportSettings,
+  ShowUiOptions,
+  SurfacePaint,
+  SurfaceParent,
+  SurfaceRectangle,
+} from '../../../plugin/src/main/figma-surface.ts';
+import { encodePng } from '../../../plugin/src/png/png-encode.ts';
+import { readPngSize } from '../../../plugin/src/png/png-header.ts';
+import { createRaster } from '../../../plugin/src/png/raster.ts';
+import type { Rgba } from './test-images.ts';
+
+export interface ExportCall {
+  nodeId: string;
+  scale: number;
+  useAbsoluteBounds: boolean;
+  /** Ids of the nodes that were hidden while this export ran. */
+  hiddenDuringExport: string[];
+}
+
+export interface FakeNodeInit {
+  name?: string;
+  type?: string;
+  x?: number;
+  y?: number;
+  width: number;
+  height: number;
+  /** Degrees, counter-clockwise like Figma. */
+  rotation?: number;
+  mirrored?: boolean;
+  /** How far shadows or outside strokes reach beyond the bounds, in canvas units. */
+  effectOutset?: number;
+  paint?: Rgba;
+  fills?: SurfacePaint[];
+  visible?: boolean;
+}
+
+let nextNodeNumber = 1;
+
+export class FakeNode {
+  readonly id: string;
+  name: string;
+  readonly type: string;
+  parent: FakeContainer | null = null;
+  removed = false;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  rotation: number;
+  mirrored: boolean;
+  effectOutset: number;
+  paint: Rgba | undefined;
+  private paints: readonly SurfacePaint[] | symbol;
+  private shown: boolean;
+  private readonly pluginData = new Map<string, string>();
+
+  constructor(
+    readonly figma: FakeFigma,
+    init: FakeNodeInit,
+  ) {
+    this.id = `${nextNodeNumber++}:1`;
+    this.type = init.type ?? 'RECTANGLE';
+    this.name = init.name ?? this.type.toLowerCase();
+    this.x = init.x ?? 0;
+    this.y = init.y ?? 0;
+    this.width = init.width;
+    this.height = init.height;
+    this.rotation = init.rotation ?? 0;
+    this.mirrored = init.mirrored ?? false;
+    this.effectOutset = init.effectOutset ?? 0;
+    this.paint = init.paint;
+    this.paints = init.fills ?? [];
+    this.shown = init.visible ?? true;
+    figma.register(this);
+  }
+
+  get visible(): boolean {
+    return this.shown;
+  }
+
+  get fills(): readonly SurfacePaint[] | symbol {
+    return this.paints;
+  }
+
+  set fills(fills: readonly SurfacePaint[] | symbol) {
+    this.figma.log(`set ${this.id}.fills`);
+    this.paints = fills;
+  }
+
+  set visible(value: boolean) {
+    this.figma.log(`set ${this.id}.visible=${value}`);
+    this.shown = value;
+  }
+
+  get relativeTransform(): AffineTransform {
+    const radians = (this.rotation * Math.PI) / 180;
+    const flip = this.mirrored ? -1 : 1;
+    return [
+      [Math.cos(radians) * flip, Math.sin(radians), this.x],
+      [-Math.sin(radians) * flip, Math.cos(radians), this.y],
+    ];
+  }
+
+  set relativeTransform(transform: AffineTransform) {
+    this.figma.log(`set ${this.id}.relativeTransform`);
+    this.x = transform[0][2];
+    this.y = transform[1][2];
+    this.rotation = Math.round((Math.atan2(-transform[1][0], transform[0][0]) * 180) / Math.PI);
+    this.mirrored = transform[0][0] * transform[1][1] - transform[0][1] * transform[1][0] < 0;
+  }
+
+  /** The parent's origin on the canvas (containers in these tests are never rotated). */
+  private parentOrigin(): { x: number; y: number } {
+    const parent = this.parent;
+    if (!parent || parent instanceof FakePage) return { x: 0, y: 0 };
+    const origin = parent.absoluteTransform;
+    return { x: origin[0][2], y: origin[1][2] };
+  }
+
+  get absoluteTransform(): AffineTransform {
+    const [[a, b, x], [c, d, y]] = this.relativeTransform;
+    const origin = this.parentOrigin();
+    return [
+      [a, b, x + origin.x],
+      [c, d, y + origin.y],
+    ];
+  }
+
+  get absoluteBoundingBox(): Box {
+    const [[a, b, tx], [c, d, ty]] = this.absoluteTransform;
+    const corners = [
+      [0, 0],
+      [this.width, 0],
+      [0, this.height],
+      [this.width, this.height],
+    ].map(([px, py]) => [a * px + b * py + tx, c * px + d * py + ty]);
+    const xs = corners.map(([x]) => x);
+    const ys = corners.map(([, y]) => y);
+    return { x: Math.min(...xs), y: Math.min(...ys), width: Math.max(...xs) - Math.min(...xs), height: Math.max(...ys) - Math.min(...ys) };
+  }
+
+  get absoluteRenderBounds(): Box {
+    const box = this.absoluteBoundingBox;
+    const outset = this.effectOutset;
+    return { x: box.x - outset, y: box.y - outset, width: box.width + 2 * outset, height: box.height + 2 * outset };
+  }
+
+  getPluginData(key: string): string {
+    return this.pluginData.get(key) ?? '';
+  }
+
+  setPluginData(key: string, value: string): void {
+    this.figma.log(`set ${this.id}.pluginData[${key}]`);
+    this.pluginData.set(key, value);
+  }
+
+  /** Renders the layer and its visible children as PNG: each layer is its bounding box in its paint. */
+  async exportAsync(settings: PngExportSettings): Promise<Uint8Array> {
+    const failure = this.figma.exportFailures.get(this.id);
+    this.figma.exports.push({
+      nodeId: this.id,
+      scale: settings.constraint.value,
+      useAbsoluteBounds: settings.useAbsoluteBounds,
+      hiddenDuringExport: this.figma.allNodes().filter((node) => !node.visible).map((node) => node.id),
+    });
+    if (failure) throw new Error(failure);
+    const scale = settings.constraint.value;
+    const area = this.absoluteRenderBounds;
+    const width = Math.max(1, Math.round(area.width * scale));
+    const height = Math.max(1, Math.round(area.height * scale));
+    const raster = createRaster(width, height, 4);
+    const paintNode = (node: FakeNode) => {
+      if (!node.visible) return;
+      if (node.paint) {
+        const box = node.absoluteBoundingBox;
+        const left = Math.max(0, Math.round((box.x - area.x) * scale));
+        const top = Math.max(0, Math.round((box.y - area.y) * scale));
+        const right = Math.min(width, Math.round((box.x + box.width - area.x) * scale));
+        const bottom = Math.min(height, Math.round((box.y + box.height - area.y) * scale));
+        for (let y = top; y < bottom; y++) for (let x = left; x < right; x++) raster.data.set(node.paint, (y * width + x) * 4);
+      }
+      if (node instanceof FakeContainer) for (const child of node.children) paintNode(child);
+    };
+    paintNode(this);
+    return encodePng(raster);
+  }
+
+  remove(): void {
+    this.figma.log(`remove ${this.id}`);
+    if (this.parent) this.parent.children.splice(this.parent.children.indexOf(this), 1);
+    this.parent = null;
+    this.removed = true;
+  }
+}
+
+/** A node with children (frames, components...). */
+export class FakeContainer extends FakeNode implements SurfaceParent {
+  readonly children: FakeNode[] = [];
+  layoutMode: 'NONE' | 'HORIZONTAL' | 'VERTICAL' = 'NONE';
+
+  constructor(figma: FakeFigma, init: FakeNodeInit & { layoutMode?: 'NONE' | 'HORIZONTAL' | 'VERTICAL' }) {
+    super(figma, { type: 'FRAME', ...init });
+    this.layoutMode = init.layoutMode ?? 'NONE';
+  }
+
+  insertChild(index: number, child: FakeNode): void {
+    this.figma.log(`insert ${child.id} into ${this.id} at ${index}`);
+    adopt(this, index, child);
+  }
+
+  appendChild(child: FakeNode): void {
+    adopt(this, this.children.length, child);
+  }
+}
+
+export class FakePage implements SurfaceParent {
+  readonly id = '0:1';
+  readonly type = 'PAGE';
+  readonly parent = null;
+  readonly children: FakeNode[] = [];
+  private selected: FakeNode[] = [];
+
+  constructor(private readonly figma: FakeFigma) {}
+
+  get selection(): readonly FakeNode[] {
+    return this.selected.filter((node) => !node.removed);
+  }
+
+  /** Like Figma, a new selection fires `selectionchange`. */
+  set selection(nodes: readonly FakeNode[]) {
+    this.selected = [...nodes];
+    this.figma.fire('selectionchange');
+  }
+
+  insertChild(index: number, child: FakeNode): void {
+    this.figma.log(`insert ${child.id} into page at ${index}`);
+    adopt(this, index, child);
+  }
+
+  appendChild(child: FakeNode): void {
+    adopt(this, this.children.length, child);
+  }
+}
+
+function adopt(parent: FakeContainer | FakePage, index: number, child: FakeNode): void {
+  if (child.parent) child.parent.children.splice(child.parent.children.indexOf(child), 1);
+  parent.children.splice(index, 0, child);
+  child.parent = parent as FakeContainer;
+}
+
+export class FakeRectangle extends FakeNode implements SurfaceRectangle {
+  private positioning: 'AUTO' | 'ABSOLUTE' = 'AUTO';
+  relaunchData: { [command: string]: string } = {};
+
+  get layoutPositioning(): 'AUTO' | 'ABSOLUTE' {
+    return this.positioning;
+  }
+
+  set layoutPositioning(value: 'AUTO' | 'ABSOLUTE') {
+    const parent = this.parent;
+    if (!(parent instanceof FakeContainer) || parent.layoutMode === 'NONE') {
+      throw new Error('in set_layoutPositioning: Can only set layoutPositioning on children of auto-layout frames');
+    }
+    this.figma.log(`set ${this.id}.layoutPositioning=${value}`);
+    this.positioning = value;
+  }
+
+  resize(width: number, height: number): void {
+    this.figma.log(`resize ${this.id}`);
+    this.width = width;
+    this.height = height;
+  }
+
+  setRelaunchData(data: { [command: string]: string }): void {
+    this.figma.log(`set ${this.id}.relaunchData`);
+    this.relaunchData = { ...data };
+  }
+}
+
+/** Figma's clientStorage: values are structured-cloned, like Figma does. */
+class FakeClientStorage {
+  readonly values = new Map<string, unknown>();
+
+  async getAsync(key: string): Promise<unknown> {
+    return structuredClone(this.values.get(key));
+  }
+
+  async setAsync(key: string, value: unknown): Promise<void> {
+    this.values.set(key, structuredClone(value));
+  }
+
+  async deleteAsync(key: string): Promise<void> {
+    this.values.delete(key);
+  }
+}
+
+export class FakeFigma implements FigmaSurface {
+  command = '';
+  readonly currentPage: FakePage;
+  readonly clientStorage = new FakeClientStorage();
+  readonly images = new Map<string, Uint8Array>();
+  readonly exports: ExportCall[] = [];
+  /** Node id → error message its export throws. */
+  readonly exportFailures = new Map<string, string>();
+  readonly notifications: Array<{ message: string; error: boolean }> = [];
+  /** Every document change, plus 'commit' for each undo commit. */
+  readonly changes: string[] = [];
+  readonly sentToUi: unknown[] = [];
+  shownUi: { html: string; options: ShowUiOptions } | undefined;
+  readonly ui = {
+    postMessage: (message: unknown) => {
+      this.sentToUi.push(structuredClone(message));
+    },
+    onmessage: undefined as ((message: unknown, properties: { origin: string }) => void) | undefined,
+  };
+  private readonly rootData = new Map<string, string>();
+  readonly root = {
+    getPluginData: (key: string) => this.rootData.get(key) ?? '',
+    setPluginData: (key: string, value: string) => {
+      this.rootData.set(key, value);
+    },
+  };
+  private readonly nodes = new Map<string, FakeNode>();
+  private readonly handlers = new Map<string, Array<() => void>>();
+
+  constructor() {
+    this.currentPage = new FakePage(this);
+  }
+
+  register(node: FakeNode): void {
+    this.nodes.set(node.id, node);
+  }
+
+  allNodes(): FakeNode[] {
+    return [...this.nodes.values()].filter((node) => !node.removed);
+  }
+
+  log(change: string): void {
+    this.changes.push(change);
+  }
+
+  fire(type: string): void {
+    for (const handler of this.handlers.get(type) ?? []) handler();
+  }
+
+  /** Messages sent to the panel of one type. */
+  messagesOfType<T extends { type: string }>(type: T['type']): T[] {
+    return this.sentToUi.filter((message): message is T => (message as { type?: string }).type === type);
+  }
+
+  showUI(html: string, options: ShowUiOptions): void {
+    this.shownUi = { html, options };
+  }
+
+  createImage(bytes: Uint8Array): { hash: string } {
+    const { width, height } = readPngSize(bytes);
+    if (width > 4096 || height > 4096) throw new Error('Image is too large');
+    const hash = `image-${this.images.size + 1}`;
+    this.images.set(hash, bytes);
+    this.log(`create image ${hash}`);
+    return { hash };
+  }
+
+  createRectangle(): FakeRectangle {
+    const rectangle = new FakeRectangle(this, { width: 100, height: 100 });
+    this.log(`create ${rectangle.id}`);
+    this.currentPage.appendChild(rectangle);
+    return rectangle;
+  }
+
+  async getNodeByIdAsync(id: string): Promise<FakeNode | null> {
+    const node = this.nodes.get(id);
+    return node && !node.removed ? node : null;
+  }
+
+  on(type: 'selectionchange' | 'currentpagechange' | 'close', callback: () => void): void {
+    this.handlers.set(type, [...(this.handlers.get(type) ?? []), callback]);
+  }
+
+  notify(message: string, options?: { error?: boolean }): void {
+    this.notifications.push({ message, error: options?.error ?? false });
+  }
+
+  commitUndo(): void {
+    this.changes.push('commit');
+  }
+
+  closePlugin(): void {}
+
+  /** Builders for test scenes. */
+  frame(init: FakeNodeInit & { layoutMode?: 'NONE' | 'HORIZONTAL' | 'VERTICAL' }, parent: FakeContainer | FakePage = this.currentPage): FakeContainer {
+    const frame = new FakeContainer(this, init);
+    parent.appendChild(frame);
+    return frame;
+  }
+
+  layer(init: FakeNodeInit, parent: FakeContainer | FakePage = this.currentPage): FakeNode {
+    const node = new FakeNode(this, init);
+    parent.appendChild(node);
+    return node;
+  }
+}
