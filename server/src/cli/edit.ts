@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { EditSettings, type EditSettingsInput, FIT_MODES, PixelsError, THRESHOLD_CURVES } from '@pixels/shared';
 import { createEditRunner } from '../edit/create-edit-runner.ts';
+import { DEVICES, type Device } from '../models/devices.ts';
 import { CliError, createProgressReporter, DEFAULT_MODELS_DIR, readInputFile, writeFileAtomically } from './cli-support.ts';
 
 export const EDIT_USAGE = `usage: pixels edit --source F --exemplar F [--exemplar F ...] [--map F] --out F.png [options]
@@ -19,6 +20,7 @@ export const EDIT_USAGE = `usage: pixels edit --source F --exemplar F [--exempla
   --threshold CURVE     ${THRESHOLD_CURVES.join(' | ')} (default linear)
   --seed N              0..4294967295 (default: random, printed)
   --model NAME|DIR      a model name from 'pixels models' or a model folder (default builtin)
+  --device D            auto | cpu | cuda | webgpu (default auto: CUDA when its provider loads, else CPU)
   --fit MODE            ${FIT_MODES.join(' | ')}: how an exemplar of another size is placed (default contain)
   --grow PX, --feather PX
   --no-paste-back       keep the model's pixels where the map keeps the source
@@ -84,6 +86,7 @@ export function parseEditArguments(argv: string[]) {
         threshold: { type: 'string' },
         seed: { type: 'string' },
         model: { type: 'string' },
+        device: { type: 'string' },
         fit: { type: 'string' },
         grow: { type: 'string' },
         feather: { type: 'string' },
@@ -104,6 +107,8 @@ export function parseEditArguments(argv: string[]) {
   if (!values.source) throw new CliError('--source is required: the image to edit.', 2);
   if (!values.exemplar?.length) throw new CliError('--exemplar is required: at least one exemplar image.', 2);
   if (!values.out) throw new CliError('--out is required: where to write the result PNG.', 2);
+  const device = (values.device ?? 'auto') as Device;
+  if (!DEVICES.includes(device)) throw new CliError(`--device must be one of ${DEVICES.join(', ')}, got '${values.device}'.`, 2);
   const input: EditSettingsInput = {
     model: values.model,
     prompt: values.prompt,
@@ -135,6 +140,7 @@ export function parseEditArguments(argv: string[]) {
     exemplars: values.exemplar,
     map: values.map,
     out: values.out,
+    device,
   };
 }
 
@@ -152,7 +158,7 @@ export async function runEdit(argv: string[]): Promise<number> {
       exemplars: await Promise.all(args.exemplars.map((path) => readInputFile(path, '--exemplar'))),
       map: args.map ? await readInputFile(args.map, '--map') : undefined,
     };
-    runner = createEditRunner({ modelsDir: DEFAULT_MODELS_DIR });
+    runner = createEditRunner({ modelsDir: DEFAULT_MODELS_DIR, device: args.device });
     const progress = createProgressReporter();
     const outcome = await runner.run(args.settings, inputs, {
       onStart: (start) => console.error(`model ${args.settings.model}, ${start.width}x${start.height}, seed ${start.seed}, ${start.totalSteps} steps`),

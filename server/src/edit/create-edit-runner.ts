@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_LIMITS, type EditSettings, type ModelSummary, PixelsError } from '@pixels/shared';
+import type { Device } from '../models/devices.ts';
 import type { EditInputs, EditOutcome, EditRunner, RunOptions } from './edit-runner.ts';
 import type { FromWorker, ToWorker, WorkerConfig } from './worker-protocol.ts';
 
@@ -9,6 +10,8 @@ export interface EditRunnerOptions {
   modelsDir: string;
   /** onnxruntime execution providers in order of preference. Default ['cpu']. */
   providers?: string[];
+  /** auto | cpu | cuda | webgpu; when set, replaces `providers` (see models/execution-providers.ts). */
+  device?: Device;
   /** Threads per operator. Default: every core. */
   intraOpThreads?: number;
   maxResidentModels?: number;
@@ -30,6 +33,7 @@ export function createEditRunner(options: EditRunnerOptions): EditRunner {
   const config: WorkerConfig = {
     modelsDir: options.modelsDir,
     providers: options.providers ?? ['cpu'],
+    ...(options.device ? { device: options.device } : {}),
     intraOpThreads: options.intraOpThreads ?? availableParallelism(),
     maxResidentModels: options.maxResidentModels ?? 1,
     limits: {

@@ -10,6 +10,7 @@ const port = parentPort!;
 const registry = new ModelRegistry({
   modelsDir: config.modelsDir,
   session: { providers: config.providers, intraOpThreads: config.intraOpThreads },
+  device: config.device,
   maxResident: config.maxResidentModels,
 });
 const running = new Map<number, AbortController>();

@@ -1,12 +1,15 @@
 import type { EditSettings, ErrorBody, ModelSummary } from '@pixels/shared';
-import type { EditInputs, EditOutcome, EditProgress, EditStart } from './edit-runner.ts';
+import type { Device } from '../models/devices.ts';
 import type { PipelineLimits } from './edit-pipeline.ts';
+import type { EditInputs, EditOutcome, EditProgress, EditStart } from './edit-runner.ts';
 
 /** What the edit worker is started with. */
 export interface WorkerConfig {
   modelsDir: string;
   /** onnxruntime execution providers in order, e.g. ['cpu']. */
   providers: string[];
+  /** auto | cpu | cuda | webgpu: when set, replaces `providers` with what it resolves to. */
+  device?: Device;
   intraOpThreads: number;
   maxResidentModels: number;
   limits: PipelineLimits;

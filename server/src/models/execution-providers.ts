@@ -5,10 +5,10 @@
  * each request is probed once and refused with what is missing, and `auto` falls back to CPU saying why.
  */
 import { PixelsError } from '@pixels/shared';
+import { DEVICES, type Device } from './devices.ts';
 import { missingProviderLibraries, probeProvider, runtimeLibraryFolder } from './onnx-runtime.ts';
 
-export const DEVICES = ['auto', 'cpu', 'cuda', 'webgpu'] as const;
-export type Device = (typeof DEVICES)[number];
+export { DEVICES, type Device };
 
 export interface DeviceChoice {
   /** The device actually used. */
@@ -27,15 +27,28 @@ export const CUDA_INSTALL_HINT =
   '(with pnpm: add onnxruntime-node to onlyBuiltDependencies in pnpm-workspace.yaml, then ' +
   '`ONNXRUNTIME_NODE_INSTALL=cuda12 pnpm rebuild onnxruntime-node`); see server/MODELS.md, "GPU"';
 
+interface Problem {
+  /** One clause for `auto`'s log line. */
+  short: string;
+  /** The whole story for an explicit request. */
+  full: string;
+}
+
 /** Why CUDA cannot be used here, or undefined when it works. */
-async function cudaProblem(): Promise<string | undefined> {
+async function cudaProblem(): Promise<Problem | undefined> {
   const missing = missingProviderLibraries('cuda');
   if (missing.length > 0) {
-    return `onnxruntime-node's CUDA provider libraries are not installed (${missing.join(', ')} missing from ${runtimeLibraryFolder()}): ${CUDA_INSTALL_HINT}. It also needs ${CUDA_REQUIREMENTS}.`;
+    return {
+      short: "onnxruntime-node's CUDA provider libraries are not installed",
+      full: `onnxruntime-node's CUDA provider libraries are not installed (${missing.join(', ')} missing from ${runtimeLibraryFolder()}): ${CUDA_INSTALL_HINT}. It also needs ${CUDA_REQUIREMENTS}.`,
+    };
   }
   const failure = await probeProvider('cuda');
   if (failure === undefined) return undefined;
-  return `the CUDA provider is installed but did not start (${failure}). It needs ${CUDA_REQUIREMENTS}; check nvidia-smi and that libcudart.so.12 and libcudnn.so.9 are found (LD_LIBRARY_PATH).`;
+  return {
+    short: `the CUDA provider did not start (${failure})`,
+    full: `the CUDA provider is installed but did not start (${failure}). It needs ${CUDA_REQUIREMENTS}; check nvidia-smi and that libcudart.so.12 and libcudnn.so.9 are found (LD_LIBRARY_PATH).`,
+  };
 }
 
 async function webgpuProblem(): Promise<string | undefined> {
@@ -52,7 +65,7 @@ async function choose(device: Device): Promise<DeviceChoice> {
       return { device: 'cpu', providers: ['cpu'], reason: 'CPU, as asked' };
     case 'cuda': {
       const problem = await cudaProblem();
-      if (problem) throw new PixelsError('invalid_settings', `--device cuda: ${problem}`, 'device');
+      if (problem) throw new PixelsError('invalid_settings', `--device cuda: ${problem.full}`, 'device');
       return { device: 'cuda', providers: ['cuda', 'cpu'], reason: 'CUDA, as asked' };
     }
     case 'webgpu': {
@@ -64,7 +77,11 @@ async function choose(device: Device): Promise<DeviceChoice> {
       const problem = await cudaProblem();
       if (!problem)
         return { device: 'cuda', providers: ['cuda', 'cpu'], reason: 'auto: the CUDA provider loaded, so using CUDA' };
-      return { device: 'cpu', providers: ['cpu'], reason: `auto: using CPU because ${problem}` };
+      return {
+        device: 'cpu',
+        providers: ['cpu'],
+        reason: `auto: using CPU because ${problem.short} ('pixels models devices' says more)`,
+      };
     }
   }
 }

@@ -5,6 +5,7 @@ import type { DiffusionModel } from '../engine/model.ts';
 import { fileExists } from '../util/files.ts';
 import { generateBuiltinModel } from './builtin/generate.ts';
 import { describeModel, type ModelDescription } from './describe-model.ts';
+import { type Device, resolveDevice } from './execution-providers.ts';
 import type { SessionOptions } from './onnx-runtime.ts';
 import { StableDiffusionModel } from './sd/stable-diffusion-model.ts';
 
@@ -14,10 +15,17 @@ export interface ModelRegistryOptions {
   /** Folder holding one subfolder per model; the built-in model is generated into `<dir>/builtin`. */
   modelsDir: string;
   session: SessionOptions;
+  /**
+   * auto | cpu | cuda | webgpu: replaces `session.providers` with what the device resolves to
+   * (auto: CUDA when its provider loads, else CPU), reported once through `onInfo`.
+   */
+  device?: Device;
   /** Models kept loaded at once; the least recently used is released beyond this. Default 1. */
   maxResident?: number;
   /** Told about recoverable problems (a prompt cut to 77 tokens, a broken folder skipped in a listing). Default: console.warn. */
   onWarning?: (message: string) => void;
+  /** Told which device was chosen and why. Default: console.error. */
+  onInfo?: (message: string) => void;
 }
 
 /** One entry of a listing: the model's description, or why its folder cannot be used. */
@@ -41,8 +49,34 @@ export function toSummary(description: ModelDescription): ModelSummary {
  */
 export class ModelRegistry {
   private readonly loaded = new Map<string, Promise<StableDiffusionModel>>();
+  private sessionOptions: Promise<SessionOptions> | undefined;
 
   constructor(private readonly options: ModelRegistryOptions) {}
+
+  /**
+   * The session options, with the device resolved once. Explicit GPU providers are probed too, so
+   * a missing CUDA install is a clear error rather than onnxruntime's "Failed to load shared library".
+   */
+  private resolveSessionOptions(): Promise<SessionOptions> {
+    this.sessionOptions ??= (async () => {
+      const { session } = this.options;
+      // `pixels serve --devices auto` arrives as the provider list ['auto'].
+      const isAutoList = session.providers.length === 1 && session.providers[0] === 'auto';
+      const device = this.options.device ?? (isAutoList ? 'auto' : undefined);
+      if (device) {
+        const choice = await resolveDevice(device);
+        (this.options.onInfo ?? ((text) => console.error(`pixels: ${text}`)))(
+          `device ${choice.device}: ${choice.reason}`,
+        );
+        return { ...session, providers: choice.providers };
+      }
+      for (const provider of session.providers) {
+        if (provider === 'cuda' || provider === 'webgpu') await resolveDevice(provider);
+      }
+      return session;
+    })();
+    return this.sessionOptions;
+  }
 
   private warn(message: string): void {
     (this.options.onWarning ?? ((text) => console.warn(`pixels: ${text}`)))(message);
@@ -119,9 +153,11 @@ export class ModelRegistry {
       this.loaded.set(dir, model);
       return model;
     }
-    model = describeModel(dir, name).then((description) =>
-      StableDiffusionModel.load(description, { ...this.options.session, onWarning: this.options.onWarning }),
-    );
+    model = (async () => {
+      const session = await this.resolveSessionOptions();
+      const description = await describeModel(dir, name);
+      return StableDiffusionModel.load(description, { ...session, onWarning: this.options.onWarning });
+    })();
     this.loaded.set(dir, model);
     model.catch(() => this.loaded.delete(dir));
     await this.evict();
