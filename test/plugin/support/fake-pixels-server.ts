@@ -254,8 +254,9 @@ export class FakePixelsServer {
         sent = id;
         sentThisStream += 1;
         if (firstStream && this.options.dropStreamAfter !== undefined && sentThisStream >= this.options.dropStreamAfter) {
+          // Cut the connection abruptly (no terminal event), once what was written has gone out.
           job.listeners.delete(flush);
-          response.destroy();
+          setTimeout(() => response.destroy(), 20);
           return;
         }
         if (type === 'done' || type === 'failed' || type === 'canceled') {

@@ -45,8 +45,14 @@ export class PixelsClient {
 
   /** `POST /v1/edits`: queues one edit; answers 202 with the job id and where to follow it. */
   submit(settings: EditSettings, upload: EditUpload, signal?: AbortSignal): Promise<SubmitResponse> {
+    const checked = EditSettings.safeParse(settings);
+    if (!checked.success) {
+      const issue = checked.error.issues[0];
+      const field = `settings.${issue.path.join('.')}`;
+      return Promise.reject(new ApiError('invalid_settings', `${field}: ${issue.message}`, undefined, field));
+    }
     const form = new FormData();
-    form.append('settings', JSON.stringify(EditSettings.parse(settings)));
+    form.append('settings', JSON.stringify(checked.data));
     form.append('source', pngBlob(upload.source), 'source.png');
     upload.exemplars.forEach((exemplar, index) => form.append('exemplar', pngBlob(exemplar), `exemplar-${index}.png`));
     if (upload.map) form.append('map', pngBlob(upload.map), 'map.png');
@@ -72,12 +78,12 @@ export class PixelsClient {
 
   /**
    * `GET /v1/jobs/:id/events`: reads the server-sent events of a job with fetch (EventSource
-   * cannot send the token), calling `onEvent` for each, until the server closes the stream.
-   * Resumes after `lastEventId` when given.
+   * cannot send the token), calling `onEvent` for each, until the server closes the stream or
+   * `onEvent` answers 'stop'. Resumes after `lastEventId` when given.
    */
   async streamEvents(
     eventsUrl: string,
-    onEvent: (event: JobEventWithId) => void,
+    onEvent: (event: JobEventWithId) => 'stop' | undefined,
     options: { lastEventId?: string; signal?: AbortSignal } = {},
   ): Promise<void> {
     const headers: Record<string, string> = { Accept: 'text/event-stream' };
@@ -85,15 +91,18 @@ export class PixelsClient {
     const response = await this.send(this.url(eventsUrl), { method: 'GET', headers, signal: options.signal });
     if (!response.body) throw new ApiError('protocol', 'The event stream arrived without a body.', response.status);
     let failure: unknown;
+    let stopped = false;
     const parser = new SseParser((message) => {
-      if (failure) return;
+      if (failure || stopped) return;
+      let event: JobEvent;
       try {
         const data = JSON.parse(message.data) as Record<string, unknown>;
-        const event = JobEvent.parse({ type: message.event, ...data });
-        onEvent({ event, id: message.lastEventId });
+        event = JobEvent.parse({ type: message.event, ...data });
       } catch (error) {
         failure = new ApiError('protocol', `The server sent an event this plugin cannot read (${message.event}: ${(error as Error).message}).`);
+        return;
       }
+      stopped = onEvent({ event, id: message.lastEventId }) === 'stop';
     });
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     try {
@@ -102,6 +111,10 @@ export class PixelsClient {
         if (done) break;
         parser.push(value);
         if (failure) throw failure;
+        if (stopped) {
+          await reader.cancel();
+          break;
+        }
       }
     } catch (error) {
       throw this.wrapFailure(error);

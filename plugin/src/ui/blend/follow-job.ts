@@ -46,32 +46,24 @@ export async function followJob(
   let failures = 0;
   for (;;) {
     let terminal: TerminalEvent | undefined;
-    const stream = new AbortController();
-    const stopStream = () => stream.abort();
-    options.signal.addEventListener('abort', stopStream, { once: true });
     try {
       await client.streamEvents(
         eventsUrl,
         ({ event, id }) => {
-          if (terminal) return;
           if (id) lastEventId = id;
           failures = 0;
           onEvent(event);
-          if (isTerminal(event)) {
-            terminal = event;
-            stream.abort();
-          }
+          if (!isTerminal(event)) return undefined;
+          terminal = event;
+          return 'stop';
         },
-        { signal: stream.signal, ...(lastEventId ? { lastEventId } : {}) },
+        { signal: options.signal, ...(lastEventId ? { lastEventId } : {}) },
       );
     } catch (error) {
-      if (terminal) return terminal;
       if (options.signal.aborted || isAbort(error)) throw error;
       if (!(error instanceof ApiError) || error.code !== 'network') throw error;
       failures += 1;
       if (failures > maxRetries) throw error;
-    } finally {
-      options.signal.removeEventListener('abort', stopStream);
     }
     if (terminal) return terminal;
     const job = await client.job(jobId, options.signal);
