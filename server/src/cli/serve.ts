@@ -28,7 +28,10 @@ export async function runServe(argv: string[]): Promise<number> {
   let tls: { cert: Buffer; key: Buffer } | undefined;
   try {
     tokens = new TokenRegistry(await readTokens(config));
-    tls = config.tls && { cert: await readPem(config.tls.certFile, '--tls-cert'), key: await readPem(config.tls.keyFile, '--tls-key') };
+    tls = config.tls && {
+      cert: await readPem(config.tls.certFile, '--tls-cert'),
+      key: await readPem(config.tls.keyFile, '--tls-key'),
+    };
   } catch (error) {
     logger.error('cannot start', { reason: (error as Error).message });
     return 2;
@@ -79,7 +82,9 @@ async function readPem(path: string, flag: string): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (error) {
-    throw new Error(`${flag} ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`);
+    throw new Error(
+      `${flag} ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`,
+    );
   }
 }
 

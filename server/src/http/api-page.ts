@@ -28,7 +28,10 @@ export function renderApiPage(document: JsonObject): string {
     METHOD_ORDER.filter((method) => operations[method]).map((method) => {
       const operation = operations[method] as { summary?: string; description?: string; responses?: JsonObject };
       const responses = Object.entries(operation.responses ?? {})
-        .map(([status, response]) => `<li><code>${status}</code> ${escapeHtml((response as { description: string }).description)}</li>`)
+        .map(
+          ([status, response]) =>
+            `<li><code>${status}</code> ${escapeHtml((response as { description: string }).description)}</li>`,
+        )
         .join('');
       return `<section><h3><span class="method">${method.toUpperCase()}</span> <code>${escapeHtml(path)}</code></h3>
 <p>${escapeHtml(operation.summary ?? '')}</p>${operation.description ? `<p>${escapeHtml(operation.description)}</p>` : ''}

@@ -162,7 +162,10 @@ function findJob(queue: JobQueue, id: string, caller: Caller): JobRecord {
 function noResult(job: JobRecord): PixelsError {
   switch (job.state) {
     case 'queued':
-      return new PixelsError('not_done', `Job ${job.id} is queued (position ${job.position}); fetch the result after its done event.`);
+      return new PixelsError(
+        'not_done',
+        `Job ${job.id} is queued (position ${job.position}); fetch the result after its done event.`,
+      );
     case 'running':
       return new PixelsError(
         'not_done',

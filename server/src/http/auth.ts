@@ -34,7 +34,10 @@ export function bearerAuth(registry: TokenRegistry): MiddlewareHandler<AppEnv> {
     }
     const caller = registry.identify(match[1]);
     if (!caller) {
-      throw new PixelsError('unauthorized', 'The token is not known to this server; check it or ask the admin for one.');
+      throw new PixelsError(
+        'unauthorized',
+        'The token is not known to this server; check it or ask the admin for one.',
+      );
     }
     c.set('caller', caller);
     return next();

@@ -2,8 +2,8 @@ import type { ErrorCode } from '@pixels/shared';
 import type { ClientErrorStatusCode, ServerErrorStatusCode } from 'hono/utils/http-status';
 
 /** The HTTP status of every error code: 4xx for what the client can fix, 5xx only for server faults. */
-export const STATUS_BY_CODE: Readonly<Record<ErrorCode, ClientErrorStatusCode | ServerErrorStatusCode>> =
-  Object.freeze({
+export const STATUS_BY_CODE: Readonly<Record<ErrorCode, ClientErrorStatusCode | ServerErrorStatusCode>> = Object.freeze(
+  {
     bad_request: 400,
     invalid_settings: 400,
     missing_part: 400,
@@ -22,4 +22,5 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, ClientErrorStatusCode | 
     not_ready: 503,
     model_error: 500,
     internal: 500,
-  });
+  },
+);

@@ -67,7 +67,10 @@ export function jobEventStream(job: JobRecord, lastEventId: number, options: Eve
         stop();
         controller.close();
       });
-      heartbeat = setInterval(() => controller.enqueue(encoder.encode(': keep-alive\n\n')), options.heartbeatMs ?? 15_000);
+      heartbeat = setInterval(
+        () => controller.enqueue(encoder.encode(': keep-alive\n\n')),
+        options.heartbeatMs ?? 15_000,
+      );
       heartbeat.unref();
     },
     cancel() {

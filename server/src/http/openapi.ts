@@ -1,4 +1,13 @@
-import { EditSettings, ErrorBody, ERROR_CODES, Job, JobEvent, ModelList, ServerStatus, SubmitResponse } from '@pixels/shared';
+import {
+  EditSettings,
+  ERROR_CODES,
+  ErrorBody,
+  Job,
+  JobEvent,
+  ModelList,
+  ServerStatus,
+  SubmitResponse,
+} from '@pixels/shared';
 import { z } from 'zod';
 import { STATUS_BY_CODE } from './error-status.ts';
 import type { ServerLimits } from './server-limits.ts';
@@ -24,7 +33,13 @@ function errors(...statuses: number[]): JsonObject {
   return result;
 }
 
-const JOB_ID = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'The job id from POST /v1/edits.' };
+const JOB_ID = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+  description: 'The job id from POST /v1/edits.',
+};
 const JOB_ERRORS = errors(401, 403, 404);
 
 /** The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. */
@@ -117,7 +132,10 @@ export function buildOpenApiDocument(limits: ServerLimits): JsonObject {
             { name: 'lastEventId', in: 'query', required: false, schema: { type: 'string' } },
           ],
           responses: {
-            '200': { description: 'Each event\'s data is a JobEvent.', content: { 'text/event-stream': { schema: ref('JobEvent') } } },
+            '200': {
+              description: "Each event's data is a JobEvent.",
+              content: { 'text/event-stream': { schema: ref('JobEvent') } },
+            },
             ...errors(400, 401, 403, 404),
           },
         },
@@ -136,10 +154,17 @@ export function buildOpenApiDocument(limits: ServerLimits): JsonObject {
         },
       },
       '/v1/models': {
-        get: { summary: 'Installed models', responses: { '200': { description: 'Models.', content: json('ModelList') }, ...errors(401) } },
+        get: {
+          summary: 'Installed models',
+          responses: { '200': { description: 'Models.', content: json('ModelList') }, ...errors(401) },
+        },
       },
       '/healthz': {
-        get: { summary: 'Liveness', security: [], responses: { '200': { description: 'Alive.', content: json('ServerStatus') } } },
+        get: {
+          summary: 'Liveness',
+          security: [],
+          responses: { '200': { description: 'Alive.', content: json('ServerStatus') } },
+        },
       },
       '/readyz': {
         get: {
@@ -151,11 +176,18 @@ export function buildOpenApiDocument(limits: ServerLimits): JsonObject {
       '/metrics': {
         get: {
           summary: 'Prometheus metrics: queue depth, jobs by state, step and job durations',
-          responses: { '200': { description: 'Text exposition format.', content: { 'text/plain': {} } }, ...errors(401) },
+          responses: {
+            '200': { description: 'Text exposition format.', content: { 'text/plain': {} } },
+            ...errors(401),
+          },
         },
       },
-      '/openapi.json': { get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1.' } } } },
-      '/docs': { get: { summary: 'The API as a web page', security: [], responses: { '200': { description: 'HTML.' } } } },
+      '/openapi.json': {
+        get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1.' } } },
+      },
+      '/docs': {
+        get: { summary: 'The API as a web page', security: [], responses: { '200': { description: 'HTML.' } } },
+      },
     },
   };
 }

@@ -63,7 +63,8 @@ export async function parseEditRequest(
   }
 
   const settings = parseSettings(settingsText ?? '{}', limits, installedModels);
-  if (!source) throw new PixelsError('missing_part', `The source image is missing; send it as a file part: ${EXAMPLE}`, 'source');
+  if (!source)
+    throw new PixelsError('missing_part', `The source image is missing; send it as a file part: ${EXAMPLE}`, 'source');
   if (exemplars.length === 0) {
     throw new PixelsError('missing_part', `No exemplar image was sent; send at least one: ${EXAMPLE}`, 'exemplar');
   }
@@ -79,7 +80,9 @@ export async function parseEditRequest(
     inputs: {
       source: await readImage(source, 'source', 'source', limits.maxPixels),
       exemplars: await Promise.all(
-        exemplars.map((blob, index) => readImage(blob, `exemplar ${index + 1}`, `exemplar[${index}]`, limits.maxPixels)),
+        exemplars.map((blob, index) =>
+          readImage(blob, `exemplar ${index + 1}`, `exemplar[${index}]`, limits.maxPixels),
+        ),
       ),
       ...(map ? { map: await readImage(map, 'map', 'map', limits.maxPixels) } : {}),
     },

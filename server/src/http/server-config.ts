@@ -28,23 +28,94 @@ interface OptionSpec {
 }
 
 const OPTIONS: Record<string, OptionSpec> = {
-  host: { type: 'string', env: 'PIXELS_HOST', fallback: '127.0.0.1', help: 'address to listen on; any non-loopback address needs tokens (or --insecure)' },
+  host: {
+    type: 'string',
+    env: 'PIXELS_HOST',
+    fallback: '127.0.0.1',
+    help: 'address to listen on; any non-loopback address needs tokens (or --insecure)',
+  },
   port: { type: 'string', env: 'PIXELS_PORT', fallback: '8787', help: 'TCP port (0 = any free port)' },
-  'models-dir': { type: 'string', env: 'PIXELS_MODELS_DIR', help: 'folder of installed models (the built-in model needs none); default <repo>/models' },
-  'tokens-file': { type: 'string', env: 'PIXELS_TOKENS_FILE', help: 'JSON tokens file (see server/README.md); PIXELS_TOKENS adds name:token[:admin],…' },
-  devices: { type: 'string', env: 'PIXELS_DEVICES', fallback: 'cpu', help: "one worker per comma-separated entry; '+' lists fallbacks: cuda+cpu,cuda+cpu" },
-  insecure: { type: 'boolean', env: 'PIXELS_INSECURE', help: 'allow a non-loopback address without tokens (anyone who reaches it can use it)' },
-  'tls-cert': { type: 'string', env: 'PIXELS_TLS_CERT', help: 'PEM certificate file: serve https (Figma needs https off localhost)' },
+  'models-dir': {
+    type: 'string',
+    env: 'PIXELS_MODELS_DIR',
+    help: 'folder of installed models (the built-in model needs none); default <repo>/models',
+  },
+  'tokens-file': {
+    type: 'string',
+    env: 'PIXELS_TOKENS_FILE',
+    help: 'JSON tokens file (see server/README.md); PIXELS_TOKENS adds name:token[:admin],…',
+  },
+  devices: {
+    type: 'string',
+    env: 'PIXELS_DEVICES',
+    fallback: 'cpu',
+    help: "one worker per comma-separated entry; '+' lists fallbacks: cuda+cpu,cuda+cpu",
+  },
+  insecure: {
+    type: 'boolean',
+    env: 'PIXELS_INSECURE',
+    help: 'allow a non-loopback address without tokens (anyone who reaches it can use it)',
+  },
+  'tls-cert': {
+    type: 'string',
+    env: 'PIXELS_TLS_CERT',
+    help: 'PEM certificate file: serve https (Figma needs https off localhost)',
+  },
   'tls-key': { type: 'string', env: 'PIXELS_TLS_KEY', help: 'PEM private key file for --tls-cert' },
-  'max-body-bytes': { type: 'string', env: 'PIXELS_MAX_BODY_BYTES', fallback: String(DEFAULT_SERVER_LIMITS.maxBodyBytes), help: 'bytes per request' },
-  'max-pixels': { type: 'string', env: 'PIXELS_MAX_PIXELS', fallback: String(DEFAULT_SERVER_LIMITS.maxPixels), help: 'pixels per image, read from the header' },
-  'max-exemplars': { type: 'string', env: 'PIXELS_MAX_EXEMPLARS', fallback: String(DEFAULT_SERVER_LIMITS.maxExemplars), help: 'exemplars per edit' },
-  'max-steps': { type: 'string', env: 'PIXELS_MAX_STEPS', fallback: String(DEFAULT_SERVER_LIMITS.maxSteps), help: `steps per edit (at most ${DEFAULT_LIMITS.maxSteps})` },
-  'max-prompt-length': { type: 'string', env: 'PIXELS_MAX_PROMPT_LENGTH', fallback: String(DEFAULT_SERVER_LIMITS.maxPromptLength), help: `characters per prompt (at most ${DEFAULT_LIMITS.maxPromptLength})` },
-  'max-queued': { type: 'string', env: 'PIXELS_MAX_QUEUED', fallback: String(DEFAULT_SERVER_LIMITS.maxQueued), help: 'jobs waiting, all users together (429 beyond)' },
-  'max-queued-per-user': { type: 'string', env: 'PIXELS_MAX_QUEUED_PER_USER', fallback: String(DEFAULT_SERVER_LIMITS.maxQueuedPerUser), help: 'jobs one token may have queued or running (429 beyond)' },
-  'retention-minutes': { type: 'string', env: 'PIXELS_RETENTION_MINUTES', fallback: '60', help: 'how long finished jobs and results are kept' },
-  'shutdown-seconds': { type: 'string', env: 'PIXELS_SHUTDOWN_SECONDS', fallback: '30', help: 'on SIGINT/SIGTERM, running jobs may finish this long before they are canceled' },
+  'max-body-bytes': {
+    type: 'string',
+    env: 'PIXELS_MAX_BODY_BYTES',
+    fallback: String(DEFAULT_SERVER_LIMITS.maxBodyBytes),
+    help: 'bytes per request',
+  },
+  'max-pixels': {
+    type: 'string',
+    env: 'PIXELS_MAX_PIXELS',
+    fallback: String(DEFAULT_SERVER_LIMITS.maxPixels),
+    help: 'pixels per image, read from the header',
+  },
+  'max-exemplars': {
+    type: 'string',
+    env: 'PIXELS_MAX_EXEMPLARS',
+    fallback: String(DEFAULT_SERVER_LIMITS.maxExemplars),
+    help: 'exemplars per edit',
+  },
+  'max-steps': {
+    type: 'string',
+    env: 'PIXELS_MAX_STEPS',
+    fallback: String(DEFAULT_SERVER_LIMITS.maxSteps),
+    help: `steps per edit (at most ${DEFAULT_LIMITS.maxSteps})`,
+  },
+  'max-prompt-length': {
+    type: 'string',
+    env: 'PIXELS_MAX_PROMPT_LENGTH',
+    fallback: String(DEFAULT_SERVER_LIMITS.maxPromptLength),
+    help: `characters per prompt (at most ${DEFAULT_LIMITS.maxPromptLength})`,
+  },
+  'max-queued': {
+    type: 'string',
+    env: 'PIXELS_MAX_QUEUED',
+    fallback: String(DEFAULT_SERVER_LIMITS.maxQueued),
+    help: 'jobs waiting, all users together (429 beyond)',
+  },
+  'max-queued-per-user': {
+    type: 'string',
+    env: 'PIXELS_MAX_QUEUED_PER_USER',
+    fallback: String(DEFAULT_SERVER_LIMITS.maxQueuedPerUser),
+    help: 'jobs one token may have queued or running (429 beyond)',
+  },
+  'retention-minutes': {
+    type: 'string',
+    env: 'PIXELS_RETENTION_MINUTES',
+    fallback: '60',
+    help: 'how long finished jobs and results are kept',
+  },
+  'shutdown-seconds': {
+    type: 'string',
+    env: 'PIXELS_SHUTDOWN_SECONDS',
+    fallback: '30',
+    help: 'on SIGINT/SIGTERM, running jobs may finish this long before they are canceled',
+  },
   'log-level': { type: 'string', env: 'PIXELS_LOG_LEVEL', fallback: 'info', help: LOG_LEVELS.join(' | ') },
   help: { type: 'boolean', env: '', help: 'show this help' },
 };
@@ -98,20 +169,28 @@ export function parseServeConfig(
     const value = text(name)!;
     const number = Number(value);
     if (!/^\d+$/.test(value) || number < min || number > max) {
-      throw new ConfigError(`--${name} (${OPTIONS[name].env}) must be a whole number from ${min} to ${max}, not '${value}'.`);
+      throw new ConfigError(
+        `--${name} (${OPTIONS[name].env}) must be a whole number from ${min} to ${max}, not '${value}'.`,
+      );
     }
     return number;
   };
 
   const logLevel = text('log-level') as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not '${logLevel}'.`);
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not '${logLevel}'.`);
   const devices = text('devices')!
     .split(',')
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '')
     .map((entry) => entry.split('+').map((provider) => provider.trim()));
-  if (devices.length === 0 || devices.some((providers) => providers.some((provider) => !/^[a-z0-9_-]+$/i.test(provider)))) {
-    throw new ConfigError(`--devices must list execution providers such as 'cpu' or 'cuda+cpu,cuda+cpu', not '${text('devices')}'.`);
+  if (
+    devices.length === 0 ||
+    devices.some((providers) => providers.some((provider) => !/^[a-z0-9_-]+$/i.test(provider)))
+  ) {
+    throw new ConfigError(
+      `--devices must list execution providers such as 'cpu' or 'cuda+cpu,cuda+cpu', not '${text('devices')}'.`,
+    );
   }
   const certFile = text('tls-cert');
   const keyFile = text('tls-key');

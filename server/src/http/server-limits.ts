@@ -13,4 +13,7 @@ export interface ServerLimits extends QueueLimits {
   maxPromptLength: number;
 }
 
-export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({ ...DEFAULT_LIMITS, ...DEFAULT_QUEUE_LIMITS });
+export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({
+  ...DEFAULT_LIMITS,
+  ...DEFAULT_QUEUE_LIMITS,
+});

@@ -79,7 +79,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   });
   const server = createAdaptorServer({
     fetch: app.fetch,
-    ...(options.tls ? { createServer: createHttpsServer, serverOptions: { cert: options.tls.cert, key: options.tls.key } } : {}),
+    ...(options.tls
+      ? { createServer: createHttpsServer, serverOptions: { cert: options.tls.cert, key: options.tls.key } }
+      : {}),
   }) as import('node:http').Server;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
@@ -94,7 +96,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const { port } = server.address() as AddressInfo;
   const hostInUrl = options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host;
   const url = `${options.tls ? 'https' : 'http'}://${hostInUrl}:${port}`;
-  logger.info('listening', { url, workers: options.runners.length, models: models.map((model) => model.name), tokens: options.tokens.size });
+  logger.info('listening', {
+    url,
+    workers: options.runners.length,
+    models: models.map((model) => model.name),
+    tokens: options.tokens.size,
+  });
 
   let closing: Promise<void> | undefined;
   const close = async () => {

@@ -14,9 +14,7 @@ export const MIN_TOKEN_LENGTH = 16;
 const TokenEntry = z
   .object({
     /** Shown in logs and used for fairness: one queue turn per name. */
-    name: z
-      .string()
-      .regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'use 1 to 64 letters, digits, or _ . @ -'),
+    name: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'use 1 to 64 letters, digits, or _ . @ -'),
     token: z
       .string()
       .min(MIN_TOKEN_LENGTH, `use at least ${MIN_TOKEN_LENGTH} characters (openssl rand -hex 24 makes a good one)`)
@@ -86,7 +84,8 @@ export class TokenRegistry {
     for (const entry of entries) {
       if (names.has(entry.name)) throw new Error(`Token name '${entry.name}' appears twice; names must be unique.`);
       const key = digest(entry.token);
-      if (this.callers.has(key)) throw new Error(`Tokens of '${entry.name}' and another entry are equal; give each its own.`);
+      if (this.callers.has(key))
+        throw new Error(`Tokens of '${entry.name}' and another entry are equal; give each its own.`);
       names.add(entry.name);
       this.callers.set(key, { name: entry.name, role: entry.role });
     }

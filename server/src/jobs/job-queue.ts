@@ -63,6 +63,8 @@ export interface JobQueue {
 const DEFAULT_RETENTION_MS = 60 * 60 * 1000;
 /** Assumed job length for Retry-After until a job has been timed. */
 const ASSUMED_JOB_SECONDS = 10;
+/** How long a canceled running job may take to stop during shutdown. */
+const ABORT_GRACE_MS = 10_000;
 
 function delay(ms: number): Promise<'timeout'> {
   return new Promise((resolve) => setTimeout(() => resolve('timeout'), ms).unref());
@@ -155,7 +157,10 @@ class InProcessJobQueue implements JobQueue {
     if ((await Promise.race([allSettled(), delay(deadlineMs)])) === 'timeout') {
       this.logger.warn('shutdown deadline reached: canceling running jobs', { running: this.running.size });
       for (const job of this.running.keys()) job.abort.abort();
-      await allSettled();
+      // A runner honours the abort between steps; one that does not answer is not waited for forever.
+      if ((await Promise.race([allSettled(), delay(ABORT_GRACE_MS)])) === 'timeout') {
+        this.logger.error('jobs did not stop after cancel; giving up on them', { running: this.running.size });
+      }
     }
     for (const timer of this.expiryTimers.values()) clearTimeout(timer);
     this.expiryTimers.clear();
@@ -233,7 +238,12 @@ class InProcessJobQueue implements JobQueue {
     job.events.append({ type: 'canceled' });
     this.metrics.finished.canceled++;
     this.metrics.waitSeconds.observe((now - job.createdAt) / 1000);
-    this.logger.info('job canceled while queued', { jobId: job.id, owner: job.owner, reason, waitMs: now - job.createdAt });
+    this.logger.info('job canceled while queued', {
+      jobId: job.id,
+      owner: job.owner,
+      reason,
+      waitMs: now - job.createdAt,
+    });
     this.scheduleExpiry(job);
   }
 

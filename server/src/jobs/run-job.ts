@@ -46,7 +46,12 @@ export async function runJob(job: JobRecord, runner: EditRunner, { logger, metri
     job.seed = outcome.seed;
     job.result = { png: outcome.png, width: outcome.width, height: outcome.height, engineMs: outcome.engineMs };
     finish(job, 'done');
-    job.events.append({ type: 'done', resultUrl: job.toJob().resultUrl!, width: outcome.width, height: outcome.height });
+    job.events.append({
+      type: 'done',
+      resultUrl: job.toJob().resultUrl!,
+      width: outcome.width,
+      height: outcome.height,
+    });
     metrics.finished.done++;
     log.info('job done', { runMs: job.finishedAt! - startedAt, engineMs: outcome.engineMs, waitMs });
   } catch (error) {

@@ -1,0 +1,61 @@
+import type { EditRunner } from '@pixels/server/edit/edit-runner.ts';
+import { createApp } from '@pixels/server/http/app.ts';
+import { DEFAULT_SERVER_LIMITS, type ServerLimits } from '@pixels/server/http/server-limits.ts';
+import { type TokenEntry, TokenRegistry } from '@pixels/server/http/tokens.ts';
+import { JobMetrics } from '@pixels/server/jobs/job-metrics.ts';
+import { createJobQueue } from '@pixels/server/jobs/job-queue.ts';
+import { createJsonLogger } from '@pixels/server/jobs/logger.ts';
+import type { ModelSummary } from '@pixels/shared';
+
+/** Three users and an admin, as a team's tokens file would list them. */
+export const TEAM_TOKENS: TokenEntry[] = [
+  { name: 'ana', token: 'ana-token-0123456789abcdef', role: 'user' },
+  { name: 'ben', token: 'ben-token-0123456789abcdef', role: 'user' },
+  { name: 'cyd', token: 'cyd-token-0123456789abcdef', role: 'user' },
+  { name: 'boss', token: 'boss-token-0123456789abcdef', role: 'admin' },
+];
+
+export function bearer(name: string): Record<string, string> {
+  const entry = TEAM_TOKENS.find((candidate) => candidate.name === name)!;
+  return { Authorization: `Bearer ${entry.token}` };
+}
+
+/** The app in-process (requests through `app.request`), over a queue with the given runner. */
+export function createTestApp(
+  runner: EditRunner,
+  options: { tokens?: TokenEntry[]; limits?: Partial<ServerLimits>; listModels?: () => Promise<ModelSummary[]> } = {},
+) {
+  const logLines: Record<string, unknown>[] = [];
+  const logger = createJsonLogger({ level: 'debug', write: (line) => logLines.push(JSON.parse(line)) });
+  const limits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
+  const metrics = new JobMetrics();
+  const queue = createJobQueue({ runners: [runner], limits, logger, metrics });
+  const app = createApp({
+    queue,
+    tokens: new TokenRegistry(options.tokens ?? TEAM_TOKENS),
+    limits,
+    listModels: options.listModels ?? (() => runner.listModels()),
+    logger,
+    metrics,
+  });
+  return { app, queue, logLines };
+}
+
+/** A multipart body for POST /v1/edits. */
+export function editForm(parts: {
+  settings?: unknown;
+  source?: Uint8Array;
+  exemplars?: Uint8Array[];
+  map?: Uint8Array;
+}): FormData {
+  const form = new FormData();
+  if (parts.settings !== undefined) {
+    form.append('settings', typeof parts.settings === 'string' ? parts.settings : JSON.stringify(parts.settings));
+  }
+  if (parts.source) form.append('source', new Blob([parts.source], { type: 'image/png' }), 'source.png');
+  for (const [index, exemplar] of (parts.exemplars ?? []).entries()) {
+    form.append('exemplar', new Blob([exemplar], { type: 'image/png' }), `exemplar-${index}.png`);
+  }
+  if (parts.map) form.append('map', new Blob([parts.map], { type: 'image/png' }), 'map.png');
+  return form;
+}

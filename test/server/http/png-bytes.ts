@@ -1,0 +1,79 @@
+import { crc32, deflateSync } from 'node:zlib';
+
+/** Test images built byte by byte, so the tests need no image library and can forge headers. */
+
+function chunk(type: string, data: Uint8Array): Buffer {
+  const header = Buffer.alloc(8);
+  header.writeUInt32BE(data.length, 0);
+  header.write(type, 4, 'latin1');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([header.subarray(4), data])) >>> 0, 0);
+  return Buffer.concat([header, data, crc]);
+}
+
+function ihdr(width: number, height: number, colorType: 2 | 6): Buffer {
+  const data = Buffer.alloc(13);
+  data.writeUInt32BE(width, 0);
+  data.writeUInt32BE(height, 4);
+  data[8] = 8; // bit depth
+  data[9] = colorType;
+  return chunk('IHDR', data);
+}
+
+const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** An RGBA PNG filled by `color(x, y)` → [r, g, b, a]. */
+export function encodePng(
+  width: number,
+  height: number,
+  color: (x: number, y: number) => readonly [number, number, number, number] = (x, y) => [
+    (x * 4) & 255,
+    (y * 4) & 255,
+    128,
+    255,
+  ],
+): Uint8Array {
+  const rows = Buffer.alloc(height * (1 + width * 4));
+  for (let y = 0; y < height; y++) {
+    const row = y * (1 + width * 4);
+    for (let x = 0; x < width; x++) rows.set(color(x, y), row + 1 + x * 4);
+  }
+  return new Uint8Array(
+    Buffer.concat([
+      SIGNATURE,
+      ihdr(width, height, 6),
+      chunk('IDAT', deflateSync(rows)),
+      chunk('IEND', new Uint8Array()),
+    ]),
+  );
+}
+
+/** A gradient test image: distinct pixels, so edits visibly change something. */
+export function gradientPng(width = 64, height = 64): Uint8Array {
+  return encodePng(width, height);
+}
+
+/** A shape on transparency, like an exemplar layer exported from Figma. */
+export function discPng(width = 64, height = 64): Uint8Array {
+  return encodePng(width, height, (x, y) =>
+    (x - width / 2) ** 2 + (y - height / 2) ** 2 < (width / 4) ** 2 ? [220, 40, 40, 255] : [0, 0, 0, 0],
+  );
+}
+
+/**
+ * A decompression bomb: a header claiming `side`x`side` RGB pixels, all zeros, which deflate to
+ * almost nothing (a 20000x20000 bomb is ~1.2 MB on the wire but 1.2 GB decoded).
+ */
+export function bombPng(side: number): Uint8Array {
+  const row = Buffer.alloc(1 + side * 3);
+  const stream = deflateSync(Buffer.concat(Array.from({ length: Math.min(side, 64) }, () => row)), { level: 9 });
+  // Only the header matters to a header check; the IDAT is a valid start of the zero stream.
+  return new Uint8Array(
+    Buffer.concat([SIGNATURE, ihdr(side, side, 2), chunk('IDAT', stream), chunk('IEND', new Uint8Array())]),
+  );
+}
+
+/** The first `keep` bytes of a PNG: a header that reads fine and a body that stops short. */
+export function truncated(bytes: Uint8Array, keep = Math.floor(bytes.length / 2)): Uint8Array {
+  return bytes.slice(0, keep);
+}

@@ -1,0 +1,101 @@
+import type { EditInputs, EditOutcome, EditRunner, RunOptions } from '@pixels/server/edit/edit-runner.ts';
+import { type EditSettings, type ModelSummary, PixelsError } from '@pixels/shared';
+import { encodePng } from '../http/png-bytes.ts';
+
+/**
+ * A test double of the EditRunner contract for the queue's and the app's unit tests: it reports
+ * `settings.steps` steps, each `stepMs` long (or held until `release()` when `holdSteps` is set),
+ * honours the abort signal between steps as the real runner does, and returns a small PNG.
+ * End-to-end tests use the real runner instead.
+ */
+export class ScriptedEditRunner implements EditRunner {
+  /** The settings of each run, in the order runs started. */
+  readonly started: EditSettings[] = [];
+  closed = false;
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    private readonly options: {
+      stepMs?: number;
+      /** Each step waits for `release()` instead of a timer. */
+      holdSteps?: boolean;
+      /** Throw this instead of finishing (after the first step). */
+      failWith?: (settings: EditSettings) => Error | undefined;
+    } = {},
+  ) {}
+
+  /** Lets every held step proceed by one. */
+  release(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  get heldSteps(): number {
+    return this.waiters.length;
+  }
+
+  async run(settings: EditSettings, _inputs: EditInputs, options: RunOptions = {}): Promise<EditOutcome> {
+    this.started.push(settings);
+    const began = performance.now();
+    const seed = settings.seed ?? 1234;
+    const totalSteps = settings.steps;
+    options.onStart?.({ seed, totalSteps, width: 64, height: 64 });
+    for (let step = 1; step <= totalSteps; step++) {
+      await this.wait(options.signal);
+      if (options.signal?.aborted) throw new PixelsError('canceled', 'The edit was canceled.');
+      const failure = this.options.failWith?.(settings);
+      if (failure) throw failure;
+      options.onProgress?.({
+        step,
+        totalSteps,
+        elapsedMs: performance.now() - began,
+        ...(settings.previews ? { preview: new Uint8Array([0xff, 0xd8, 0xff, 0xd9]) } : {}),
+      });
+    }
+    return {
+      png: encodePng(8, 8),
+      width: 8,
+      height: 8,
+      seed,
+      engineMs: performance.now() - began,
+    };
+  }
+
+  async listModels(): Promise<ModelSummary[]> {
+    return [
+      {
+        name: 'builtin',
+        family: 'builtin',
+        nativeSize: 512,
+        sizeMultiple: 8,
+        dtype: 'float32',
+        scheduler: 'ddim',
+        defaultGuidance: 1,
+        usesPrompt: false,
+        description: 'test double',
+        parts: {},
+      },
+    ];
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  /** One step's work; an abort ends a held step early, as a real step ends and the runner then looks at the signal. */
+  private wait(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.options.holdSteps) this.waiters.push(resolve);
+      else setTimeout(resolve, this.options.stepMs ?? 2);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.waiters = this.waiters.filter((waiter) => waiter !== resolve);
+          resolve();
+        },
+        { once: true },
+      );
+    });
+  }
+}
