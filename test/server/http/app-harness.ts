@@ -52,10 +52,15 @@ export function editForm(parts: {
   if (parts.settings !== undefined) {
     form.append('settings', typeof parts.settings === 'string' ? parts.settings : JSON.stringify(parts.settings));
   }
-  if (parts.source) form.append('source', new Blob([parts.source], { type: 'image/png' }), 'source.png');
+  if (parts.source) form.append('source', pngBlob(parts.source), 'source.png');
   for (const [index, exemplar] of (parts.exemplars ?? []).entries()) {
-    form.append('exemplar', new Blob([exemplar], { type: 'image/png' }), `exemplar-${index}.png`);
+    form.append('exemplar', pngBlob(exemplar), `exemplar-${index}.png`);
   }
-  if (parts.map) form.append('map', new Blob([parts.map], { type: 'image/png' }), 'map.png');
+  if (parts.map) form.append('map', pngBlob(parts.map), 'map.png');
   return form;
+}
+
+/** Bytes as a file part (copied: Blob wants an ArrayBuffer-backed view). */
+export function pngBlob(bytes: Uint8Array): Blob {
+  return new Blob([bytes.slice()], { type: 'image/png' });
 }
