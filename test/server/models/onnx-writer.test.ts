@@ -75,7 +75,7 @@ describe('float16 conversion', () => {
     expect(float32ToFloat16Bits(1 + 3 * 2 ** -11)).toBe(0x3c02);
     expect(Number.isNaN(float16BitsToFloat32(float32ToFloat16Bits(Number.NaN)))).toBe(true);
     // Normal values round within half a unit in the last place: a relative error of at most 2^-11.
-    for (const value of [0.1, -3.14159, 1000.7, 7e-5]) {
+    for (const value of [0.1, -Math.PI, 1000.7, 7e-5]) {
       const roundTrip = float16BitsToFloat32(float32ToFloat16Bits(value));
       expect(Math.abs(roundTrip - value) / Math.abs(value)).toBeLessThanOrEqual(2 ** -11);
     }

@@ -14,6 +14,7 @@ export type {
   TensorValue,
   ValueInfo,
 } from './onnx-model.ts';
+export { ELEMENT_BYTES, ONNX_DATA_TYPE } from './onnx-model.ts';
 export { type ExternalDataOptions, type SerializedModel, serializeModel } from './serialize-model.ts';
 export { createTensor, type TensorElements } from './tensor-value.ts';
 export { writeModel } from './write-model.ts';
