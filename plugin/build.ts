@@ -34,7 +34,10 @@ const englishOnlyZodLocales: Plugin = {
   setup(context) {
     context.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => {
       if (!/[\\/]zod[\\/]v4[\\/]/.test(args.importer)) return undefined;
-      return { path: join(dirname(args.importer), '../locales/en.js').replace(/en\.js$/, 'english-only.js'), namespace: 'zod-locales' };
+      return {
+        path: join(dirname(args.importer), '../locales/en.js').replace(/en\.js$/, 'english-only.js'),
+        namespace: 'zod-locales',
+      };
     });
     context.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
       contents: `export { default as en } from ${JSON.stringify(args.path.replace(/english-only\.js$/, 'en.js'))};`,
@@ -57,12 +60,19 @@ const COMMON_OPTIONS: BuildOptions = {
 
 export async function buildPlugin(outDir = join(PLUGIN_ROOT, 'dist')): Promise<BuiltPlugin> {
   await mkdir(outDir, { recursive: true });
-  const main = await build({ ...COMMON_OPTIONS, entryPoints: [join(PLUGIN_ROOT, 'src/main/code.ts')], target: 'es2017' });
+  const main = await build({
+    ...COMMON_OPTIONS,
+    entryPoints: [join(PLUGIN_ROOT, 'src/main/code.ts')],
+    target: 'es2017',
+  });
   const code = main.outputFiles![0].text;
 
   const ui = await build({ ...COMMON_OPTIONS, entryPoints: [join(PLUGIN_ROOT, 'src/ui/ui.ts')], target: 'es2020' });
   const script = ui.outputFiles![0].text;
-  const css = await transform(await readFile(join(PLUGIN_ROOT, 'src/ui/styles.css'), 'utf8'), { loader: 'css', minify: true });
+  const css = await transform(await readFile(join(PLUGIN_ROOT, 'src/ui/styles.css'), 'utf8'), {
+    loader: 'css',
+    minify: true,
+  });
   const template = await readFile(join(PLUGIN_ROOT, 'src/ui/index.html'), 'utf8');
   if (!template.includes('<!-- STYLES -->') || !template.includes('<!-- SCRIPT -->')) {
     throw new Error('src/ui/index.html must contain the <!-- STYLES --> and <!-- SCRIPT --> placeholders.');
@@ -81,5 +91,7 @@ export async function buildPlugin(outDir = join(PLUGIN_ROOT, 'dist')): Promise<B
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const outIndex = process.argv.indexOf('--out');
   const built = await buildPlugin(outIndex > 0 ? resolve(process.argv[outIndex + 1]) : undefined);
-  console.log(`plugin: ${built.codePath} (${(built.codeBytes / 1024).toFixed(1)} KiB), ${built.uiPath} (${(built.uiBytes / 1024).toFixed(1)} KiB)`);
+  console.log(
+    `plugin: ${built.codePath} (${(built.codeBytes / 1024).toFixed(1)} KiB), ${built.uiPath} (${(built.uiBytes / 1024).toFixed(1)} KiB)`,
+  );
 }

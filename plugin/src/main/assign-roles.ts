@@ -39,7 +39,15 @@ export function assignRoles(
   maxExemplars: number = DEFAULT_LIMITS.maxExemplars,
 ): SelectionSummary {
   if (layers.length === 0) {
-    return summary([], [error('empty', 'Nothing is selected. Select the source frame or image together with the exemplar layers placed over it.')]);
+    return summary(
+      [],
+      [
+        error(
+          'empty',
+          'Nothing is selected. Select the source frame or image together with the exemplar layers placed over it.',
+        ),
+      ],
+    );
   }
   const sorted = [...layers].sort(byPaintOrder);
   const issues: SelectionIssue[] = [];
@@ -48,7 +56,9 @@ export function assignRoles(
   const chosenSources = sorted.filter((layer) => layer.chosenRole === 'source');
   let source = chosenSources[0];
   if (chosenSources.length > 1) {
-    issues.push(warning('several-sources', `Several layers are set as the source; using "${source.name}", the bottom-most one.`));
+    issues.push(
+      warning('several-sources', `Several layers are set as the source; using "${source.name}", the bottom-most one.`),
+    );
   }
   if (!source) {
     const candidates = sorted.filter((layer) => !layer.chosenRole && (layer.isFrameLike || layer.isImage));
@@ -65,7 +75,10 @@ export function assignRoles(
   const extraMaps = [...chosenMaps, ...namedMaps].filter((layer) => layer !== map);
   if (extraMaps.length > 0) {
     issues.push(
-      warning('several-maps', `More than one layer could be the edit map; using "${map!.name}". Set the role of ${quoteNames(extraMaps)} in the list if that is wrong.`),
+      warning(
+        'several-maps',
+        `More than one layer could be the edit map; using "${map!.name}". Set the role of ${quoteNames(extraMaps)} in the list if that is wrong.`,
+      ),
     );
   }
 
@@ -85,19 +98,28 @@ export function assignRoles(
   const rows: LayerRow[] = [];
   const pushRow = (layer: LayerFacts, exemplarIndex?: number) => {
     const { role, origin } = roles.get(layer.id)!;
-    rows.push({ id: layer.id, name: layer.name, type: layer.type, role, origin, ...(exemplarIndex !== undefined ? { exemplarIndex } : {}) });
+    rows.push({
+      id: layer.id,
+      name: layer.name,
+      type: layer.type,
+      role,
+      origin,
+      ...(exemplarIndex !== undefined ? { exemplarIndex } : {}),
+    });
   };
   if (source) pushRow(source);
-  exemplars.forEach((layer, index) => pushRow(layer, index));
+  for (const [index, layer] of exemplars.entries()) pushRow(layer, index);
   if (map) pushRow(map);
   for (const layer of rest) if (roles.get(layer.id)?.role === 'ignore') pushRow(layer);
 
   const usable = exemplars.filter((layer) => layer.visible);
   return {
     ...summary(rows, issues),
-    ...(source?.bounds ? { source: { id: source.id, name: source.name, width: source.bounds.width, height: source.bounds.height } } : {}),
+    ...(source?.bounds
+      ? { source: { id: source.id, name: source.name, width: source.bounds.width, height: source.bounds.height } }
+      : {}),
     exemplarIds: usable.map((layer) => layer.id),
-    ...(map && map.visible ? { mapId: map.id } : {}),
+    ...(map?.visible ? { mapId: map.id } : {}),
   };
 }
 
@@ -110,44 +132,84 @@ function checkLayers(
   const issues: SelectionIssue[] = [];
   if (!source) {
     issues.push(
-      error('no-source', 'None of the selected layers can be the source. Select the frame or image layer to edit along with the exemplars, or set a layer\'s role to Source in the list.'),
+      error(
+        'no-source',
+        "None of the selected layers can be the source. Select the frame or image layer to edit along with the exemplars, or set a layer's role to Source in the list.",
+      ),
     );
     return issues;
   }
-  if (!source.visible) issues.push(error('source-hidden', `The source "${source.name}" is hidden. Show it so it can be exported.`));
+  if (!source.visible)
+    issues.push(error('source-hidden', `The source "${source.name}" is hidden. Show it so it can be exported.`));
   if (!source.bounds || source.bounds.width < 1 || source.bounds.height < 1) {
-    issues.push(error('source-empty', `The source "${source.name}" has no visible size. Pick a frame or image with content.`));
+    issues.push(
+      error('source-empty', `The source "${source.name}" has no visible size. Pick a frame or image with content.`),
+    );
     return issues;
   }
   if (source.orientation.flipped) {
-    issues.push(error('source-flipped', `The source "${source.name}" is mirrored. Flip it back, or put it inside an unmirrored frame and select that frame as the source, so the result can be placed exactly over it.`));
+    issues.push(
+      error(
+        'source-flipped',
+        `The source "${source.name}" is mirrored. Flip it back, or put it inside an unmirrored frame and select that frame as the source, so the result can be placed exactly over it.`,
+      ),
+    );
   } else if (!source.orientation.upright) {
-    issues.push(error('source-rotated', `The source "${source.name}" is rotated by ${source.orientation.rotation}°. Set its rotation to 0°, or put it inside an unrotated frame and select that frame as the source, so the result can be placed exactly over it.`));
+    issues.push(
+      error(
+        'source-rotated',
+        `The source "${source.name}" is rotated by ${source.orientation.rotation}°. Set its rotation to 0°, or put it inside an unrotated frame and select that frame as the source, so the result can be placed exactly over it.`,
+      ),
+    );
   }
   if (exemplars.length === 0) {
-    issues.push(error('no-exemplar', `Select at least one exemplar layer placed over "${source.name}" (shift-click it in the layers panel), or set a layer's role to Exemplar.`));
+    issues.push(
+      error(
+        'no-exemplar',
+        `Select at least one exemplar layer placed over "${source.name}" (shift-click it in the layers panel), or set a layer's role to Exemplar.`,
+      ),
+    );
   }
   if (exemplars.length > 0 && exemplars.every((layer) => !layer.visible)) {
     issues.push(error('no-visible-exemplar', 'Every exemplar is hidden. Show at least one of them to blend it.'));
   }
   if (exemplars.length > maxExemplars) {
-    issues.push(error('too-many-exemplars', `${exemplars.length} exemplars are selected; the server takes at most ${maxExemplars}. Set some of them to Ignore.`));
+    issues.push(
+      error(
+        'too-many-exemplars',
+        `${exemplars.length} exemplars are selected; the server takes at most ${maxExemplars}. Set some of them to Ignore.`,
+      ),
+    );
   }
   for (const layer of [...exemplars, ...(map ? [map] : [])]) {
     const what = layer === map ? 'edit map' : 'exemplar';
     if (source.ancestorIds.includes(layer.id)) {
-      issues.push(error('contains-source', `The ${what} "${layer.name}" contains the source. Select the layers inside it instead, or set its role to Ignore.`));
+      issues.push(
+        error(
+          'contains-source',
+          `The ${what} "${layer.name}" contains the source. Select the layers inside it instead, or set its role to Ignore.`,
+        ),
+      );
       continue;
     }
     if (!layer.visible) {
-      issues.push(warning('hidden-layer', `The ${what} "${layer.name}" is hidden and will be left out. Show it to use it.`));
+      issues.push(
+        warning('hidden-layer', `The ${what} "${layer.name}" is hidden and will be left out. Show it to use it.`),
+      );
       continue;
     }
     const overlap = layer.bounds ? intersectBoxes(source.bounds, layer.bounds) : null;
     if (!overlap) {
-      issues.push(error('outside-source', `The ${what} "${layer.name}" lies outside the source "${source.name}". Move it over the source, or set its role to Ignore.`));
+      issues.push(
+        error(
+          'outside-source',
+          `The ${what} "${layer.name}" lies outside the source "${source.name}". Move it over the source, or set its role to Ignore.`,
+        ),
+      );
     } else if (layer.bounds && !containsBox(source.bounds, layer.bounds)) {
-      issues.push(warning('partly-outside', `Part of the ${what} "${layer.name}" lies outside the source; that part is cut off.`));
+      issues.push(
+        warning('partly-outside', `Part of the ${what} "${layer.name}" lies outside the source; that part is cut off.`),
+      );
     }
   }
   return issues;

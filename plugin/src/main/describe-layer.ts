@@ -7,7 +7,10 @@ const FRAME_LIKE_TYPES = new Set(['FRAME', 'COMPONENT', 'COMPONENT_SET', 'INSTAN
 
 function hasImageFill(node: SurfaceNode): boolean {
   const fills = node.fills;
-  return Array.isArray(fills) && fills.some((paint: { type: string; visible?: boolean }) => paint.type === 'IMAGE' && paint.visible !== false);
+  return (
+    Array.isArray(fills) &&
+    fills.some((paint: { type: string; visible?: boolean }) => paint.type === 'IMAGE' && paint.visible !== false)
+  );
 }
 
 /** Reads the facts role assignment needs from one selected node (walks up to the page once). */

@@ -1,7 +1,7 @@
 import type { ExportedLayer, ExportedLayers } from '../messages/exported-layers.ts';
+import { readPngSize } from '../png/png-header.ts';
 import type { Box, PngExportSettings, SurfaceNode } from './figma-surface.ts';
 import { intersectBoxes, placeExport, workingSizeFor } from './geometry.ts';
-import { readPngSize } from '../png/png-header.ts';
 
 /** The selected nodes by role, exemplars bottom first. */
 export interface RoleNodes {
@@ -42,7 +42,9 @@ export async function exportLayers(nodes: RoleNodes, maxSide: number): Promise<E
       working.scale,
     );
     if (placement.matched === 'centered') {
-      notes.push(`Figma exported "${node.name}" at a size that matches neither its bounds nor its effects; it was centred on its bounds.`);
+      notes.push(
+        `Figma exported "${node.name}" at a size that matches neither its bounds nor its effects; it was centred on its bounds.`,
+      );
     }
     return { id: node.id, name: node.name, png, placement };
   };
@@ -68,7 +70,9 @@ export async function exportLayers(nodes: RoleNodes, maxSide: number): Promise<E
 }
 
 function overlapping(nodes: readonly SurfaceNode[], frameBox: Box): SurfaceNode[] {
-  return nodes.filter((node) => node.visible && node.absoluteBoundingBox && intersectBoxes(node.absoluteBoundingBox, frameBox));
+  return nodes.filter(
+    (node) => node.visible && node.absoluteBoundingBox && intersectBoxes(node.absoluteBoundingBox, frameBox),
+  );
 }
 
 /** Runs `work` with `nodes` hidden, then shows them again whatever happens. */
@@ -89,7 +93,9 @@ async function exportNode(node: SurfaceNode, settings: PngExportSettings): Promi
   try {
     return await node.exportAsync(settings);
   } catch (error) {
-    throw new Error(`Figma could not export "${node.name}" (${(error as Error).message}). Try a smaller working size, or simplify the layer.`);
+    throw new Error(
+      `Figma could not export "${node.name}" (${(error as Error).message}). Try a smaller working size, or simplify the layer.`,
+    );
   }
 }
 

@@ -1,7 +1,13 @@
 import type { PlaceResultMessage } from '../messages/ui-to-main.ts';
-import { type FigmaSurface, type ImageFill, isSurfaceNode, type SurfaceParent, type SurfaceRectangle } from './figma-surface.ts';
 import { FIGMA_MAX_IMAGE_SIDE } from '../png/figma-image-limit.ts';
 import { readPngSize } from '../png/png-header.ts';
+import {
+  type FigmaSurface,
+  type ImageFill,
+  isSurfaceNode,
+  type SurfaceParent,
+  type SurfaceRectangle,
+} from './figma-surface.ts';
 import { writeProvenance } from './provenance.ts';
 import { RESULT_RELAUNCH_DATA } from './relaunch-commands.ts';
 import { nameResult } from './result-name.ts';
@@ -23,16 +29,22 @@ function isAutoLayout(parent: SurfaceParent): boolean {
 export async function placeResult(api: FigmaSurface, message: PlaceResultMessage): Promise<PlacedResult> {
   const size = readPngSize(message.png);
   if (size.width > FIGMA_MAX_IMAGE_SIDE || size.height > FIGMA_MAX_IMAGE_SIDE) {
-    throw new Error(`The result is ${size.width}×${size.height} px; Figma images can be at most ${FIGMA_MAX_IMAGE_SIDE} px per side. Lower the working size and blend again.`);
+    throw new Error(
+      `The result is ${size.width}×${size.height} px; Figma images can be at most ${FIGMA_MAX_IMAGE_SIDE} px per side. Lower the working size and blend again.`,
+    );
   }
   const source = await api.getNodeByIdAsync(message.sourceId);
   if (!isSurfaceNode(source) || source.removed) {
-    throw new Error('The source layer of this result no longer exists (deleted, or on a page that is not open). Select the layers and blend again.');
+    throw new Error(
+      'The source layer of this result no longer exists (deleted, or on a page that is not open). Select the layers and blend again.',
+    );
   }
   const parent = source.parent;
   if (!parent) throw new Error(`The source "${source.name}" has no parent layer to place the result in.`);
   if (parent.type === 'INSTANCE' || parent.type === 'BOOLEAN_OPERATION') {
-    throw new Error(`The source "${source.name}" sits inside a ${parent.type === 'INSTANCE' ? 'component instance' : 'boolean group'}, where no layer can be added. Select a frame outside it as the source.`);
+    throw new Error(
+      `The source "${source.name}" sits inside a ${parent.type === 'INSTANCE' ? 'component instance' : 'boolean group'}, where no layer can be added. Select a frame outside it as the source.`,
+    );
   }
 
   const name = nameResult(message.settings, message.seed);

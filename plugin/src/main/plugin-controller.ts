@@ -72,7 +72,9 @@ export class PluginController {
       if (isSurfaceNode(node) && !node.removed) nodes.push(node);
     }
     if (nodes.length !== ids.length) {
-      this.api.notify('Some layers this result was made from are gone; select the layers to blend and try again.', { error: true });
+      this.api.notify('Some layers this result was made from are gone; select the layers to blend and try again.', {
+        error: true,
+      });
       return;
     }
     this.api.currentPage.selection = nodes;
@@ -136,7 +138,13 @@ export class PluginController {
         try {
           const placed = await placeResult(this.api, message);
           await removePendingJob(storage, documentKeyOf(this.api), message.jobId);
-          this.post({ type: 'placed', jobId: message.jobId, nodeId: placed.node.id, name: placed.name, notes: message.notes });
+          this.post({
+            type: 'placed',
+            jobId: message.jobId,
+            nodeId: placed.node.id,
+            name: placed.name,
+            notes: message.notes,
+          });
           this.api.notify(`Placed "${placed.name}"`);
         } catch (error) {
           this.post({ type: 'place-failed', jobId: message.jobId, message: (error as Error).message });

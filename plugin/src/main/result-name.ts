@@ -13,6 +13,7 @@ export function nameResult(settings: EditSettings, seed: number): string {
     `seed ${seed}`,
   ];
   const prompt = settings.prompt.trim();
-  if (prompt) parts.push(`"${prompt.length > PROMPT_CHARACTERS ? `${prompt.slice(0, PROMPT_CHARACTERS - 1)}…` : prompt}"`);
+  if (prompt)
+    parts.push(`"${prompt.length > PROMPT_CHARACTERS ? `${prompt.slice(0, PROMPT_CHARACTERS - 1)}…` : prompt}"`);
   return parts.join(' · ');
 }

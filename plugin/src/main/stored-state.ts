@@ -1,11 +1,6 @@
 import { z } from 'zod';
 import { PendingJob } from '../messages/job-records.ts';
-import {
-  Connection,
-  DEFAULT_CONNECTION,
-  DEFAULT_PANEL_SETTINGS,
-  PanelSettings,
-} from '../messages/panel-settings.ts';
+import { Connection, DEFAULT_CONNECTION, DEFAULT_PANEL_SETTINGS, PanelSettings } from '../messages/panel-settings.ts';
 import type { FigmaSurface, SurfaceClientStorage } from './figma-surface.ts';
 
 /**
@@ -18,7 +13,12 @@ const SETTINGS_KEY = 'pixels.panelSettings';
 const PENDING_KEY_PREFIX = 'pixels.pendingJobs.';
 const DOCUMENT_KEY = 'pixels.documentKey';
 
-async function readStored<T>(storage: SurfaceClientStorage, key: string, schema: z.ZodType<T>, fallback: T): Promise<T> {
+async function readStored<T>(
+  storage: SurfaceClientStorage,
+  key: string,
+  schema: z.ZodType<T>,
+  fallback: T,
+): Promise<T> {
   const parsed = schema.safeParse(await storage.getAsync(key));
   // Missing or written by an older version: start from the defaults rather than fail.
   return parsed.success ? parsed.data : fallback;
@@ -60,12 +60,20 @@ export async function loadPendingJobs(storage: SurfaceClientStorage, documentKey
   });
 }
 
-export async function addPendingJob(storage: SurfaceClientStorage, documentKey: string, job: PendingJob): Promise<void> {
+export async function addPendingJob(
+  storage: SurfaceClientStorage,
+  documentKey: string,
+  job: PendingJob,
+): Promise<void> {
   const jobs = (await loadPendingJobs(storage, documentKey)).filter((pending) => pending.jobId !== job.jobId);
   await storage.setAsync(PENDING_KEY_PREFIX + documentKey, [...jobs, job]);
 }
 
-export async function removePendingJob(storage: SurfaceClientStorage, documentKey: string, jobId: string): Promise<void> {
+export async function removePendingJob(
+  storage: SurfaceClientStorage,
+  documentKey: string,
+  jobId: string,
+): Promise<void> {
   const jobs = await loadPendingJobs(storage, documentKey);
   const remaining = jobs.filter((pending) => pending.jobId !== jobId);
   if (remaining.length === 0) await storage.deleteAsync(PENDING_KEY_PREFIX + documentKey);

@@ -18,7 +18,12 @@ export const PanelSettings = z.object({
   seedMode: z.enum(SEED_MODES).default('random'),
   /** Separate jobs per click, each with its own seed (fixed seeds count up from `edit.seed`). */
   variations: z.number().int().min(1).max(MAX_VARIATIONS).default(1),
-  workingSize: z.number().int().min(WORKING_SIZE_RANGE.min).max(WORKING_SIZE_RANGE.max).default(WORKING_SIZE_RANGE.default),
+  workingSize: z
+    .number()
+    .int()
+    .min(WORKING_SIZE_RANGE.min)
+    .max(WORKING_SIZE_RANGE.max)
+    .default(WORKING_SIZE_RANGE.default),
   /** Shape of the soft edge of a map built from the exemplars (grow and feather live in `edit`). */
   falloff: z.enum(FALLOFF_CURVES).default('smooth'),
 });

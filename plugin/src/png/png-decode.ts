@@ -23,8 +23,10 @@ interface Header {
  */
 export async function decodePng(bytes: Uint8Array): Promise<Raster> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const signatureOk = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
-  if (!signatureOk) throw new Error(`Expected a PNG file, got ${bytes.length} bytes that do not start with the PNG signature.`);
+  const signatureOk =
+    bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
+  if (!signatureOk)
+    throw new Error(`Expected a PNG file, got ${bytes.length} bytes that do not start with the PNG signature.`);
   let header: Header | undefined;
   let palette: Uint8Array | undefined;
   let transparency: Uint8Array | undefined;
@@ -51,7 +53,8 @@ export async function decodePng(bytes: Uint8Array): Promise<Raster> {
   }
   if (!header) throw new Error('The PNG has no IHDR chunk.');
   const channels = CHANNELS_OF_COLOR_TYPE[header.colorType];
-  if (channels === undefined) throw new Error(`The PNG has color type ${header.colorType}; valid types are 0, 2, 3, 4 and 6.`);
+  if (channels === undefined)
+    throw new Error(`The PNG has color type ${header.colorType}; valid types are 0, 2, 3, 4 and 6.`);
   if (header.interlace !== 0) throw new UnsupportedPngError('Interlaced PNGs are decoded by the browser instead.');
   if (header.colorType === 3 && !palette) throw new Error('The PNG is indexed but has no palette.');
 
@@ -104,7 +107,9 @@ function writePixels(
 ): void {
   const { width, bitDepth, colorType } = header;
   const scaleToByte = bitDepth < 8 ? 255 / ((1 << bitDepth) - 1) : 1;
-  const keyView = transparency ? new DataView(transparency.buffer, transparency.byteOffset, transparency.byteLength) : undefined;
+  const keyView = transparency
+    ? new DataView(transparency.buffer, transparency.byteOffset, transparency.byteLength)
+    : undefined;
   for (let x = 0; x < width; x++) {
     const o = (y * width + x) * 4;
     const first = x * channels;

@@ -23,7 +23,9 @@ function chunk(type: string, body: Uint8Array): Uint8Array {
 export async function encodePng(raster: Raster): Promise<Uint8Array> {
   const { width, height, channels, data } = raster;
   if (data.length !== width * height * channels) {
-    throw new Error(`encodePng: ${data.length} bytes do not make a ${width}x${height} image with ${channels} channels.`);
+    throw new Error(
+      `encodePng: ${data.length} bytes do not make a ${width}x${height} image with ${channels} channels.`,
+    );
   }
   const header = new Uint8Array(13);
   const view = new DataView(header.buffer);
@@ -40,7 +42,12 @@ export async function encodePng(raster: Raster): Promise<Uint8Array> {
     filterLine(line, previous, channels, filtered.subarray(y * (lineBytes + 1), (y + 1) * (lineBytes + 1)), scratch);
     previous = line;
   }
-  const parts = [SIGNATURE, chunk('IHDR', header), chunk('IDAT', await deflate(filtered)), chunk('IEND', new Uint8Array(0))];
+  const parts = [
+    SIGNATURE,
+    chunk('IHDR', header),
+    chunk('IDAT', await deflate(filtered)),
+    chunk('IEND', new Uint8Array(0)),
+  ];
   const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
   let offset = 0;
   for (const part of parts) {

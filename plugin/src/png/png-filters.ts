@@ -51,7 +51,8 @@ function applyFilter(filter: number, line: Uint8Array, previous: Uint8Array, str
     let predicted = 0;
     if (filter === FILTER.sub) predicted = i >= stride ? line[i - stride] : 0;
     else if (filter === FILTER.up) predicted = previous[i];
-    else if (filter === FILTER.paeth) predicted = paeth(i >= stride ? line[i - stride] : 0, previous[i], i >= stride ? previous[i - stride] : 0);
+    else if (filter === FILTER.paeth)
+      predicted = paeth(i >= stride ? line[i - stride] : 0, previous[i], i >= stride ? previous[i - stride] : 0);
     const value = (line[i] - predicted) & 0xff;
     out[i] = value;
     score += value < 128 ? value : 256 - value;
@@ -65,7 +66,13 @@ const CANDIDATE_FILTERS = [FILTER.sub, FILTER.up, FILTER.paeth];
  * Filters one scanline into `out` (filter byte first) with the filter whose output has the smallest
  * sum of absolute values, the heuristic the PNG spec recommends. `scratch` is `line.length` bytes.
  */
-export function filterLine(line: Uint8Array, previous: Uint8Array, stride: number, out: Uint8Array, scratch: Uint8Array): void {
+export function filterLine(
+  line: Uint8Array,
+  previous: Uint8Array,
+  stride: number,
+  out: Uint8Array,
+  scratch: Uint8Array,
+): void {
   const best = out.subarray(1);
   let bestScore = applyFilter(FILTER.none, line, previous, stride, best);
   out[0] = FILTER.none;

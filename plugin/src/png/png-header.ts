@@ -8,7 +8,9 @@ export function readPngSize(bytes: Uint8Array): { width: number; height: number 
   const isPng = bytes.length >= 24 && PNG_SIGNATURE.every((value, index) => bytes[index] === value);
   const chunkType = String.fromCharCode(bytes[12], bytes[13], bytes[14], bytes[15]);
   if (!isPng || chunkType !== 'IHDR') {
-    throw new Error(`Expected PNG bytes (starting with the PNG signature and an IHDR chunk), got ${bytes.length} bytes of something else.`);
+    throw new Error(
+      `Expected PNG bytes (starting with the PNG signature and an IHDR chunk), got ${bytes.length} bytes of something else.`,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return { width: view.getUint32(16), height: view.getUint32(20) };

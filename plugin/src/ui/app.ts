@@ -1,5 +1,6 @@
 import type { ModelSummary } from '@pixels/shared';
 import { workingSizeFor } from '../main/geometry.ts';
+import type { PendingJob } from '../messages/job-records.ts';
 import type { MainToUi } from '../messages/main-to-ui.ts';
 import {
   type Connection,
@@ -7,7 +8,6 @@ import {
   DEFAULT_PANEL_SETTINGS,
   type PanelSettings,
 } from '../messages/panel-settings.ts';
-import type { PendingJob } from '../messages/job-records.ts';
 import type { SelectionSummary } from '../messages/selection-summary.ts';
 import { ApiError } from './api/api-error.ts';
 import { PixelsClient } from './api/pixels-client.ts';
@@ -20,7 +20,13 @@ import type { PanelElements } from './panel/elements.ts';
 import { renderSession } from './panel/jobs-view.ts';
 import { renderLayers } from './panel/layers-view.ts';
 import { clearCanvas, drawRaster } from './panel/map-preview.ts';
-import { describeModel, readSettingsFromForm, refreshDerivedLabels, setModelOptions, writeSettingsToForm } from './panel/settings-form.ts';
+import {
+  describeModel,
+  readSettingsFromForm,
+  refreshDerivedLabels,
+  setModelOptions,
+  writeSettingsToForm,
+} from './panel/settings-form.ts';
 
 /** Long side of the layers exported for the map preview, in pixels: small, so it stays quick. */
 const PREVIEW_SIDE = 320;
@@ -54,10 +60,29 @@ export class PanelApp {
   start(): void {
     const e = this.elements;
     this.bridge.onMessage((message) => this.onMessage(message));
-    for (const control of [e.prompt, e.negativePrompt, e.strength, e.steps, e.guidance, e.seed, e.variations, e.mapGrow, e.mapFeather]) {
+    for (const control of [
+      e.prompt,
+      e.negativePrompt,
+      e.strength,
+      e.steps,
+      e.guidance,
+      e.seed,
+      e.variations,
+      e.mapGrow,
+      e.mapFeather,
+    ]) {
       control.addEventListener('input', () => this.formChanged());
     }
-    for (const control of [e.model, e.threshold, e.seedMode, e.workingSize, e.pasteBack, e.previews, e.mapFalloff, e.mapInvert]) {
+    for (const control of [
+      e.model,
+      e.threshold,
+      e.seedMode,
+      e.workingSize,
+      e.pasteBack,
+      e.previews,
+      e.mapFalloff,
+      e.mapInvert,
+    ]) {
       control.addEventListener('change', () => this.formChanged());
     }
     e.model.addEventListener('change', () => describeModel(e, this.currentModel()));
@@ -119,7 +144,10 @@ export class PanelApp {
     this.renderWorkingSizeHint();
     this.drawPreview();
     clearTimeout(this.saveTimer);
-    this.saveTimer = setTimeout(() => this.bridge.send({ type: 'save-settings', settings: this.settings }), SAVE_DELAY_MS);
+    this.saveTimer = setTimeout(
+      () => this.bridge.send({ type: 'save-settings', settings: this.settings }),
+      SAVE_DELAY_MS,
+    );
   }
 
   private currentModel(): ModelSummary | undefined {
@@ -181,7 +209,16 @@ export class PanelApp {
       client = this.client();
     } catch (error) {
       this.elements.serverSection.open = true;
-      renderSession(this.elements, { phase: 'idle', jobs: [], notes: [], problem: { message: (error as Error).message, advice: 'Fix the server URL under Server, then blend again.' } }, { useSeed: () => undefined });
+      renderSession(
+        this.elements,
+        {
+          phase: 'idle',
+          jobs: [],
+          notes: [],
+          problem: { message: (error as Error).message, advice: 'Fix the server URL under Server, then blend again.' },
+        },
+        { useSeed: () => undefined },
+      );
       return;
     }
     this.session = this.newSession();
@@ -212,7 +249,11 @@ export class PanelApp {
     const blockingIssue = this.selection?.issues.find((issue) => issue.severity === 'error');
     e.blend.disabled = running || !this.selection?.canBlend;
     if (running) return;
-    e.blendBlocker.textContent = blockingIssue ? 'Fix the selection above to blend.' : this.selection ? '' : 'Waiting for Figma…';
+    e.blendBlocker.textContent = blockingIssue
+      ? 'Fix the selection above to blend.'
+      : this.selection
+        ? ''
+        : 'Waiting for Figma…';
   }
 
   private renderWorkingSizeHint(): void {
@@ -242,7 +283,11 @@ export class PanelApp {
         const exported = await this.bridge.exportLayers(PREVIEW_SIDE);
         const layers = await composeLayers(exported, this.deps.decode);
         if (generation !== this.previewGeneration) return;
-        this.preview = { layers, frameScale: exported.frame.scale, fullSide: Math.max(exported.frame.fullWidth, exported.frame.fullHeight) };
+        this.preview = {
+          layers,
+          frameScale: exported.frame.scale,
+          fullSide: Math.max(exported.frame.fullWidth, exported.frame.fullHeight),
+        };
         this.drawPreview();
       } catch (error) {
         if (generation !== this.previewGeneration) return;
@@ -259,7 +304,12 @@ export class PanelApp {
     const workingScale = Math.min(1, this.settings.workingSize / fullSide);
     const { map } = editMapFor(
       layers,
-      { grow: this.settings.edit.grow, feather: this.settings.edit.feather, falloff: this.settings.falloff, invert: this.settings.edit.invertMap },
+      {
+        grow: this.settings.edit.grow,
+        feather: this.settings.edit.feather,
+        falloff: this.settings.falloff,
+        invert: this.settings.edit.invertMap,
+      },
       frameScale / workingScale,
     );
     drawRaster(this.elements.mapPreview, overlayMap(layers.source, map));

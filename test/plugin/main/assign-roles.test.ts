@@ -32,7 +32,8 @@ describe('assignRoles: what stops a blend', () => {
       {
         severity: 'error',
         code: 'empty',
-        message: 'Nothing is selected. Select the source frame or image together with the exemplar layers placed over it.',
+        message:
+          'Nothing is selected. Select the source frame or image together with the exemplar layers placed over it.',
       },
     ]);
   });
@@ -65,31 +66,50 @@ describe('assignRoles: what stops a blend', () => {
       {
         severity: 'error',
         code: 'outside-source',
-        message: 'The exemplar "Far away" lies outside the source "Hero". Move it over the source, or set its role to Ignore.',
+        message:
+          'The exemplar "Far away" lies outside the source "Hero". Move it over the source, or set its role to Ignore.',
       },
-      { severity: 'warning', code: 'partly-outside', message: 'Part of the exemplar "On the edge" lies outside the source; that part is cut off.' },
+      {
+        severity: 'warning',
+        code: 'partly-outside',
+        message: 'Part of the exemplar "On the edge" lies outside the source; that part is cut off.',
+      },
     ]);
   });
 
   it('refuses a rotated or mirrored source, since the result could not sit exactly over it', () => {
-    const rotated = assignRoles([frame({ orientation: { rotation: 15, flipped: false, upright: false } }), layer('e', { paintPath: [1] })]);
+    const rotated = assignRoles([
+      frame({ orientation: { rotation: 15, flipped: false, upright: false } }),
+      layer('e', { paintPath: [1] }),
+    ]);
     expect(rotated.issues[0]).toMatchObject({ code: 'source-rotated' });
     expect(rotated.issues[0].message).toContain('is rotated by 15°');
-    const mirrored = assignRoles([frame({ orientation: { rotation: 0, flipped: true, upright: false } }), layer('e', { paintPath: [1] })]);
+    const mirrored = assignRoles([
+      frame({ orientation: { rotation: 0, flipped: true, upright: false } }),
+      layer('e', { paintPath: [1] }),
+    ]);
     expect(mirrored.issues[0]).toMatchObject({ code: 'source-flipped' });
   });
 
   it('refuses a hidden source, too many exemplars, and an exemplar that contains the source', () => {
-    expect(assignRoles([frame({ visible: false }), layer('e', { paintPath: [1] })]).issues[0].code).toBe('source-hidden');
+    expect(assignRoles([frame({ visible: false }), layer('e', { paintPath: [1] })]).issues[0].code).toBe(
+      'source-hidden',
+    );
     const many = [frame(), ...Array.from({ length: 3 }, (_, i) => layer(`e${i}`, { paintPath: [i + 1] }))];
     expect(assignRoles(many, 2).issues.map((issue) => issue.code)).toEqual(['too-many-exemplars']);
     const wrapper = layer('group', { type: 'GROUP', bounds: SOURCE_BOX, paintPath: [3], chosenRole: 'exemplar' });
     const inner = frame({ ancestorIds: ['group'], paintPath: [3, 0] });
-    expect(assignRoles([inner, wrapper, layer('e', { paintPath: [3, 1] })]).issues.map((issue) => issue.code)).toContain('contains-source');
+    expect(
+      assignRoles([inner, wrapper, layer('e', { paintPath: [3, 1] })]).issues.map((issue) => issue.code),
+    ).toContain('contains-source');
   });
 
   it('leaves hidden exemplars out with a warning', () => {
-    const summary = assignRoles([frame(), layer('shown', { paintPath: [1] }), layer('hidden', { visible: false, paintPath: [2] })]);
+    const summary = assignRoles([
+      frame(),
+      layer('shown', { paintPath: [1] }),
+      layer('hidden', { visible: false, paintPath: [2] }),
+    ]);
     expect(summary.canBlend).toBe(true);
     expect(summary.exemplarIds).toEqual(['shown']);
     expect(summary.issues.map((issue) => issue.code)).toEqual(['hidden-layer']);
@@ -125,7 +145,11 @@ describe('assignRoles: deciding roles', () => {
   it('recognises a map by its name', () => {
     expect(['map', 'Edit map', 'edit-map 2', 'MAP', 'mask/map'].every(looksLikeMap)).toBe(true);
     expect(['Sitemap', 'mapping', 'Roadmap'].some(looksLikeMap)).toBe(false);
-    const summary = assignRoles([frame(), layer('e', { paintPath: [1] }), layer('m', { name: 'Edit map', paintPath: [2] })]);
+    const summary = assignRoles([
+      frame(),
+      layer('e', { paintPath: [1] }),
+      layer('m', { name: 'Edit map', paintPath: [2] }),
+    ]);
     expect(summary.mapId).toBe('m');
     expect(summary.exemplarIds).toEqual(['e']);
   });

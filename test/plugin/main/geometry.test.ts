@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { AffineTransform } from '../../../plugin/src/main/figma-surface.ts';
-import { containsBox, intersectBoxes, orientationOf, placeExport, workingSizeFor } from '../../../plugin/src/main/geometry.ts';
+import {
+  containsBox,
+  intersectBoxes,
+  orientationOf,
+  placeExport,
+  workingSizeFor,
+} from '../../../plugin/src/main/geometry.ts';
 import { comparePaintOrder } from '../../../plugin/src/main/paint-order.ts';
 
 function rotation(degrees: number, x = 0, y = 0): AffineTransform {
@@ -14,12 +20,19 @@ function rotation(degrees: number, x = 0, y = 0): AffineTransform {
 
 describe('boxes', () => {
   it('intersect only where they overlap; touching edges do not count', () => {
-    expect(intersectBoxes({ x: 0, y: 0, width: 10, height: 10 }, { x: 5, y: 6, width: 10, height: 10 })).toEqual({ x: 5, y: 6, width: 5, height: 4 });
+    expect(intersectBoxes({ x: 0, y: 0, width: 10, height: 10 }, { x: 5, y: 6, width: 10, height: 10 })).toEqual({
+      x: 5,
+      y: 6,
+      width: 5,
+      height: 4,
+    });
     expect(intersectBoxes({ x: 0, y: 0, width: 10, height: 10 }, { x: 10, y: 0, width: 5, height: 5 })).toBeNull();
   });
 
   it('containment tolerates sub-pixel rounding', () => {
-    expect(containsBox({ x: 0, y: 0, width: 100, height: 100 }, { x: -0.005, y: 10, width: 50, height: 50 })).toBe(true);
+    expect(containsBox({ x: 0, y: 0, width: 100, height: 100 }, { x: -0.005, y: 10, width: 50, height: 50 })).toBe(
+      true,
+    );
     expect(containsBox({ x: 0, y: 0, width: 100, height: 100 }, { x: 60, y: 60, width: 50, height: 10 })).toBe(false);
   });
 });
@@ -33,7 +46,12 @@ describe('orientationOf', () => {
   });
 
   it('notices mirroring', () => {
-    expect(orientationOf([[-1, 0, 0], [0, 1, 0]])).toMatchObject({ flipped: true, upright: false });
+    expect(
+      orientationOf([
+        [-1, 0, 0],
+        [0, 1, 0],
+      ]),
+    ).toMatchObject({ flipped: true, upright: false });
   });
 });
 
@@ -77,12 +95,18 @@ describe('placeExport', () => {
   it('uses the render bounds when a shadow makes the PNG larger', () => {
     const bounds = { x: 150, y: 260, width: 40, height: 30 };
     const renderBounds = { x: 144, y: 258, width: 56, height: 44 };
-    expect(placeExport({ width: 56, height: 44 }, { bounds, renderBounds }, frame, 1)).toMatchObject({ x: 44, y: 58, matched: 'render' });
+    expect(placeExport({ width: 56, height: 44 }, { bounds, renderBounds }, frame, 1)).toMatchObject({
+      x: 44,
+      y: 58,
+      matched: 'render',
+    });
   });
 
   it('tolerates Figma rounding export sizes to whole pixels', () => {
     const bounds = { x: 100.4, y: 200, width: 33.3, height: 10.6 };
-    expect(placeExport({ width: 34, height: 11 }, { bounds, renderBounds: bounds }, frame, 1)).toMatchObject({ matched: 'bounds' });
+    expect(placeExport({ width: 34, height: 11 }, { bounds, renderBounds: bounds }, frame, 1)).toMatchObject({
+      matched: 'bounds',
+    });
   });
 
   it('centres an export that matches no box on the layer bounds', () => {

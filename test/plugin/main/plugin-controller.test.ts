@@ -1,12 +1,12 @@
 import { EditSettings } from '@pixels/shared';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { startPlugin, type PluginController } from '../../../plugin/src/main/plugin-controller.ts';
+import { type PluginController, startPlugin } from '../../../plugin/src/main/plugin-controller.ts';
+import type { PendingJob } from '../../../plugin/src/messages/job-records.ts';
 import { MainToUi } from '../../../plugin/src/messages/main-to-ui.ts';
 import { DEFAULT_CONNECTION, DEFAULT_PANEL_SETTINGS } from '../../../plugin/src/messages/panel-settings.ts';
-import type { PendingJob } from '../../../plugin/src/messages/job-records.ts';
 import { decodePng } from '../../../plugin/src/png/png-decode.ts';
 import { readPngSize } from '../../../plugin/src/png/png-header.ts';
-import { FakeFigma, type FakeContainer, type FakeNode, FakeRectangle } from '../support/fake-figma.ts';
+import { type FakeContainer, FakeFigma, type FakeNode, FakeRectangle } from '../support/fake-figma.ts';
 import { patternRaster, pixelAt, pngOf } from '../support/test-images.ts';
 
 type Message<T extends MainToUi['type']> = Extract<MainToUi, { type: T }>;
@@ -38,12 +38,12 @@ async function scene(): Promise<Scene> {
 }
 
 function last<T extends MainToUi['type']>(figma: FakeFigma, type: T): Message<T> {
-  const messages = figma.messagesOfType<Message<T>>(type);
+  const messages = figma.messagesOfType(type);
   expect(messages.length, `a "${type}" message was posted`).toBeGreaterThan(0);
   return MainToUi.parse(messages[messages.length - 1]) as Message<T>;
 }
 
-function placeMessage(figma: FakeFigma, sourceId: string, png: Uint8Array, overrides: Record<string, unknown> = {}) {
+function placeMessage(sourceId: string, png: Uint8Array, overrides: Record<string, unknown> = {}) {
   return {
     type: 'place-result',
     jobId: 'job-7',
@@ -71,7 +71,10 @@ afterEach(() => {
 describe('starting the plugin', () => {
   it('opens the themed panel and answers "ready" with settings, selection and pending jobs', async () => {
     const { figma } = await scene();
-    expect(figma.shownUi).toEqual({ html: '<html>panel</html>', options: { width: 340, height: 720, title: 'PIXELS', themeColors: true } });
+    expect(figma.shownUi).toEqual({
+      html: '<html>panel</html>',
+      options: { width: 340, height: 720, title: 'PIXELS', themeColors: true },
+    });
     figma.ui.onmessage?.({ type: 'ready' }, { origin: 'null' });
     await vi.waitFor(() => expect(figma.messagesOfType('init')).toHaveLength(1));
     const init = last(figma, 'init');
@@ -86,7 +89,9 @@ describe('starting the plugin', () => {
     const { figma, controller } = await scene();
     const postedBefore = figma.sentToUi.length;
     await controller.receive({ type: 'set-role', nodeId: 5 });
-    expect(consoleError).toHaveBeenCalledWith(expect.stringContaining('Ignored a malformed panel → main message "set-role" (nodeId:'));
+    expect(consoleError).toHaveBeenCalledWith(
+      expect.stringContaining('Ignored a malformed panel → main message "set-role" (nodeId:'),
+    );
     expect(figma.sentToUi).toHaveLength(postedBefore);
   });
 });
@@ -126,7 +131,10 @@ describe('selection and roles', () => {
   it('remembers the exemplar order the designer chose', async () => {
     const { figma, controller, inner, shadowed } = await scene();
     await controller.receive({ type: 'set-exemplar-order', nodeIds: [shadowed.id, inner.id] });
-    expect([shadowed.getPluginData('pixels.exemplarOrder'), inner.getPluginData('pixels.exemplarOrder')]).toEqual(['0', '1']);
+    expect([shadowed.getPluginData('pixels.exemplarOrder'), inner.getPluginData('pixels.exemplarOrder')]).toEqual([
+      '0',
+      '1',
+    ]);
     expect(last(figma, 'selection').selection.exemplarIds).toEqual([shadowed.id, inner.id]);
   });
 });
@@ -203,7 +211,7 @@ describe('placing a result', () => {
     figma.changes.length = 0;
 
     const png = await pngOf(patternRaster(400, 300));
-    await controller.receive(placeMessage(figma, source.id, png));
+    await controller.receive(placeMessage(source.id, png));
 
     const placed = last(figma, 'placed');
     const result = (await figma.getNodeByIdAsync(placed.nodeId)) as FakeRectangle;
@@ -239,7 +247,7 @@ describe('placing a result', () => {
     const figma = new FakeFigma();
     const source = figma.frame({ name: 'Card', x: -40, y: 75.5, width: 320, height: 200 });
     const controller = await startPlugin(figma, '');
-    await controller.receive(placeMessage(figma, source.id, await pngOf(patternRaster(320, 200))));
+    await controller.receive(placeMessage(source.id, await pngOf(patternRaster(320, 200))));
     const result = figma.currentPage.children[1] as FakeRectangle;
     expect(figma.currentPage.children.map((child) => child.id)).toEqual([source.id, result.id]);
     expect(result.layoutPositioning).toBe('AUTO');
@@ -249,7 +257,7 @@ describe('placing a result', () => {
   it('forgets the pending job once placed', async () => {
     const { figma, controller, source } = await scene();
     await controller.receive({ type: 'job-submitted', job: pendingJob('job-7', source.id) });
-    await controller.receive(placeMessage(figma, source.id, await pngOf(patternRaster(400, 300))));
+    await controller.receive(placeMessage(source.id, await pngOf(patternRaster(400, 300))));
     await controller.receive({ type: 'ready' });
     expect(last(figma, 'init').pendingJobs).toEqual([]);
   });
@@ -257,12 +265,12 @@ describe('placing a result', () => {
   it('explains why a result cannot be placed', async () => {
     const { figma, controller, source } = await scene();
     const tooLarge = await pngOf(patternRaster(4100, 8));
-    await controller.receive(placeMessage(figma, source.id, tooLarge));
+    await controller.receive(placeMessage(source.id, tooLarge));
     expect(last(figma, 'place-failed').message).toBe(
       'The result is 4100×8 px; Figma images can be at most 4096 px per side. Lower the working size and blend again.',
     );
     source.remove();
-    await controller.receive(placeMessage(figma, source.id, await pngOf(patternRaster(40, 30))));
+    await controller.receive(placeMessage(source.id, await pngOf(patternRaster(40, 30))));
     expect(last(figma, 'place-failed').message).toBe(
       'The source layer of this result no longer exists (deleted, or on a page that is not open). Select the layers and blend again.',
     );
@@ -286,7 +294,10 @@ describe('client storage', () => {
   it('keeps the connection and panel settings between runs', async () => {
     const { figma, controller } = await scene();
     const settings = { ...DEFAULT_PANEL_SETTINGS, variations: 3, workingSize: 768 };
-    await controller.receive({ type: 'save-connection', connection: { serverUrl: 'https://pixels.example.com', token: 't0k3n' } });
+    await controller.receive({
+      type: 'save-connection',
+      connection: { serverUrl: 'https://pixels.example.com', token: 't0k3n' },
+    });
     await controller.receive({ type: 'save-settings', settings });
     const reopened = await startPlugin(figma, '');
     await reopened.receive({ type: 'ready' });
@@ -324,7 +335,7 @@ describe('relaunch buttons', () => {
   it('"Make a variation" reselects the layers a result was made from and hands the panel its settings', async () => {
     const { figma, controller, source, inner } = await scene();
     const png = await pngOf(patternRaster(400, 300));
-    await controller.receive(placeMessage(figma, source.id, png, { exemplarIds: [inner.id] }));
+    await controller.receive(placeMessage(source.id, png, { exemplarIds: [inner.id] }));
     const result = await figma.getNodeByIdAsync(last(figma, 'placed').nodeId);
     figma.currentPage.selection = [result!];
     figma.command = 'variation';

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { crc32 as zlibCrc32, deflateSync } from 'node:zlib';
+import { deflateSync, crc32 as zlibCrc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { crc32 } from '../../../plugin/src/png/crc32.ts';
 import { decodePng, UnsupportedPngError } from '../../../plugin/src/png/png-decode.ts';
@@ -95,10 +95,14 @@ describe('encodePng and decodePng', () => {
   });
 
   it('decodes indexed colour with transparency at 4 bits per pixel', async () => {
-    const png = makePng({ width: 3, height: 1, bitDepth: 4, colorType: 3 }, [[0x01, 0x20]], [
-      ['PLTE', [255, 0, 0, 0, 255, 0, 0, 0, 255]],
-      ['tRNS', [255, 128]],
-    ]);
+    const png = makePng(
+      { width: 3, height: 1, bitDepth: 4, colorType: 3 },
+      [[0x01, 0x20]],
+      [
+        ['PLTE', [255, 0, 0, 0, 255, 0, 0, 0, 255]],
+        ['tRNS', [255, 128]],
+      ],
+    );
     const decoded = await decodePng(png);
     expect(pixelAt(decoded, 0, 0)).toEqual([255, 0, 0, 255]);
     expect(pixelAt(decoded, 1, 0)).toEqual([0, 255, 0, 128]);
@@ -113,7 +117,11 @@ describe('encodePng and decodePng', () => {
       [255, 255, 255, 255],
     ]);
     const keyed = await decodePng(
-      makePng({ width: 2, height: 1, bitDepth: 16, colorType: 0 }, [[0x12, 0x34, 0xab, 0xcd]], [['tRNS', [0x12, 0x34]]]),
+      makePng(
+        { width: 2, height: 1, bitDepth: 16, colorType: 0 },
+        [[0x12, 0x34, 0xab, 0xcd]],
+        [['tRNS', [0x12, 0x34]]],
+      ),
     );
     expect([pixelAt(keyed, 0, 0), pixelAt(keyed, 1, 0)]).toEqual([
       [0x12, 0x12, 0x12, 0],
@@ -121,12 +129,18 @@ describe('encodePng and decodePng', () => {
     ]);
     const grayAlpha = await decodePng(makePng({ width: 1, height: 1, bitDepth: 8, colorType: 4 }, [[90, 30]]));
     expect(pixelAt(grayAlpha, 0, 0)).toEqual([90, 90, 90, 30]);
-    const deep = await decodePng(makePng({ width: 1, height: 1, bitDepth: 16, colorType: 6 }, [[1, 2, 3, 4, 5, 6, 7, 8]]));
+    const deep = await decodePng(
+      makePng({ width: 1, height: 1, bitDepth: 16, colorType: 6 }, [[1, 2, 3, 4, 5, 6, 7, 8]]),
+    );
     expect(pixelAt(deep, 0, 0)).toEqual([1, 3, 5, 7]);
   });
 
   it('decodes RGB with a colour key as transparent', async () => {
-    const png = makePng({ width: 2, height: 1, bitDepth: 8, colorType: 2 }, [[10, 20, 30, 40, 50, 60]], [['tRNS', [0, 10, 0, 20, 0, 30]]]);
+    const png = makePng(
+      { width: 2, height: 1, bitDepth: 8, colorType: 2 },
+      [[10, 20, 30, 40, 50, 60]],
+      [['tRNS', [0, 10, 0, 20, 0, 30]]],
+    );
     const decoded = await decodePng(png);
     expect([pixelAt(decoded, 0, 0), pixelAt(decoded, 1, 0)]).toEqual([
       [10, 20, 30, 0],
@@ -135,9 +149,9 @@ describe('encodePng and decodePng', () => {
   });
 
   it('leaves interlaced files to the browser and names damaged ones', async () => {
-    await expect(decodePng(makePng({ width: 1, height: 1, bitDepth: 8, colorType: 0, interlace: 1 }, [[0]]))).rejects.toBeInstanceOf(
-      UnsupportedPngError,
-    );
+    await expect(
+      decodePng(makePng({ width: 1, height: 1, bitDepth: 8, colorType: 0, interlace: 1 }, [[0]])),
+    ).rejects.toBeInstanceOf(UnsupportedPngError);
     const truncated = (await encodePng(patternRaster(20, 20))).subarray(0, 60);
     await expect(decodePng(truncated)).rejects.toThrow('The PNG is truncated inside its IDAT chunk.');
     await expect(decodePng(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]))).rejects.toThrow(

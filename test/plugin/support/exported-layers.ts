@@ -15,12 +15,23 @@ async function exported(spec: LayerSpec, fallbackId: string): Promise<ExportedLa
     id: spec.id ?? fallbackId,
     name: spec.name ?? fallbackId,
     png: await pngOf(spec.raster),
-    placement: { x: spec.x ?? 0, y: spec.y ?? 0, width: spec.raster.width, height: spec.raster.height, matched: 'bounds' },
+    placement: {
+      x: spec.x ?? 0,
+      y: spec.y ?? 0,
+      width: spec.raster.width,
+      height: spec.raster.height,
+      matched: 'bounds',
+    },
   };
 }
 
 /** What the main thread would send for a selection, built from rasters (scale 1, no cap). */
-export async function exportedLayers(spec: { source: LayerSpec; exemplars: LayerSpec[]; map?: LayerSpec; notes?: string[] }): Promise<ExportedLayers> {
+export async function exportedLayers(spec: {
+  source: LayerSpec;
+  exemplars: LayerSpec[];
+  map?: LayerSpec;
+  notes?: string[];
+}): Promise<ExportedLayers> {
   const { width, height } = spec.source.raster;
   return {
     frame: { width, height, scale: 1, fullWidth: width, fullHeight: height, capped: false },

@@ -147,7 +147,12 @@ export class FakeNode {
     ].map(([px, py]) => [a * px + b * py + tx, c * px + d * py + ty]);
     const xs = corners.map(([x]) => x);
     const ys = corners.map(([, y]) => y);
-    return { x: Math.min(...xs), y: Math.min(...ys), width: Math.max(...xs) - Math.min(...xs), height: Math.max(...ys) - Math.min(...ys) };
+    return {
+      x: Math.min(...xs),
+      y: Math.min(...ys),
+      width: Math.max(...xs) - Math.min(...xs),
+      height: Math.max(...ys) - Math.min(...ys),
+    };
   }
 
   get absoluteRenderBounds(): Box {
@@ -172,7 +177,10 @@ export class FakeNode {
       nodeId: this.id,
       scale: settings.constraint.value,
       useAbsoluteBounds: settings.useAbsoluteBounds,
-      hiddenDuringExport: this.figma.allNodes().filter((node) => !node.visible).map((node) => node.id),
+      hiddenDuringExport: this.figma
+        .allNodes()
+        .filter((node) => !node.visible)
+        .map((node) => node.id),
     });
     if (failure) throw new Error(failure);
     const scale = settings.constraint.value;
@@ -188,7 +196,8 @@ export class FakeNode {
         const top = Math.max(0, Math.round((box.y - area.y) * scale));
         const right = Math.min(width, Math.round((box.x + box.width - area.x) * scale));
         const bottom = Math.min(height, Math.round((box.y + box.height - area.y) * scale));
-        for (let y = top; y < bottom; y++) for (let x = left; x < right; x++) raster.data.set(node.paint, (y * width + x) * 4);
+        for (let y = top; y < bottom; y++)
+          for (let x = left; x < right; x++) raster.data.set(node.paint, (y * width + x) * 4);
       }
       if (node instanceof FakeContainer) for (const child of node.children) paintNode(child);
     };
@@ -355,8 +364,8 @@ export class FakeFigma implements FigmaSurface {
   }
 
   /** Messages sent to the panel of one type. */
-  messagesOfType<T extends { type: string }>(type: T['type']): T[] {
-    return this.sentToUi.filter((message): message is T => (message as { type?: string }).type === type);
+  messagesOfType(type: string): unknown[] {
+    return this.sentToUi.filter((message) => (message as { type?: string }).type === type);
   }
 
   showUI(html: string, options: ShowUiOptions): void {
@@ -399,7 +408,10 @@ export class FakeFigma implements FigmaSurface {
   closePlugin(): void {}
 
   /** Builders for test scenes. */
-  frame(init: FakeNodeInit & { layoutMode?: 'NONE' | 'HORIZONTAL' | 'VERTICAL' }, parent: FakeContainer | FakePage = this.currentPage): FakeContainer {
+  frame(
+    init: FakeNodeInit & { layoutMode?: 'NONE' | 'HORIZONTAL' | 'VERTICAL' },
+    parent: FakeContainer | FakePage = this.currentPage,
+  ): FakeContainer {
     const frame = new FakeContainer(this, init);
     parent.appendChild(frame);
     return frame;

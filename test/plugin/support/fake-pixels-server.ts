@@ -7,7 +7,14 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EditSettings, type ErrorBody, type ErrorCode, type Job, type JobEvent, type ModelSummary } from '@pixels/shared';
+import {
+  EditSettings,
+  type ErrorBody,
+  type ErrorCode,
+  type Job,
+  type JobEvent,
+  type ModelSummary,
+} from '@pixels/shared';
 import { decodePng } from '../../../plugin/src/png/png-decode.ts';
 import { encodePng } from '../../../plugin/src/png/png-encode.ts';
 import { readPngSize } from '../../../plugin/src/png/png-header.ts';
@@ -70,7 +77,6 @@ const CORS_HEADERS = {
   'Access-Control-Allow-Methods': 'GET, POST, DELETE, OPTIONS',
   'Access-Control-Max-Age': '600',
 };
-
 
 export class FakePixelsServer {
   readonly jobs = new Map<string, FakeJob>();
@@ -175,7 +181,7 @@ export class FakePixelsServer {
     this.submissions.push(edit);
 
     const id = `job-${this.nextId++}`;
-    let release = () => undefined as void;
+    let release: () => void = () => undefined;
     const released = new Promise<void>((resolve) => {
       release = resolve;
     });
@@ -195,7 +201,13 @@ export class FakePixelsServer {
     this.jobs.set(id, job);
     const position = [...this.jobs.values()].filter((other) => other.state === 'queued').length;
     this.emit(job, { type: 'queued', position });
-    this.sendJson(response, 202, { id, state: 'queued', position, eventsUrl: `/v1/jobs/${id}/events`, jobUrl: `/v1/jobs/${id}` });
+    this.sendJson(response, 202, {
+      id,
+      state: 'queued',
+      position,
+      eventsUrl: `/v1/jobs/${id}/events`,
+      jobUrl: `/v1/jobs/${id}`,
+    });
     void this.run(job);
   }
 
@@ -253,7 +265,11 @@ export class FakePixelsServer {
         response.write(`id: ${id}\nevent: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
         sent = id;
         sentThisStream += 1;
-        if (firstStream && this.options.dropStreamAfter !== undefined && sentThisStream >= this.options.dropStreamAfter) {
+        if (
+          firstStream &&
+          this.options.dropStreamAfter !== undefined &&
+          sentThisStream >= this.options.dropStreamAfter
+        ) {
           // Cut the connection abruptly (no terminal event), once what was written has gone out.
           job.listeners.delete(flush);
           setTimeout(() => response.destroy(), 20);
@@ -279,7 +295,9 @@ export class FakePixelsServer {
       settings: job.settings,
       createdAt: job.createdAt,
       ...(job.state !== 'queued' ? { seed: job.seed } : {}),
-      ...(last?.type === 'step' ? { progress: { step: last.step, totalSteps: last.totalSteps, elapsedMs: last.elapsedMs } } : {}),
+      ...(last?.type === 'step'
+        ? { progress: { step: last.step, totalSteps: last.totalSteps, elapsedMs: last.elapsedMs } }
+        : {}),
       ...(job.result ? { resultUrl: `/v1/jobs/${job.id}/result` } : {}),
       ...(job.error ? { error: job.error } : {}),
     };

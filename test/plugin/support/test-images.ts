@@ -25,7 +25,9 @@ export function patternRaster(width: number, height: number, alpha = 255): Raste
 /** Opaque disc of `color` on a transparent background. */
 export function discRaster(size: number, color: Rgba): Raster {
   const center = (size - 1) / 2;
-  return rasterFrom(size, size, (x, y) => (Math.hypot(x - center, y - center) <= size / 2 - 0.5 ? color : [0, 0, 0, 0]));
+  return rasterFrom(size, size, (x, y) =>
+    Math.hypot(x - center, y - center) <= size / 2 - 0.5 ? color : [0, 0, 0, 0],
+  );
 }
 
 export function pngOf(raster: Raster): Promise<Uint8Array> {

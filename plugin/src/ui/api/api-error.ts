@@ -4,14 +4,17 @@ import type { ErrorCode } from '@pixels/shared';
 export type ApiErrorCode = ErrorCode | 'network' | 'protocol' | 'aborted';
 
 const ADVICE: Record<ApiErrorCode, string> = {
-  bad_request: 'The plugin sent something the server did not understand. Update the plugin and the server to matching versions.',
+  bad_request:
+    'The plugin sent something the server did not understand. Update the plugin and the server to matching versions.',
   invalid_settings: 'Change the setting named in the message and blend again.',
   missing_part: 'The plugin sent an incomplete request. Update the plugin and the server to matching versions.',
-  invalid_image: 'An exported layer could not be read by the server. Try again; if it repeats, simplify or flatten that layer.',
+  invalid_image:
+    'An exported layer could not be read by the server. Try again; if it repeats, simplify or flatten that layer.',
   image_too_large: 'Lower "Working size" in Settings and blend again.',
   map_mismatch: 'The edit map does not fit the source. Remove the map layer or resize it to cover the source exactly.',
   unknown_model: 'Click Connect to refresh the model list and pick a model the server has.',
-  model_error: 'The model failed on the server. Try again or pick another model; tell the server\'s admin if it repeats.',
+  model_error:
+    "The model failed on the server. Try again or pick another model; tell the server's admin if it repeats.",
   too_many_exemplars: 'Set some exemplars to Ignore in the layer list.',
   payload_too_large: 'Lower "Working size" in Settings, or use fewer exemplars, and blend again.',
   unauthorized: 'Check the access token under Server (ask whoever runs the server for one).',
@@ -19,12 +22,13 @@ const ADVICE: Record<ApiErrorCode, string> = {
   not_found: 'The server no longer knows this job (it may have restarted). Blend again.',
   not_done: 'The job has not finished yet. Wait for it, or cancel it.',
   not_ready: 'The server is still starting. Wait a moment and try again.',
-  queue_full: 'The server\'s queue is full. Try again in a minute.',
+  queue_full: "The server's queue is full. Try again in a minute.",
   canceled: 'The job was canceled.',
-  internal: 'The server hit an unexpected error. Try again; tell the server\'s admin if it repeats.',
+  internal: "The server hit an unexpected error. Try again; tell the server's admin if it repeats.",
   network:
     'Check that the server is running and the URL under Server is right. A server on another machine must use https (Figma only allows plain http to localhost) and allow requests from the plugin (CORS).',
-  protocol: 'The address answers, but not like a PIXELS server of this version. Check the URL, and update the plugin or the server.',
+  protocol:
+    'The address answers, but not like a PIXELS server of this version. Check the URL, and update the plugin or the server.',
   aborted: 'The request was stopped.',
 };
 
@@ -46,5 +50,8 @@ export class ApiError extends Error {
 
 /** Whether an error is the result of our own abort (cancel or closing), not a failure to report. */
 export function isAbort(error: unknown): boolean {
-  return (error instanceof ApiError && error.code === 'aborted') || (error instanceof DOMException && error.name === 'AbortError');
+  return (
+    (error instanceof ApiError && error.code === 'aborted') ||
+    (error instanceof DOMException && error.name === 'AbortError')
+  );
 }

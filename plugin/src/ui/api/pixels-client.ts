@@ -54,7 +54,8 @@ export class PixelsClient {
     const form = new FormData();
     form.append('settings', JSON.stringify(checked.data));
     form.append('source', pngBlob(upload.source), 'source.png');
-    upload.exemplars.forEach((exemplar, index) => form.append('exemplar', pngBlob(exemplar), `exemplar-${index}.png`));
+    for (const [index, exemplar] of upload.exemplars.entries())
+      form.append('exemplar', pngBlob(exemplar), `exemplar-${index}.png`);
     if (upload.map) form.append('map', pngBlob(upload.map), 'map.png');
     return this.json(this.url('/v1/edits'), { method: 'POST', body: form, signal }, SubmitResponse);
   }
@@ -99,7 +100,10 @@ export class PixelsClient {
         const data = JSON.parse(message.data) as Record<string, unknown>;
         event = JobEvent.parse({ type: message.event, ...data });
       } catch (error) {
-        failure = new ApiError('protocol', `The server sent an event this plugin cannot read (${message.event}: ${(error as Error).message}).`);
+        failure = new ApiError(
+          'protocol',
+          `The server sent an event this plugin cannot read (${message.event}: ${(error as Error).message}).`,
+        );
         return;
       }
       stopped = onEvent({ event, id: message.lastEventId }) === 'stop';
@@ -131,16 +135,25 @@ export class PixelsClient {
   }
 
   private async json<T>(url: string, init: RequestInit, schema: z.ZodType<T>): Promise<T> {
-    const response = await this.send(url, { ...init, headers: { Accept: 'application/json', ...(init.headers as Record<string, string>) } });
+    const response = await this.send(url, {
+      ...init,
+      headers: { Accept: 'application/json', ...(init.headers as Record<string, string>) },
+    });
     let body: unknown;
     try {
       body = await response.json();
     } catch (error) {
-      throw new ApiError('protocol', `${url} answered with something other than JSON (${(error as Error).message}).`, response.status);
+      throw new ApiError(
+        'protocol',
+        `${url} answered with something other than JSON (${(error as Error).message}).`,
+        response.status,
+      );
     }
     const parsed = schema.safeParse(body);
     if (!parsed.success) {
-      const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; ');
+      const problems = parsed.error.issues
+        .map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`)
+        .join('; ');
       throw new ApiError('protocol', `${url} answered in an unexpected shape (${problems}).`, response.status);
     }
     return parsed.data;
@@ -161,7 +174,8 @@ export class PixelsClient {
 
   private wrapFailure(error: unknown): unknown {
     if (error instanceof ApiError) return error;
-    if (error instanceof DOMException && error.name === 'AbortError') return new ApiError('aborted', 'The request was stopped.');
+    if (error instanceof DOMException && error.name === 'AbortError')
+      return new ApiError('aborted', 'The request was stopped.');
     return new ApiError('network', `Could not reach the server at ${this.serverUrl} (${(error as Error).message}).`);
   }
 }
@@ -178,5 +192,9 @@ async function errorFromResponse(response: Response): Promise<ApiError> {
     // Not JSON: fall through to a message built from the status.
   }
   if (response.status === 401) return new ApiError('unauthorized', 'The server wants a valid access token.', 401);
-  return new ApiError('protocol', `The server answered HTTP ${response.status} ${response.statusText} without a PIXELS error body.`, response.status);
+  return new ApiError(
+    'protocol',
+    `The server answered HTTP ${response.status} ${response.statusText} without a PIXELS error body.`,
+    response.status,
+  );
 }

@@ -11,13 +11,19 @@ export function normalizeServerUrl(input: string): string {
   try {
     url = new URL(trimmed);
   } catch {
-    throw new Error(`"${trimmed}" is not a URL. Enter the server's address, for example https://pixels.example.com or http://localhost:8787.`);
+    throw new Error(
+      `"${trimmed}" is not a URL. Enter the server's address, for example https://pixels.example.com or http://localhost:8787.`,
+    );
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new Error(`The server URL must start with https:// (or http:// for a server on this computer), not ${url.protocol}//.`);
+    throw new Error(
+      `The server URL must start with https:// (or http:// for a server on this computer), not ${url.protocol}//.`,
+    );
   }
   if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
-    throw new Error(`Figma only allows plain http:// to localhost. Use https://${url.host}${url.pathname === '/' ? '' : url.pathname} for a server on another machine (see the plugin README).`);
+    throw new Error(
+      `Figma only allows plain http:// to localhost. Use https://${url.host}${url.pathname === '/' ? '' : url.pathname} for a server on another machine (see the plugin README).`,
+    );
   }
   if (url.search || url.hash) throw new Error('The server URL must not have a query (?…) or fragment (#…).');
   return `${url.origin}${url.pathname}`.replace(/\/+$/, '');

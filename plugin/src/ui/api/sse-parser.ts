@@ -69,7 +69,11 @@ export class SseParser {
 
   private dispatch(): void {
     if (this.dataLines.length > 0) {
-      this.onEvent({ event: this.eventType || 'message', data: this.dataLines.join('\n'), lastEventId: this.lastEventId });
+      this.onEvent({
+        event: this.eventType || 'message',
+        data: this.dataLines.join('\n'),
+        lastEventId: this.lastEventId,
+      });
     }
     this.eventType = '';
     this.dataLines = [];

@@ -97,7 +97,11 @@ export class BlendSession {
         try {
           const submitted = await client.submit(settings, { source, exemplars, map }, signal);
           const uploadMs = this.now() - uploadStart;
-          this.patchJob(job, { jobId: submitted.id, phase: submitted.state === 'running' ? 'running' : 'queued', position: submitted.position });
+          this.patchJob(job, {
+            jobId: submitted.id,
+            phase: submitted.state === 'running' ? 'running' : 'queued',
+            position: submitted.position,
+          });
           const pending: PendingJob = {
             jobId: submitted.id,
             serverUrl: client.serverUrl,
@@ -179,13 +183,18 @@ export class BlendSession {
       );
       const serverMs = this.now() - serverStart;
       if (terminal.type !== 'done') {
-        const problem = terminal.type === 'failed' ? problemOf(new ApiError(terminal.error.code, terminal.error.message)) : undefined;
-        this.patchJob(job, { phase: terminal.type === 'failed' ? 'failed' : 'canceled', ...(problem ? { problem } : {}) });
+        const problem =
+          terminal.type === 'failed' ? problemOf(new ApiError(terminal.error.code, terminal.error.message)) : undefined;
+        this.patchJob(job, {
+          phase: terminal.type === 'failed' ? 'failed' : 'canceled',
+          ...(problem ? { problem } : {}),
+        });
         this.deps.bridge.send({ type: 'job-ended', jobId: context.jobId });
         return;
       }
       if (seed === undefined) seed = (await context.client.job(context.jobId, signal)).seed;
-      if (seed === undefined) throw new ApiError('protocol', 'The server finished the job without saying which seed it used.');
+      if (seed === undefined)
+        throw new ApiError('protocol', 'The server finished the job without saying which seed it used.');
 
       this.patchJob(job, { phase: 'downloading', seed });
       const downloadStart = this.now();
@@ -227,7 +236,8 @@ export class BlendSession {
       this.patchJob(job, { phase: 'placed', resultName: placed.name, ...(timings ? { timings } : {}) });
     } catch (error) {
       if (signal.aborted || isAbort(error)) return;
-      if (error instanceof ApiError && error.code === 'not_found') this.deps.bridge.send({ type: 'job-ended', jobId: context.jobId });
+      if (error instanceof ApiError && error.code === 'not_found')
+        this.deps.bridge.send({ type: 'job-ended', jobId: context.jobId });
       this.patchJob(job, { phase: 'failed', problem: problemOf(error) });
     }
   }

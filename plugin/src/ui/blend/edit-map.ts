@@ -30,7 +30,11 @@ export function editMapFor(layers: ComposedLayers, shaping: MapShaping, pixelSca
   }
   const shape = unionMaps(layers.exemplars.map(alphaOf));
   return {
-    map: shapeToMap(shape, { grow: shaping.grow * pixelScale, feather: shaping.feather * pixelScale, falloff: shaping.falloff }),
+    map: shapeToMap(shape, {
+      grow: shaping.grow * pixelScale,
+      feather: shaping.feather * pixelScale,
+      falloff: shaping.falloff,
+    }),
     origin: 'shape',
   };
 }

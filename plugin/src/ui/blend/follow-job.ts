@@ -22,10 +22,14 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(new ApiError('aborted', 'The request was stopped.'));
     const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      reject(new ApiError('aborted', 'The request was stopped.'));
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(new ApiError('aborted', 'The request was stopped.'));
+      },
+      { once: true },
+    );
   });
 }
 
@@ -68,10 +72,17 @@ export async function followJob(
     if (terminal) return terminal;
     const job = await client.job(jobId, options.signal);
     if (job.state === 'done') {
-      return { type: 'done', resultUrl: job.resultUrl ?? `/v1/jobs/${encodeURIComponent(jobId)}/result`, ...options.expectedSize };
+      return {
+        type: 'done',
+        resultUrl: job.resultUrl ?? `/v1/jobs/${encodeURIComponent(jobId)}/result`,
+        ...options.expectedSize,
+      };
     }
     if (job.state === 'failed') {
-      return { type: 'failed', error: job.error ?? { code: 'internal', message: 'The job failed without saying why.' } };
+      return {
+        type: 'failed',
+        error: job.error ?? { code: 'internal', message: 'The job failed without saying why.' },
+      };
     }
     if (job.state === 'canceled') return { type: 'canceled' };
     await sleep(options.retryDelayMs ?? 1000, options.signal);

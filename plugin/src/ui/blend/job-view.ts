@@ -1,6 +1,14 @@
 import type { BlendTimings } from '../../messages/blend-timings.ts';
 
-export type JobPhase = 'uploading' | 'queued' | 'running' | 'downloading' | 'placing' | 'placed' | 'failed' | 'canceled';
+export type JobPhase =
+  | 'uploading'
+  | 'queued'
+  | 'running'
+  | 'downloading'
+  | 'placing'
+  | 'placed'
+  | 'failed'
+  | 'canceled';
 
 /** A problem worth showing: what happened and what to do about it. */
 export interface Problem {
@@ -38,5 +46,7 @@ export interface SessionView {
 }
 
 export function isActive(phase: JobPhase): boolean {
-  return phase === 'uploading' || phase === 'queued' || phase === 'running' || phase === 'downloading' || phase === 'placing';
+  return (
+    phase === 'uploading' || phase === 'queued' || phase === 'running' || phase === 'downloading' || phase === 'placing'
+  );
 }

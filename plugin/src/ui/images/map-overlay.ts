@@ -11,7 +11,9 @@ const TINT_STRENGTH = 0.65;
  */
 export function overlayMap(source: Raster, map: GrayMap): Raster {
   if (source.width !== map.width || source.height !== map.height) {
-    throw new Error(`overlayMap: the map is ${map.width}x${map.height} but the source is ${source.width}x${source.height}.`);
+    throw new Error(
+      `overlayMap: the map is ${map.width}x${map.height} but the source is ${source.width}x${source.height}.`,
+    );
   }
   const out = createRaster(source.width, source.height, 4);
   for (let i = 0; i < map.data.length; i++) {

@@ -2,7 +2,8 @@ import { isActive, type JobView, type SessionView } from '../blend/job-view.ts';
 import { element, type PanelElements } from './elements.ts';
 
 function ordinal(position: number): string {
-  const suffix = position % 100 >= 11 && position % 100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][position % 10] ?? 'th');
+  const suffix =
+    position % 100 >= 11 && position % 100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][position % 10] ?? 'th');
   return `${position}${suffix}`;
 }
 
@@ -56,22 +57,29 @@ export interface JobHandlers {
 export function renderSession(elements: PanelElements, view: SessionView, handlers: JobHandlers): void {
   const document = elements.jobs.ownerDocument;
   elements.jobs.replaceChildren(...view.jobs.map((job) => jobItem(document, job, handlers)));
-  const running = view.phase === 'exporting' || view.phase === 'preparing' || view.jobs.some((job) => isActive(job.phase));
+  const running =
+    view.phase === 'exporting' || view.phase === 'preparing' || view.jobs.some((job) => isActive(job.phase));
   elements.cancel.hidden = !running;
   elements.problem.hidden = !view.problem;
   elements.problemMessage.textContent = view.problem?.message ?? '';
   elements.problemAdvice.textContent = view.problem?.advice ?? '';
   const notes = [...view.notes, ...view.jobs.flatMap((job) => job.notes)];
-  elements.notes.replaceChildren(...[...new Set(notes)].map((note) => element(document, 'li', { class: 'note' }, note)));
+  elements.notes.replaceChildren(
+    ...[...new Set(notes)].map((note) => element(document, 'li', { class: 'note' }, note)),
+  );
   if (view.phase === 'exporting') elements.blendBlocker.textContent = 'Exporting the layers…';
-  else if (view.phase === 'preparing') elements.blendBlocker.textContent = 'Compositing the layers in the source frame…';
+  else if (view.phase === 'preparing')
+    elements.blendBlocker.textContent = 'Compositing the layers in the source frame…';
 }
 
 function jobItem(document: Document, job: JobView, handlers: JobHandlers): HTMLLIElement {
   const item = element(document, 'li', { class: 'job', 'data-phase': job.phase, 'data-key': job.key });
   if (job.jobId) item.dataset.jobId = job.jobId;
   const head = element(document, 'div', { class: 'job-head' });
-  head.append(element(document, 'span', { class: 'job-label' }, job.label), element(document, 'span', { class: 'job-status' }, describeJob(job)));
+  head.append(
+    element(document, 'span', { class: 'job-label' }, job.label),
+    element(document, 'span', { class: 'job-status' }, describeJob(job)),
+  );
   const progress = element(document, 'div', {
     class: 'progress',
     role: 'progressbar',
@@ -83,7 +91,8 @@ function jobItem(document: Document, job: JobView, handlers: JobHandlers): HTMLL
   bar.style.width = `${(progressOf(job) * 100).toFixed(1)}%`;
   progress.append(bar);
   item.append(head, progress);
-  if (job.preview && isActive(job.phase)) item.append(element(document, 'img', { class: 'job-preview', src: job.preview, alt: 'Step preview' }));
+  if (job.preview && isActive(job.phase))
+    item.append(element(document, 'img', { class: 'job-preview', src: job.preview, alt: 'Step preview' }));
   if (job.seed !== undefined) {
     const seed = element(document, 'div', { class: 'job-seed' }, `Seed ${job.seed} `);
     const reuse = element(document, 'button', { class: 'link', type: 'button' }, 'Use this seed');

@@ -16,7 +16,14 @@ export function writeSettingsToForm(elements: PanelElements, settings: PanelSett
   elements.seed.value = edit.seed === undefined ? '' : String(edit.seed);
   elements.variations.value = String(settings.variations);
   if (!Array.from(elements.workingSize.options).some((option) => option.value === String(settings.workingSize))) {
-    elements.workingSize.append(element(elements.workingSize.ownerDocument, 'option', { value: String(settings.workingSize) }, `${settings.workingSize} px`));
+    elements.workingSize.append(
+      element(
+        elements.workingSize.ownerDocument,
+        'option',
+        { value: String(settings.workingSize) },
+        `${settings.workingSize} px`,
+      ),
+    );
   }
   elements.workingSize.value = String(settings.workingSize);
   elements.pasteBack.checked = edit.pasteBack;

@@ -60,26 +60,47 @@ describe('PixelsClient', () => {
     const client = new PixelsClient(fake.url, '');
     const bad = { ...EditSettings.parse({}), steps: 500 } as EditSettings;
     const error = await client.submit(bad, await upload()).catch((caught) => caught);
-    expect(error).toMatchObject({ code: 'invalid_settings', field: 'settings.steps', message: 'settings.steps: Too big: expected number to be <=150' });
+    expect(error).toMatchObject({
+      code: 'invalid_settings',
+      field: 'settings.steps',
+      message: 'settings.steps: Too big: expected number to be <=150',
+    });
     expect(fake.submissions).toEqual([]);
   });
 
-  it('passes on the server\'s error code, message and field', async () => {
+  it("passes on the server's error code, message and field", async () => {
     const refusing = new PixelsClient('http://localhost:1', '', async () =>
-      Response.json({ error: { code: 'image_too_large', message: 'The source is 9000x9000; the limit is 4096x4096.', field: 'source' } }, { status: 413 }),
+      Response.json(
+        {
+          error: {
+            code: 'image_too_large',
+            message: 'The source is 9000x9000; the limit is 4096x4096.',
+            field: 'source',
+          },
+        },
+        { status: 413 },
+      ),
     );
     const error = await refusing.submit(EditSettings.parse({}), await upload()).catch((caught) => caught);
-    expect(error).toMatchObject({ code: 'image_too_large', status: 413, field: 'source', message: 'The source is 9000x9000; the limit is 4096x4096.' });
+    expect(error).toMatchObject({
+      code: 'image_too_large',
+      status: 413,
+      field: 'source',
+      message: 'The source is 9000x9000; the limit is 4096x4096.',
+    });
     expect(error.advice).toBe('Lower "Working size" in Settings and blend again.');
   });
 
-  it('streams a job\'s events, then fetches its result and its record', async () => {
+  it("streams a job's events, then fetches its result and its record", async () => {
     const fake = await started({ steps: 3, stepDelayMs: 5 });
     const client = new PixelsClient(fake.url, '');
     const parts = await upload();
     const { id, eventsUrl } = await client.submit(EditSettings.parse({ previews: true }), parts);
     const events: JobEvent[] = [];
-    await client.streamEvents(eventsUrl, ({ event }) => events.push(event));
+    await client.streamEvents(eventsUrl, ({ event }) => {
+      events.push(event);
+      return undefined;
+    });
     expect(events.map((event) => event.type)).toEqual(['queued', 'started', 'step', 'step', 'step', 'done']);
     expect(events[2]).toMatchObject({ type: 'step', step: 1, totalSteps: 3 });
     expect((events[2] as Extract<JobEvent, { type: 'step' }>).preview).toMatch(/^[A-Za-z0-9+/]+=*$/);
@@ -87,7 +108,9 @@ describe('PixelsClient', () => {
     expect(done).toMatchObject({ width: 24, height: 16 });
     const result = await decodePng(await client.result(done.resultUrl));
     const source = await decodePng(parts.source);
-    expect(pixelAt(result, 5, 7)).toEqual(pixelAt(source, 5, 7).map((value, channel) => (channel < 3 ? 255 - value : value)));
+    expect(pixelAt(result, 5, 7)).toEqual(
+      pixelAt(source, 5, 7).map((value, channel) => (channel < 3 ? 255 - value : value)),
+    );
     expect(await client.job(id)).toMatchObject({ id, state: 'done', resultUrl: `/v1/jobs/${id}/result` });
   });
 
@@ -108,11 +131,21 @@ describe('PixelsClient', () => {
     expect(down).toMatchObject({ code: 'network' });
     expect(down.message).toMatch(new RegExp(`^Could not reach the server at ${url} \\(`));
 
-    const notPixels = new PixelsClient('http://localhost:1', '', async () => new Response('<html>', { status: 404, statusText: 'Not Found' }));
+    const notPixels = new PixelsClient(
+      'http://localhost:1',
+      '',
+      async () => new Response('<html>', { status: 404, statusText: 'Not Found' }),
+    );
     const wrong = await notPixels.models().catch((caught) => caught);
-    expect(wrong).toMatchObject({ code: 'protocol', status: 404, message: 'The server answered HTTP 404 Not Found without a PIXELS error body.' });
+    expect(wrong).toMatchObject({
+      code: 'protocol',
+      status: 404,
+      message: 'The server answered HTTP 404 Not Found without a PIXELS error body.',
+    });
     const oddShape = new PixelsClient('http://localhost:1', '', async () => Response.json({ models: 'none' }));
-    expect(await oddShape.models().catch((caught) => caught.message)).toMatch(/^http:\/\/localhost:1\/v1\/models answered in an unexpected shape \(models:/);
+    expect(await oddShape.models().catch((caught) => caught.message)).toMatch(
+      /^http:\/\/localhost:1\/v1\/models answered in an unexpected shape \(models:/,
+    );
   });
 
   it('keeps a path prefix for URLs the server hands out', () => {

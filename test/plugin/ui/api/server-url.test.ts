@@ -16,7 +16,11 @@ describe('normalizeServerUrl', () => {
     expect(() => normalizeServerUrl('http://192.168.1.20:8787')).toThrow(
       'Figma only allows plain http:// to localhost. Use https://192.168.1.20:8787 for a server on another machine (see the plugin README).',
     );
-    expect(() => normalizeServerUrl('ftp://example.com')).toThrow('The server URL must start with https:// (or http:// for a server on this computer), not ftp://.');
-    expect(() => normalizeServerUrl('https://example.com/?a=1')).toThrow('The server URL must not have a query (?…) or fragment (#…).');
+    expect(() => normalizeServerUrl('ftp://example.com')).toThrow(
+      'The server URL must start with https:// (or http:// for a server on this computer), not ftp://.',
+    );
+    expect(() => normalizeServerUrl('https://example.com/?a=1')).toThrow(
+      'The server URL must not have a query (?…) or fragment (#…).',
+    );
   });
 });

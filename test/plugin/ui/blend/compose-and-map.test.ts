@@ -33,14 +33,19 @@ describe('composeLayers', () => {
   });
 
   it('notices an export whose pixels disagree with its header', async () => {
-    const layers = await exportedLayers({ source: { raster: patternRaster(8, 8) }, exemplars: [{ raster: patternRaster(2, 2) }] });
+    const layers = await exportedLayers({
+      source: { raster: patternRaster(8, 8) },
+      exemplars: [{ raster: patternRaster(2, 2) }],
+    });
     layers.exemplars[0].placement = { ...layers.exemplars[0].placement, width: 3 };
-    await expect(composeLayers(layers)).rejects.toThrow('The export of "exemplar-0" decoded to 2x2 but its header said 3x2; export it again.');
+    await expect(composeLayers(layers)).rejects.toThrow(
+      'The export of "exemplar-0" decoded to 2x2 but its header said 3x2; export it again.',
+    );
   });
 });
 
 describe('editMapFor', () => {
-  it('builds the map from the exemplars\' shape, grown and feathered', async () => {
+  it("builds the map from the exemplars' shape, grown and feathered", async () => {
     const layers = await exportedLayers({
       source: { raster: patternRaster(40, 1) },
       exemplars: [{ raster: solidRaster(10, 1, [255, 0, 0, 255]), x: 0 }],
@@ -48,10 +53,14 @@ describe('editMapFor', () => {
     const composed = await composeLayers(layers);
     const { map, origin } = editMapFor(composed, { grow: 2, feather: 4, falloff: 'linear', invert: true });
     expect(origin).toBe('shape');
-    expect(Array.from(map.data.slice(9, 18)).map((value) => Math.round(value * 100) / 100)).toEqual([1, 1, 1, 0.75, 0.5, 0.25, 0, 0, 0]);
+    expect(Array.from(map.data.slice(9, 18)).map((value) => Math.round(value * 100) / 100)).toEqual([
+      1, 1, 1, 0.75, 0.5, 0.25, 0, 0, 0,
+    ]);
     // A preview at half size halves the distances.
     const half = editMapFor(composed, { grow: 4, feather: 8, falloff: 'linear', invert: false }, 0.5);
-    expect(Array.from(half.map.data.slice(9, 18)).map((value) => Math.round(value * 100) / 100)).toEqual([1, 1, 1, 0.75, 0.5, 0.25, 0, 0, 0]);
+    expect(Array.from(half.map.data.slice(9, 18)).map((value) => Math.round(value * 100) / 100)).toEqual([
+      1, 1, 1, 0.75, 0.5, 0.25, 0, 0, 0,
+    ]);
   });
 
   it('uses a drawn map as drawn, inverted only when asked', async () => {
@@ -61,7 +70,9 @@ describe('editMapFor', () => {
       map: { raster: solidRaster(2, 1, [255, 255, 255, 255]) },
     });
     const composed = await composeLayers(layers);
-    expect(Array.from(editMapFor(composed, { grow: 9, feather: 9, falloff: 'smooth', invert: false }).map.data)).toEqual([1, 1, 0, 0]);
+    expect(
+      Array.from(editMapFor(composed, { grow: 9, feather: 9, falloff: 'smooth', invert: false }).map.data),
+    ).toEqual([1, 1, 0, 0]);
     const inverted = editMapFor(composed, { grow: 9, feather: 9, falloff: 'smooth', invert: true });
     expect([inverted.origin, ...Array.from(inverted.map.data)]).toEqual(['drawn', 0, 0, 1, 1]);
   });
@@ -77,7 +88,9 @@ describe('requestSettings', () => {
     expect(requestSettings({ ...panel, seedMode: 'random' }, 1, 'drawn').seed).toBeUndefined();
     expect(requestSettings({ ...panel, seedMode: 'fixed' }, 0, 'drawn').seed).toBe(41);
     expect(requestSettings({ ...panel, seedMode: 'fixed' }, 2, 'drawn').seed).toBe(43);
-    expect(requestSettings({ ...panel, seedMode: 'fixed', edit: { ...panel.edit, seed: 2 ** 32 - 1 } }, 1, 'drawn').seed).toBe(0);
+    expect(
+      requestSettings({ ...panel, seedMode: 'fixed', edit: { ...panel.edit, seed: 2 ** 32 - 1 } }, 1, 'drawn').seed,
+    ).toBe(0);
   });
 
   it('sends invertMap only with a drawn map (a built map is already white = change)', () => {
@@ -96,7 +109,7 @@ describe('fitResult', () => {
     expect(fitted).toEqual({ png, width: 30, height: 20, notes: [] });
   });
 
-  it('shrinks a result beyond Figma\'s 4096 px limit and says so', async () => {
+  it("shrinks a result beyond Figma's 4096 px limit and says so", async () => {
     const png = await pngOf(solidRaster(4200, 10, [10, 20, 30, 255]));
     const fitted = await fitResult(png, { width: 4200, height: 10 }, decode);
     expect(readPngSize(fitted.png)).toEqual({ width: 4096, height: 10 });
@@ -108,6 +121,8 @@ describe('fitResult', () => {
 
   it('says when the server answered with another size', async () => {
     const fitted = await fitResult(await pngOf(patternRaster(32, 24)), { width: 30, height: 20 }, decode);
-    expect(fitted.notes).toEqual(['The server returned 32×24 px for a 30×20 px source; it was stretched over the source.']);
+    expect(fitted.notes).toEqual([
+      'The server returned 32×24 px for a 30×20 px source; it was stretched over the source.',
+    ]);
   });
 });

@@ -29,21 +29,43 @@ describe('followJob', () => {
       retryDelayMs: 10,
     });
     expect(terminal).toMatchObject({ type: 'done', width: 8, height: 8 });
-    expect(events.map((event) => event.type)).toEqual(['queued', 'started', 'step', 'step', 'step', 'step', 'step', 'done']);
+    expect(events.map((event) => event.type)).toEqual([
+      'queued',
+      'started',
+      'step',
+      'step',
+      'step',
+      'step',
+      'step',
+      'done',
+    ]);
     const resumed = fake.requests.filter((request) => request.path.endsWith('/events'));
     expect(resumed.map((request) => request.headers['last-event-id'])).toEqual([undefined, '3']);
   });
 
   it('ends with the failure the server reports', async () => {
-    const { client, id } = await submitOne({ steps: 1, stepDelayMs: 1, failJobsWith: { code: 'model_error', message: 'The UNet ran out of memory.' } });
-    const terminal = await followJob(client, id, () => undefined, { signal: new AbortController().signal, expectedSize: { width: 8, height: 8 } });
-    expect(terminal).toEqual({ type: 'failed', error: { code: 'model_error', message: 'The UNet ran out of memory.' } });
+    const { client, id } = await submitOne({
+      steps: 1,
+      stepDelayMs: 1,
+      failJobsWith: { code: 'model_error', message: 'The UNet ran out of memory.' },
+    });
+    const terminal = await followJob(client, id, () => undefined, {
+      signal: new AbortController().signal,
+      expectedSize: { width: 8, height: 8 },
+    });
+    expect(terminal).toEqual({
+      type: 'failed',
+      error: { code: 'model_error', message: 'The UNet ran out of memory.' },
+    });
   });
 
   it('stops when aborted', async () => {
     const { client, id } = await submitOne({ holdJobs: true });
     const controller = new AbortController();
-    const following = followJob(client, id, () => controller.abort(), { signal: controller.signal, expectedSize: { width: 8, height: 8 } });
+    const following = followJob(client, id, () => controller.abort(), {
+      signal: controller.signal,
+      expectedSize: { width: 8, height: 8 },
+    });
     await expect(following).rejects.toMatchObject({ code: 'aborted' });
   });
 });

@@ -32,7 +32,9 @@ describe('layer maps', () => {
   });
 
   it('reads a drawn map as brightness times alpha, so uncovered parts keep the source', () => {
-    const layer = rasterFrom(3, 1, (x) => (x === 0 ? [255, 255, 255, 255] : x === 1 ? [255, 255, 255, 128] : [0, 0, 0, 255]));
+    const layer = rasterFrom(3, 1, (x) =>
+      x === 0 ? [255, 255, 255, 255] : x === 1 ? [255, 255, 255, 128] : [0, 0, 0, 255],
+    );
     const map = mapFromDrawnLayer(layer);
     expect(map.data[0]).toBeCloseTo(1, 5);
     expect(map.data[1]).toBeCloseTo(128 / 255, 5);
@@ -50,7 +52,9 @@ describe('shrinkRaster', () => {
   });
 
   it('only shrinks', () => {
-    expect(() => shrinkRaster(solidRaster(2, 2, [0, 0, 0, 255]), 3, 2)).toThrow('shrinkRaster only shrinks: asked for 3x2 from 2x2.');
+    expect(() => shrinkRaster(solidRaster(2, 2, [0, 0, 0, 255]), 3, 2)).toThrow(
+      'shrinkRaster only shrinks: asked for 3x2 from 2x2.',
+    );
   });
 });
 
