@@ -4,7 +4,9 @@ import { join, relative } from 'node:path';
 import { BUILTIN_DESIGN } from '@pixels/server/models/builtin/builtin-design.ts';
 import { generateBuiltinModel } from '@pixels/server/models/builtin/generate.ts';
 import { REFERENCE_INPUT } from '@pixels/server/models/builtin/unet-graph.ts';
+import { buildVaeDecoderGraph, buildVaeEncoderGraph } from '@pixels/server/models/builtin/vae-graphs.ts';
 import { openSession } from '@pixels/server/models/onnx-runtime.ts';
+import { createModel, writeModel } from '@pixels/server/models/onnx-writer/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const CPU = { providers: ['cpu'], intraOpThreads: 1 } as const;
@@ -203,6 +205,36 @@ describe('the parts in onnxruntime', () => {
       latent_sample: { kind: 'float', tensor: { data: mean, shape: [1, latentChannels, height / f, width / f] } },
     });
     expect(decoded.sample.shape).toEqual([1, 3, height, width]);
+    expect(decoded.sample.data).toEqual(image);
+    await encoder.release();
+    await decoder.release();
+  });
+});
+
+describe('the space-to-depth VAE variant', () => {
+  it('inverts its encoder exactly at scale factor 2 (12 latent channels)', async () => {
+    const options = { scaleFactor: 2 };
+    const encoderPath = join(root, 'vae-s2d-encoder.onnx');
+    const decoderPath = join(root, 'vae-s2d-decoder.onnx');
+    await writeModel(encoderPath, createModel(buildVaeEncoderGraph(options)));
+    await writeModel(decoderPath, createModel(buildVaeDecoderGraph(options)));
+    const encoder = await openSession(encoderPath, CPU);
+    const decoder = await openSession(decoderPath, CPU);
+    const [height, width] = [8, 12];
+    const image = Float32Array.from({ length: 3 * height * width }, (_, i) => Math.cos(i * 0.91));
+    const encoded = await encoder.run({
+      sample: { kind: 'float', tensor: { data: image, shape: [1, 3, height, width] } },
+    });
+    expect(encoded.latent_parameters.shape).toEqual([1, 24, height / 2, width / 2]);
+    // Channel (by·2 + bx)·3 + c of cell (y, x) holds pixel (2y + by, 2x + bx) of colour c.
+    const plane = (height / 2) * (width / 2);
+    const mean = encoded.latent_parameters.data.slice(0, 12 * plane);
+    expect(mean[(1 * 2 + 0) * 3 * plane + 2 * plane + 1 * (width / 2) + 3]).toBe(
+      image[2 * height * width + 3 * width + 6],
+    );
+    const decoded = await decoder.run({
+      latent_sample: { kind: 'float', tensor: { data: mean, shape: [1, 12, height / 2, width / 2] } },
+    });
     expect(decoded.sample.data).toEqual(image);
     await encoder.release();
     await decoder.release();

@@ -55,6 +55,7 @@ export function addPatchPriorDenoiser(
     graph.op('Mul', [noiseVariance, graph.scalar(2)]),
   ]);
   const scaledSample = graph.op('Mul', [sample, crossScale]);
+  const scaledNorms = graph.op('Mul', [paddedNorms, normScale]);
 
   const spatialAxes = graph.int64s([2, 3]);
   const channelAxis = graph.int64s([1]);
@@ -67,11 +68,11 @@ export function addPatchPriorDenoiser(
       const starts = graph.int64s([dy, dx]);
       const ends = graph.int64s([sliceEnd(dy, windowRadius), sliceEnd(dx, windowRadius)]);
       const candidate = graph.op('Slice', [paddedReference, starts, ends, spatialAxes]);
-      const norm = graph.op('Slice', [paddedNorms, starts, ends, spatialAxes]);
+      const norm = graph.op('Slice', [scaledNorms, starts, ends, spatialAxes]);
       const cross = graph.op('ReduceSum', [graph.op('Mul', [candidate, scaledSample]), channelAxis], {
         keepdims: attribute.int(1),
       });
-      const cellTerm = graph.op('Sub', [cross, graph.op('Mul', [norm, normScale])]);
+      const cellTerm = graph.op('Sub', [cross, norm]);
       // Zero padding drops the same outside cells from every candidate's patch, so logits stay comparable.
       const logit = graph.op('AveragePool', [cellTerm], {
         kernel_shape: attribute.ints([patchSize, patchSize]),
