@@ -49,12 +49,15 @@ export interface FamilyEvidence {
   textEncoder2?: OnnxMetadata;
 }
 
-/** The width of the text embeddings the UNet attends to: config, else UNet metadata, else the text encoder's output. */
-function crossAttentionWidth({ folder, unet, textEncoder, textEncoder2 }: FamilyEvidence): number | undefined {
+/** The width of the text embeddings the UNet attends to, and where it was read: config, UNet metadata, or the text encoders' outputs. */
+function crossAttentionWidth({ folder, unet, textEncoder, textEncoder2 }: FamilyEvidence): {
+  width?: number;
+  source: string;
+} {
   const fromConfig = configNumber(folder.parts.unet?.config, 'cross_attention_dim');
-  if (fromConfig !== undefined) return fromConfig;
+  if (fromConfig !== undefined) return { width: fromConfig, source: 'unet/config.json cross_attention_dim' };
   const fromUnet = fixedDim(inputNamed(unet, 'encoder_hidden_states'), 2);
-  if (fromUnet !== undefined) return fromUnet;
+  if (fromUnet !== undefined) return { width: fromUnet, source: 'the UNet input encoder_hidden_states' };
   const encoderWidth = (encoder: OnnxMetadata | undefined) =>
     fixedDim(
       encoder?.outputs.find((output) => output.name === 'last_hidden_state'),
@@ -62,8 +65,8 @@ function crossAttentionWidth({ folder, unet, textEncoder, textEncoder2 }: Family
     );
   const first = encoderWidth(textEncoder);
   const second = encoderWidth(textEncoder2);
-  if (first !== undefined && second !== undefined) return first + second;
-  return first ?? second;
+  const width = first !== undefined && second !== undefined ? first + second : (first ?? second);
+  return { width, source: "the text encoders' outputs" };
 }
 
 /** SDXL time ids per row: the input's size, else from the config's embedding width (pooled 1280 + 256 per id). */
@@ -93,7 +96,7 @@ export function detectFamily(evidence: FamilyEvidence): FamilyTraits {
   }
   const unetConfig = folder.parts.unet?.config;
   const isSdxlShaped = unetConfig?.addition_embed_type === 'text_time' || inputNamed(unet, 'text_embeds') !== undefined;
-  const width = crossAttentionWidth(evidence);
+  const { width, source } = crossAttentionWidth(evidence);
   const clues: string[] = [];
   let conditioning: TextConditioningKind;
   let base: 'sd1' | 'sd2' | 'sdxl' | 'sdxl-refiner';
@@ -102,11 +105,15 @@ export function detectFamily(evidence: FamilyEvidence): FamilyTraits {
     const isRefiner = timeIds === 5 || width === 1280;
     base = isRefiner ? 'sdxl-refiner' : 'sdxl';
     conditioning = isRefiner ? 'sdxl-refiner' : 'sdxl';
-    clues.push(`text_time conditioning with ${timeIds ?? 'unknown'} time ids`);
+    const textTime =
+      unetConfig?.addition_embed_type === 'text_time'
+        ? 'unet/config.json text_time'
+        : 'the UNet inputs text_embeds and time_ids';
+    clues.push(`${textTime} with ${timeIds ?? 'unknown'} time ids`);
   } else if (width === 768 || width === 1024) {
     base = width === 768 ? 'sd1' : 'sd2';
     conditioning = 'clip';
-    clues.push(`${width}-d text embeddings`);
+    clues.push(`${width}-d text embeddings (${source})`);
   } else if (override) {
     base = override === 'sd2' || override === 'sd-turbo' ? 'sd2' : 'sd1';
     conditioning = 'clip';

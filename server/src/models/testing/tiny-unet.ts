@@ -33,7 +33,7 @@ export interface TinyUnetOptions {
   seed: number;
 }
 
-/** The oracle target's per-channel coefficients: x0[c] = base[c] + text[c]·mean(encoder_hidden_states) + ... */
+/** The oracle target's per-channel coefficients: x0[c] = base[c] + text[c]·mean(encoder_hidden_states[:, 1, :]) + ... */
 export const ORACLE_COEFFICIENTS = Object.freeze({
   base: [0.3, -0.2, 0.1, 0.05],
   text: [1, -1, 0.5, 2],
@@ -90,10 +90,21 @@ export function buildTinyUnet(options: TinyUnetOptions) {
   const timestepType = options.timestep.split('-')[0] as 'int64' | 'float32' | 'float16';
   graph.input('timestep', timestepType, timestepShape);
   const timestep = timestepType === 'float32' ? 'timestep' : graph.op('Cast', ['timestep'], { to: attribute.int(1) });
-  const hidden = floatInput(graph, 'encoder_hidden_states', floatType, [batch, 'sequence_length', options.hiddenSize]);
+  let hidden = floatInput(graph, 'encoder_hidden_states', floatType, [batch, 'sequence_length', options.hiddenSize]);
+  if (options.behaviour === 'random') {
+    // Weights of a few KB, so the export has an external-data file like a real UNet's.
+    const weights = seededValues(options.seed + 9, options.hiddenSize, 2);
+    hidden = graph.op('Mul', [hidden, graph.initializer('text_weights', 'float32', [options.hiddenSize], weights)]);
+  }
+  // The oracles read the first prompt token (index 1, after the start token): it differs clearly between prompts.
   const textMean = perRow(
     graph,
-    graph.op('ReduceMean', [hidden], { axes: attribute.ints([1, 2]), keepdims: attribute.int(0) }),
+    options.behaviour === 'random'
+      ? graph.op('ReduceMean', [hidden], { axes: attribute.ints([1, 2]), keepdims: attribute.int(0) })
+      : graph.op('ReduceMean', [graph.op('Gather', [hidden, graph.scalar(1, 'int64')], { axis: attribute.int(1) })], {
+          axes: attribute.ints([1]),
+          keepdims: attribute.int(0),
+        }),
   );
 
   const terms: [string, string][] = [[textMean, 'text']];
