@@ -88,17 +88,17 @@ async function readPem(path: string, flag: string): Promise<Buffer> {
   }
 }
 
-/** One runner per device. CPU workers share the cores instead of each taking all of them. */
+/** One runner per device. Workers that may run on the CPU share its cores instead of each taking all of them. */
 function createRunners(config: ServeConfig): EditRunner[] {
-  const cpuOnly = config.devices.filter((providers) => providers.length === 1 && providers[0] === 'cpu').length;
-  const cpuThreads = Math.max(1, Math.floor(availableParallelism() / Math.max(1, cpuOnly)));
-  return config.devices.map((providers) =>
+  const mayUseCpu = config.devices.filter((device) => device === 'cpu' || device === 'auto').length;
+  const cpuThreads = Math.max(1, Math.floor(availableParallelism() / Math.max(1, mayUseCpu)));
+  return config.devices.map((device) =>
     createEditRunner({
       modelsDir: config.modelsDir,
-      providers,
+      device,
+      intraOpThreads: cpuThreads,
       maxPixels: config.limits.maxPixels,
       maxExemplars: config.limits.maxExemplars,
-      ...(providers.length === 1 && providers[0] === 'cpu' ? { intraOpThreads: cpuThreads } : {}),
     }),
   );
 }

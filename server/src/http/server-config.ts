@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_LIMITS } from '@pixels/shared';
 import { LOG_LEVELS, type LogLevel } from '../jobs/logger.ts';
+import { DEVICES, type Device } from '../models/devices.ts';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './server-limits.ts';
 
 /** Everything `pixels serve` is told by flags and environment variables. */
@@ -9,8 +10,8 @@ export interface ServeConfig {
   port: number;
   modelsDir: string;
   tokensFile: string | undefined;
-  /** One worker per entry; an entry is execution providers in order of preference, e.g. ['cuda', 'cpu']. */
-  devices: string[][];
+  /** One worker per entry (auto: CUDA when its provider loads, else CPU). */
+  devices: Device[];
   insecure: boolean;
   tls: { certFile: string; keyFile: string } | undefined;
   limits: ServerLimits;
@@ -48,8 +49,8 @@ const OPTIONS: Record<string, OptionSpec> = {
   devices: {
     type: 'string',
     env: 'PIXELS_DEVICES',
-    fallback: 'cpu',
-    help: "one worker per comma-separated entry; '+' lists fallbacks: cuda+cpu,cuda+cpu",
+    fallback: 'auto',
+    help: `one worker per comma-separated entry (${DEVICES.join(' | ')}), e.g. cuda,cuda`,
   },
   insecure: {
     type: 'boolean',
@@ -182,14 +183,10 @@ export function parseServeConfig(
   const devices = text('devices')!
     .split(',')
     .map((entry) => entry.trim())
-    .filter((entry) => entry !== '')
-    .map((entry) => entry.split('+').map((provider) => provider.trim()));
-  if (
-    devices.length === 0 ||
-    devices.some((providers) => providers.some((provider) => !/^[a-z0-9_-]+$/i.test(provider)))
-  ) {
+    .filter((entry) => entry !== '') as Device[];
+  if (devices.length === 0 || devices.some((device) => !DEVICES.includes(device))) {
     throw new ConfigError(
-      `--devices must list execution providers such as 'cpu' or 'cuda+cpu,cuda+cpu', not '${text('devices')}'.`,
+      `--devices must list devices from ${DEVICES.join(', ')} (one worker each, e.g. cuda,cuda), not '${text('devices')}'.`,
     );
   }
   const certFile = text('tls-cert');

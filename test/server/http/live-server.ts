@@ -1,0 +1,65 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createEditRunner } from '@pixels/server/edit/create-edit-runner.ts';
+import { DEFAULT_SERVER_LIMITS, type ServerLimits } from '@pixels/server/http/server-limits.ts';
+import { type RunningServer, startServer } from '@pixels/server/http/start-server.ts';
+import { type TokenEntry, TokenRegistry } from '@pixels/server/http/tokens.ts';
+import { createJsonLogger } from '@pixels/server/jobs/logger.ts';
+import { SubmitResponse } from '@pixels/shared';
+import { bearer, TEAM_TOKENS } from './app-harness.ts';
+
+export interface LiveServer {
+  url: string;
+  server: RunningServer;
+  logLines: Record<string, unknown>[];
+  /** fetch against the server with the given headers only. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** fetch against the server as the named token holder (no header for `undefined`). */
+  fetchAs(name: string | undefined, path: string, init?: RequestInit): Promise<Response>;
+  /** POST /v1/edits as `name`, expecting 202. */
+  submit(name: string, form: FormData): Promise<SubmitResponse>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole team server on loopback with the real edit runner (one worker thread, the built-in
+ * model generated into a fresh folder), as `pixels serve` runs it.
+ */
+export async function startLiveServer(
+  options: { limits?: Partial<ServerLimits>; tokens?: TokenEntry[]; shutdownMs?: number } = {},
+): Promise<LiveServer> {
+  const modelsDir = await mkdtemp(join(tmpdir(), 'pixels-server-test-'));
+  const logLines: Record<string, unknown>[] = [];
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    // One thread: test files run side by side on a 2-core machine.
+    runners: [createEditRunner({ modelsDir, device: 'cpu', intraOpThreads: 1 })],
+    tokens: new TokenRegistry(options.tokens ?? TEAM_TOKENS),
+    limits: { ...DEFAULT_SERVER_LIMITS, ...options.limits },
+    shutdownMs: options.shutdownMs,
+    logger: createJsonLogger({ level: 'debug', write: (line) => logLines.push(JSON.parse(line)) }),
+  });
+  const fetchAs = (name: string | undefined, path: string, init: RequestInit = {}) =>
+    fetch(`${server.url}${path}`, {
+      ...init,
+      headers: { ...(name ? bearer(name) : {}), ...(init.headers as Record<string, string> | undefined) },
+    });
+  return {
+    url: server.url,
+    server,
+    logLines,
+    fetch: (path, init) => fetch(`${server.url}${path}`, init),
+    fetchAs,
+    async submit(name, form) {
+      const response = await fetchAs(name, '/v1/edits', { method: 'POST', body: form });
+      if (response.status !== 202) throw new Error(`submit answered ${response.status}: ${await response.text()}`);
+      return SubmitResponse.parse(await response.json());
+    },
+    async stop() {
+      await server.close();
+      await rm(modelsDir, { recursive: true, force: true });
+    },
+  };
+}
