@@ -18,10 +18,13 @@ export async function readHeader(bytes: Uint8Array): Promise<Metadata> {
 
 /** Decodes to RGBA (alpha added when absent). `maxPixels` guards the decoder too. */
 export async function decodeRgba(bytes: Uint8Array, maxPixels: number): Promise<RawImage> {
+  // Grey images decode to one or two channels unless converted: every caller expects RGBA.
   const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels })
+    .toColourspace('srgb')
     .ensureAlpha()
     .raw()
     .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 4) throw new Error(`decoded to ${info.channels} channels instead of RGBA`);
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: 4 };
 }
 
@@ -90,4 +93,26 @@ export async function encodePreviewJpeg(image: RawImage, longSide: number): Prom
   const scale = Math.min(1, longSide / Math.max(image.width, image.height));
   const pipeline = fromRaw(image).resize(Math.max(1, Math.round(image.width * scale)), Math.max(1, Math.round(image.height * scale)));
   return new Uint8Array(await pipeline.jpeg({ quality: 70 }).toBuffer());
+}
+
+/** Images side by side on a background, each scaled to `height`, for documentation pictures. */
+export async function composeRow(images: readonly RawImage[], height: number, gap: number, background: number): Promise<RawImage> {
+  const scaled = await Promise.all(
+    images.map((image) => resizeRaw(image, Math.round((image.width * height) / image.height), height, 'fill')),
+  );
+  const width = scaled.reduce((sum, image) => sum + image.width, 0) + gap * (scaled.length + 1);
+  let left = gap;
+  const layers = scaled.map((image) => {
+    const layer = { input: Buffer.from(image.data), raw: { width: image.width, height: image.height, channels: image.channels }, left, top: gap };
+    left += image.width + gap;
+    return layer;
+  });
+  const { data, info } = await sharp({
+    create: { width, height: height + 2 * gap, channels: 3, background: { r: background, g: background, b: background } },
+  })
+    .composite(layers)
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  // Compositing RGBA layers gives the canvas an alpha channel: report what came out.
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: info.channels as 3 | 4 };
 }
