@@ -17,7 +17,7 @@ import type {
 } from '../../../plugin/src/main/figma-surface.ts';
 import { encodePng } from '../../../plugin/src/png/png-encode.ts';
 import { readPngSize } from '../../../plugin/src/png/png-header.ts';
-import { createRaster } from '../../../plugin/src/png/raster.ts';
+import { createRaster, type Raster } from '../../../plugin/src/png/raster.ts';
 import type { Rgba } from './test-images.ts';
 
 export interface ExportCall {
@@ -41,6 +41,8 @@ export interface FakeNodeInit {
   /** How far shadows or outside strokes reach beyond the bounds, in canvas units. */
   effectOutset?: number;
   paint?: Rgba;
+  /** Pixels drawn over the layer's box instead of `paint` (nearest-neighbour scaled). */
+  image?: Raster;
   fills?: SurfacePaint[];
   visible?: boolean;
 }
@@ -61,6 +63,7 @@ export class FakeNode {
   mirrored: boolean;
   effectOutset: number;
   paint: Rgba | undefined;
+  image: Raster | undefined;
   private paints: readonly SurfacePaint[] | symbol;
   private shown: boolean;
   private readonly pluginData = new Map<string, string>();
@@ -80,6 +83,7 @@ export class FakeNode {
     this.mirrored = init.mirrored ?? false;
     this.effectOutset = init.effectOutset ?? 0;
     this.paint = init.paint;
+    this.image = init.image;
     this.paints = init.fills ?? [];
     this.shown = init.visible ?? true;
     figma.register(this);
@@ -190,14 +194,21 @@ export class FakeNode {
     const raster = createRaster(width, height, 4);
     const paintNode = (node: FakeNode) => {
       if (!node.visible) return;
-      if (node.paint) {
-        const box = node.absoluteBoundingBox;
-        const left = Math.max(0, Math.round((box.x - area.x) * scale));
-        const top = Math.max(0, Math.round((box.y - area.y) * scale));
-        const right = Math.min(width, Math.round((box.x + box.width - area.x) * scale));
-        const bottom = Math.min(height, Math.round((box.y + box.height - area.y) * scale));
-        for (let y = top; y < bottom; y++)
-          for (let x = left; x < right; x++) raster.data.set(node.paint, (y * width + x) * 4);
+      const box = node.absoluteBoundingBox;
+      const left = Math.round((box.x - area.x) * scale);
+      const top = Math.round((box.y - area.y) * scale);
+      const right = Math.round((box.x + box.width - area.x) * scale);
+      const bottom = Math.round((box.y + box.height - area.y) * scale);
+      for (let y = Math.max(0, top); y < Math.min(height, bottom); y++) {
+        for (let x = Math.max(0, left); x < Math.min(width, right); x++) {
+          const image = node.image;
+          if (image) {
+            const u = Math.min(image.width - 1, Math.floor(((x - left) / (right - left)) * image.width));
+            const v = Math.min(image.height - 1, Math.floor(((y - top) / (bottom - top)) * image.height));
+            const o = (v * image.width + u) * 4;
+            if (image.data[o + 3] > 0) raster.data.set(image.data.subarray(o, o + 4), (y * width + x) * 4);
+          } else if (node.paint) raster.data.set(node.paint, (y * width + x) * 4);
+        }
       }
       if (node instanceof FakeContainer) for (const child of node.children) paintNode(child);
     };
@@ -327,9 +338,12 @@ export class FakeFigma implements FigmaSurface {
   readonly changes: string[] = [];
   readonly sentToUi: unknown[] = [];
   shownUi: { html: string; options: ShowUiOptions } | undefined;
+  /** Called with every message the main thread posts to the panel (a browser harness forwards them). */
+  uiListener: ((message: unknown) => void) | undefined;
   readonly ui = {
     postMessage: (message: unknown) => {
       this.sentToUi.push(structuredClone(message));
+      this.uiListener?.(message);
     },
     onmessage: undefined as ((message: unknown, properties: { origin: string }) => void) | undefined,
   };
