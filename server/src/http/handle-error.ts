@@ -10,6 +10,8 @@ export function errorResponse(error: PixelsError): Response {
   const headers: Record<string, string> = { 'Content-Type': 'application/json; charset=utf-8' };
   if (error instanceof QueueFullError) headers['Retry-After'] = String(error.retryAfterSeconds);
   if (error.code === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer realm="pixels"';
+  // The rest of an oversized body is never read, so this connection cannot carry another request.
+  if (error.code === 'payload_too_large') headers.Connection = 'close';
   return new Response(JSON.stringify(error.toBody()), { status: STATUS_BY_CODE[error.code], headers });
 }
 
