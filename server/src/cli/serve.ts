@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { createEditRunner } from '../edit/create-edit-runner.ts';
 import type { EditRunner } from '../edit/edit-runner.ts';
-import { ExposureError } from '../http/exposure.ts';
+import { checkExposure, ExposureError } from '../http/exposure.ts';
 import { ConfigError, parseServeConfig, SERVE_USAGE, type ServeConfig } from '../http/server-config.ts';
 import { type RunningServer, startServer } from '../http/start-server.ts';
 import { loadTokensFile, parseTokensVariable, type TokenEntry, TokenRegistry } from '../http/tokens.ts';
@@ -28,12 +28,14 @@ export async function runServe(argv: string[]): Promise<number> {
   let tls: { cert: Buffer; key: Buffer } | undefined;
   try {
     tokens = new TokenRegistry(await readTokens(config));
+    // Refuse an exposed address without tokens before any worker starts (startServer checks again and logs warnings).
+    checkExposure({ host: config.host, tokenCount: tokens.size, insecure: config.insecure, tls: config.tls !== undefined });
     tls = config.tls && {
       cert: await readPem(config.tls.certFile, '--tls-cert'),
       key: await readPem(config.tls.keyFile, '--tls-key'),
     };
   } catch (error) {
-    logger.error('cannot start', { reason: (error as Error).message });
+    console.error(`pixels serve: ${(error as Error).message}`);
     return 2;
   }
   const runners = createRunners(config);
@@ -52,7 +54,7 @@ export async function runServe(argv: string[]): Promise<number> {
       logger,
     });
   } catch (error) {
-    logger.error('cannot start', { reason: (error as Error).message });
+    console.error(`pixels serve: ${(error as Error).message}`);
     await Promise.all(runners.map((runner) => runner.close()));
     return error instanceof ExposureError ? 2 : 1;
   }

@@ -64,7 +64,14 @@ export function parseTokensVariable(value: string): TokenEntry[] {
       return { name, token, ...(role === undefined ? {} : { role }) };
     });
   const parsed = z.array(TokenEntry).safeParse(entries);
-  if (!parsed.success) throw new Error(`PIXELS_TOKENS is invalid: ${describeIssues(parsed.error)}`);
+  if (!parsed.success) {
+    // Name the entry, never echo the token itself into a log.
+    const issues = parsed.error.issues.map((issue) => {
+      const [index, ...path] = issue.path;
+      return `entry '${entries[Number(index)]?.name}' ${path.join('.')}: ${issue.message}`;
+    });
+    throw new Error(`PIXELS_TOKENS is invalid: ${issues.join('; ')}`);
+  }
   return parsed.data;
 }
 

@@ -1,0 +1,107 @@
+import { checkExposure, ExposureError, isLoopbackHost } from '@pixels/server/http/exposure.ts';
+import { ConfigError, parseServeConfig, SERVE_USAGE } from '@pixels/server/http/server-config.ts';
+import { DEFAULT_SERVER_LIMITS } from '@pixels/server/http/server-limits.ts';
+import { describe, expect, it } from 'vitest';
+
+const parse = (argv: string[], env: Record<string, string> = {}) => parseServeConfig(argv, env, '/repo/models');
+
+describe('pixels serve configuration', () => {
+  it('defaults to loopback, port 8787, one auto device and the shared limits', () => {
+    expect(parse([])).toEqual({
+      host: '127.0.0.1',
+      port: 8787,
+      modelsDir: '/repo/models',
+      tokensFile: undefined,
+      devices: ['auto'],
+      insecure: false,
+      tls: undefined,
+      limits: DEFAULT_SERVER_LIMITS,
+      retentionMs: 60 * 60_000,
+      shutdownMs: 30_000,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads flags first, then environment variables', () => {
+    const config = parse(['--port', '9000', '--devices', 'cuda,cuda', '--max-queued-per-user', '3'], {
+      PIXELS_PORT: '1234',
+      PIXELS_HOST: '0.0.0.0',
+      PIXELS_INSECURE: '1',
+      PIXELS_RETENTION_MINUTES: '5',
+      PIXELS_TLS_CERT: '/c.pem',
+      PIXELS_TLS_KEY: '/k.pem',
+    })!;
+    expect(config).toMatchObject({
+      host: '0.0.0.0',
+      port: 9000,
+      devices: ['cuda', 'cuda'],
+      insecure: true,
+      retentionMs: 5 * 60_000,
+      tls: { certFile: '/c.pem', keyFile: '/k.pem' },
+    });
+    expect(config.limits.maxQueuedPerUser).toBe(3);
+  });
+
+  it('returns undefined for --help, whose text lists every flag with its variable', () => {
+    expect(parse(['--help'])).toBeUndefined();
+    for (const text of [
+      '--tokens-file',
+      'PIXELS_TOKENS_FILE',
+      '--tls-cert',
+      '--max-pixels',
+      '--retention-minutes',
+      '--devices',
+    ]) {
+      expect(SERVE_USAGE).toContain(text);
+    }
+  });
+
+  it('refuses bad values, naming the flag and what it takes', () => {
+    const refusal = (argv: string[], env: Record<string, string> = {}) => {
+      try {
+        parse(argv, env);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        return (error as Error).message;
+      }
+      throw new Error('no refusal');
+    };
+    expect(refusal(['--port', 'eighty'])).toBe(
+      "--port (PIXELS_PORT) must be a whole number from 0 to 65535, not 'eighty'.",
+    );
+    expect(refusal([], { PIXELS_MAX_STEPS: '500' })).toContain(
+      '--max-steps (PIXELS_MAX_STEPS) must be a whole number from 1 to 150',
+    );
+    expect(refusal(['--devices', 'gpu'])).toContain('--devices must list devices from auto, cpu, cuda, webgpu');
+    expect(refusal(['--tls-cert', '/c.pem'])).toBe(
+      '--tls-cert and --tls-key go together: give both to serve https, or neither.',
+    );
+    expect(refusal(['--log-level', 'loud'])).toContain('--log-level must be one of debug, info, warn, error');
+    expect(refusal([], { PIXELS_INSECURE: 'maybe' })).toBe("PIXELS_INSECURE must be 1/true or 0/false, not 'maybe'.");
+    expect(refusal(['--prot', '80'])).toMatch(/Unknown option '--prot'.*pixels serve --help/);
+  });
+});
+
+describe('exposure', () => {
+  it('knows loopback addresses', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1'])
+      expect(isLoopbackHost(host)).toBe(true);
+    for (const host of ['0.0.0.0', '::', '192.168.1.5', 'pixels.example.com', '128.0.0.1'])
+      expect(isLoopbackHost(host)).toBe(false);
+  });
+
+  it('lets loopback run open, refuses an exposed address without tokens unless --insecure, and warns about plain http', () => {
+    expect(checkExposure({ host: '127.0.0.1', tokenCount: 0, insecure: false, tls: false })).toEqual([]);
+    expect(() => checkExposure({ host: '0.0.0.0', tokenCount: 0, insecure: false, tls: true })).toThrow(ExposureError);
+    expect(() => checkExposure({ host: '0.0.0.0', tokenCount: 0, insecure: false, tls: true })).toThrow(
+      /Refusing to listen on 0\.0\.0\.0 without tokens.*--tokens-file.*--insecure/,
+    );
+    expect(checkExposure({ host: '0.0.0.0', tokenCount: 0, insecure: true, tls: true })).toEqual([
+      '--insecure: listening on 0.0.0.0 without tokens; anyone who can reach it can submit and read jobs.',
+    ]);
+    expect(checkExposure({ host: '10.0.0.2', tokenCount: 3, insecure: false, tls: false })[0]).toContain(
+      'Serving plain http on 10.0.0.2',
+    );
+    expect(checkExposure({ host: '10.0.0.2', tokenCount: 3, insecure: false, tls: true })).toEqual([]);
+  });
+});
