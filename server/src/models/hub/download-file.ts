@@ -87,7 +87,9 @@ async function attempt(
           onProgress({ bytes: written });
         }
       } catch (error) {
-        throw new InterruptedDownload((error as Error).message);
+        throw new InterruptedDownload(
+          `the connection dropped after ${written} of ${file.size} bytes (${(error as Error).message})`,
+        );
       }
       if (written < file.size)
         throw new InterruptedDownload(`the connection closed after ${written} of ${file.size} bytes`);

@@ -11,7 +11,7 @@ import { fileExists } from '../../util/files.ts';
 import { describeModel } from '../describe-model.ts';
 import { readOnnxMetadata } from '../onnx-file/read-onnx-metadata.ts';
 import { downloadFile } from './download-file.ts';
-import { fetchRepository, type HubConnection, type HubFile, resolveUrl } from './hub-client.ts';
+import { checkRepoId, fetchRepository, type HubConnection, type HubFile, resolveUrl } from './hub-client.ts';
 import { findModelPrefix, selectGraphFiles, selectWeightFiles } from './select-files.ts';
 
 /** Where a pulled folder records what it came from. */
@@ -66,6 +66,7 @@ function folderName(options: PullOptions): string {
  * @throws PixelsError naming the repository or file and what to do
  */
 export async function pullModel(options: PullOptions): Promise<PullResult> {
+  checkRepoId(options.repo);
   const name = folderName(options);
   const target = join(options.modelsDir, name);
   if ((await fileExists(target)) && !options.force) {
@@ -104,8 +105,8 @@ export async function pullModel(options: PullOptions): Promise<PullResult> {
         });
       if (!(await fileExists(localPath(file))))
         await downloadFile(options, url, file, localPath(file), ({ bytes }) => report(bytes));
-      finishedBytes += file.size;
       report(file.size);
+      finishedBytes += file.size;
     }
   };
   await fetchAll(selected);
