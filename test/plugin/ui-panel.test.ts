@@ -44,14 +44,14 @@ afterEach(async () => {
   server = undefined;
 });
 
-interface Document {
+interface PhotoScene {
   figma: FakeFigma;
   source: FakeNode;
   sticker: FakeNode;
 }
 
 /** A Figma document with a photo frame and a round sticker over it, both selected. */
-async function photoDocument(): Promise<Document> {
+async function photoDocument(): Promise<PhotoScene> {
   const figma = new FakeFigma();
   const photo = await decodePng(new Uint8Array(await readFile(new URL('./fixtures/chelsea.png', import.meta.url))));
   const source = figma.frame({ name: 'Cat photo', x: 40, y: 40, width: 451, height: 300, image: photo });
@@ -63,11 +63,11 @@ async function photoDocument(): Promise<Document> {
   return { figma, source, sticker };
 }
 
-async function openWith(document: Document, options: FakeServerOptions = {}, token = TOKEN): Promise<OpenPanel> {
+async function openWith(scene: PhotoScene, options: FakeServerOptions = {}, token = TOKEN): Promise<OpenPanel> {
   server = new FakePixelsServer({ token: TOKEN, steps: 4, stepDelayMs: 60, ...options });
   await server.start();
-  await document.figma.clientStorage.setAsync('pixels.connection', { serverUrl: server.url, token });
-  panel = await host.open(browser.context, document.figma);
+  await scene.figma.clientStorage.setAsync('pixels.connection', { serverUrl: server.url, token });
+  panel = await host.open(browser.context, scene.figma);
   return panel;
 }
 
@@ -98,8 +98,8 @@ describe('the panel in Chromium', () => {
   });
 
   it('lists the selected layers with their roles, follows the selection and previews the map', async () => {
-    const document = await photoDocument();
-    const { frame } = await openWith(document);
+    const scene = await photoDocument();
+    const { frame } = await openWith(scene);
     await frame.waitForSelector('.layer[data-role="exemplar"]');
     expect(
       await frame.$$eval('.layer', (rows) =>
@@ -115,21 +115,21 @@ describe('the panel in Chromium', () => {
       ]),
     ).toEqual([320, 213]);
 
-    document.figma.currentPage.selection = [];
+    scene.figma.currentPage.selection = [];
     await frame.waitForSelector('.issue[data-code="empty"]');
     expect(await frame.isDisabled('#blend')).toBe(true);
     expect(await frame.textContent('#blend-blocker')).toBe('Fix the selection above to blend.');
 
-    document.figma.currentPage.selection = [document.source, document.sticker];
+    scene.figma.currentPage.selection = [scene.source, scene.sticker];
     await frame.waitForSelector('#blend:not([disabled])');
     await frame.selectOption('.layer[data-role="exemplar"] select', 'ignore');
     await frame.waitForSelector('.issue[data-code="no-exemplar"]');
-    expect(document.sticker.getPluginData('pixels.role')).toBe('ignore');
+    expect(scene.sticker.getPluginData('pixels.role')).toBe('ignore');
   });
 
   it('blends: progress with steps and previews, then the result lands over the source', async () => {
-    const document = await photoDocument();
-    const { frame } = await openWith(document);
+    const scene = await photoDocument();
+    const { frame } = await openWith(scene);
     await frame.waitForSelector('#connection-status[data-state="connected"]');
     await frame.check('#previews');
     await frame.waitForSelector('#blend:not([disabled])');
@@ -146,15 +146,15 @@ describe('the panel in Chromium', () => {
     expect(readPngSize(submission.map!)).toEqual({ width: 451, height: 300 });
     expect(submission.settings.previews).toBe(true);
 
-    const result = document.figma.currentPage.children.flatMap((child) =>
+    const result = scene.figma.currentPage.children.flatMap((child) =>
       'children' in child ? (child.children as FakeNode[]) : [child],
     );
-    const placed = [...document.figma.allNodes()].find((node) => node instanceof FakeRectangle) as FakeRectangle;
+    const placed = [...scene.figma.allNodes()].find((node) => node instanceof FakeRectangle) as FakeRectangle;
     expect(placed).toBeDefined();
     expect(result.length).toBeGreaterThan(0);
-    expect(placed.absoluteBoundingBox).toEqual(document.source.absoluteBoundingBox);
-    const imageHash = (placed.fills as Array<{ imageHash: string }>)[0].imageHash;
-    expect(readPngSize(document.figma.images.get(imageHash)!)).toEqual({ width: 451, height: 300 });
+    expect(placed.absoluteBoundingBox).toEqual(scene.source.absoluteBoundingBox);
+    const imageHash = (placed.fills as unknown as Array<{ imageHash: string }>)[0].imageHash;
+    expect(readPngSize(scene.figma.images.get(imageHash)!)).toEqual({ width: 451, height: 300 });
     const seed = server!.jobs.get('job-1')!.seed;
     expect(await frame.textContent('.job-seed')).toBe(`Seed ${seed} Use this seed`);
     await frame.click('.job-seed button');
@@ -163,8 +163,8 @@ describe('the panel in Chromium', () => {
   });
 
   it('cancels a queued job on the server', async () => {
-    const document = await photoDocument();
-    const { frame } = await openWith(document, { holdJobs: true });
+    const scene = await photoDocument();
+    const { frame } = await openWith(scene, { holdJobs: true });
     await frame.waitForSelector('#blend:not([disabled])');
     await frame.click('#blend');
     await frame.waitForFunction(() => document.querySelector('.job-status')?.textContent === 'Queued: 1st in line');
@@ -173,8 +173,8 @@ describe('the panel in Chromium', () => {
     await frame.waitForSelector('.job[data-phase="canceled"]');
     expect(server!.jobs.get('job-1')!.state).toBe('canceled');
     expect(await frame.isVisible('#cancel')).toBe(false);
-    await expect.poll(() => document.figma.clientStorage.values.size).toBeGreaterThan(0);
-    const pendingKeys = [...document.figma.clientStorage.values.keys()].filter((key) =>
+    await expect.poll(() => scene.figma.clientStorage.values.size).toBeGreaterThan(0);
+    const pendingKeys = [...scene.figma.clientStorage.values.keys()].filter((key) =>
       key.startsWith('pixels.pendingJobs.'),
     );
     expect(pendingKeys).toEqual([]);
@@ -194,8 +194,8 @@ describe('the panel in Chromium', () => {
   });
 
   it('resumes a job after the plugin is closed and reopened', async () => {
-    const document = await photoDocument();
-    const first = await openWith(document, { holdJobs: true });
+    const scene = await photoDocument();
+    const first = await openWith(scene, { holdJobs: true });
     await first.frame.waitForSelector('#blend:not([disabled])');
     await first.frame.click('#blend');
     await first.frame.waitForFunction(
@@ -205,15 +205,15 @@ describe('the panel in Chromium', () => {
     panel = undefined;
     server!.releaseJobs();
 
-    panel = await host.open(browser.context, document.figma);
+    panel = await host.open(browser.context, scene.figma);
     await panel.frame.waitForSelector('.job[data-phase="placed"]', { timeout: 20_000 });
     expect(await panel.frame.textContent('.job-label')).toBe('Job from before the plugin closed');
-    expect(document.figma.allNodes().filter((node) => node instanceof FakeRectangle)).toHaveLength(1);
+    expect(scene.figma.allNodes().filter((node) => node instanceof FakeRectangle)).toHaveLength(1);
   });
 
   it("follows Figma's light and dark themes (and leaves screenshots for the README)", async () => {
-    const document = await photoDocument();
-    const { page, frame } = await openWith(document);
+    const scene = await photoDocument();
+    const { page, frame } = await openWith(scene);
     await frame.waitForSelector('#connection-status[data-state="connected"]');
     await frame.waitForFunction(() => (document.getElementById('map-preview') as HTMLCanvasElement).width > 1);
     const background = () => frame.evaluate(() => getComputedStyle(document.body).backgroundColor);

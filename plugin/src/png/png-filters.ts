@@ -43,28 +43,71 @@ export function unfilterLine(filter: number, line: Uint8Array, previous: Uint8Ar
   }
 }
 
-/** Writes one scanline filtered with `filter` into `out` and returns the sum of absolute values. */
-function applyFilter(filter: number, line: Uint8Array, previous: Uint8Array, stride: number, out: Uint8Array): number {
-  const length = line.length;
+/** Magnitude of a filtered byte read as signed, for the minimum-sum heuristic. */
+function magnitude(value: number): number {
+  return value < 128 ? value : 256 - value;
+}
+
+function filterSub(line: Uint8Array, stride: number, out: Uint8Array): number {
   let score = 0;
-  for (let i = 0; i < length; i++) {
-    let predicted = 0;
-    if (filter === FILTER.sub) predicted = i >= stride ? line[i - stride] : 0;
-    else if (filter === FILTER.up) predicted = previous[i];
-    else if (filter === FILTER.paeth)
-      predicted = paeth(i >= stride ? line[i - stride] : 0, previous[i], i >= stride ? previous[i - stride] : 0);
-    const value = (line[i] - predicted) & 0xff;
-    out[i] = value;
-    score += value < 128 ? value : 256 - value;
+  for (let i = 0; i < stride; i++) score += magnitude((out[i] = line[i]));
+  for (let i = stride; i < line.length; i++) score += magnitude((out[i] = (line[i] - line[i - stride]) & 0xff));
+  return score;
+}
+
+function filterUp(line: Uint8Array, previous: Uint8Array, out: Uint8Array): number {
+  let score = 0;
+  for (let i = 0; i < line.length; i++) score += magnitude((out[i] = (line[i] - previous[i]) & 0xff));
+  return score;
+}
+
+function filterPaeth(line: Uint8Array, previous: Uint8Array, stride: number, out: Uint8Array): number {
+  let score = 0;
+  for (let i = 0; i < stride; i++) score += magnitude((out[i] = (line[i] - previous[i]) & 0xff));
+  for (let i = stride; i < line.length; i++) {
+    const left = line[i - stride];
+    const up = previous[i];
+    const upLeft = previous[i - stride];
+    const estimate = left + up - upLeft;
+    const toLeft = estimate > left ? estimate - left : left - estimate;
+    const toUp = estimate > up ? estimate - up : up - estimate;
+    const toUpLeft = estimate > upLeft ? estimate - upLeft : upLeft - estimate;
+    const predicted = toLeft <= toUp && toLeft <= toUpLeft ? left : toUp <= toUpLeft ? up : upLeft;
+    score += magnitude((out[i] = (line[i] - predicted) & 0xff));
   }
   return score;
+}
+
+/** Filters one scanline with `filter` into `out` (without the filter byte); returns the minimum-sum score. */
+export function applyFilter(
+  filter: number,
+  line: Uint8Array,
+  previous: Uint8Array,
+  stride: number,
+  out: Uint8Array,
+): number {
+  switch (filter) {
+    case FILTER.sub:
+      return filterSub(line, stride, out);
+    case FILTER.up:
+      return filterUp(line, previous, out);
+    case FILTER.paeth:
+      return filterPaeth(line, previous, stride, out);
+    default: {
+      out.set(line);
+      let score = 0;
+      for (let i = 0; i < line.length; i++) score += magnitude(line[i]);
+      return score;
+    }
+  }
 }
 
 const CANDIDATE_FILTERS = [FILTER.sub, FILTER.up, FILTER.paeth];
 
 /**
  * Filters one scanline into `out` (filter byte first) with the filter whose output has the smallest
- * sum of absolute values, the heuristic the PNG spec recommends. `scratch` is `line.length` bytes.
+ * sum of absolute values, the heuristic the PNG spec recommends; returns the filter chosen.
+ * `scratch` is `line.length` bytes.
  */
 export function filterLine(
   line: Uint8Array,
@@ -72,10 +115,11 @@ export function filterLine(
   stride: number,
   out: Uint8Array,
   scratch: Uint8Array,
-): void {
+): number {
   const best = out.subarray(1);
   let bestScore = applyFilter(FILTER.none, line, previous, stride, best);
   out[0] = FILTER.none;
+  if (bestScore === 0) return FILTER.none;
   for (const filter of CANDIDATE_FILTERS) {
     const score = applyFilter(filter, line, previous, stride, scratch);
     if (score < bestScore) {
@@ -84,4 +128,5 @@ export function filterLine(
       best.set(scratch);
     }
   }
+  return out[0];
 }

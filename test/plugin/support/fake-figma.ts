@@ -15,9 +15,9 @@ import type {
   SurfaceParent,
   SurfaceRectangle,
 } from '../../../plugin/src/main/figma-surface.ts';
-import { encodePng } from '../../../plugin/src/png/png-encode.ts';
 import { readPngSize } from '../../../plugin/src/png/png-header.ts';
 import { createRaster, type Raster } from '../../../plugin/src/png/raster.ts';
+import { encodePngNatively } from './native-png.ts';
 import type { Rgba } from './test-images.ts';
 
 export interface ExportCall {
@@ -213,7 +213,7 @@ export class FakeNode {
       if (node instanceof FakeContainer) for (const child of node.children) paintNode(child);
     };
     paintNode(this);
-    return encodePng(raster);
+    return encodePngNatively(raster);
   }
 
   remove(): void {

@@ -77,6 +77,7 @@ export class PanelHost {
   async open(context: BrowserContext, figma: FakeFigma): Promise<OpenPanel> {
     const page = await context.newPage();
     const controller = await startPlugin(figma, this.uiHtml);
+    const fromUi: unknown[] = [];
     let delivery = Promise.resolve();
     figma.uiListener = (message) => {
       const encoded = encode(message);
@@ -85,11 +86,13 @@ export class PanelHost {
         .catch(() => undefined);
     };
     await page.exposeBinding('sendToMain', (_source, encoded: Encoded) => {
-      void controller.receive(decode(encoded));
+      const message = decode(encoded);
+      fromUi.push(message);
+      void controller.receive(message);
     });
     await page.goto(this.url);
     const frame = await waitForPanelFrame(page);
-    return { page, frame, controller };
+    return { page, frame, controller, fromUi };
   }
 }
 
@@ -98,6 +101,8 @@ export interface OpenPanel {
   /** The panel's own frame (sandboxed, origin "null"). */
   frame: Frame;
   controller: PluginController;
+  /** Every message the panel sent to the main thread, decoded. */
+  fromUi: unknown[];
 }
 
 async function waitForPanelFrame(page: Page): Promise<Frame> {

@@ -2,16 +2,14 @@ import type { EditSettings, JobEvent } from '@pixels/shared';
 import type { BlendTimings } from '../../messages/blend-timings.ts';
 import type { JobLayers, PendingJob } from '../../messages/job-records.ts';
 import type { PanelSettings } from '../../messages/panel-settings.ts';
-import { encodePng } from '../../png/png-encode.ts';
 import { ApiError, isAbort } from '../api/api-error.ts';
 import type { PixelsClient } from '../api/pixels-client.ts';
 import type { MainBridge } from '../bridge.ts';
-import { grayRasterOf } from '../images/layer-maps.ts';
-import { composeLayers, type DecodeImage } from './compose-layers.ts';
-import { editMapFor } from './edit-map.ts';
+import type { DecodeImage } from './compose-layers.ts';
 import { fitResult } from './fit-result.ts';
 import { followJob } from './follow-job.ts';
 import { isActive, type JobView, type Problem, type SessionView } from './job-view.ts';
+import { prepareUpload } from './prepare-upload.ts';
 import { requestSettings } from './request-settings.ts';
 
 export interface BlendSessionDeps {
@@ -68,18 +66,11 @@ export class BlendSession {
       this.update({ phase: 'preparing', notes: layers.notes });
 
       const composeStart = this.now();
-      const composed = await composeLayers(layers, this.deps.decode);
-      const editMap = editMapFor(composed, {
-        grow: panel.edit.grow,
-        feather: panel.edit.feather,
-        falloff: panel.falloff,
-        invert: panel.edit.invertMap,
-      });
-      const [source, map, ...exemplars] = await Promise.all([
-        encodePng(composed.source),
-        encodePng(grayRasterOf(editMap.map)),
-        ...composed.exemplars.map(encodePng),
-      ]);
+      const prepared = await prepareUpload(
+        layers,
+        { grow: panel.edit.grow, feather: panel.edit.feather, falloff: panel.falloff, invert: panel.edit.invertMap },
+        this.deps.decode,
+      );
       const composeMs = this.now() - composeStart;
       if (signal.aborted) return;
 
@@ -91,11 +82,11 @@ export class BlendSession {
       };
       const followers: Promise<void>[] = [];
       for (let variation = 0; variation < panel.variations && !signal.aborted; variation++) {
-        const settings = requestSettings(panel, variation, editMap.origin);
+        const settings = requestSettings(panel, variation, prepared.mapOrigin);
         const job = this.addJob(panel.variations > 1 ? `Variation ${variation + 1} of ${panel.variations}` : 'Blend');
         const uploadStart = this.now();
         try {
-          const submitted = await client.submit(settings, { source, exemplars, map }, signal);
+          const submitted = await client.submit(settings, prepared.upload, signal);
           const uploadMs = this.now() - uploadStart;
           this.patchJob(job, {
             jobId: submitted.id,
@@ -107,8 +98,8 @@ export class BlendSession {
             serverUrl: client.serverUrl,
             ...ids,
             settings,
-            width: composed.width,
-            height: composed.height,
+            width: prepared.width,
+            height: prepared.height,
             submittedAt: new Date().toISOString(),
           };
           this.deps.bridge.send({ type: 'job-submitted', job: pending });

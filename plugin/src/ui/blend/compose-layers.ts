@@ -19,20 +19,32 @@ export interface ComposedLayers {
   drawnMap?: GrayMap;
 }
 
+/** Decodes one exported layer and puts it at its true offset in a frame of the given size. */
+export async function placeExportedLayer(
+  layer: ExportedLayer,
+  frame: { width: number; height: number },
+  decode: DecodeImage,
+): Promise<Raster> {
+  const raster = await decode(layer.png);
+  if (raster.width !== layer.placement.width || raster.height !== layer.placement.height) {
+    throw new Error(
+      `The export of "${layer.name}" decoded to ${raster.width}x${raster.height} but its header said ${layer.placement.width}x${layer.placement.height}; export it again.`,
+    );
+  }
+  return placeInFrame(raster, layer.placement.x, layer.placement.y, frame.width, frame.height);
+}
+
+/** Whether an exported layer already is exactly the frame (no shadow to crop, no offset). */
+export function fillsFrame(layer: ExportedLayer, frame: { width: number; height: number }): boolean {
+  const { x, y, width, height } = layer.placement;
+  return Math.round(x) === 0 && Math.round(y) === 0 && width === frame.width && height === frame.height;
+}
+
 /** Decodes every exported layer and puts it at its true offset in the source's frame. */
 export async function composeLayers(layers: ExportedLayers, decode: DecodeImage = decodePng): Promise<ComposedLayers> {
-  const { width, height } = layers.frame;
-  const place = async (layer: ExportedLayer) => {
-    const raster = await decode(layer.png);
-    if (raster.width !== layer.placement.width || raster.height !== layer.placement.height) {
-      throw new Error(
-        `The export of "${layer.name}" decoded to ${raster.width}x${raster.height} but its header said ${layer.placement.width}x${layer.placement.height}; export it again.`,
-      );
-    }
-    return placeInFrame(raster, layer.placement.x, layer.placement.y, width, height);
-  };
-  const source = await place(layers.source);
-  const exemplars = await Promise.all(layers.exemplars.map(place));
-  const drawnMap = layers.map ? mapFromDrawnLayer(await place(layers.map)) : undefined;
-  return { width, height, source, exemplars, ...(drawnMap ? { drawnMap } : {}) };
+  const { frame } = layers;
+  const source = await placeExportedLayer(layers.source, frame, decode);
+  const exemplars = await Promise.all(layers.exemplars.map((layer) => placeExportedLayer(layer, frame, decode)));
+  const drawnMap = layers.map ? mapFromDrawnLayer(await placeExportedLayer(layers.map, frame, decode)) : undefined;
+  return { width: frame.width, height: frame.height, source, exemplars, ...(drawnMap ? { drawnMap } : {}) };
 }

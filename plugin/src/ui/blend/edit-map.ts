@@ -24,7 +24,11 @@ export interface EditMap {
  * without one, the map is the union of the exemplars' shapes, grown and feathered.
  * `pixelScale` converts working pixels to this frame's pixels (a preview frame is smaller).
  */
-export function editMapFor(layers: ComposedLayers, shaping: MapShaping, pixelScale = 1): EditMap {
+export function editMapFor(
+  layers: Pick<ComposedLayers, 'exemplars' | 'drawnMap'>,
+  shaping: MapShaping,
+  pixelScale = 1,
+): EditMap {
   if (layers.drawnMap) {
     return { map: shaping.invert ? invertMap(layers.drawnMap) : layers.drawnMap, origin: 'drawn' };
   }

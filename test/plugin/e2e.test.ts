@@ -1,0 +1,146 @@
+/**
+ * End to end: the built panel in a null-origin sandboxed iframe in real Chromium, the real
+ * main-thread code on the Figma fake, and the real team server on loopback running the built-in
+ * model (test/server/http/live-server.ts starts it as `pixels serve` would). Also measures the
+ * plugin's own share of a 1024x1024 blend (deliverable 8) and writes it for `pnpm bench`.
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Job } from '@pixels/shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPlugin } from '../../plugin/build.ts';
+import { BlendTimings } from '../../plugin/src/messages/blend-timings.ts';
+import { DEFAULT_PANEL_SETTINGS } from '../../plugin/src/messages/panel-settings.ts';
+import type { PlaceResultMessage } from '../../plugin/src/messages/ui-to-main.ts';
+import { decodePng } from '../../plugin/src/png/png-decode.ts';
+import { readPngSize } from '../../plugin/src/png/png-header.ts';
+import { TEAM_TOKENS } from '../server/http/app-harness.ts';
+import { type LiveServer, startLiveServer } from '../server/http/live-server.ts';
+import { launchChromium } from './support/chromium.ts';
+import { FakeFigma, FakeRectangle } from './support/fake-figma.ts';
+import { type OpenPanel, PanelHost } from './support/panel-harness.ts';
+import { discRaster } from './support/test-images.ts';
+
+const ANA = TEAM_TOKENS.find((entry) => entry.name === 'ana')!;
+/** The lead's `pnpm bench` merges this file. */
+const BENCH_OUTPUT = join(process.cwd(), 'test-output', 'bench', 'plugin-blend.json');
+
+let live: LiveServer;
+let host: PanelHost;
+let browser: Awaited<ReturnType<typeof launchChromium>>;
+let buildDir: string;
+
+beforeAll(async () => {
+  live = await startLiveServer();
+  buildDir = await mkdtemp(join(tmpdir(), 'pixels-plugin-e2e-'));
+  host = new PanelHost(await readFile((await buildPlugin(buildDir)).uiPath, 'utf8'));
+  await host.start();
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await host?.stop();
+  await live?.stop();
+  if (buildDir) await rm(buildDir, { recursive: true, force: true });
+});
+
+/** Figma's devAllowedDomains take "localhost", not IP literals. */
+function serverUrl(): string {
+  return live.url.replace('127.0.0.1', 'localhost');
+}
+
+/** A document whose source frame is `size` px square (the cat photo stretched) with a sticker over it. */
+async function openDocument(size: number, settings: Partial<typeof DEFAULT_PANEL_SETTINGS>): Promise<OpenPanel & { figma: FakeFigma }> {
+  const figma = new FakeFigma();
+  const photo = await decodePng(new Uint8Array(await readFile(new URL('./fixtures/chelsea.png', import.meta.url))));
+  const source = figma.frame({ name: 'Cat', x: 0, y: 0, width: size, height: size, image: photo });
+  const sticker = figma.layer(
+    { name: 'Sticker', x: size * 0.55, y: size * 0.2, width: size * 0.3, height: size * 0.3, image: discRaster(256, [236, 72, 153, 255]) },
+    source,
+  );
+  figma.currentPage.selection = [source, sticker];
+  await figma.clientStorage.setAsync('pixels.connection', { serverUrl: serverUrl(), token: ANA.token });
+  await figma.clientStorage.setAsync('pixels.panelSettings', { ...DEFAULT_PANEL_SETTINGS, ...settings });
+  const panel = await host.open(browser.context, figma);
+  await panel.frame.waitForSelector('#connection-status[data-state="connected"]', { timeout: 30_000 });
+  await panel.frame.waitForSelector('#blend:not([disabled])');
+  return { ...panel, figma };
+}
+
+describe('the plugin against the real server with the built-in model', () => {
+  it('connects with a team token and lists the built-in model', async () => {
+    const { page, frame } = await openDocument(256, {});
+    expect(await frame.evaluate(() => window.origin)).toBe('null');
+    expect(await frame.$$eval('#model option', (options) => options.map((option) => (option as HTMLOptionElement).value))).toContain('builtin');
+    await page.close();
+  });
+
+  it('blends a 1024x1024 frame: queue, steps with previews, the result bytes placed over the source', async () => {
+    const edit = { ...DEFAULT_PANEL_SETTINGS.edit, steps: 20, strength: 0.6, previews: true };
+    const { page, frame, figma, fromUi } = await openDocument(1024, { edit, seedMode: 'fixed', workingSize: 1024 });
+    await frame.click('#blend');
+    await frame.waitForFunction(() => /^Step [1-9]\d* of 12$/.test(document.querySelector('.job-status')?.textContent ?? ''), undefined, {
+      timeout: 120_000,
+    });
+    await frame.waitForSelector('.job-preview', { timeout: 120_000 });
+    const outputDir = join(process.cwd(), 'test-output', 'plugin');
+    await mkdir(outputDir, { recursive: true });
+    const screenshot = await page.screenshot({ path: join(outputDir, 'e2e-panel.png') });
+    if (process.env.PIXELS_UPDATE_SCREENSHOTS === '1') await writeFile(new URL('../../plugin/docs/panel.png', import.meta.url), screenshot);
+    await frame.waitForSelector('.job[data-phase="placed"]', { timeout: 240_000 });
+
+    const placedMessage = fromUi.find((message) => (message as { type: string }).type === 'place-result') as PlaceResultMessage;
+    expect(readPngSize(placedMessage.png)).toEqual({ width: 1024, height: 1024 });
+    const result = figma.allNodes().find((node) => node instanceof FakeRectangle) as FakeRectangle;
+    expect(result.absoluteBoundingBox).toEqual({ x: 0, y: 0, width: 1024, height: 1024 });
+    const imageHash = (result.fills as unknown as Array<{ imageHash: string }>)[0].imageHash;
+    expect(figma.images.get(imageHash)).toEqual(placedMessage.png);
+    expect(result.name).toContain(`seed ${placedMessage.seed}`);
+
+    const timings = BlendTimings.parse(placedMessage.timings);
+    const pluginMs = timings.exportMs + timings.composeMs + timings.uploadMs + timings.downloadMs + timings.decodeMs;
+    const share = pluginMs / timings.totalMs;
+    await mkdir(join(process.cwd(), 'test-output', 'bench'), { recursive: true });
+    await writeFile(
+      BENCH_OUTPUT,
+      `${JSON.stringify(
+        {
+          name: 'plugin share of a 1024x1024 blend',
+          what: 'export (Figma fake), compositing and PNG encoding, upload, download and result checks in the panel, over the whole click-to-placed time',
+          size: { width: 1024, height: 1024 },
+          model: 'builtin',
+          steps: 12,
+          timings,
+          pluginMs,
+          share,
+          target: 0.1,
+          meetsTarget: share <= 0.1,
+          measuredAt: new Date().toISOString(),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    expect(pluginMs).toBeLessThan(timings.totalMs);
+    expect(timings.serverMs).toBeGreaterThan(0);
+    await page.close();
+  });
+
+  it('cancels a running job on the server', async () => {
+    const edit = { ...DEFAULT_PANEL_SETTINGS.edit, steps: 150, strength: 1 };
+    const { page, frame } = await openDocument(512, { edit });
+    await frame.click('#blend');
+    await frame.waitForFunction(() => /^Step [1-9]\d* of 150$/.test(document.querySelector('.job-status')?.textContent ?? ''), undefined, {
+      timeout: 120_000,
+    });
+    const jobId = await frame.getAttribute('.job', 'data-job-id');
+    await frame.click('#cancel');
+    await frame.waitForSelector('.job[data-phase="canceled"]');
+    await expect
+      .poll(async () => Job.parse(await (await live.fetchAs('ana', `/v1/jobs/${jobId}`)).json()).state, { timeout: 30_000 })
+      .toBe('canceled');
+    await page.close();
+  });
+});
