@@ -11,6 +11,7 @@ import { createScheduler } from '../engine/schedulers/create-scheduler.ts';
 import { configNumber, detectFamily, type FamilyTraits, fixedDim, inputNamed, timeIdCount } from './detect-family.ts';
 import { FAMILY_DEFAULTS } from './family-defaults.ts';
 import { type ModelFolder, type PartName, readModelFolder } from './model-folder.ts';
+import { externalDataProblems } from './onnx-file/external-data-problems.ts';
 import { type OnnxMetadata, readOnnxMetadata } from './onnx-file/read-onnx-metadata.ts';
 import { checkPartInterfaces } from './part-interfaces.ts';
 
@@ -56,10 +57,15 @@ function downsampling(config: Record<string, unknown> | undefined): number | und
 }
 
 /**
- * Describes the model in `dir` (name as the user called it).
+ * Describes the model in `dir` (name as the user called it); `checkWeights` (default true) also
+ * checks that each external weights file is there and long enough (off while a pull is under way).
  * @throws PixelsError('model_error') naming the file and the fix for any problem found
  */
-export async function describeModel(dir: string, name: string): Promise<ModelDescription> {
+export async function describeModel(
+  dir: string,
+  name: string,
+  options: { checkWeights: boolean } = { checkWeights: true },
+): Promise<ModelDescription> {
   const folder = await readModelFolder(dir, name);
   const schedulerFile = join(dir, 'scheduler', 'scheduler_config.json');
   try {
@@ -72,8 +78,12 @@ export async function describeModel(dir: string, name: string): Promise<ModelDes
   if (!folder.parts.vae_decoder) throw missingPart(folder, 'vae_decoder', 'turn latents back into an image');
   if (!folder.parts.vae_encoder) throw missingPart(folder, 'vae_encoder', 'encode the source and exemplar images');
   const metadata: ModelDescription['metadata'] = {};
-  for (const [part, source] of Object.entries(folder.parts))
-    metadata[part as PartName] = await readOnnxMetadata(source.file);
+  for (const [part, source] of Object.entries(folder.parts)) {
+    const partMetadata = await readOnnxMetadata(source.file);
+    const [problem] = options.checkWeights ? await externalDataProblems(partMetadata) : [];
+    if (problem) throw new PixelsError('model_error', problem);
+    metadata[part as PartName] = partMetadata;
+  }
   const unet = metadata.unet!;
   const traits = detectFamily({
     folder,

@@ -187,7 +187,8 @@ export async function openSession(path: string, options: SessionOptions): Promis
       let results: ort.InferenceSession.ReturnType;
       const startedAt = performance.now();
       try {
-        results = await session.run(ortFeeds);
+        // Failures come back as the error below, with the file named; onnxruntime need not print them too.
+        results = await session.run(ortFeeds, { logSeverityLevel: 4 });
       } catch (error) {
         throw new PixelsError(
           'model_error',

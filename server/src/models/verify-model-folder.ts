@@ -3,11 +3,12 @@
  * instead of the first one a load would hit. Static checks read configs and ONNX headers; the deep
  * check then opens each part in onnxruntime (CPU), which reads every weight.
  */
-import { readdir, stat } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describeModel, type ModelDescription } from './describe-model.ts';
 import { INCOMPLETE_SUFFIX } from './hub/download-file.ts';
 import { readModelFolder } from './model-folder.ts';
+import { externalDataProblems } from './onnx-file/external-data-problems.ts';
 import { readOnnxMetadata } from './onnx-file/read-onnx-metadata.ts';
 import { openSession } from './onnx-runtime.ts';
 
@@ -54,22 +55,7 @@ export async function verifyModelFolder(dir: string, options: { load: boolean })
   for (const [part, source] of Object.entries(folder.parts)) {
     try {
       const metadata = await readOnnxMetadata(source.file);
-      for (const use of metadata.externalData) {
-        const dataPath = join(dirname(source.file), use.location);
-        const size = await stat(dataPath).then(
-          (stats) => stats.size,
-          () => -1,
-        );
-        if (size < 0) {
-          report.problems.push(
-            `${dataPath}: missing; ${relative(dir, source.file)} keeps ${use.tensors} weights there. Download it beside the graph.`,
-          );
-        } else if (size < use.requiredBytes) {
-          report.problems.push(
-            `${dataPath}: ${size} bytes, but ${relative(dir, source.file)} reads up to byte ${use.requiredBytes}; the file is truncated. Download it again.`,
-          );
-        }
-      }
+      report.problems.push(...(await externalDataProblems(metadata)));
       const external = metadata.externalData.map((use) => use.location).join(', ');
       report.checked.push(
         `${part}: ${source.shown} (inputs ${metadata.inputs.map((input) => input.name).join(', ')}${external ? `; weights in ${external}` : ''})`,
@@ -81,7 +67,8 @@ export async function verifyModelFolder(dir: string, options: { load: boolean })
   }
   if (!graphsReadable) return report;
   try {
-    report.description = await describeModel(dir, dir);
+    // Weights were checked above, file by file; the description checks everything else.
+    report.description = await describeModel(dir, dir, { checkWeights: false });
     const { info, traits } = report.description;
     report.checked.push(
       `family ${info.family} (${traits.evidence}), ${info.dtype}, native ${info.nativeSize}px, ${info.scheduler}`,

@@ -113,7 +113,7 @@ export async function pullModel(options: PullOptions): Promise<PullResult> {
 
   // The graphs are here: check it is a model we can run before fetching gigabytes of weights.
   try {
-    await describeModel(staging, name);
+    await describeModel(staging, name, { checkWeights: false });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new PixelsError(
