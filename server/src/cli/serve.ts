@@ -29,7 +29,12 @@ export async function runServe(argv: string[]): Promise<number> {
   try {
     tokens = new TokenRegistry(await readTokens(config));
     // Refuse an exposed address without tokens before any worker starts (startServer checks again and logs warnings).
-    checkExposure({ host: config.host, tokenCount: tokens.size, insecure: config.insecure, tls: config.tls !== undefined });
+    checkExposure({
+      host: config.host,
+      tokenCount: tokens.size,
+      insecure: config.insecure,
+      tls: config.tls !== undefined,
+    });
     tls = config.tls && {
       cert: await readPem(config.tls.certFile, '--tls-cert'),
       key: await readPem(config.tls.keyFile, '--tls-key'),
@@ -90,15 +95,23 @@ async function readPem(path: string, flag: string): Promise<Buffer> {
   }
 }
 
-/** One runner per device. Workers that may run on the CPU share its cores instead of each taking all of them. */
+/**
+ * Threads each CPU-capable worker gives onnxruntime: the cores but one, shared out, so the HTTP
+ * thread always has a core and requests are not starved while an edit computes.
+ */
+export function cpuThreadsPerWorker(cores: number, cpuWorkers: number): number {
+  return Math.max(1, Math.floor((cores - 1) / Math.max(1, cpuWorkers)));
+}
+
+/** One runner per device. */
 function createRunners(config: ServeConfig): EditRunner[] {
   const mayUseCpu = config.devices.filter((device) => device === 'cpu' || device === 'auto').length;
-  const cpuThreads = Math.max(1, Math.floor(availableParallelism() / Math.max(1, mayUseCpu)));
+  const intraOpThreads = cpuThreadsPerWorker(availableParallelism(), mayUseCpu);
   return config.devices.map((device) =>
     createEditRunner({
       modelsDir: config.modelsDir,
       device,
-      intraOpThreads: cpuThreads,
+      intraOpThreads,
       maxPixels: config.limits.maxPixels,
       maxExemplars: config.limits.maxExemplars,
     }),

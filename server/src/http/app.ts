@@ -28,6 +28,8 @@ export interface AppDependencies {
   metrics: JobMetrics;
   /** Keep-alive comment interval of event streams. Default 15 s. */
   heartbeatMs?: number;
+  /** Event-loop stalls while jobs ran, for /metrics. */
+  stalls?: { readonly maxStallMs: number; readonly maxBusyStallMs: number | undefined };
 }
 
 /** The Hono app of the team server; every route answers errors in the shared ErrorBody shape. */
@@ -128,9 +130,17 @@ export function createApp(dependencies: AppDependencies) {
       return c.json(status('ready'));
     })
     .get('/metrics', (c) =>
-      c.text(renderMetricsText(queue.stats(), metrics, openEventStreams), 200, {
-        'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
-      }),
+      c.text(
+        renderMetricsText(queue.stats(), metrics, {
+          openEventStreams,
+          maxStallMs: dependencies.stalls?.maxStallMs ?? 0,
+          maxBusyStallMs: dependencies.stalls?.maxBusyStallMs,
+        }),
+        200,
+        {
+          'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
+        },
+      ),
     )
     .get('/openapi.json', (c) => c.json(openApiDocument))
     .get('/docs', (c) => c.html(apiPage))

@@ -3,7 +3,11 @@ import type { QueueStats } from '../jobs/job-queue.ts';
 import { renderLabelled, renderSingle } from '../jobs/prometheus.ts';
 
 /** The `/metrics` body: queue gauges sampled now, then the durations and counts recorded so far. */
-export function renderMetricsText(stats: QueueStats, metrics: JobMetrics, openEventStreams: number): string {
+export function renderMetricsText(
+  stats: QueueStats,
+  metrics: JobMetrics,
+  server: { openEventStreams: number; maxStallMs: number; maxBusyStallMs: number | undefined },
+): string {
   return `${[
     ...renderSingle('pixels_queue_depth', 'Jobs waiting to start.', 'gauge', stats.queued),
     ...renderLabelled('pixels_jobs', 'Jobs held now (finished ones until they expire), by state.', 'gauge', 'state', {
@@ -11,7 +15,21 @@ export function renderMetricsText(stats: QueueStats, metrics: JobMetrics, openEv
     }),
     ...renderSingle('pixels_workers', 'Workers, one per configured device.', 'gauge', stats.workers),
     ...renderSingle('pixels_workers_busy', 'Workers running a job now.', 'gauge', stats.running),
-    ...renderSingle('pixels_event_streams_open', 'Open progress streams.', 'gauge', openEventStreams),
+    ...renderSingle('pixels_event_streams_open', 'Open progress streams.', 'gauge', server.openEventStreams),
+    ...renderSingle(
+      'pixels_event_loop_stall_max_seconds',
+      'Largest event-loop stall while jobs ran, since start (includes waiting for a core).',
+      'gauge',
+      server.maxStallMs / 1000,
+    ),
+    ...(server.maxBusyStallMs === undefined
+      ? []
+      : renderSingle(
+          'pixels_event_loop_busy_stall_max_seconds',
+          'Largest event-loop stall while jobs ran that the HTTP thread spent running (Linux).',
+          'gauge',
+          server.maxBusyStallMs / 1000,
+        )),
     ...metrics.render(),
   ].join('\n')}\n`;
 }

@@ -7,6 +7,7 @@ import { JobMetrics } from '../jobs/job-metrics.ts';
 import { createJobQueue, type JobQueue } from '../jobs/job-queue.ts';
 import { type Logger, silentLogger } from '../jobs/logger.ts';
 import { createApp, type PixelsApp } from './app.ts';
+import { EventLoopStallMonitor } from './event-loop-monitor.ts';
 import { checkExposure } from './exposure.ts';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './server-limits.ts';
 import type { TokenRegistry } from './tokens.ts';
@@ -61,7 +62,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     throw new Error(`The models could not be listed: ${(error as Error).message}`);
   }
   const metrics = new JobMetrics();
+  const stalls = new EventLoopStallMonitor();
   const queue = createJobQueue({
+    onRunningChange: (running) => stalls.update(running),
     runners: options.runners,
     limits: options.limits ?? DEFAULT_SERVER_LIMITS,
     retentionMs: options.retentionMs,
@@ -76,6 +79,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     logger,
     metrics,
     heartbeatMs: options.heartbeatMs,
+    stalls,
   });
   const server = createAdaptorServer({
     fetch: app.fetch,
@@ -114,6 +118,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const timer = setTimeout(() => server.closeAllConnections(), CONNECTION_GRACE_MS);
     await serverClosed;
     clearTimeout(timer);
+    stalls.close();
     await Promise.all(options.runners.map((runner) => runner.close()));
     logger.info('stopped', { durationMs: Date.now() - started });
   };

@@ -24,6 +24,8 @@ export interface JobQueueOptions {
   retentionMs?: number;
   logger?: Logger;
   metrics?: JobMetrics;
+  /** Told the number of running jobs whenever it changes (the event-loop monitor watches only while jobs run). */
+  onRunningChange?: (running: number) => void;
 }
 
 export interface QueueStats {
@@ -210,11 +212,13 @@ class InProcessJobQueue implements JobQueue {
         .finally(() => {
           // Release the worker whatever happened, then look for more work.
           this.running.delete(job);
+          this.options.onRunningChange?.(this.running.size);
           this.idleRunners.push(runner);
           this.scheduleExpiry(job);
           if (!this.draining) this.pump();
         });
       this.running.set(job, run);
+      this.options.onRunningChange?.(this.running.size);
       started = true;
     }
     if (started) this.announcePositions();

@@ -1,0 +1,201 @@
+/**
+ * The team server's own cost, for `pnpm bench`. It starts `pixels serve` exactly as the README
+ * does (its own process, the built-in model, one CPU worker) and sends edits over loopback,
+ * following each over the event stream and fetching the PNG as the plugin does. Two figures:
+ * - overhead: request start to the last byte of the PNG, minus the engine's own time
+ *   (the result's Server-Timing `engine`): upload, checks, queueing, messages, events, download;
+ * - the server's largest event-loop stall while jobs ran (its /metrics gauge), which shows that
+ *   inference stays off the HTTP thread. It counts every job, the warm-up included.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { decodeRgba, encodePng, resizeRaw } from '@pixels/server/images/codec.ts';
+import { SubmitResponse } from '@pixels/shared';
+
+export interface ServerBenchOptions {
+  modelsDir: string;
+  /** Folder with brick.png (source) and grass.png (exemplar, its left half made transparent). */
+  fixturesDir: string;
+  /** Measured edits after one warm-up edit. Default 5. */
+  runs?: number;
+  /** Source and exemplar side in pixels. Default 512. */
+  size?: number;
+  /** Default 20 steps at strength 0.5 (10 UNet calls), with step previews as the plugin asks. */
+  steps?: number;
+  strength?: number;
+  previews?: boolean;
+}
+
+export interface ServerFigures {
+  size: number;
+  runs: number;
+  /** Medians over the measured runs. */
+  roundTripMs: number;
+  engineMs: number;
+  overheadMs: number;
+  /** The worst measured run's overhead. */
+  overheadMaxMs: number;
+  /** The server's largest event-loop stall while any job ran (2 ms sampling, the period subtracted). */
+  maxStallMs: number;
+  /** The largest of those stalls that the HTTP thread spent running, i.e. our code blocking it (Linux). */
+  maxBusyStallMs: number | undefined;
+  /** 1-minute load average at the end: stalls on a busy machine include waiting for a core. */
+  loadAverage: number;
+}
+
+/** A bench row in the shape `pnpm bench` prints. */
+export interface ServerBenchRow {
+  figure: string;
+  value: string;
+  target?: string;
+  pass?: boolean;
+}
+
+const ROOT = join(import.meta.dirname, '..');
+const TOKEN = 'bench-token-0123456789abcdef';
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+async function benchInputs(fixturesDir: string, size: number): Promise<{ source: Uint8Array; exemplar: Uint8Array }> {
+  const source = await resizeRaw(await decodeRgba(await readFile(join(fixturesDir, 'brick.png')), 1 << 26), size, size);
+  const grass = await resizeRaw(await decodeRgba(await readFile(join(fixturesDir, 'grass.png')), 1 << 26), size, size);
+  const data = new Uint8Array(grass.data);
+  for (let i = 0; i < size * size; i++) data[i * 4 + 3] = i % size >= size / 2 ? 255 : 0;
+  return { source: await encodePng(source), exemplar: await encodePng({ ...grass, data }) };
+}
+
+/** `pixels serve` on a free loopback port; resolves with its URL once it logs that it listens. */
+function startServeProcess(modelsDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'server/src/cli/main.ts'), 'serve', '--port', '0', '--devices', 'cpu'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, PIXELS_MODELS_DIR: modelsDir, PIXELS_TOKENS: `bench:${TOKEN}` },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    let pending = '';
+    child.once('exit', (code) => reject(new Error(`pixels serve exited with ${code} before listening`)));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      pending += chunk;
+      for (let end = pending.indexOf('\n'); end >= 0; end = pending.indexOf('\n')) {
+        const line = pending.slice(0, end);
+        pending = pending.slice(end + 1);
+        if (!line.includes('"msg":"listening"')) continue;
+        child.stdout!.resume();
+        resolve({ child, url: JSON.parse(line).url });
+      }
+    });
+  });
+}
+
+/** Reads an event stream to its end (the server closes it after done, failed or canceled). */
+async function lastEventType(response: Response): Promise<string | undefined> {
+  const text = await response.text();
+  return [...text.matchAll(/^event: (\w+)$/gm)].at(-1)?.[1];
+}
+
+export async function benchServer(options: ServerBenchOptions): Promise<ServerFigures> {
+  const size = options.size ?? 512;
+  const runs = options.runs ?? 5;
+  const settings = JSON.stringify({
+    steps: options.steps ?? 20,
+    strength: options.strength ?? 0.5,
+    previews: options.previews ?? true,
+    seed: 1,
+  });
+  const inputs = await benchInputs(options.fixturesDir, size);
+  const { child, url } = await startServeProcess(options.modelsDir);
+  const headers = { Authorization: `Bearer ${TOKEN}` };
+  const edit = async () => {
+    const started = performance.now();
+    const form = new FormData();
+    form.append('settings', settings);
+    form.append('source', new Blob([inputs.source.slice()], { type: 'image/png' }), 'source.png');
+    form.append('exemplar', new Blob([inputs.exemplar.slice()], { type: 'image/png' }), 'exemplar.png');
+    const submitted = await fetch(`${url}/v1/edits`, { method: 'POST', body: form, headers });
+    if (submitted.status !== 202) throw new Error(`submit answered ${submitted.status}: ${await submitted.text()}`);
+    const submit = SubmitResponse.parse(await submitted.json());
+    const last = await lastEventType(await fetch(`${url}${submit.eventsUrl}`, { headers }));
+    if (last !== 'done') throw new Error(`the bench edit ended with '${last}'`);
+    const result = await fetch(`${url}${submit.jobUrl}/result`, { headers });
+    await result.arrayBuffer();
+    const roundTripMs = performance.now() - started;
+    const engineMs = Number(/engine;dur=([\d.]+)/.exec(result.headers.get('Server-Timing') ?? '')?.[1]);
+    return { roundTripMs, engineMs };
+  };
+  try {
+    await edit(); // warm-up: model load and first-call costs stay out of the overhead
+    const measured = [];
+    for (let run = 0; run < runs; run++) measured.push(await edit());
+    const metrics = await (await fetch(`${url}/metrics`, { headers })).text();
+    const gauge = (name: string) => {
+      const value = new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1];
+      return value === undefined ? undefined : Number(value) * 1000;
+    };
+    const overheads = measured.map((run) => run.roundTripMs - run.engineMs);
+    return {
+      size,
+      runs,
+      roundTripMs: median(measured.map((run) => run.roundTripMs)),
+      engineMs: median(measured.map((run) => run.engineMs)),
+      overheadMs: median(overheads),
+      overheadMaxMs: Math.max(...overheads),
+      maxStallMs: gauge('pixels_event_loop_stall_max_seconds') ?? Number.NaN,
+      maxBusyStallMs: gauge('pixels_event_loop_busy_stall_max_seconds'),
+      loadAverage: loadavg()[0],
+    };
+  } finally {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+/** The figures as bench rows, with the issue's targets (overhead ≤ 50 ms, stall ≤ 20 ms). */
+export function serverBenchRows(figures: ServerFigures): ServerBenchRow[] {
+  return [
+    {
+      figure: `server round trip, ${figures.size}x${figures.size} (median of ${figures.runs})`,
+      value: `${figures.roundTripMs.toFixed(0)} ms`,
+    },
+    { figure: 'engine time inside it (median)', value: `${figures.engineMs.toFixed(0)} ms` },
+    {
+      figure: 'server overhead: round trip minus engine (median)',
+      value: `${figures.overheadMs.toFixed(1)} ms (worst ${figures.overheadMaxMs.toFixed(1)} ms)`,
+      target: '≤ 50 ms',
+      pass: figures.overheadMs <= 50,
+    },
+    {
+      figure: "server HTTP thread's longest busy stall while jobs ran (its own CPU time in one loop turn)",
+      value:
+        figures.maxBusyStallMs === undefined
+          ? 'not measurable here (Linux only)'
+          : `${figures.maxBusyStallMs.toFixed(1)} ms`,
+      target: '≤ 20 ms',
+      ...(figures.maxBusyStallMs === undefined ? {} : { pass: figures.maxBusyStallMs <= 20 }),
+    },
+    {
+      figure: `server event loop's largest wall-clock stall while jobs ran, incl. waiting for a core (load average ${figures.loadAverage.toFixed(1)})`,
+      value: `${figures.maxStallMs.toFixed(1)} ms`,
+      target: '≤ 20 ms',
+      pass: figures.maxStallMs <= 20,
+    },
+  ];
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const figures = await benchServer({
+    modelsDir: process.env.PIXELS_MODELS_DIR ?? join(ROOT, 'models'),
+    fixturesDir: join(ROOT, '..', 'shared', 'fixtures', 'images'),
+  });
+  console.table(serverBenchRows(figures));
+}

@@ -1,0 +1,76 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+
+/** How often the loop is sampled while jobs run; a stall is a sampling gap beyond this. */
+const SAMPLING_MS = 2;
+
+/**
+ * Reads this thread's CPU time on Linux (/proc/thread-self/schedstat, nanoseconds on a core), so
+ * a stall can be split into time the thread ran (our code blocking the loop) and time it waited
+ * for a core (a busy machine). Elsewhere it returns undefined and only wall stalls are known.
+ */
+function openThreadCpuClock(): { read(): number; close(): void } | undefined {
+  let fd: number;
+  try {
+    fd = openSync('/proc/thread-self/schedstat', 'r');
+  } catch {
+    return undefined;
+  }
+  const buffer = Buffer.alloc(64);
+  return {
+    read: () => Number(buffer.toString('latin1', 0, readSync(fd, buffer, 0, buffer.length, 0)).split(' ')[0]) / 1e6,
+    close: () => closeSync(fd),
+  };
+}
+
+/**
+ * The largest event-loop stalls while jobs run. Inference belongs on the worker threads: a stall
+ * the HTTP thread spends running (`maxBusyStallMs`) is our code blocking every request; one it
+ * spends waiting for a core shows only in `maxStallMs`. Sampling runs only while a job runs.
+ */
+export class EventLoopStallMonitor {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly cpu = openThreadCpuClock();
+  private lastWallMs = 0;
+  private lastCpuMs = 0;
+  private worstMs = 0;
+  private worstBusyMs = 0;
+
+  /** Call with the number of running jobs whenever it changes. */
+  update(running: number): void {
+    if (running > 0 && !this.timer) {
+      this.lastWallMs = performance.now();
+      this.lastCpuMs = this.cpu?.read() ?? 0;
+      this.timer = setInterval(() => this.sample(), SAMPLING_MS);
+      this.timer.unref();
+    } else if (running === 0 && this.timer) {
+      this.sample();
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  /** Largest wall-clock stall in ms since start, counting only time with a job running. */
+  get maxStallMs(): number {
+    return this.worstMs;
+  }
+
+  /** Largest stall in ms during which the thread was on a core (undefined where not measurable). */
+  get maxBusyStallMs(): number | undefined {
+    return this.cpu ? this.worstBusyMs : undefined;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.cpu?.close();
+  }
+
+  private sample(): void {
+    const wallMs = performance.now();
+    const cpuMs = this.cpu?.read() ?? 0;
+    this.worstMs = Math.max(this.worstMs, wallMs - this.lastWallMs - SAMPLING_MS);
+    this.worstBusyMs = Math.max(this.worstBusyMs, cpuMs - this.lastCpuMs);
+    this.lastWallMs = wallMs;
+    this.lastCpuMs = cpuMs;
+  }
+}
