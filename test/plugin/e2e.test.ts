@@ -52,12 +52,22 @@ function serverUrl(): string {
 }
 
 /** A document whose source frame is `size` px square (the cat photo stretched) with a sticker over it. */
-async function openDocument(size: number, settings: Partial<typeof DEFAULT_PANEL_SETTINGS>): Promise<OpenPanel & { figma: FakeFigma }> {
+async function openDocument(
+  size: number,
+  settings: Partial<typeof DEFAULT_PANEL_SETTINGS>,
+): Promise<OpenPanel & { figma: FakeFigma }> {
   const figma = new FakeFigma();
   const photo = await decodePng(new Uint8Array(await readFile(new URL('./fixtures/chelsea.png', import.meta.url))));
   const source = figma.frame({ name: 'Cat', x: 0, y: 0, width: size, height: size, image: photo });
   const sticker = figma.layer(
-    { name: 'Sticker', x: size * 0.55, y: size * 0.2, width: size * 0.3, height: size * 0.3, image: discRaster(256, [236, 72, 153, 255]) },
+    {
+      name: 'Sticker',
+      x: size * 0.55,
+      y: size * 0.2,
+      width: size * 0.3,
+      height: size * 0.3,
+      image: discRaster(256, [236, 72, 153, 255]),
+    },
     source,
   );
   figma.currentPage.selection = [source, sticker];
@@ -73,7 +83,9 @@ describe('the plugin against the real server with the built-in model', () => {
   it('connects with a team token and lists the built-in model', async () => {
     const { page, frame } = await openDocument(256, {});
     expect(await frame.evaluate(() => window.origin)).toBe('null');
-    expect(await frame.$$eval('#model option', (options) => options.map((option) => (option as HTMLOptionElement).value))).toContain('builtin');
+    expect(
+      await frame.$$eval('#model option', (options) => options.map((option) => (option as HTMLOptionElement).value)),
+    ).toContain('builtin');
     await page.close();
   });
 
@@ -81,17 +93,24 @@ describe('the plugin against the real server with the built-in model', () => {
     const edit = { ...DEFAULT_PANEL_SETTINGS.edit, steps: 20, strength: 0.6, previews: true };
     const { page, frame, figma, fromUi } = await openDocument(1024, { edit, seedMode: 'fixed', workingSize: 1024 });
     await frame.click('#blend');
-    await frame.waitForFunction(() => /^Step [1-9]\d* of 12$/.test(document.querySelector('.job-status')?.textContent ?? ''), undefined, {
-      timeout: 120_000,
-    });
+    await frame.waitForFunction(
+      () => /^Step [1-9]\d* of 12$/.test(document.querySelector('.job-status')?.textContent ?? ''),
+      undefined,
+      {
+        timeout: 120_000,
+      },
+    );
     await frame.waitForSelector('.job-preview', { timeout: 120_000 });
     const outputDir = join(process.cwd(), 'test-output', 'plugin');
     await mkdir(outputDir, { recursive: true });
     const screenshot = await page.screenshot({ path: join(outputDir, 'e2e-panel.png') });
-    if (process.env.PIXELS_UPDATE_SCREENSHOTS === '1') await writeFile(new URL('../../plugin/docs/panel.png', import.meta.url), screenshot);
+    if (process.env.PIXELS_UPDATE_SCREENSHOTS === '1')
+      await writeFile(new URL('../../plugin/docs/panel.png', import.meta.url), screenshot);
     await frame.waitForSelector('.job[data-phase="placed"]', { timeout: 240_000 });
 
-    const placedMessage = fromUi.find((message) => (message as { type: string }).type === 'place-result') as PlaceResultMessage;
+    const placedMessage = fromUi.find(
+      (message) => (message as { type: string }).type === 'place-result',
+    ) as PlaceResultMessage;
     expect(readPngSize(placedMessage.png)).toEqual({ width: 1024, height: 1024 });
     const result = figma.allNodes().find((node) => node instanceof FakeRectangle) as FakeRectangle;
     expect(result.absoluteBoundingBox).toEqual({ x: 0, y: 0, width: 1024, height: 1024 });
@@ -102,19 +121,24 @@ describe('the plugin against the real server with the built-in model', () => {
     const timings = BlendTimings.parse(placedMessage.timings);
     const pluginMs = timings.exportMs + timings.composeMs + timings.uploadMs + timings.downloadMs + timings.decodeMs;
     const share = pluginMs / timings.totalMs;
+    // The export runs on the Figma fake here (native PNG encoding, like Figma's own exporter);
+    // without it, what remains is the panel's own work.
+    const panelMs = pluginMs - timings.exportMs;
     await mkdir(join(process.cwd(), 'test-output', 'bench'), { recursive: true });
     await writeFile(
       BENCH_OUTPUT,
       `${JSON.stringify(
         {
           name: 'plugin share of a 1024x1024 blend',
-          what: 'export (Figma fake), compositing and PNG encoding, upload, download and result checks in the panel, over the whole click-to-placed time',
+          what: "plugin-side time of one blend (export on the Figma fake, compositing and PNG encoding, upload, download, result checks) over the whole click-to-placed time; panelMs leaves out the export, which is Figma's own work in real use",
           size: { width: 1024, height: 1024 },
           model: 'builtin',
           steps: 12,
           timings,
           pluginMs,
           share,
+          panelMs,
+          panelShare: panelMs / timings.totalMs,
           target: 0.1,
           meetsTarget: share <= 0.1,
           measuredAt: new Date().toISOString(),
@@ -126,21 +150,29 @@ describe('the plugin against the real server with the built-in model', () => {
     expect(pluginMs).toBeLessThan(timings.totalMs);
     expect(timings.serverMs).toBeGreaterThan(0);
     await page.close();
-  });
+  }, 300_000);
 
   it('cancels a running job on the server', async () => {
     const edit = { ...DEFAULT_PANEL_SETTINGS.edit, steps: 150, strength: 1 };
-    const { page, frame } = await openDocument(512, { edit });
+    // A linear edge makes the panel build the map and upload it, so the real server checks that part too.
+    const { page, frame, fromUi } = await openDocument(512, { edit, falloff: 'linear' });
     await frame.click('#blend');
-    await frame.waitForFunction(() => /^Step [1-9]\d* of 150$/.test(document.querySelector('.job-status')?.textContent ?? ''), undefined, {
-      timeout: 120_000,
-    });
+    await frame.waitForFunction(
+      () => /^Step [1-9]\d* of 150$/.test(document.querySelector('.job-status')?.textContent ?? ''),
+      undefined,
+      {
+        timeout: 120_000,
+      },
+    );
     const jobId = await frame.getAttribute('.job', 'data-job-id');
+    expect(fromUi.some((message) => (message as { type: string }).type === 'job-submitted')).toBe(true);
     await frame.click('#cancel');
     await frame.waitForSelector('.job[data-phase="canceled"]');
     await expect
-      .poll(async () => Job.parse(await (await live.fetchAs('ana', `/v1/jobs/${jobId}`)).json()).state, { timeout: 30_000 })
+      .poll(async () => Job.parse(await (await live.fetchAs('ana', `/v1/jobs/${jobId}`)).json()).state, {
+        timeout: 30_000,
+      })
       .toBe('canceled');
     await page.close();
-  });
+  }, 180_000);
 });

@@ -206,7 +206,13 @@ export class FakeNode {
             const u = Math.min(image.width - 1, Math.floor(((x - left) / (right - left)) * image.width));
             const v = Math.min(image.height - 1, Math.floor(((y - top) / (bottom - top)) * image.height));
             const o = (v * image.width + u) * 4;
-            if (image.data[o + 3] > 0) raster.data.set(image.data.subarray(o, o + 4), (y * width + x) * 4);
+            if (image.data[o + 3] > 0) {
+              const target = (y * width + x) * 4;
+              raster.data[target] = image.data[o];
+              raster.data[target + 1] = image.data[o + 1];
+              raster.data[target + 2] = image.data[o + 2];
+              raster.data[target + 3] = image.data[o + 3];
+            }
           } else if (node.paint) raster.data.set(node.paint, (y * width + x) * 4);
         }
       }

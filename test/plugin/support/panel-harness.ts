@@ -17,7 +17,7 @@ const HOST_PAGE = `<!doctype html>
 <script>
   const frame = document.getElementById('plugin');
   const toBase64 = (bytes) => { let s = ''; for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000)); return btoa(s); };
-  const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  const fromBase64 = (text) => { const s = atob(text); const bytes = new Uint8Array(s.length); for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i); return bytes; };
   const encode = (value) => value instanceof Uint8Array ? { __bytes: toBase64(value) }
     : Array.isArray(value) ? value.map(encode)
     : value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, encode(v)])) : value;

@@ -32,6 +32,10 @@ const ADVICE: Record<ApiErrorCode, string> = {
   aborted: 'The request was stopped.',
 };
 
+/** The server could not build a map: the exemplars cover the whole source without transparency. */
+const MISSING_MAP_ADVICE =
+  'Add an edit map layer (white = change, named "map"), or use exemplars with transparency where the source should stay.';
+
 /** A failed call to the server: a stable code, the server's message and what to do about it. */
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -44,7 +48,7 @@ export class ApiError extends Error {
     readonly field?: string,
   ) {
     super(message);
-    this.advice = ADVICE[code] ?? ADVICE.internal;
+    this.advice = code === 'missing_part' && field === 'map' ? MISSING_MAP_ADVICE : (ADVICE[code] ?? ADVICE.internal);
   }
 }
 

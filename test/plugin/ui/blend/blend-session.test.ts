@@ -61,8 +61,10 @@ function lastView(views: SessionView[]): SessionView {
 describe('BlendSession', () => {
   it('exports, composites, submits, follows and places a blend, recording where the time went', async () => {
     const { session, sent, placed, views, client, fake } = await harness({ steps: 3 });
+    // A linear edge: the server only builds smooth ones, so the panel builds and sends this map.
     const settings: PanelSettings = {
       ...DEFAULT_PANEL_SETTINGS,
+      falloff: 'linear',
       edit: EditSettings.parse({ prompt: 'moss', previews: true, grow: 2, feather: 4 }),
     };
     await session.start(settings, client);

@@ -6,9 +6,10 @@ import { exportedLayers } from '../../support/exported-layers.ts';
 import { patternRaster, pixelAt, solidRaster } from '../../support/test-images.ts';
 
 const SHAPING = { grow: 0, feather: 0, falloff: 'linear' as const, invert: false };
+const SERVER_SHAPING = { grow: 8, feather: 24, falloff: 'smooth' as const, invert: false };
 
 describe('prepareUpload', () => {
-  it('sends Figma\'s own source PNG when it is exactly the frame', async () => {
+  it("sends Figma's own source PNG when it is exactly the frame", async () => {
     const layers = await exportedLayers({
       source: { raster: patternRaster(30, 20) },
       exemplars: [{ raster: solidRaster(5, 5, [255, 0, 0, 255]), x: 10, y: 4 }],
@@ -16,12 +17,30 @@ describe('prepareUpload', () => {
     const prepared = await prepareUpload(layers, SHAPING, decodePng);
     expect(prepared.upload.source).toBe(layers.source.png);
     expect(prepared.upload.exemplars.map(readPngSize)).toEqual([{ width: 30, height: 20 }]);
-    const map = await decodePng(prepared.upload.map);
+    const map = await decodePng(prepared.upload.map!);
     expect([pixelAt(map, 12, 6), pixelAt(map, 9, 6)]).toEqual([
       [255, 255, 255, 255],
       [0, 0, 0, 255],
     ]);
     expect(prepared).toMatchObject({ mapOrigin: 'shape', width: 30, height: 20 });
+  });
+
+  it('leaves the map to the server when it would build the same one', async () => {
+    const layers = await exportedLayers({
+      source: { raster: patternRaster(30, 20) },
+      exemplars: [{ raster: solidRaster(5, 5, [255, 0, 0, 255]), x: 10, y: 4 }],
+    });
+    const prepared = await prepareUpload(layers, SERVER_SHAPING, decodePng);
+    expect(prepared.upload.map).toBeUndefined();
+    expect(prepared.mapOrigin).toBe('shape');
+    const drawn = await exportedLayers({
+      source: { raster: patternRaster(30, 20) },
+      exemplars: [{ raster: solidRaster(5, 5, [255, 0, 0, 255]) }],
+      map: { raster: solidRaster(30, 20, [255, 255, 255, 255]) },
+    });
+    const withMap = await prepareUpload(drawn, SERVER_SHAPING, decodePng);
+    expect(withMap.mapOrigin).toBe('drawn');
+    expect(readPngSize(withMap.upload.map!)).toEqual({ width: 30, height: 20 });
   });
 
   it('crops a source whose shadow reaches outside the frame', async () => {
