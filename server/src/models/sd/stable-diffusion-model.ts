@@ -103,14 +103,15 @@ export class StableDiffusionModel implements DiffusionModel {
       latent_sample: { kind: 'float', tensor: { data: unscaled, shape: latent.shape } },
     });
     const image = outputs.sample ?? Object.values(outputs)[0];
-    for (const value of image.data) {
-      if (!Number.isFinite(value)) {
-        throw new PixelsError(
-          'model_error',
-          `${decoder.path}: the VAE decoder produced NaN or infinite pixels. An fp16 VAE overflows this way (SDXL's does): ` +
-            'use an fp32 VAE export or the fp16-fix VAE (pair it in pixels-model.json, see server/MODELS.md).',
-        );
-      }
+    // Any NaN or infinity makes the sum non-finite; decoded pixels are far too small to overflow it.
+    let sum = 0;
+    for (let i = 0; i < image.data.length; i++) sum += image.data[i];
+    if (!Number.isFinite(sum)) {
+      throw new PixelsError(
+        'model_error',
+        `${decoder.path}: the VAE decoder produced NaN or infinite pixels. An fp16 VAE overflows this way (SDXL's does): ` +
+          'use an fp32 VAE export or the fp16-fix VAE (pair it in pixels-model.json, see server/MODELS.md).',
+      );
     }
     return image;
   }
