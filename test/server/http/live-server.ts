@@ -1,4 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEditRunner } from '@pixels/server/edit/create-edit-runner.ts';
@@ -6,6 +5,7 @@ import { DEFAULT_SERVER_LIMITS, type ServerLimits } from '@pixels/server/http/se
 import { type RunningServer, startServer } from '@pixels/server/http/start-server.ts';
 import { type TokenEntry, TokenRegistry } from '@pixels/server/http/tokens.ts';
 import { createJsonLogger } from '@pixels/server/jobs/logger.ts';
+import { BUILTIN_DESIGN } from '@pixels/server/models/builtin/index.ts';
 import { SubmitResponse } from '@pixels/shared';
 import { bearer, TEAM_TOKENS } from './app-harness.ts';
 
@@ -23,13 +23,19 @@ export interface LiveServer {
 }
 
 /**
+ * One models folder for every server test file: the built-in model is generated once (the
+ * generator moves a finished folder into place, so files racing to create it are safe).
+ */
+export const TEST_MODELS_DIR = join(tmpdir(), `pixels-server-test-models-v${BUILTIN_DESIGN.version}`);
+
+/**
  * The whole team server on loopback with the real edit runner (one worker thread, the built-in
- * model generated into a fresh folder), as `pixels serve` runs it.
+ * model), as `pixels serve` runs it.
  */
 export async function startLiveServer(
   options: { limits?: Partial<ServerLimits>; tokens?: TokenEntry[]; shutdownMs?: number } = {},
 ): Promise<LiveServer> {
-  const modelsDir = await mkdtemp(join(tmpdir(), 'pixels-server-test-'));
+  const modelsDir = TEST_MODELS_DIR;
   const logLines: Record<string, unknown>[] = [];
   const server = await startServer({
     host: '127.0.0.1',
@@ -59,7 +65,6 @@ export async function startLiveServer(
     },
     async stop() {
       await server.close();
-      await rm(modelsDir, { recursive: true, force: true });
     },
   };
 }

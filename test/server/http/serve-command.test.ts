@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEAM_TOKENS } from './app-harness.ts';
+import { TEST_MODELS_DIR } from './live-server.ts';
 
 const REPO_ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
 /** A self-signed certificate for localhost and 127.0.0.1, made for these tests only (openssl req -x509). */
@@ -87,7 +88,7 @@ describe('pixels serve', () => {
     const tokensFile = join(scratch, 'tokens.json');
     await writeFile(tokensFile, JSON.stringify({ tokens: TEAM_TOKENS.slice(0, 2) }));
     const launched = launch(['--port', '0', '--tls-cert', CERT, '--tls-key', KEY, '--tokens-file', tokensFile], {
-      PIXELS_MODELS_DIR: join(scratch, 'models'),
+      PIXELS_MODELS_DIR: TEST_MODELS_DIR,
       PIXELS_DEVICES: 'cpu',
     });
     try {
