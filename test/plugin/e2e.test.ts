@@ -90,7 +90,7 @@ describe('the plugin against the real server with the built-in model', () => {
   });
 
   it('blends a 1024x1024 frame: queue, steps with previews, the result bytes placed over the source', async () => {
-    const edit = { ...DEFAULT_PANEL_SETTINGS.edit, steps: 20, strength: 0.6, previews: true };
+    const edit = { ...DEFAULT_PANEL_SETTINGS.edit, steps: 20, strength: 0.6, previews: true, seed: 7 };
     const { page, frame, figma, fromUi } = await openDocument(1024, { edit, seedMode: 'fixed', workingSize: 1024 });
     await frame.click('#blend');
     await frame.waitForFunction(

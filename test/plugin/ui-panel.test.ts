@@ -164,6 +164,27 @@ describe('the panel in Chromium', () => {
     expect(await frame.inputValue('#seed')).toBe(String(seed));
   });
 
+  it('"Make a variation" on a result blends its layers again with a new seed', async () => {
+    const scene = await photoDocument();
+    const first = await openWith(scene);
+    await first.frame.waitForSelector('#blend:not([disabled])');
+    await first.frame.click('#blend');
+    await first.frame.waitForSelector('.job[data-phase="placed"]', { timeout: 20_000 });
+    await first.page.close();
+    panel = undefined;
+
+    const [result] = scene.figma.allNodes().filter((node) => node instanceof FakeRectangle);
+    scene.figma.currentPage.selection = [result];
+    scene.figma.command = 'variation';
+    panel = await host.open(browser.context, scene.figma);
+    await panel.frame.waitForSelector('.job[data-phase="placed"]', { timeout: 20_000 });
+    expect(scene.figma.currentPage.selection.map((node) => node.id)).toEqual([scene.source.id, scene.sticker.id]);
+    const results = scene.figma.allNodes().filter((node) => node instanceof FakeRectangle);
+    expect(results).toHaveLength(2);
+    expect(server!.submissions.map((submission) => submission.settings.seed)).toEqual([undefined, undefined]);
+    expect(new Set(results.map((node) => node.name)).size).toBe(2);
+  });
+
   it('cancels a queued job on the server', async () => {
     const scene = await photoDocument();
     const { frame } = await openWith(scene, { holdJobs: true });

@@ -70,6 +70,7 @@ export function renderSession(elements: PanelElements, view: SessionView, handle
   if (view.phase === 'exporting') elements.blendBlocker.textContent = 'Exporting the layers…';
   else if (view.phase === 'preparing')
     elements.blendBlocker.textContent = 'Compositing the layers in the source frame…';
+  else if (view.phase === 'running') elements.blendBlocker.textContent = '';
 }
 
 function jobItem(document: Document, job: JobView, handlers: JobHandlers): HTMLLIElement {
