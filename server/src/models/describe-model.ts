@@ -145,7 +145,8 @@ export async function describeModel(
       dtype: sample?.type === 'float16' ? 'float16' : 'float32',
       scheduler: String(folder.schedulerConfig._class_name ?? 'DDIMScheduler'),
       defaultGuidance: guidanceMode === 'classifier-free' && traits.family === 'lcm' ? 1.5 : defaults.guidance,
-      usesPrompt: traits.conditioning !== 'none',
+      // The built-in model ignores text even though it declares SD's text inputs.
+      usesPrompt: traits.family !== 'builtin' && traits.conditioning !== 'none',
       description: folder.pairing?.description ?? describeLine(folder, traits, defaults.description),
       parts: Object.fromEntries(Object.entries(folder.parts).map(([part, source]) => [part, source.shown])),
       latentChannels,
