@@ -50,20 +50,31 @@ function magnitude(value: number): number {
 
 function filterSub(line: Uint8Array, stride: number, out: Uint8Array): number {
   let score = 0;
-  for (let i = 0; i < stride; i++) score += magnitude((out[i] = line[i]));
-  for (let i = stride; i < line.length; i++) score += magnitude((out[i] = (line[i] - line[i - stride]) & 0xff));
+  for (let i = 0; i < line.length; i++) {
+    const value = i < stride ? line[i] : (line[i] - line[i - stride]) & 0xff;
+    out[i] = value;
+    score += magnitude(value);
+  }
   return score;
 }
 
 function filterUp(line: Uint8Array, previous: Uint8Array, out: Uint8Array): number {
   let score = 0;
-  for (let i = 0; i < line.length; i++) score += magnitude((out[i] = (line[i] - previous[i]) & 0xff));
+  for (let i = 0; i < line.length; i++) {
+    const value = (line[i] - previous[i]) & 0xff;
+    out[i] = value;
+    score += magnitude(value);
+  }
   return score;
 }
 
 function filterPaeth(line: Uint8Array, previous: Uint8Array, stride: number, out: Uint8Array): number {
   let score = 0;
-  for (let i = 0; i < stride; i++) score += magnitude((out[i] = (line[i] - previous[i]) & 0xff));
+  for (let i = 0; i < stride; i++) {
+    const value = (line[i] - previous[i]) & 0xff;
+    out[i] = value;
+    score += magnitude(value);
+  }
   for (let i = stride; i < line.length; i++) {
     const left = line[i - stride];
     const up = previous[i];
@@ -73,7 +84,9 @@ function filterPaeth(line: Uint8Array, previous: Uint8Array, stride: number, out
     const toUp = estimate > up ? estimate - up : up - estimate;
     const toUpLeft = estimate > upLeft ? estimate - upLeft : upLeft - estimate;
     const predicted = toLeft <= toUp && toLeft <= toUpLeft ? left : toUp <= toUpLeft ? up : upLeft;
-    score += magnitude((out[i] = (line[i] - predicted) & 0xff));
+    const value = (line[i] - predicted) & 0xff;
+    out[i] = value;
+    score += magnitude(value);
   }
   return score;
 }
