@@ -174,7 +174,11 @@ describe('model families', () => {
         'usesPrompt',
       ]);
     }
-    expect(toSummary(listings[0].description!)).toMatchObject({ name: 'builtin', family: 'builtin', usesPrompt: false });
+    expect(toSummary(listings[0].description!)).toMatchObject({
+      name: 'builtin',
+      family: 'builtin',
+      usesPrompt: false,
+    });
     expect(toSummary(listings.find((listing) => listing.name === 'tiny-sd1')!.description!).usesPrompt).toBe(true);
     // Nothing was loaded: the registry holds no sessions to close.
     expect((registry as unknown as { loaded: Map<string, unknown> }).loaded.size).toBe(0);
