@@ -13,9 +13,9 @@ export const FALLOFF_CURVES = ['linear', 'smooth', 'ease-out', 'ease-in'] as con
 export type FalloffCurve = (typeof FALLOFF_CURVES)[number];
 
 export interface ShapeToMapOptions {
-  /** Pixels the shape grows by before its edge softens. Default 8, range 0..512. */
+  /** Pixels the shape's edge moves outward (negative: inward) before it softens. Default 0, range -512..512. */
   grow: number;
-  /** Width in pixels of the soft edge beyond the grown shape. Default 24, range 0..512. */
+  /** Width in pixels of the soft band, centred on the grown edge. Default 32, range 0..1024. */
   feather: number;
   /** Default 'smooth'. */
   falloff?: FalloffCurve;
@@ -61,22 +61,25 @@ function applyFalloff(curve: FalloffCurve, t: number): number {
 }
 
 /**
- * An edit map from a shape (an exemplar's alpha): 1 inside the shape and within `grow` pixels of
- * it, then falling to 0 over `feather` more pixels along the chosen curve. Partial alpha inside the
- * shape is kept (the map never goes below the alpha).
+ * An edit map from a shape (an exemplar's alpha, shape = alpha ≥ 0.5): 1 well inside the grown
+ * shape, 0 well outside, and a soft band `feather` pixels wide centred on the grown edge. The band
+ * straddles the edge on purpose: its inner half holds the exemplar's border partly to the source
+ * and its outer half frees the source around it, so the exemplar blends in both ways.
  */
 export function shapeToMap(alpha: GrayMap, options: ShapeToMapOptions): GrayMap {
   const { width, height } = alpha;
   const falloff = options.falloff ?? 'smooth';
-  const distance = distanceToShape(alpha, 0.5);
+  const outside = distanceToShape(alpha, 0.5);
+  const inside = distanceToShape(invertMap(alpha), 0.5);
+  const half = options.feather / 2;
   const data = new Float32Array(width * height);
   for (let i = 0; i < data.length; i++) {
-    const beyond = distance[i] - options.grow;
-    let value: number;
-    if (beyond <= 0) value = 1;
-    else if (options.feather <= 0 || beyond >= options.feather) value = 0;
-    else value = applyFalloff(falloff, 1 - beyond / options.feather);
-    data[i] = Math.max(value, alpha.data[i]);
+    // Signed distance to the shape's edge, which lies half a pixel from the pixel centres beside it.
+    const signed = outside[i] > 0 ? outside[i] - 0.5 : 0.5 - inside[i];
+    const beyond = signed - options.grow;
+    if (beyond <= -half) data[i] = 1;
+    else if (beyond >= half) data[i] = 0;
+    else data[i] = applyFalloff(falloff, (half - beyond) / options.feather);
   }
   return { data, width, height };
 }

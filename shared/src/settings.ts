@@ -41,10 +41,10 @@ export const EditSettings = z
     pasteBack: z.boolean().default(true),
     exemplarMode: z.enum(EXEMPLAR_MODES).default('layered'),
     fit: z.enum(FIT_MODES).default('contain'),
-    /** Map from the exemplars' alpha when no map is given: grow the shape by this many source pixels... */
-    grow: z.number().min(0).max(512).default(8),
-    /** ...then soften its edge over this many source pixels. */
-    feather: z.number().min(0).max(512).default(24),
+    /** Map from the exemplars' alpha when no map is given: move the shape's edge out by this many source pixels (negative: in)... */
+    grow: z.number().min(-512).max(512).default(0),
+    /** ...and soften it over a band this many source pixels wide, centred on the edge. */
+    feather: z.number().min(0).max(1024).default(32),
     /** Send a small JPEG preview with each progress step. */
     previews: z.boolean().default(false),
   })

@@ -1,4 +1,12 @@
-import { distanceToShape, filledMap, type GrayMap, invertMap, resampleMap, shapeToMap, unionMaps } from '@pixels/shared';
+import {
+  distanceToShape,
+  filledMap,
+  type GrayMap,
+  invertMap,
+  resampleMap,
+  shapeToMap,
+  unionMaps,
+} from '@pixels/shared';
 import { describe, expect, it } from 'vitest';
 
 function squareShape(size: number, from: number, to: number): GrayMap {
@@ -24,25 +32,37 @@ describe('distanceToShape', () => {
 });
 
 describe('shapeToMap', () => {
-  it('is 1 inside the grown shape, 0 beyond the feather, and falls monotonically between', () => {
+  it('is 1 inside, 0 outside and a band centred on the grown edge', () => {
     const size = 64;
+    // Shape: columns 24..39; its right edge lies between columns 39 and 40.
     const map = shapeToMap(squareShape(size, 24, 40), { grow: 4, feather: 8, falloff: 'linear' });
     const row = 32 * size;
-    expect(map.data[row + 30]).toBe(1); // inside
-    expect(map.data[row + 43]).toBe(1); // 4 px out: grown
-    expect(map.data[row + 47]).toBeCloseTo(0.5, 5); // 8 px out: half way through the feather
-    expect(map.data[row + 52]).toBe(0); // 13 px out: beyond
-    for (let x = 40; x < 52; x++) expect(map.data[row + x + 1]).toBeLessThanOrEqual(map.data[row + x]);
+    expect(map.data[row + 30]).toBe(1); // deep inside
+    expect(map.data[row + 39]).toBe(1); // the edge moved 4 px out, the band starts at its half width
+    expect(map.data[row + 40]).toBeCloseTo(0.9375, 6); // signed distance 0.5 - grow 4 = -3.5 → (4 + 3.5) / 8
+    expect(map.data[row + 43]).toBeCloseTo(0.5625, 6); // signed 3.5 → beyond -0.5
+    expect(map.data[row + 44]).toBeCloseTo(0.4375, 6); // just past the grown edge
+    expect(map.data[row + 48]).toBe(0); // signed 8.5: beyond the band
+    for (let x = 36; x < 52; x++) expect(map.data[row + x + 1]).toBeLessThanOrEqual(map.data[row + x]);
   });
 
-  it('keeps partial alpha inside the shape and with no feather is a hard edge', () => {
-    const alpha = filledMap(8, 8, 0);
-    alpha.data[0] = 0.3;
-    alpha.data[9] = 1;
-    const map = shapeToMap(alpha, { grow: 0, feather: 0 });
-    expect(map.data[0]).toBeCloseTo(0.3, 6); // outside the opaque shape, so its own alpha is kept
-    expect(map.data[9]).toBe(1);
-    expect(map.data[63]).toBe(0);
+  it('softens inward too: the band straddles the edge', () => {
+    const size = 64;
+    const map = shapeToMap(squareShape(size, 16, 48), { grow: 0, feather: 16, falloff: 'linear' });
+    const row = 32 * size;
+    expect(map.data[row + 47]).toBeCloseTo(0.53125, 6); // last inside pixel: half a pixel inside the edge
+    expect(map.data[row + 48]).toBeCloseTo(0.46875, 6); // first outside pixel
+    expect(map.data[row + 40]).toBeCloseTo(0.96875, 6); // 7.5 px inside: just within the band's inner half
+    expect(map.data[row + 39]).toBe(1); // 8.5 px inside: past it
+    expect(map.data[row + 56]).toBe(0);
+  });
+
+  it('with no feather is a hard edge at the grown shape, and handles empty and full shapes', () => {
+    const map = shapeToMap(squareShape(16, 4, 8), { grow: 2, feather: 0 });
+    const row = 6 * 16;
+    expect(Array.from(map.data.slice(row, row + 12))).toEqual([0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0]);
+    expect(shapeToMap(filledMap(4, 4, 0), { grow: 3, feather: 5 }).data.every((v) => v === 0)).toBe(true);
+    expect(shapeToMap(filledMap(4, 4, 1), { grow: 0, feather: 5 }).data.every((v) => v === 1)).toBe(true);
   });
 });
 

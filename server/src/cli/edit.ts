@@ -2,15 +2,21 @@ import { parseArgs } from 'node:util';
 import { EditSettings, type EditSettingsInput, FIT_MODES, PixelsError, THRESHOLD_CURVES } from '@pixels/shared';
 import { createEditRunner } from '../edit/create-edit-runner.ts';
 import { DEVICES, type Device } from '../models/devices.ts';
-import { CliError, createProgressReporter, DEFAULT_MODELS_DIR, readInputFile, writeFileAtomically } from './cli-support.ts';
+import {
+  CliError,
+  createProgressReporter,
+  DEFAULT_MODELS_DIR,
+  readInputFile,
+  writeFileAtomically,
+} from './cli-support.ts';
 
 export const EDIT_USAGE = `usage: pixels edit --source F --exemplar F [--exemplar F ...] [--map F] --out F.png [options]
 
   --source F            the image to edit (PNG, JPEG or WebP)
   --exemplar F          an exemplar placed in the source frame; repeat for more, bottom layer first
   --map F               edit map, white = change fully, black = keep (any colour; read as luminance).
-                        Without it the map is the exemplars' alpha, grown by --grow px and feathered
-                        over --feather px (defaults 8 and 24)
+                        Without it the map is the exemplars' alpha, its edge moved out by --grow px
+                        and softened over a --feather px band centred on the edge (defaults 0 and 32)
   --invert-map          the map is white = keep instead
   --prompt T            text prompt (the built-in model ignores it)
   --negative-prompt T
@@ -108,7 +114,8 @@ export function parseEditArguments(argv: string[]) {
   if (!values.exemplar?.length) throw new CliError('--exemplar is required: at least one exemplar image.', 2);
   if (!values.out) throw new CliError('--out is required: where to write the result PNG.', 2);
   const device = (values.device ?? 'auto') as Device;
-  if (!DEVICES.includes(device)) throw new CliError(`--device must be one of ${DEVICES.join(', ')}, got '${values.device}'.`, 2);
+  if (!DEVICES.includes(device))
+    throw new CliError(`--device must be one of ${DEVICES.join(', ')}, got '${values.device}'.`, 2);
   const input: EditSettingsInput = {
     model: values.model,
     prompt: values.prompt,
@@ -152,7 +159,8 @@ export async function runEdit(argv: string[]): Promise<number> {
       console.log(EDIT_USAGE);
       return 0;
     }
-    if (!args.out.toLowerCase().endsWith('.png')) throw new CliError(`--out ${args.out}: the result is a PNG; name the file .png.`, 2);
+    if (!args.out.toLowerCase().endsWith('.png'))
+      throw new CliError(`--out ${args.out}: the result is a PNG; name the file .png.`, 2);
     const inputs = {
       source: await readInputFile(args.source, '--source'),
       exemplars: await Promise.all(args.exemplars.map((path) => readInputFile(path, '--exemplar'))),
@@ -161,11 +169,16 @@ export async function runEdit(argv: string[]): Promise<number> {
     runner = createEditRunner({ modelsDir: DEFAULT_MODELS_DIR, device: args.device });
     const progress = createProgressReporter();
     const outcome = await runner.run(args.settings, inputs, {
-      onStart: (start) => console.error(`model ${args.settings.model}, ${start.width}x${start.height}, seed ${start.seed}, ${start.totalSteps} steps`),
+      onStart: (start) =>
+        console.error(
+          `model ${args.settings.model}, ${start.width}x${start.height}, seed ${start.seed}, ${start.totalSteps} steps`,
+        ),
       onProgress: (step) => progress.step(step.step, step.totalSteps, step.elapsedMs),
     });
     await writeFileAtomically(args.out, outcome.png);
-    console.log(`wrote ${args.out} (${outcome.width}x${outcome.height}, seed ${outcome.seed}, ${(outcome.engineMs / 1000).toFixed(1)}s)`);
+    console.log(
+      `wrote ${args.out} (${outcome.width}x${outcome.height}, seed ${outcome.seed}, ${(outcome.engineMs / 1000).toFixed(1)}s)`,
+    );
     return 0;
   } catch (error) {
     if (error instanceof CliError) {

@@ -74,7 +74,10 @@ export async function runPixelsPass(input: PixelsPassInput): Promise<Tensor> {
 
   // 3. The surgical latent: z = S_0 * hold_0 + E_0 * (1 - hold_0), E_0 the noised layer stack.
   maskAbove(holdMap, thresholdTable[0], hold);
-  const reference = blendByCellWeight(source, compositeLayers(source, exemplars), hold);
+  // Models that condition on the request's images (the built-in one) see S * H + E * (1 - H): the
+  // clean layers blended by the hold map itself, so cells released mid-run find exemplar content
+  // in proportion to how early they were freed. (With the binary hold_0 the ramp stays source.)
+  const reference = blendByCellWeight(source, compositeLayers(source, exemplars), holdMap);
   const firstNoisedSource = noisedSource(startIndex);
   const exemplarComposite = compositeLayers(firstNoisedSource, noisedExemplars(startIndex));
   let latent = blendByCellWeight(firstNoisedSource, exemplarComposite, hold);

@@ -157,7 +157,11 @@ export async function openSession(path: string, options: SessionOptions): Promis
     session = await ort.InferenceSession.create(path, {
       executionProviders: [...options.providers],
       intraOpNumThreads: options.intraOpThreads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      // Spinning threads burn the cores that other workers and the HTTP thread share.
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
     });
   } catch (error) {
     throw loadError(path, error);

@@ -1,4 +1,10 @@
-import type { Conditioning, DiffusionModel, ModelInfo, PredictInput, PredictOutput } from '@pixels/server/engine/model.ts';
+import type {
+  Conditioning,
+  DiffusionModel,
+  ModelInfo,
+  PredictInput,
+  PredictOutput,
+} from '@pixels/server/engine/model.ts';
 import type { Tensor } from '@pixels/server/engine/tensor.ts';
 
 /**

@@ -52,7 +52,8 @@ async function officialLoop(options: {
     const hold = options.holdMap.map((h) => (h > thr ? 1 : 0));
     if (i === 0) {
       z = mix(S_i, E_i, hold);
-      reference.data = mix(options.source.data, options.exemplar.data, hold);
+      // Our extension for image-conditioned models: the clean images blended by the hold map.
+      reference.data = mix(options.source.data, options.exemplar.data, options.holdMap);
     } else {
       z = mix(S_i, z, hold);
     }
@@ -135,8 +136,14 @@ describe('runPixelsPass', () => {
 
   it('composites exemplar layers in z-order by coverage, top last', () => {
     const base = { data: new Float32Array(4).fill(0), shape: [1, 1, 2, 2] };
-    const bottom = { latent: { data: new Float32Array(4).fill(1), shape: [1, 1, 2, 2] }, coverage: Float32Array.of(1, 1, 0.5, 0) };
-    const top = { latent: { data: new Float32Array(4).fill(2), shape: [1, 1, 2, 2] }, coverage: Float32Array.of(0, 1, 0.5, 0) };
+    const bottom = {
+      latent: { data: new Float32Array(4).fill(1), shape: [1, 1, 2, 2] },
+      coverage: Float32Array.of(1, 1, 0.5, 0),
+    };
+    const top = {
+      latent: { data: new Float32Array(4).fill(2), shape: [1, 1, 2, 2] },
+      coverage: Float32Array.of(0, 1, 0.5, 0),
+    };
     expect(Array.from(compositeLayers(base, [bottom, top]).data)).toEqual([1, 2, 1.25, 0]);
   });
 
@@ -184,7 +191,14 @@ describe('editImage', () => {
 
   it('returns the source untouched when no step runs (strength 0)', async () => {
     const model = createAnalyticModel();
-    const out = await editImage({ ...base, model, noise: createNoise(1), exemplars: [{ ...exemplar, editMap }], strength: 0, mode: 'layered' });
+    const out = await editImage({
+      ...base,
+      model,
+      noise: createNoise(1),
+      exemplars: [{ ...exemplar, editMap }],
+      strength: 0,
+      mode: 'layered',
+    });
     expect(out).toBe(source);
     expect(model.calls).toHaveLength(0);
   });
@@ -196,7 +210,10 @@ describe('editImage', () => {
       ...base,
       model: layered,
       noise: createNoise(1),
-      exemplars: [{ ...exemplar, editMap }, { ...exemplar, editMap }],
+      exemplars: [
+        { ...exemplar, editMap },
+        { ...exemplar, editMap },
+      ],
       mode: 'layered',
     });
     expect(layered.calls).toHaveLength(4);
@@ -205,7 +222,10 @@ describe('editImage', () => {
       ...base,
       model: iterative,
       noise: createNoise(1),
-      exemplars: [{ ...exemplar, editMap }, { ...exemplar, editMap }],
+      exemplars: [
+        { ...exemplar, editMap },
+        { ...exemplar, editMap },
+      ],
       mode: 'iterative',
       onStep: (step, total) => {
         steps.push(step, total);
@@ -218,7 +238,13 @@ describe('editImage', () => {
 
   it('is deterministic for a seed and differs across seeds', async () => {
     const run = (seed: number) =>
-      editImage({ ...base, model: createAnalyticModel(), noise: createNoise(seed), exemplars: [{ ...exemplar, editMap }], mode: 'layered' });
+      editImage({
+        ...base,
+        model: createAnalyticModel(),
+        noise: createNoise(seed),
+        exemplars: [{ ...exemplar, editMap }],
+        mode: 'layered',
+      });
     const [a, b, c] = await Promise.all([run(5), run(5), run(6)]);
     expect(Array.from(a.data)).toEqual(Array.from(b.data));
     expect(Array.from(a.data)).not.toEqual(Array.from(c.data));

@@ -1,4 +1,4 @@
-import { encodePng, decodeRgba } from '@pixels/server/images/codec.ts';
+import { decodeRgba, encodePng } from '@pixels/server/images/codec.ts';
 import { addPngText, readPngText } from '@pixels/server/images/png-text.ts';
 import { describe, expect, it } from 'vitest';
 
