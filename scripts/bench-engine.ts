@@ -2,9 +2,9 @@
  * The engine's figures: the PIXELS loop against plain img2img on the same model, steps, size and
  * seed (time and peak memory, side by side in one run), on the built-in model at 512x512.
  */
-import { resampleMap, shapeToMap } from '@pixels/shared';
-import type { DiffusionModel } from '@pixels/server/engine/model.ts';
+
 import { runImg2ImgPass } from '@pixels/server/engine/img2img.ts';
+import type { DiffusionModel } from '@pixels/server/engine/model.ts';
 import { createNoise } from '@pixels/server/engine/noise.ts';
 import { runPixelsPass } from '@pixels/server/engine/pixels-loop.ts';
 import { createScheduler } from '@pixels/server/engine/schedulers/create-scheduler.ts';
@@ -12,6 +12,7 @@ import { truncatedStart } from '@pixels/server/engine/schedulers/schedule-math.t
 import { decodeRgba, resizeRaw } from '@pixels/server/images/codec.ts';
 import { channelToMap, rawToImageTensor } from '@pixels/server/images/pixel-tensors.ts';
 import { ModelRegistry } from '@pixels/server/models/model-registry.ts';
+import { resampleMap, shapeToMap } from '@pixels/shared';
 
 export interface LoopFigures {
   size: number;
@@ -60,21 +61,38 @@ function collectGarbage(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
-export async function benchLoop(options: { fixturesDir: string; modelsDir: string; size?: number; steps?: number; strength?: number; rounds?: number }): Promise<LoopFigures> {
+export async function benchLoop(options: {
+  fixturesDir: string;
+  modelsDir: string;
+  size?: number;
+  steps?: number;
+  strength?: number;
+  rounds?: number;
+}): Promise<LoopFigures> {
   const size = options.size ?? 512;
   const steps = options.steps ?? 20;
   const strength = options.strength ?? 1;
   const rounds = options.rounds ?? 3;
-  const registry = new ModelRegistry({ modelsDir: options.modelsDir, session: { providers: ['cpu'], intraOpThreads: 0 } });
+  const registry = new ModelRegistry({
+    modelsDir: options.modelsDir,
+    session: { providers: ['cpu'], intraOpThreads: 0 },
+  });
   const model = await registry.get('builtin');
   const { readFile } = await import('node:fs/promises');
-  const load = async (name: string) => resizeRaw(await decodeRgba(await readFile(`${options.fixturesDir}/${name}.png`), 1 << 26), size, size, 'cover');
+  const load = async (name: string) =>
+    resizeRaw(await decodeRgba(await readFile(`${options.fixturesDir}/${name}.png`), 1 << 26), size, size, 'cover');
   const sourceImage = await load('brick');
   const exemplarRaw = await load('grass');
   const source = await model.encodeImage(rawToImageTensor(sourceImage));
   const exemplar = await model.encodeImage(rawToImageTensor(exemplarRaw));
   const [, , h, w] = source.shape;
-  const alpha = channelToMap({ ...exemplarRaw, data: exemplarRaw.data.map((v, i) => (i % 4 === 3 ? ((i >> 2) % size >= size / 2 ? 255 : 0) : v)) }, 3);
+  const alpha = channelToMap(
+    {
+      ...exemplarRaw,
+      data: exemplarRaw.data.map((v, i) => (i % 4 === 3 ? ((i >> 2) % size >= size / 2 ? 255 : 0) : v)),
+    },
+    3,
+  );
   const coverage = resampleMap(alpha, w, h).data;
   const holdMap = resampleMap(shapeToMap(alpha, { grow: 8, feather: 64 }), w, h).data.map((v) => 1 - v);
   const conditioning = await model.encodePrompt('', '', false);
@@ -91,14 +109,24 @@ export async function benchLoop(options: { fixturesDir: string; modelsDir: strin
     if (kind === 'img2img') {
       await runImg2ImgPass({ ...context, reference: source, source, startIndex });
     } else {
-      await runPixelsPass({ ...context, source, exemplars: [{ latent: exemplar, coverage }], holdMap, startIndex, curve: 'linear' });
+      await runPixelsPass({
+        ...context,
+        source,
+        exemplars: [{ latent: exemplar, coverage }],
+        holdMap,
+        startIndex,
+        curve: 'linear',
+      });
     }
     const ms = performance.now() - started;
     return { ms, jsMb: (peaks.js - baseline.js) / MB, rssMb: (peaks.rss - baseline.rss) / MB };
   };
 
   await measure('img2img'); // warm-up: onnxruntime's first run allocates its arenas
-  const results = { img2img: [] as Awaited<ReturnType<typeof measure>>[], pixels: [] as Awaited<ReturnType<typeof measure>>[] };
+  const results = {
+    img2img: [] as Awaited<ReturnType<typeof measure>>[],
+    pixels: [] as Awaited<ReturnType<typeof measure>>[],
+  };
   for (let round = 0; round < rounds; round++) {
     results.img2img.push(await measure('img2img'));
     results.pixels.push(await measure('pixels'));

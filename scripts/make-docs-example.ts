@@ -5,9 +5,9 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EditSettings, shapeToMap } from '@pixels/shared';
 import { composeRow, decodeRgba, encodePng, type RawImage } from '@pixels/server/images/codec.ts';
 import { channelToMap, mapToRaw } from '@pixels/server/images/pixel-tensors.ts';
+import { EditSettings, shapeToMap } from '@pixels/shared';
 import { writeExampleExemplar } from './make-example-inputs.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -34,16 +34,36 @@ await writeExampleExemplar(exemplarPath);
 const resultPath = join(EXAMPLE, 'result.png');
 execFileSync(
   process.execPath,
-  ['--import', 'tsx', join(ROOT, 'server/src/cli/main.ts'), 'edit', '--source', SOURCE, '--exemplar', exemplarPath, '--steps', '20', '--strength', '0.6', '--seed', '7', '--out', resultPath],
+  [
+    '--import',
+    'tsx',
+    join(ROOT, 'server/src/cli/main.ts'),
+    'edit',
+    '--source',
+    SOURCE,
+    '--exemplar',
+    exemplarPath,
+    '--steps',
+    '20',
+    '--strength',
+    '0.6',
+    '--seed',
+    '7',
+    '--out',
+    resultPath,
+  ],
   { cwd: ROOT, stdio: 'inherit' },
 );
 const exemplar = await decodeRgba(await readFile(exemplarPath), 1 << 24);
 const defaults = EditSettings.parse({});
 const map = shapeToMap(channelToMap(exemplar, 3), { grow: defaults.grow, feather: defaults.feather });
 const row = await composeRow(
-  [await decodeRgba(await readFile(SOURCE), 1 << 24), overCheckerboard(exemplar), mapToRaw(map), await decodeRgba(await readFile(resultPath), 1 << 24)].map(
-    (image) => (image.channels === 4 ? dropAlpha(image) : image),
-  ),
+  [
+    await decodeRgba(await readFile(SOURCE), 1 << 24),
+    overCheckerboard(exemplar),
+    mapToRaw(map),
+    await decodeRgba(await readFile(resultPath), 1 << 24),
+  ].map((image) => (image.channels === 4 ? dropAlpha(image) : image)),
   256,
   8,
   255,
@@ -53,6 +73,7 @@ console.log('wrote docs/example.png');
 
 function dropAlpha(image: RawImage): RawImage {
   const data = new Uint8Array(image.width * image.height * 3);
-  for (let i = 0; i < image.width * image.height; i++) for (let c = 0; c < 3; c++) data[i * 3 + c] = image.data[i * 4 + c];
+  for (let i = 0; i < image.width * image.height; i++)
+    for (let c = 0; c < 3; c++) data[i * 3 + c] = image.data[i * 4 + c];
   return { data, width: image.width, height: image.height, channels: 3 };
 }

@@ -22,7 +22,14 @@ export async function readInputFile(path: string, flag: string): Promise<Uint8Ar
     return new Uint8Array(await readFile(path));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : String(code);
+    const reason =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a folder'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : String(code);
     throw new CliError(`${flag} ${path}: cannot read the file (${reason}).`);
   }
 }
@@ -35,7 +42,9 @@ export async function writeFileAtomically(path: string, bytes: Uint8Array): Prom
     await rename(temporary, path);
   } catch (error) {
     await rm(temporary, { force: true });
-    throw new CliError(`--out ${path}: cannot write the result (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`);
+    throw new CliError(
+      `--out ${path}: cannot write the result (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`,
+    );
   }
 }
 

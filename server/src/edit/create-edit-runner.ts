@@ -26,7 +26,10 @@ interface PendingJob {
 }
 
 /** The source tree runs through tsx (the entry registers it in the worker); a bundled build runs plain JavaScript. */
-const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './edit-worker-entry.mjs' : './edit-worker.js', import.meta.url);
+const workerUrl = new URL(
+  import.meta.url.endsWith('.ts') ? './edit-worker-entry.mjs' : './edit-worker.js',
+  import.meta.url,
+);
 
 /** Starts one worker thread that owns the models of one device; edits on it run one at a time. */
 export function createEditRunner(options: EditRunnerOptions): EditRunner {
@@ -43,7 +46,10 @@ export function createEditRunner(options: EditRunnerOptions): EditRunner {
   };
   const worker = new Worker(fileURLToPath(workerUrl), { workerData: config });
   const jobs = new Map<number, PendingJob>();
-  const modelRequests = new Map<number, { resolve: (models: ModelSummary[]) => void; reject: (error: Error) => void }>();
+  const modelRequests = new Map<
+    number,
+    { resolve: (models: ModelSummary[]) => void; reject: (error: Error) => void }
+  >();
   let nextId = 1;
   let queue: Promise<unknown> = Promise.resolve();
   let closed = false;
@@ -82,7 +88,9 @@ export function createEditRunner(options: EditRunnerOptions): EditRunner {
       case 'failed':
         jobs.delete(message.jobId);
         job.reject(
-          message.internal ? new Error(message.error.message) : new PixelsError(message.error.code, message.error.message, message.error.field),
+          message.internal
+            ? new Error(message.error.message)
+            : new PixelsError(message.error.code, message.error.message, message.error.field),
         );
         break;
     }

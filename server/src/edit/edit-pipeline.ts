@@ -61,7 +61,12 @@ export async function runEditPipeline(
   const guidance = settings.guidance ?? model.info.defaultGuidance;
   const { source } = prepared;
   const size = workingSize(source, model.info.nativeSize, model.info.sizeMultiple);
-  const totalSteps = totalStepCount(settings.steps, settings.strength, settings.exemplarMode, prepared.exemplars.length);
+  const totalSteps = totalStepCount(
+    settings.steps,
+    settings.strength,
+    settings.exemplarMode,
+    prepared.exemplars.length,
+  );
   options.onStart?.({ seed, totalSteps, ...size });
 
   let output: RawImage;

@@ -99,7 +99,7 @@ export async function prepareInputs(
       throw new PixelsError(
         'map_mismatch',
         `The map is ${mapHeader.width}x${mapHeader.height} but the source is ${sourceHeader.width}x${sourceHeader.height}: ` +
-          'their aspect ratios differ. Export the map at the source frame\'s size.',
+          "their aspect ratios differ. Export the map at the source frame's size.",
         'map',
       );
     }
@@ -109,7 +109,11 @@ export async function prepareInputs(
     try {
       return await decodeRgba(bytes, maxPixels);
     } catch (error) {
-      throw new PixelsError('invalid_image', `The ${role} image could not be decoded (${(error as Error).message}); re-export it.`, role);
+      throw new PixelsError(
+        'invalid_image',
+        `The ${role} image could not be decoded (${(error as Error).message}); re-export it.`,
+        role,
+      );
     }
   };
   const source = await decode(inputs.source, 'source');
@@ -129,7 +133,11 @@ export async function prepareInputs(
     try {
       luminance = await decodeLuminance(inputs.map, maxPixels);
     } catch (error) {
-      throw new PixelsError('invalid_image', `The map image could not be decoded (${(error as Error).message}); re-export it.`, 'map');
+      throw new PixelsError(
+        'invalid_image',
+        `The map image could not be decoded (${(error as Error).message}); re-export it.`,
+        'map',
+      );
     }
     const map = resampleMap(channelToMap(luminance, 0), width, height);
     editMap = settings.invertMap ? invertMap(map) : map;

@@ -1,5 +1,5 @@
-import type { Conditioning, DiffusionModel } from './model.ts';
 import { applyGuidance } from './latent-ops.ts';
+import type { Conditioning, DiffusionModel } from './model.ts';
 import type { NoiseSource, Scheduler } from './scheduler.ts';
 import type { Tensor } from './tensor.ts';
 
@@ -32,6 +32,8 @@ export async function denoiseStep(context: DenoiseContext, latent: Tensor, index
     branches: guided ? 'both' : 'conditional',
   });
   const prediction =
-    guided && output.unconditional ? applyGuidance(output.conditional, output.unconditional, guidance) : output.conditional;
+    guided && output.unconditional
+      ? applyGuidance(output.conditional, output.unconditional, guidance)
+      : output.conditional;
   return scheduler.step(prediction, index, latent, context.noise);
 }

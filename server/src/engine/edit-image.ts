@@ -1,8 +1,15 @@
-import { type ExemplarMode, type GrayMap, invertMap, resampleMap, type ThresholdCurve, unionMaps } from '@pixels/shared';
+import {
+  type ExemplarMode,
+  type GrayMap,
+  invertMap,
+  resampleMap,
+  type ThresholdCurve,
+  unionMaps,
+} from '@pixels/shared';
 import type { DiffusionModel } from './model.ts';
+import { type ExemplarLayer, runPixelsPass, throwIfCanceled } from './pixels-loop.ts';
 import type { NoiseSource, Scheduler } from './scheduler.ts';
 import { truncatedStart } from './schedulers/schedule-math.ts';
-import { type ExemplarLayer, runPixelsPass, throwIfCanceled } from './pixels-loop.ts';
 import type { Tensor } from './tensor.ts';
 
 /** An exemplar already placed in the source frame at working size. */
@@ -56,7 +63,9 @@ function holdOnLatentGrid(editMap: GrayMap, latent: Tensor): Float32Array {
 export async function editImage(input: EditImageInput): Promise<Tensor> {
   const { model, exemplars } = input;
   const passes =
-    input.mode === 'iterative' ? exemplars.map((exemplar) => ({ layers: [exemplar], editMap: exemplar.editMap })) : [{ layers: exemplars, editMap: input.editMap }];
+    input.mode === 'iterative'
+      ? exemplars.map((exemplar) => ({ layers: [exemplar], editMap: exemplar.editMap }))
+      : [{ layers: exemplars, editMap: input.editMap }];
   const perPass = input.steps - truncatedStart(input.steps, input.strength);
   const totalSteps = perPass * passes.length;
   if (perPass === 0) return input.source;

@@ -25,7 +25,12 @@ export async function decodeRgba(bytes: Uint8Array, maxPixels: number): Promise<
     .raw()
     .toBuffer({ resolveWithObject: true });
   if (info.channels !== 4) throw new Error(`decoded to ${info.channels} channels instead of RGBA`);
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: 4 };
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+    width: info.width,
+    height: info.height,
+    channels: 4,
+  };
 }
 
 /** Decodes any image to one luminance channel (transparent pixels count as black). */
@@ -35,7 +40,12 @@ export async function decodeLuminance(bytes: Uint8Array, maxPixels: number): Pro
     .toColourspace('b-w')
     .raw()
     .toBuffer({ resolveWithObject: true });
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: 1 };
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+    width: info.width,
+    height: info.height,
+    channels: 1,
+  };
 }
 
 function fromRaw(image: RawImage) {
@@ -46,17 +56,33 @@ function fromRaw(image: RawImage) {
  * Resizes to exactly width x height. 'fill' stretches; 'contain' letterboxes with transparent
  * (or black, without alpha) bands; 'cover' scales up and crops the centre. Lanczos filtering.
  */
-export async function resizeRaw(image: RawImage, width: number, height: number, fit: ResizeFit = 'fill'): Promise<RawImage> {
+export async function resizeRaw(
+  image: RawImage,
+  width: number,
+  height: number,
+  fit: ResizeFit = 'fill',
+): Promise<RawImage> {
   if (image.width === width && image.height === height) return image;
   const { data, info } = await fromRaw(image)
     .resize(width, height, { fit, kernel: 'lanczos3', background: { r: 0, g: 0, b: 0, alpha: 0 } })
     .raw()
     .toBuffer({ resolveWithObject: true });
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: image.channels };
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+    width: info.width,
+    height: info.height,
+    channels: image.channels,
+  };
 }
 
 /** Places an image unscaled at (left, top) on a transparent canvas of width x height, cropping what falls outside. */
-export async function placeOnCanvas(image: RawImage, width: number, height: number, left: number, top: number): Promise<RawImage> {
+export async function placeOnCanvas(
+  image: RawImage,
+  width: number,
+  height: number,
+  left: number,
+  top: number,
+): Promise<RawImage> {
   const canvas = sharp({ create: { width, height, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } });
   const cropLeft = Math.max(0, -left);
   const cropTop = Math.max(0, -top);
@@ -80,7 +106,12 @@ export async function placeOnCanvas(image: RawImage, width: number, height: numb
     ])
     .raw()
     .toBuffer({ resolveWithObject: true });
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: 4 };
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+    width: info.width,
+    height: info.height,
+    channels: 4,
+  };
 }
 
 /** Lossless PNG (compression level 6: a balance of size and time for 512² to 2048² results). */
@@ -91,28 +122,51 @@ export async function encodePng(image: RawImage): Promise<Uint8Array> {
 /** A small JPEG, for step previews. */
 export async function encodePreviewJpeg(image: RawImage, longSide: number): Promise<Uint8Array> {
   const scale = Math.min(1, longSide / Math.max(image.width, image.height));
-  const pipeline = fromRaw(image).resize(Math.max(1, Math.round(image.width * scale)), Math.max(1, Math.round(image.height * scale)));
+  const pipeline = fromRaw(image).resize(
+    Math.max(1, Math.round(image.width * scale)),
+    Math.max(1, Math.round(image.height * scale)),
+  );
   return new Uint8Array(await pipeline.jpeg({ quality: 70 }).toBuffer());
 }
 
 /** Images side by side on a background, each scaled to `height`, for documentation pictures. */
-export async function composeRow(images: readonly RawImage[], height: number, gap: number, background: number): Promise<RawImage> {
+export async function composeRow(
+  images: readonly RawImage[],
+  height: number,
+  gap: number,
+  background: number,
+): Promise<RawImage> {
   const scaled = await Promise.all(
     images.map((image) => resizeRaw(image, Math.round((image.width * height) / image.height), height, 'fill')),
   );
   const width = scaled.reduce((sum, image) => sum + image.width, 0) + gap * (scaled.length + 1);
   let left = gap;
   const layers = scaled.map((image) => {
-    const layer = { input: Buffer.from(image.data), raw: { width: image.width, height: image.height, channels: image.channels }, left, top: gap };
+    const layer = {
+      input: Buffer.from(image.data),
+      raw: { width: image.width, height: image.height, channels: image.channels },
+      left,
+      top: gap,
+    };
     left += image.width + gap;
     return layer;
   });
   const { data, info } = await sharp({
-    create: { width, height: height + 2 * gap, channels: 3, background: { r: background, g: background, b: background } },
+    create: {
+      width,
+      height: height + 2 * gap,
+      channels: 3,
+      background: { r: background, g: background, b: background },
+    },
   })
     .composite(layers)
     .raw()
     .toBuffer({ resolveWithObject: true });
   // Compositing RGBA layers gives the canvas an alpha channel: report what came out.
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: info.channels as 3 | 4 };
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+    width: info.width,
+    height: info.height,
+    channels: info.channels as 3 | 4,
+  };
 }
