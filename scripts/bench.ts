@@ -3,10 +3,12 @@
  * with the date and the machine. Compare ratios within one run: the machines are shared and noisy.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchLoop, type LoopFigures } from './bench-engine.ts';
+import { benchModels, modelOverheadRows } from './bench-models.ts';
+import { benchServer, serverBenchRows } from './bench-server.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const FIXTURES = join(ROOT, '..', 'shared', 'fixtures', 'images');
@@ -92,6 +94,38 @@ function table(rows: Row[]): string {
   return lines.join('\n');
 }
 
+/** The plugin's figure is measured inside its Chromium end-to-end test, which writes it to a JSON file. */
+async function benchPlugin(): Promise<{ title: string; rows: Row[]; note?: string }> {
+  const run = spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'test/plugin/e2e.test.ts'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+    },
+  );
+  if (run.status !== 0) throw new Error(`the plugin e2e test failed:\n${run.stdout}\n${run.stderr}`);
+  const figure = JSON.parse(await readFile(join(ROOT, 'test-output', 'bench', 'plugin-blend.json'), 'utf8'));
+  return {
+    title: "Plugin: the plugin's own share of one 1024x1024 blend (export, compositing, upload, download, decode)",
+    rows: [
+      { figure: 'whole blend, click to placed', value: `${(figure.timings.totalMs / 1000).toFixed(2)} s` },
+      { figure: 'plugin side (export on the Figma fake + panel work)', value: `${figure.pluginMs.toFixed(0)} ms` },
+      {
+        figure: 'plugin share of the blend',
+        value: `${(100 * figure.share).toFixed(1)}%`,
+        target: '≤ 10%',
+        pass: figure.share <= 0.1,
+      },
+      {
+        figure: 'panel share alone (without the export)',
+        value: `${((100 * figure.panelMs) / figure.timings.totalMs).toFixed(1)}%`,
+      },
+    ],
+    note: 'Measured in real Chromium with the built ui.html in a null-origin iframe, against a real server with the built-in model; the export runs on the in-repo Figma fake, not in Figma.',
+  };
+}
+
 async function main(): Promise<void> {
   const sections: { title: string; rows: Row[]; note?: string }[] = [];
   console.error('bench: PIXELS loop vs img2img…');
@@ -114,6 +148,20 @@ async function main(): Promise<void> {
       },
     ],
   });
+
+  console.error('bench: model adapters on the tiny generated models…');
+  sections.push({
+    title: 'Models: our code around the UNet calls, per family (tiny generated models, 64x64 latents)',
+    rows: modelOverheadRows(await benchModels()),
+    note: 'The tiny UNets take about a millisecond, so shares of *their* step time overstate ours; compare our per-step milliseconds with a real step (SD 1.5 at 512², tens of milliseconds on a GPU, seconds on a CPU).',
+  });
+  console.error('bench: server overhead…');
+  sections.push({
+    title: 'Server: request to result minus engine time, and event-loop stalls (512x512, built-in model)',
+    rows: serverBenchRows(await benchServer({ modelsDir: MODELS, fixturesDir: FIXTURES })),
+  });
+  console.error('bench: plugin share of a 1024x1024 blend (Chromium e2e test)…');
+  sections.push(await benchPlugin());
 
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
   const body = [

@@ -23,7 +23,7 @@ export function imageTensorToRaw(image: Tensor): RawImage {
   for (let i = 0; i < plane; i++) {
     for (let c = 0; c < 3; c++) {
       const value = Math.round((image.data[c * plane + i] + 1) * 127.5);
-      data[i * 3 + c] = value < 0 ? 0 : value > 255 ? 255 : value;
+      data[i * 3 + c] = Math.min(255, Math.max(0, value));
     }
   }
   return { data, width, height, channels: 3 };
