@@ -145,7 +145,7 @@ describe('the panel in Chromium', () => {
     expect(submission.exemplars.map(readPngSize)).toEqual([{ width: 451, height: 300 }]);
     // With the default smooth edge the server builds the map from the exemplar's shape itself.
     expect(submission.map).toBeUndefined();
-    expect(submission.settings).toMatchObject({ grow: 8, feather: 24, invertMap: false });
+    expect(submission.settings).toMatchObject({ grow: 0, feather: 32, invertMap: false });
     expect(submission.settings.previews).toBe(true);
 
     const result = scene.figma.currentPage.children.flatMap((child) =>

@@ -12,7 +12,10 @@ import type { Tensor } from '@pixels/server/engine/tensor.ts';
  * so two loops that feed it the same values get bit-identical outputs, and any difference in what
  * a loop feeds (latent, timestep, reference, branch) shows up in the result.
  */
-export function createAnalyticModel(guidanceMode: ModelInfo['guidanceMode'] = 'classifier-free'): DiffusionModel & {
+export function createAnalyticModel(
+  guidanceMode: ModelInfo['guidanceMode'] = 'classifier-free',
+  readsReference = true,
+): DiffusionModel & {
   calls: PredictInput[];
 } {
   const calls: PredictInput[] = [];
@@ -45,7 +48,8 @@ export function createAnalyticModel(guidanceMode: ModelInfo['guidanceMode'] = 'c
     const data = new Float32Array(input.sample.data.length);
     for (let i = 0; i < data.length; i++) {
       const x = input.sample.data[i];
-      data[i] = Math.tanh(0.7 * x - 0.3 * input.reference.data[i] + input.timestep / 1000 + bias);
+      const reference = readsReference ? input.reference.data[i] : 0;
+      data[i] = Math.tanh(0.7 * x - 0.3 * reference + input.timestep / 1000 + bias);
     }
     return { data, shape: [...input.sample.shape] };
   };

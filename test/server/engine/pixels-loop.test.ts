@@ -30,7 +30,8 @@ async function officialLoop(options: {
   guidance: number;
   seed: number;
 }): Promise<Tensor> {
-  const model = createAnalyticModel();
+  // Official models have no reference input: this one ignores it.
+  const model = createAnalyticModel('classifier-free', false);
   const scheduler = createScheduler(model.info.schedulerConfig);
   scheduler.setTimesteps(options.steps);
   const noise = createNoise(options.seed);
@@ -43,7 +44,7 @@ async function officialLoop(options: {
   let z: Float32Array = new Float32Array(0);
   const mix = (a: Float32Array, b: Float32Array, hold: Float32Array) =>
     a.map((value, i) => value * hold[i % cells] + b[i] * (1 - hold[i % cells]));
-  const reference = { data: new Float32Array(0), shape: options.source.shape };
+  const unusedReference = { data: new Float32Array(options.source.data.length), shape: options.source.shape };
   for (let i = 0; i < timesteps.length; i++) {
     const index = start + i;
     const S_i = scheduler.addNoise(options.source, noiseS, index).data;
@@ -52,8 +53,6 @@ async function officialLoop(options: {
     const hold = options.holdMap.map((h) => (h > thr ? 1 : 0));
     if (i === 0) {
       z = mix(S_i, E_i, hold);
-      // Our extension for image-conditioned models: the clean images blended by the hold map.
-      reference.data = mix(options.source.data, options.exemplar.data, options.holdMap);
     } else {
       z = mix(S_i, z, hold);
     }
@@ -63,7 +62,7 @@ async function officialLoop(options: {
       timestep: timesteps[i],
       conditioning,
       guidance: options.guidance,
-      reference,
+      reference: unusedReference,
       branches: 'both',
     });
     const u = out.unconditional!.data;
@@ -82,7 +81,7 @@ describe('runPixelsPass', () => {
   it('gives the same latents as the official single-exemplar loop', async () => {
     const settings = { steps: 12, strength: 0.75, guidance: 4.5, seed: 1234 };
     const expected = await officialLoop({ source, exemplar, holdMap, ...settings });
-    const model = createAnalyticModel();
+    const model = createAnalyticModel('classifier-free', false);
     const scheduler = createScheduler(model.info.schedulerConfig);
     scheduler.setTimesteps(settings.steps);
     // One exemplar whose coverage is exactly where the hold map is 0.
@@ -131,6 +130,39 @@ describe('runPixelsPass', () => {
     for (const [i, call] of model.calls.entries()) {
       const expected = scheduler.addNoise(source, noiseS, 4 + i);
       expect(Array.from(call.sample.data)).toEqual(Array.from(scheduler.scaleModelInput(expected, 4 + i).data));
+    }
+  });
+
+  it('shows image-conditioned models the layers blended by the hold map: S * H + E * (1 - H)', async () => {
+    const model = createAnalyticModel('none');
+    const scheduler = createScheduler(model.info.schedulerConfig);
+    scheduler.setTimesteps(4);
+    const coverage = new Float32Array(H * W).fill(1);
+    coverage[0] = 0; // a cell the exemplar does not cover keeps the source whatever the map says
+    await runPixelsPass({
+      model,
+      scheduler,
+      conditioning: await model.encodePrompt('', '', false),
+      guidance: 1,
+      noise: createNoise(2),
+      source,
+      exemplars: [{ latent: exemplar, coverage }],
+      holdMap,
+      startIndex: 0,
+      curve: 'linear',
+    });
+    const cells = H * W;
+    const expected = source.data.map((s, i) => {
+      const cell = i % cells;
+      const e = coverage[cell] * exemplar.data[i] + (1 - coverage[cell]) * s;
+      return s * holdMap[cell] + e * (1 - holdMap[cell]);
+    });
+    for (const call of model.calls) {
+      expect(
+        Array.from(call.reference.data)
+          .map((v, i) => v - expected[i])
+          .every((d) => Math.abs(d) < 1e-6),
+      ).toBe(true);
     }
   });
 

@@ -386,8 +386,8 @@ export const CORPUS: BadRequest[] = [
     field: 'settings.model',
   },
   {
-    name: 'negative grow',
-    request: withSettings({ grow: -5 }),
+    name: 'grow beyond the frame',
+    request: withSettings({ grow: -5000 }),
     status: 400,
     code: 'invalid_settings',
     field: 'settings.grow',

@@ -54,12 +54,12 @@ describe('editMapFor', () => {
     const { map, origin } = editMapFor(composed, { grow: 2, feather: 4, falloff: 'linear', invert: true });
     expect(origin).toBe('shape');
     expect(Array.from(map.data.slice(9, 18)).map((value) => Math.round(value * 100) / 100)).toEqual([
-      1, 1, 1, 0.75, 0.5, 0.25, 0, 0, 0,
+      1, 0.88, 0.63, 0.38, 0.13, 0, 0, 0, 0,
     ]);
     // A preview at half size halves the distances.
     const half = editMapFor(composed, { grow: 4, feather: 8, falloff: 'linear', invert: false }, 0.5);
     expect(Array.from(half.map.data.slice(9, 18)).map((value) => Math.round(value * 100) / 100)).toEqual([
-      1, 1, 1, 0.75, 0.5, 0.25, 0, 0, 0,
+      1, 0.88, 0.63, 0.38, 0.13, 0, 0, 0, 0,
     ]);
   });
 

@@ -1,0 +1,107 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runEditPipeline, SETTINGS_PNG_KEYWORD } from '@pixels/server/edit/edit-pipeline.ts';
+import { decodeRgba } from '@pixels/server/images/codec.ts';
+import { readPngText } from '@pixels/server/images/png-text.ts';
+import { ModelRegistry } from '@pixels/server/models/model-registry.ts';
+import { DEFAULT_LIMITS, EditSettings } from '@pixels/shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixtureAt } from '../../helpers/images.ts';
+
+const SIZE = 256;
+const LIMITS = { maxPixels: DEFAULT_LIMITS.maxPixels, maxExemplars: DEFAULT_LIMITS.maxExemplars };
+let registry: ModelRegistry;
+let source: Uint8Array;
+let exemplar: Uint8Array;
+
+beforeAll(async () => {
+  registry = new ModelRegistry({
+    modelsDir: await mkdtemp(join(tmpdir(), 'pixels-models-')),
+    session: { providers: ['cpu'], intraOpThreads: 0 },
+  });
+  source = await fixtureAt('brick', SIZE);
+  exemplar = await fixtureAt('grass', SIZE, SIZE, (x) => (x >= SIZE / 2 ? 1 : 0));
+});
+afterAll(() => registry.close());
+
+const edit = (overrides: Partial<EditSettings>) =>
+  runEditPipeline(
+    registry,
+    EditSettings.parse({ steps: 10, seed: 3, ...overrides }),
+    { source, exemplars: [exemplar] },
+    LIMITS,
+  );
+
+/** Mean absolute difference of the red channel over a column range, 0..255. */
+function columnDifference(a: Uint8Array, b: Uint8Array, from: number, to: number): number {
+  let sum = 0;
+  for (let y = 0; y < SIZE; y++)
+    for (let x = from; x < to; x++) sum += Math.abs(a[(y * SIZE + x) * 4] - b[(y * SIZE + x) * 4]);
+  return sum / (SIZE * (to - from));
+}
+
+describe('the edit pipeline on the built-in model', () => {
+  it('gives identical bytes for a seed, another image for another seed', async () => {
+    const [a, b, c] = [await edit({}), await edit({}), await edit({ seed: 4 })];
+    expect(Buffer.from(a.png).equals(Buffer.from(b.png))).toBe(true);
+    expect(Buffer.from(a.png).equals(Buffer.from(c.png))).toBe(false);
+    expect([a.width, a.height, a.seed]).toEqual([SIZE, SIZE, 3]);
+  });
+
+  it('gives back the source at strength 0 and embeds every setting', async () => {
+    const result = await edit({ strength: 0, prompt: 'moss' });
+    const original = await decodeRgba(source, 1 << 20);
+    expect(Buffer.from((await decodeRgba(result.png, 1 << 20)).data).equals(Buffer.from(original.data))).toBe(true);
+    const embedded = JSON.parse(readPngText(result.png).get(SETTINGS_PNG_KEYWORD)!);
+    expect(embedded).toMatchObject({
+      seed: 3,
+      strength: 0,
+      steps: 10,
+      threshold: 'linear',
+      model: 'builtin',
+      prompt: 'moss',
+    });
+  });
+
+  it('keeps the source exactly where the map keeps it, pastes the exemplar, and blends across the band', async () => {
+    const result = await decodeRgba((await edit({ feather: 96, strength: 0.8 })).png, 1 << 20);
+    const brick = (await decodeRgba(source, 1 << 20)).data;
+    const grass = (await decodeRgba(exemplar, 1 << 20)).data;
+    const out = result.data;
+    // Left of the band (more than 48 px from the edge at x = 128): the source, to the byte.
+    expect(columnDifference(out, brick, 0, 72)).toBe(0);
+    // Deep in the exemplar: close to the exemplar, far from the source.
+    const exemplarSide = columnDifference(out, grass, 184, 256);
+    expect(exemplarSide).toBeLessThan(0.5 * columnDifference(brick, grass, 184, 256));
+    // In the band, the result moves away from the source and towards the exemplar, left to right.
+    const towardsExemplar = [88, 108, 128, 148, 168].map(
+      (x) => columnDifference(out, brick, x, x + 8) / (columnDifference(out, grass, x, x + 8) + 1e-6),
+    );
+    for (let i = 1; i < towardsExemplar.length; i++) expect(towardsExemplar[i]).toBeGreaterThan(towardsExemplar[i - 1]);
+    // ...and in its middle it is neither image: a blend.
+    expect(columnDifference(out, brick, 124, 132)).toBeGreaterThan(5);
+    expect(columnDifference(out, grass, 124, 132)).toBeGreaterThan(5);
+  });
+
+  it('reports start and every step, and stops when canceled', async () => {
+    const steps: number[] = [];
+    const controller = new AbortController();
+    const run = runEditPipeline(
+      registry,
+      EditSettings.parse({ steps: 10, strength: 1, seed: 1, previews: true }),
+      { source, exemplars: [exemplar] },
+      LIMITS,
+      {
+        signal: controller.signal,
+        onProgress: (progress) => {
+          steps.push(progress.step);
+          expect(progress.preview?.[0]).toBe(0xff); // a JPEG
+          if (progress.step === 3) controller.abort();
+        },
+      },
+    );
+    await expect(run).rejects.toMatchObject({ code: 'canceled' });
+    expect(steps).toEqual([1, 2, 3]);
+  });
+});
