@@ -13,6 +13,8 @@ import { writeExampleExemplar } from './make-example-inputs.ts';
 const ROOT = join(import.meta.dirname, '..');
 const EXAMPLE = join(ROOT, 'docs', 'example');
 const SOURCE = join(ROOT, '..', 'shared', 'fixtures', 'images', 'brick.png');
+/** Wider than the default 32 px so the blend across the band is easy to see at README size. */
+const FEATHER = 128;
 
 /** The exemplar over a checkerboard, so its transparent part shows as such. */
 function overCheckerboard(image: RawImage): RawImage {
@@ -43,6 +45,8 @@ execFileSync(
     SOURCE,
     '--exemplar',
     exemplarPath,
+    '--feather',
+    String(FEATHER),
     '--steps',
     '20',
     '--strength',
@@ -55,13 +59,13 @@ execFileSync(
   { cwd: ROOT, stdio: 'inherit' },
 );
 const exemplar = await decodeRgba(await readFile(exemplarPath), 1 << 24);
-const defaults = EditSettings.parse({});
-const map = shapeToMap(channelToMap(exemplar, 3), { grow: defaults.grow, feather: defaults.feather });
+const { grow } = EditSettings.parse({});
+const map = shapeToMap(channelToMap(exemplar, 3), { grow, feather: FEATHER });
 const row = await composeRow(
   [
     await decodeRgba(await readFile(SOURCE), 1 << 24),
     overCheckerboard(exemplar),
-    mapToRaw(map),
+    greyToRgb(mapToRaw(map)),
     await decodeRgba(await readFile(resultPath), 1 << 24),
   ].map((image) => (image.channels === 4 ? dropAlpha(image) : image)),
   256,
@@ -70,6 +74,12 @@ const row = await composeRow(
 );
 await writeFile(join(ROOT, 'docs', 'example.png'), await encodePng(row));
 console.log('wrote docs/example.png');
+
+function greyToRgb(image: RawImage): RawImage {
+  const data = new Uint8Array(image.width * image.height * 3);
+  for (let i = 0; i < image.width * image.height; i++) data.fill(image.data[i], i * 3, i * 3 + 3);
+  return { data, width: image.width, height: image.height, channels: 3 };
+}
 
 function dropAlpha(image: RawImage): RawImage {
   const data = new Uint8Array(image.width * image.height * 3);
