@@ -21,7 +21,10 @@ export interface LoopFigures {
   img2imgMs: number;
   pixelsMs: number;
   timeRatio: number;
-  /** Peak JS-visible memory (heap + array buffers) above the pass's starting point, in MB. */
+  /** Time outside the model's predict calls (noise, masking, scheduler), median. */
+  img2imgOurMs: number;
+  pixelsOurMs: number;
+  /** Peak live JS memory (heap + array buffers, after a GC) above the pass's starting point, in MB. */
   img2imgPeakMb: number;
   pixelsPeakMb: number;
   extraMemoryMb: number;
@@ -37,11 +40,20 @@ function jsMemory(): number {
   return usage.heapUsed + usage.arrayBuffers;
 }
 
-/** Wraps predict to sample memory around every model call, the loop's high-water points. */
-function sampledModel(model: DiffusionModel, peaks: { js: number; rss: number }): DiffusionModel {
+interface Probe {
+  /** Sample live memory (after a GC) around every model call; slows the pass, so timing rounds do not. */
+  sampleMemory: boolean;
+  peaks: { js: number; rss: number };
+  modelMs: number;
+}
+
+/** Wraps predict to time the model and, in memory rounds, sample live memory at the loop's high-water points. */
+function probedModel(model: DiffusionModel, probe: Probe): DiffusionModel {
   const sample = () => {
-    peaks.js = Math.max(peaks.js, jsMemory());
-    peaks.rss = Math.max(peaks.rss, process.memoryUsage.rss());
+    if (!probe.sampleMemory) return;
+    collectGarbage();
+    probe.peaks.js = Math.max(probe.peaks.js, jsMemory());
+    probe.peaks.rss = Math.max(probe.peaks.rss, process.memoryUsage.rss());
   };
   return {
     info: model.info,
@@ -50,7 +62,9 @@ function sampledModel(model: DiffusionModel, peaks: { js: number; rss: number })
     encodePrompt: (...args) => model.encodePrompt(...args),
     async predict(input) {
       sample();
+      const started = performance.now();
       const output = await model.predict(input);
+      probe.modelMs += performance.now() - started;
       sample();
       return output;
     },
@@ -98,13 +112,13 @@ export async function benchLoop(options: {
   const conditioning = await model.encodePrompt('', '', false);
   const startIndex = truncatedStart(steps, strength);
 
-  const measure = async (kind: 'img2img' | 'pixels') => {
+  const measure = async (kind: 'img2img' | 'pixels', sampleMemory: boolean) => {
     collectGarbage();
     const baseline = { js: jsMemory(), rss: process.memoryUsage.rss() };
-    const peaks = { ...baseline };
+    const probe: Probe = { sampleMemory, peaks: { ...baseline }, modelMs: 0 };
     const scheduler = createScheduler(model.info.schedulerConfig);
     scheduler.setTimesteps(steps);
-    const context = { model: sampledModel(model, peaks), scheduler, conditioning, guidance: 1, noise: createNoise(42) };
+    const context = { model: probedModel(model, probe), scheduler, conditioning, guidance: 1, noise: createNoise(42) };
     const started = performance.now();
     if (kind === 'img2img') {
       await runImg2ImgPass({ ...context, reference: source, source, startIndex });
@@ -119,24 +133,30 @@ export async function benchLoop(options: {
       });
     }
     const ms = performance.now() - started;
-    return { ms, jsMb: (peaks.js - baseline.js) / MB, rssMb: (peaks.rss - baseline.rss) / MB };
+    return {
+      ms,
+      ourMs: ms - probe.modelMs,
+      jsMb: (probe.peaks.js - baseline.js) / MB,
+      rssMb: (probe.peaks.rss - baseline.rss) / MB,
+    };
   };
 
-  await measure('img2img'); // warm-up: onnxruntime's first run allocates its arenas
-  const results = {
-    img2img: [] as Awaited<ReturnType<typeof measure>>[],
-    pixels: [] as Awaited<ReturnType<typeof measure>>[],
-  };
+  await measure('img2img', false); // warm-up: onnxruntime's first run allocates its arenas
+  type Round = Awaited<ReturnType<typeof measure>>;
+  const timing = { img2img: [] as Round[], pixels: [] as Round[] };
+  const memory = { img2img: [] as Round[], pixels: [] as Round[] };
   for (let round = 0; round < rounds; round++) {
-    results.img2img.push(await measure('img2img'));
-    results.pixels.push(await measure('pixels'));
+    timing.img2img.push(await measure('img2img', false));
+    timing.pixels.push(await measure('pixels', false));
   }
+  memory.img2img.push(await measure('img2img', true));
+  memory.pixels.push(await measure('pixels', true));
   await registry.close();
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-  const img2imgMs = median(results.img2img.map((r) => r.ms));
-  const pixelsMs = median(results.pixels.map((r) => r.ms));
-  const img2imgPeakMb = Math.max(...results.img2img.map((r) => r.jsMb));
-  const pixelsPeakMb = Math.max(...results.pixels.map((r) => r.jsMb));
+  const img2imgMs = median(timing.img2img.map((r) => r.ms));
+  const pixelsMs = median(timing.pixels.map((r) => r.ms));
+  const img2imgPeakMb = memory.img2img[0].jsMb;
+  const pixelsPeakMb = memory.pixels[0].jsMb;
   return {
     size,
     steps,
@@ -144,10 +164,12 @@ export async function benchLoop(options: {
     img2imgMs,
     pixelsMs,
     timeRatio: pixelsMs / img2imgMs,
+    img2imgOurMs: median(timing.img2img.map((r) => r.ourMs)),
+    pixelsOurMs: median(timing.pixels.map((r) => r.ourMs)),
     img2imgPeakMb,
     pixelsPeakMb,
     extraMemoryMb: pixelsPeakMb - img2imgPeakMb,
-    img2imgPeakRssMb: Math.max(...results.img2img.map((r) => r.rssMb)),
-    pixelsPeakRssMb: Math.max(...results.pixels.map((r) => r.rssMb)),
+    img2imgPeakRssMb: memory.img2img[0].rssMb,
+    pixelsPeakRssMb: memory.pixels[0].rssMb,
   };
 }

@@ -21,13 +21,6 @@ export function blendByCellWeight(a: Tensor, b: Tensor, weight: Float32Array): T
   return { data: out, shape: [...a.shape] };
 }
 
-/** The binary hold mask of one step: 1 where the hold map exceeds the threshold. */
-export function maskAbove(holdMap: Float32Array, threshold: number, into?: Float32Array): Float32Array {
-  const mask = into ?? new Float32Array(holdMap.length);
-  for (let cell = 0; cell < holdMap.length; cell++) mask[cell] = holdMap[cell] > threshold ? 1 : 0;
-  return mask;
-}
-
 /** Classifier-free guidance: uncond + scale * (cond - uncond). */
 export function applyGuidance(conditional: Tensor, unconditional: Tensor, scale: number): Tensor {
   assertSameShape(conditional, unconditional, 'applyGuidance');

@@ -22,6 +22,12 @@ export interface SchedulerConfig {
 export const SCHEDULER_NAMES = ['ddim', 'euler', 'euler-ancestral', 'dpm++2m', 'lcm'] as const;
 export type SchedulerName = (typeof SCHEDULER_NAMES)[number];
 
+/** Forward diffusion is linear: noised = signal * clean + noise * n. */
+export interface NoiseScales {
+  signal: number;
+  noise: number;
+}
+
 /** Draws standard normal noise of a shape (seeded; used by ancestral and LCM steps). */
 export type NoiseSource = (shape: readonly number[]) => Tensor;
 
@@ -44,6 +50,8 @@ export interface Scheduler {
   scaleModelInput(sample: Tensor, index: number): Tensor;
   /** One denoising step from timesteps[index] to the next; returns the new sample. */
   step(modelOutput: Tensor, index: number, sample: Tensor, noise: NoiseSource): Tensor;
+  /** The coefficients of `addNoise` at timesteps[index], for fused in-place mixing. */
+  noiseScales(index: number): NoiseScales;
   /**
    * Noises a clean latent to the level of timesteps[index] (the schedule must be set), in the
    * scheduler's own parametrisation (so `step(…, index, addNoise(x0, n, index))` is consistent).

@@ -1,6 +1,6 @@
 import { editImage } from '@pixels/server/engine/edit-image.ts';
 import { createNoise } from '@pixels/server/engine/noise.ts';
-import { compositeLayers, runPixelsPass } from '@pixels/server/engine/pixels-loop.ts';
+import { compositeLayers, heldCellsByStep, runPixelsPass } from '@pixels/server/engine/pixels-loop.ts';
 import { createScheduler } from '@pixels/server/engine/schedulers/create-scheduler.ts';
 import { truncatedStart } from '@pixels/server/engine/schedulers/schedule-math.ts';
 import type { Tensor } from '@pixels/server/engine/tensor.ts';
@@ -202,6 +202,19 @@ describe('runPixelsPass', () => {
     });
     await expect(run).rejects.toMatchObject({ code: 'canceled' });
     expect(model.calls).toHaveLength(3);
+  });
+});
+
+describe('heldCellsByStep', () => {
+  it('lists the cells held at each step (H > thr_i) as a prefix of one order', () => {
+    const holdMap = Float32Array.of(0, 1, 0.5, 0.26, 0.25, 0.9);
+    const table = [0, 0.25, 0.5, 0.75];
+    const { order, heldCount } = heldCellsByStep(holdMap, table);
+    for (let i = 0; i < table.length; i++) {
+      const expected = [...holdMap.keys()].filter((cell) => holdMap[cell] > table[i]).sort();
+      expect([...order.subarray(0, heldCount[i])].sort()).toEqual(expected);
+    }
+    expect([...heldCount]).toEqual([5, 4, 2, 2]);
   });
 });
 

@@ -6,8 +6,6 @@ import {
   attribute,
   createModel,
   createTensor,
-  float16BitsToFloat32,
-  float32ToFloat16Bits,
   GraphBuilder,
   serializeModel,
   writeModel,
@@ -60,25 +58,6 @@ describe('protobuf wire format', () => {
     expect([...new ProtobufWriter().varint(2, -1).finish()]).toEqual([0x10, ...new Array(9).fill(0xff), 0x01]);
     expect([...new ProtobufWriter().float(3, 1).finish()]).toEqual([0x1d, 0x00, 0x00, 0x80, 0x3f]);
     expect([...new ProtobufWriter().string(4, 'ab').finish()]).toEqual([0x22, 0x02, 0x61, 0x62]);
-  });
-});
-
-describe('float16 conversion', () => {
-  it('rounds to nearest even and handles the edges of the range', () => {
-    expect(float32ToFloat16Bits(1)).toBe(0x3c00);
-    expect(float32ToFloat16Bits(-2)).toBe(0xc000);
-    expect(float32ToFloat16Bits(65504)).toBe(0x7bff);
-    expect(float32ToFloat16Bits(65520)).toBe(0x7c00); // rounds up to Infinity
-    expect(float32ToFloat16Bits(2 ** -24)).toBe(0x0001); // smallest subnormal
-    expect(float32ToFloat16Bits(2 ** -26)).toBe(0x0000);
-    expect(float32ToFloat16Bits(1 + 2 ** -11)).toBe(0x3c00); // tie goes to the even mantissa
-    expect(float32ToFloat16Bits(1 + 3 * 2 ** -11)).toBe(0x3c02);
-    expect(Number.isNaN(float16BitsToFloat32(float32ToFloat16Bits(Number.NaN)))).toBe(true);
-    // Normal values round within half a unit in the last place: a relative error of at most 2^-11.
-    for (const value of [0.1, -Math.PI, 1000.7, 7e-5]) {
-      const roundTrip = float16BitsToFloat32(float32ToFloat16Bits(value));
-      expect(Math.abs(roundTrip - value) / Math.abs(value)).toBeLessThanOrEqual(2 ** -11);
-    }
   });
 });
 

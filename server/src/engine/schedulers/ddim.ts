@@ -1,10 +1,11 @@
-import type { NoiseSource, Scheduler } from '../scheduler.ts';
+import type { NoiseScales, NoiseSource, Scheduler } from '../scheduler.ts';
 import type { Tensor } from '../tensor.ts';
 import {
-  addNoiseAtAlpha,
+  alphaNoiseScales,
   leadingTimesteps,
   linspaceTimesteps,
   roundHalfToEven,
+  scaleAndAdd,
   trailingTimesteps,
 } from './schedule-math.ts';
 import { type ResolvedSchedulerConfig, trainingAlphasCumprod } from './scheduler-config.ts';
@@ -106,8 +107,13 @@ export class DdimScheduler implements Scheduler {
     return { data: next, shape: [...sample.shape] };
   }
 
-  addNoise(clean: Tensor, noise: Tensor, index: number): Tensor {
+  noiseScales(index: number): NoiseScales {
     checkScheduleIndex(this.name, this.schedule, index);
-    return addNoiseAtAlpha(clean, noise, this.alphasCumprod[this.schedule[index]]);
+    return alphaNoiseScales(this.alphasCumprod[this.schedule[index]]);
+  }
+
+  addNoise(clean: Tensor, noise: Tensor, index: number): Tensor {
+    const scales = this.noiseScales(index);
+    return scaleAndAdd(clean, scales.signal, noise, scales.noise);
   }
 }

@@ -1,10 +1,11 @@
-import type { NoiseSource, Scheduler } from '../scheduler.ts';
+import type { NoiseScales, NoiseSource, Scheduler } from '../scheduler.ts';
 import type { Tensor } from '../tensor.ts';
 import {
-  addNoiseAtAlpha,
   alphaFromSigma,
+  alphaNoiseScales,
   numpyLinspace,
   roundHalfToEven,
+  scaleAndAdd,
   sigmasFromAlphas,
   trailingTimesteps,
 } from './schedule-math.ts';
@@ -154,8 +155,13 @@ export class DpmSolverMultistepScheduler implements Scheduler {
     return original;
   }
 
-  addNoise(clean: Tensor, noise: Tensor, index: number): Tensor {
+  noiseScales(index: number): NoiseScales {
     checkScheduleIndex(this.name, this.schedule, index);
-    return addNoiseAtAlpha(clean, noise, alphaFromSigma(this.sigmas[index]));
+    return alphaNoiseScales(alphaFromSigma(this.sigmas[index]));
+  }
+
+  addNoise(clean: Tensor, noise: Tensor, index: number): Tensor {
+    const scales = this.noiseScales(index);
+    return scaleAndAdd(clean, scales.signal, noise, scales.noise);
   }
 }

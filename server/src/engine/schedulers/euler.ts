@@ -1,10 +1,11 @@
-import type { NoiseSource, Scheduler, SchedulerName } from '../scheduler.ts';
+import type { NoiseScales, NoiseSource, Scheduler, SchedulerName } from '../scheduler.ts';
 import type { Tensor } from '../tensor.ts';
 import {
-  addNoiseAtSigma,
   interpolateTable,
   leadingTimesteps,
   linspaceTimesteps,
+  scaleAndAdd,
+  sigmaNoiseScales,
   sigmasFromAlphas,
   trailingTimesteps,
 } from './schedule-math.ts';
@@ -113,8 +114,13 @@ export class EulerScheduler implements Scheduler {
     return { data: next, shape: [...sample.shape] };
   }
 
-  addNoise(clean: Tensor, noise: Tensor, index: number): Tensor {
+  noiseScales(index: number): NoiseScales {
     checkScheduleIndex(this.name, this.schedule, index);
-    return addNoiseAtSigma(clean, noise, this.sigmas[index]);
+    return sigmaNoiseScales(this.sigmas[index]);
+  }
+
+  addNoise(clean: Tensor, noise: Tensor, index: number): Tensor {
+    const scales = this.noiseScales(index);
+    return scaleAndAdd(clean, scales.signal, noise, scales.noise);
   }
 }

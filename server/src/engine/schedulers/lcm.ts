@@ -1,6 +1,6 @@
-import type { NoiseSource, Scheduler } from '../scheduler.ts';
+import type { NoiseScales, NoiseSource, Scheduler } from '../scheduler.ts';
 import type { Tensor } from '../tensor.ts';
-import { addNoiseAtAlpha, numpyLinspace } from './schedule-math.ts';
+import { addNoiseAtAlpha, alphaNoiseScales, numpyLinspace, scaleAndAdd } from './schedule-math.ts';
 import { type ResolvedSchedulerConfig, trainingAlphasCumprod } from './scheduler-config.ts';
 import { checkScheduleIndex, checkStepCount, checkStepInputs } from './step-checks.ts';
 
@@ -93,8 +93,13 @@ export class LcmScheduler implements Scheduler {
     return addNoiseAtAlpha(this.lastOriginal, noise(sample.shape), previousAlphaProduct);
   }
 
-  addNoise(clean: Tensor, noise: Tensor, index: number): Tensor {
+  noiseScales(index: number): NoiseScales {
     checkScheduleIndex(this.name, this.schedule, index);
-    return addNoiseAtAlpha(clean, noise, this.alphasCumprod[this.schedule[index]]);
+    return alphaNoiseScales(this.alphasCumprod[this.schedule[index]]);
+  }
+
+  addNoise(clean: Tensor, noise: Tensor, index: number): Tensor {
+    const scales = this.noiseScales(index);
+    return scaleAndAdd(clean, scales.signal, noise, scales.noise);
   }
 }

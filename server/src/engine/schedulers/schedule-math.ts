@@ -17,6 +17,7 @@
  * yields N + 1 trailing values for some N (61, 103, 121, 122 at T = 1000), which makes diffusers
  * run an extra step at timestep -1; we keep the first N.
  */
+import type { NoiseScales } from '../scheduler.ts';
 import { assertSameShape, type Tensor } from '../tensor.ts';
 
 export const BETA_SCHEDULES = ['scaled_linear', 'linear', 'squaredcos_cap_v2'] as const;
@@ -177,6 +178,16 @@ export function scaleAndAdd(clean: Tensor, signalScale: number, noise: Tensor, n
   const data = new Float32Array(clean.data.length);
   for (let i = 0; i < data.length; i++) data[i] = signalScale * clean.data[i] + noiseScale * noise.data[i];
   return { data, shape: [...clean.shape] };
+}
+
+/** The coefficients of DDPM's forward diffusion at alpha-bar: sqrt(a) x0 + sqrt(1 - a) noise. */
+export function alphaNoiseScales(alphaCumprod: number): NoiseScales {
+  return { signal: Math.sqrt(alphaCumprod), noise: Math.sqrt(1 - alphaCumprod) };
+}
+
+/** The coefficients of the Euler family's variance-exploding form: x0 + sigma noise. */
+export function sigmaNoiseScales(sigma: number): NoiseScales {
+  return { signal: 1, noise: sigma };
 }
 
 /** Forward diffusion at signal fraction alpha-bar: sqrt(a) x0 + sqrt(1 - a) noise (DDPM `add_noise`). */

@@ -1,7 +1,6 @@
 /** A dependency-free ONNX model writer: build graphs in TypeScript, save them for onnxruntime. */
 export { attribute } from './attributes.ts';
 export { createModel, DEFAULT_IR_VERSION, DEFAULT_OPSET, type ModelOptions } from './create-model.ts';
-export { float16BitsToFloat32, float32ToFloat16Bits, fromFloat16Bits, toFloat16Bits } from './float16.ts';
 export { GraphBuilder, type NodeOptions } from './graph-builder.ts';
 export type {
   Attributes,

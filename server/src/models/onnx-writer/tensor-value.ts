@@ -1,4 +1,4 @@
-import { toFloat16Bits } from './float16.ts';
+import { float32ToFloat16 } from '../float16.ts';
 import type { ElementType, TensorValue } from './onnx-model.ts';
 
 /** Element values accepted for a tensor; plain numbers are converted to the tensor's type. */
@@ -48,7 +48,7 @@ function toTypedArray(name: string, type: ElementType, values: TensorElements): 
   const numbers = values as ArrayLike<number>;
   if (type === 'float32' && isFloat) return Float32Array.from(numbers);
   if (type === 'float64' && isFloat) return Float64Array.from(numbers);
-  if (type === 'float16' && isFloat) return toFloat16Bits(numbers);
+  if (type === 'float16' && isFloat) return float32ToFloat16(Float32Array.from(numbers));
   if (type === 'int64' && (isPlain || values instanceof Int32Array)) return toBigInt64(name, numbers);
   if (isPlain && type === 'int32') return Int32Array.from(numbers);
   if (isPlain && type === 'int8') return Int8Array.from(numbers);

@@ -9,9 +9,6 @@ import { ClipTokenizer, END_OF_TEXT } from '../tokenizer/clip-tokenizer.ts';
 import { PromptEncoder, type TextEncoderPart } from './text-conditioning.ts';
 import { UnetRunner } from './unet-runner.ts';
 
-/** The extra UNet input of models that condition on the request's own images (the built-in model). */
-export const REFERENCE_INPUT = 'reference_sample';
-
 /** SD 2.x's OpenCLIP and SDXL's second encoder pad with '!' (id 0); CLIP ViT-L pads with end-of-text. */
 const OPEN_CLIP_PAD = '!';
 

@@ -6,6 +6,7 @@
 import { PixelsError } from '@pixels/shared';
 import type { PredictInput, PredictOutput } from '../../engine/model.ts';
 import type { Tensor } from '../../engine/tensor.ts';
+import { REFERENCE_INPUT } from '../builtin/unet-graph.ts';
 import type { Feed, ModelSession, ValueInfo } from '../onnx-runtime.ts';
 import type { BranchConditioning, TextConditioning } from './text-conditioning.ts';
 
@@ -169,8 +170,8 @@ export class UnetRunner {
       sample: { kind: 'float', tensor: stackRows(new Array(rows).fill(input.sample)) },
       timestep: timestepFeed(this.timestepInfo, input.timestep, rows),
     };
-    if (this.names.has('reference_sample')) {
-      feeds.reference_sample = { kind: 'float', tensor: stackRows(new Array(rows).fill(input.reference)) };
+    if (this.names.has(REFERENCE_INPUT)) {
+      feeds[REFERENCE_INPUT] = { kind: 'float', tensor: stackRows(new Array(rows).fill(input.reference)) };
     }
     const outputs = await this.session.run(feeds);
     return outputs[this.outputName];
