@@ -43,7 +43,13 @@ export type SubmitResponse = z.infer<typeof SubmitResponse>;
 /** One server-sent event of `GET /v1/jobs/:id/events`; the SSE `event:` field is `type`. */
 export const JobEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('queued'), position: z.number().int().positive() }),
-  z.object({ type: z.literal('started'), seed: z.number().int(), totalSteps: z.number().int() }),
+  z.object({
+    type: z.literal('started'),
+    seed: z.number().int(),
+    totalSteps: z.number().int(),
+    /** Things the user should know about this run (for example a map quantised by few steps). */
+    warnings: z.array(z.string()).optional(),
+  }),
   Progress.extend({
     type: z.literal('step'),
     /** Base64 JPEG of the current estimate, when previews were asked for. */

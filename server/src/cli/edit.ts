@@ -169,10 +169,12 @@ export async function runEdit(argv: string[]): Promise<number> {
     runner = createEditRunner({ modelsDir: DEFAULT_MODELS_DIR, device: args.device });
     const progress = createProgressReporter();
     const outcome = await runner.run(args.settings, inputs, {
-      onStart: (start) =>
+      onStart: (start) => {
         console.error(
           `model ${args.settings.model}, ${start.width}x${start.height}, seed ${start.seed}, ${start.totalSteps} steps`,
-        ),
+        );
+        for (const warning of start.warnings) console.error(`warning: ${warning}`);
+      },
       onProgress: (step) => progress.step(step.step, step.totalSteps, step.elapsedMs),
     });
     await writeFileAtomically(args.out, outcome.png);

@@ -46,6 +46,26 @@ function withSourceAlpha(original: RawImage, result: RawImage): RawImage {
   return { data, width: result.width, height: result.height, channels: 4 };
 }
 
+/** A grey level the hold threshold can tell apart from black and white: a soft map. */
+function hasGreys(map: GrayMap): boolean {
+  return map.data.some((value) => value > 0.01 && value < 0.99);
+}
+
+function passCount(settings: EditSettings, exemplarCount: number): number {
+  return settings.exemplarMode === 'iterative' ? exemplarCount : 1;
+}
+
+/**
+ * Few-step models (Turbo, LCM) compare the map with only as many thresholds as steps run, so a soft
+ * map collapses to that many levels: say so rather than let the gradient silently band.
+ */
+function mapWarnings(editMap: GrayMap, stepsPerPass: number): string[] {
+  if (stepsPerPass === 0 || stepsPerPass >= 10 || !hasGreys(editMap)) return [];
+  return [
+    `Only ${stepsPerPass} denoising step${stepsPerPass === 1 ? '' : 's'} run, so the edit map's greys are quantised to ${stepsPerPass} level${stepsPerPass === 1 ? '' : 's'}; raise steps or strength for a smoother blend.`,
+  ];
+}
+
 /** Decode → PIXELS → encode, for one request. Runs wherever it is called (the worker calls it). */
 export async function runEditPipeline(
   registry: ModelRegistry,
@@ -67,7 +87,12 @@ export async function runEditPipeline(
     settings.exemplarMode,
     prepared.exemplars.length,
   );
-  options.onStart?.({ seed, totalSteps, ...size });
+  options.onStart?.({
+    seed,
+    totalSteps,
+    ...size,
+    warnings: mapWarnings(prepared.editMap, totalSteps / passCount(settings, prepared.exemplars.length)),
+  });
 
   let output: RawImage;
   if (totalSteps === 0) {

@@ -15,6 +15,8 @@ export interface EditStart {
   /** Working size the model runs at. */
   width: number;
   height: number;
+  /** Things the user should know about this run, one sentence each. */
+  warnings: string[];
 }
 
 export interface EditProgress {

@@ -32,7 +32,12 @@ export async function runJob(job: JobRecord, runner: EditRunner, { logger, metri
       onStart: (start) => {
         job.seed = start.seed;
         job.progress = { step: 0, totalSteps: start.totalSteps, elapsedMs: 0 };
-        job.events.append({ type: 'started', seed: start.seed, totalSteps: start.totalSteps });
+        job.events.append({
+          type: 'started',
+          seed: start.seed,
+          totalSteps: start.totalSteps,
+          ...(start.warnings.length > 0 ? { warnings: start.warnings } : {}),
+        });
       },
       onProgress: (progress) => {
         metrics.stepSeconds.observe(Math.max(0, progress.elapsedMs - previousStepMs) / 1000);

@@ -84,6 +84,29 @@ describe('the edit pipeline on the built-in model', () => {
     expect(columnDifference(out, grass, 124, 132)).toBeGreaterThan(5);
   });
 
+  it('warns when few steps quantise a soft map, and not otherwise', async () => {
+    const warningsOf = async (overrides: Partial<EditSettings>) => {
+      let warnings: string[] = [];
+      await runEditPipeline(
+        registry,
+        EditSettings.parse({ seed: 1, ...overrides }),
+        { source, exemplars: [exemplar] },
+        LIMITS,
+        {
+          onStart: (start) => {
+            warnings = start.warnings;
+          },
+        },
+      );
+      return warnings;
+    };
+    expect(await warningsOf({ steps: 4, strength: 1 })).toEqual([
+      "Only 4 denoising steps run, so the edit map's greys are quantised to 4 levels; raise steps or strength for a smoother blend.",
+    ]);
+    expect(await warningsOf({ steps: 10, strength: 1 })).toEqual([]);
+    expect(await warningsOf({ steps: 4, strength: 1, feather: 0 })).toEqual([]); // a hard map has no greys
+  });
+
   it('reports start and every step, and stops when canceled', async () => {
     const steps: number[] = [];
     const controller = new AbortController();
