@@ -86,7 +86,7 @@ export async function benchLoop(options: {
   const size = options.size ?? 512;
   const steps = options.steps ?? 20;
   const strength = options.strength ?? 1;
-  const rounds = options.rounds ?? 3;
+  const rounds = options.rounds ?? 5;
   const registry = new ModelRegistry({
     modelsDir: options.modelsDir,
     session: { providers: ['cpu'], intraOpThreads: 0 },
@@ -149,14 +149,16 @@ export async function benchLoop(options: {
     timing.img2img.push(await measure('img2img', false));
     timing.pixels.push(await measure('pixels', false));
   }
-  memory.img2img.push(await measure('img2img', true));
-  memory.pixels.push(await measure('pixels', true));
+  for (let round = 0; round < rounds; round++) {
+    memory.img2img.push(await measure('img2img', true));
+    memory.pixels.push(await measure('pixels', true));
+  }
   await registry.close();
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
   const img2imgMs = median(timing.img2img.map((r) => r.ms));
   const pixelsMs = median(timing.pixels.map((r) => r.ms));
-  const img2imgPeakMb = memory.img2img[0].jsMb;
-  const pixelsPeakMb = memory.pixels[0].jsMb;
+  const img2imgPeakMb = median(memory.img2img.map((r) => r.jsMb));
+  const pixelsPeakMb = median(memory.pixels.map((r) => r.jsMb));
   return {
     size,
     steps,
@@ -169,7 +171,7 @@ export async function benchLoop(options: {
     img2imgPeakMb,
     pixelsPeakMb,
     extraMemoryMb: pixelsPeakMb - img2imgPeakMb,
-    img2imgPeakRssMb: memory.img2img[0].rssMb,
-    pixelsPeakRssMb: memory.pixels[0].rssMb,
+    img2imgPeakRssMb: median(memory.img2img.map((r) => r.rssMb)),
+    pixelsPeakRssMb: median(memory.pixels.map((r) => r.rssMb)),
   };
 }

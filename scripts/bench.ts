@@ -70,6 +70,14 @@ function loopRows(loop: LoopFigures): Row[] {
       target: '≤ 1.05',
       pass: loop.timeRatio <= 1.05,
     },
+    {
+      figure: 'time inside the model per pass: img2img / PIXELS',
+      value: `${(loop.img2imgMs - loop.img2imgOurMs).toFixed(0)} / ${(loop.pixelsMs - loop.pixelsOurMs).toFixed(0)} ms`,
+    },
+    {
+      figure: 'time outside the model per pass: img2img / PIXELS (noise, masking, scheduler)',
+      value: `${loop.img2imgOurMs.toFixed(0)} / ${loop.pixelsOurMs.toFixed(0)} ms`,
+    },
     { figure: 'img2img peak JS memory over its start', value: `${loop.img2imgPeakMb.toFixed(1)} MB` },
     { figure: 'PIXELS peak JS memory over its start', value: `${loop.pixelsPeakMb.toFixed(1)} MB` },
     {
@@ -133,7 +141,7 @@ async function main(): Promise<void> {
   sections.push({
     title: 'Engine: the PIXELS loop against plain img2img (built-in model, 512x512)',
     rows: loopRows(loop),
-    note: "Memory is JavaScript-visible memory (heap + array buffers) sampled around every model call, after a GC; onnxruntime's native arenas are the same for both loops and show in RSS.",
+    note: "Times are medians of alternating rounds. Memory is live JavaScript memory (heap + array buffers), sampled after a GC around every model call in a separate round, so the GCs do not touch the timings; onnxruntime's native arenas are the same for both loops and show in RSS.",
   });
   console.error('bench: whole CLI edit…');
   const cli = await benchCliEdit();

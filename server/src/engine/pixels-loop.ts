@@ -131,8 +131,11 @@ export async function runPixelsPass(input: PixelsPassInput): Promise<Tensor> {
     if (i > 0) {
       const { signal, noise: noiseScale } = scheduler.noiseScales(index);
       const data = latent.data;
-      for (let k = 0; k < held.heldCount[i]; k++) {
-        for (let offset = held.order[k]; offset < data.length; offset += cells) {
+      const heldCount = held.heldCount[i];
+      // Plane by plane: the held cells come in ascending runs, so memory is read in order.
+      for (let plane = 0; plane < data.length; plane += cells) {
+        for (let k = 0; k < heldCount; k++) {
+          const offset = plane + held.order[k];
           data[offset] = signal * S[offset] + noiseScale * sourceNoise[offset];
         }
       }
