@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
+import { crc32, deflateSync } from 'node:zlib';
 import { decodeRgba, encodePng, resizeRaw } from '@pixels/server/images/codec.ts';
 
 export const FIXTURES_DIR = join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'images');
@@ -29,16 +29,6 @@ export async function solidPng(width: number, height: number, grey: number): Pro
   return encodePng({ data: new Uint8Array(width * height * 3).fill(grey), width, height, channels: 3 });
 }
 
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(bytes: Uint8Array): number {
-  let crc = 0xffffffff;
-  for (const byte of bytes) crc = CRC_TABLE[(crc ^ byte) & 0xff] ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
 function chunk(type: string, data: Uint8Array): Buffer {
   const out = Buffer.alloc(12 + data.length);
   out.writeUInt32BE(data.length, 0);

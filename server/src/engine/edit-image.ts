@@ -1,11 +1,4 @@
-import {
-  type ExemplarMode,
-  type GrayMap,
-  invertMap,
-  resampleMap,
-  type ThresholdCurve,
-  unionMaps,
-} from '@pixels/shared';
+import { type ExemplarMode, type GrayMap, invertMap, resampleMap, type ThresholdCurve } from '@pixels/shared';
 import type { DiffusionModel } from './model.ts';
 import { type ExemplarLayer, runPixelsPass, throwIfCanceled } from './pixels-loop.ts';
 import type { NoiseSource, Scheduler } from './scheduler.ts';
@@ -102,9 +95,4 @@ export async function editImage(input: EditImageInput): Promise<Tensor> {
     sourceImage = decoded;
   }
   return decoded;
-}
-
-/** The union of the exemplars' own maps, for callers that build maps per exemplar. */
-export function combinedEditMap(exemplars: readonly PlacedExemplar[]): GrayMap {
-  return unionMaps(exemplars.map((exemplar) => exemplar.editMap));
 }

@@ -1,5 +1,5 @@
 /** The one module that talks to sharp: everything else sees plain pixel buffers. */
-import sharp, { type Metadata } from 'sharp';
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
 
 /** 8-bit interleaved pixels, row-major. */
 export interface RawImage {
@@ -7,6 +7,16 @@ export interface RawImage {
   readonly width: number;
   readonly height: number;
   readonly channels: 1 | 3 | 4;
+}
+
+/** Sharp's raw output as plain pixels, with the channel count sharp reports. */
+function rawFrom(data: Buffer, info: OutputInfo): RawImage {
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+    width: info.width,
+    height: info.height,
+    channels: info.channels as RawImage['channels'],
+  };
 }
 
 export type ResizeFit = 'fill' | 'contain' | 'cover';
@@ -25,12 +35,7 @@ export async function decodeRgba(bytes: Uint8Array, maxPixels: number): Promise<
     .raw()
     .toBuffer({ resolveWithObject: true });
   if (info.channels !== 4) throw new Error(`decoded to ${info.channels} channels instead of RGBA`);
-  return {
-    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
-    width: info.width,
-    height: info.height,
-    channels: 4,
-  };
+  return rawFrom(data, info);
 }
 
 /** Decodes any image to one luminance channel (transparent pixels count as black). */
@@ -40,12 +45,7 @@ export async function decodeLuminance(bytes: Uint8Array, maxPixels: number): Pro
     .toColourspace('b-w')
     .raw()
     .toBuffer({ resolveWithObject: true });
-  return {
-    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
-    width: info.width,
-    height: info.height,
-    channels: 1,
-  };
+  return rawFrom(data, info);
 }
 
 function fromRaw(image: RawImage) {
@@ -67,12 +67,7 @@ export async function resizeRaw(
     .resize(width, height, { fit, kernel: 'lanczos3', background: { r: 0, g: 0, b: 0, alpha: 0 } })
     .raw()
     .toBuffer({ resolveWithObject: true });
-  return {
-    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
-    width: info.width,
-    height: info.height,
-    channels: image.channels,
-  };
+  return rawFrom(data, info);
 }
 
 /** Places an image unscaled at (left, top) on a transparent canvas of width x height, cropping what falls outside. */
@@ -106,12 +101,7 @@ export async function placeOnCanvas(
     ])
     .raw()
     .toBuffer({ resolveWithObject: true });
-  return {
-    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
-    width: info.width,
-    height: info.height,
-    channels: 4,
-  };
+  return rawFrom(data, info);
 }
 
 /** Lossless PNG (compression level 6: a balance of size and time for 512² to 2048² results). */
@@ -162,11 +152,6 @@ export async function composeRow(
     .composite(layers)
     .raw()
     .toBuffer({ resolveWithObject: true });
-  // Compositing RGBA layers gives the canvas an alpha channel: report what came out.
-  return {
-    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
-    width: info.width,
-    height: info.height,
-    channels: info.channels as 3 | 4,
-  };
+  // Compositing RGBA layers gives the canvas an alpha channel: rawFrom reports what came out.
+  return rawFrom(data, info);
 }

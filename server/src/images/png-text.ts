@@ -1,24 +1,10 @@
 /**
  * PNG text metadata: an iTXt chunk (UTF-8, so prompts in any script survive) inserted before IEND.
- * PNG spec §11.3.4.5; CRC-32 over chunk type and data, §5.5.
+ * PNG spec §11.3.4.5; CRC-32 (zlib's) over chunk type and data, §5.5.
  */
+import { crc32 } from 'node:zlib';
+
 const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-function crc32(bytes: Uint8Array): number {
-  let crc = 0xffffffff;
-  for (const byte of bytes) crc = CRC_TABLE[(crc ^ byte) & 0xff] ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
 
 function assertPng(png: Uint8Array): void {
   if (png.length < 8 || PNG_SIGNATURE.some((byte, i) => png[i] !== byte)) throw new Error('not a PNG file');
