@@ -1,0 +1,54 @@
+import { prepareInputs } from '@pixels/server/edit/prepare-inputs.ts';
+import { EditSettings } from '@pixels/shared';
+import { describe, expect, it } from 'vitest';
+import { fixtureAt, solidPng } from '../../helpers/images.ts';
+
+/** Rows and columns where an exemplar placed in a 64x64 frame is opaque. */
+async function opaqueBox(fit: EditSettings['fit']) {
+  const prepared = await prepareInputs(EditSettings.parse({ fit }), {
+    source: await fixtureAt('brick', 64),
+    exemplars: [await fixtureAt('grass', 32, 16)],
+    map: await solidPng(64, 64, 255),
+  });
+  const alpha = prepared.alphas[0];
+  const rows = new Set<number>();
+  const columns = new Set<number>();
+  for (let i = 0; i < alpha.data.length; i++) {
+    if (alpha.data[i] > 0.5) {
+      rows.add(Math.floor(i / 64));
+      columns.add(i % 64);
+    }
+  }
+  return { top: Math.min(...rows), bottom: Math.max(...rows), left: Math.min(...columns), right: Math.max(...columns) };
+}
+
+describe('prepareInputs: an exemplar of another size in the source frame', () => {
+  it('contain: scaled to fit inside, centred, transparent bands elsewhere', async () => {
+    expect(await opaqueBox('contain')).toEqual({ top: 16, bottom: 47, left: 0, right: 63 });
+  });
+  it('cover and stretch: the whole frame', async () => {
+    expect(await opaqueBox('cover')).toEqual({ top: 0, bottom: 63, left: 0, right: 63 });
+    expect(await opaqueBox('stretch')).toEqual({ top: 0, bottom: 63, left: 0, right: 63 });
+  });
+  it('center: unscaled, centred', async () => {
+    expect(await opaqueBox('center')).toEqual({ top: 24, bottom: 39, left: 16, right: 47 });
+  });
+});
+
+describe('prepareInputs: maps', () => {
+  it('reads any-colour maps as luminance, inverted on request, and builds one from alpha otherwise', async () => {
+    const source = await fixtureAt('brick', 64);
+    const exemplar = await fixtureAt('grass', 64, 64, (x) => (x >= 32 ? 1 : 0));
+    const grey = await solidPng(32, 32, 64); // another size, same aspect: resampled
+    const given = await prepareInputs(EditSettings.parse({}), { source, exemplars: [exemplar], map: grey });
+    expect(given.editMap.data[100]).toBeCloseTo(64 / 255, 2);
+    const inverted = await prepareInputs(EditSettings.parse({ invertMap: true }), {
+      source,
+      exemplars: [exemplar],
+      map: grey,
+    });
+    expect(inverted.editMap.data[100]).toBeCloseTo(1 - 64 / 255, 2);
+    const fromAlpha = await prepareInputs(EditSettings.parse({ feather: 0 }), { source, exemplars: [exemplar] });
+    expect([fromAlpha.editMap.data[32 * 64 + 31], fromAlpha.editMap.data[32 * 64 + 32]]).toEqual([0, 1]);
+  });
+});
