@@ -141,7 +141,7 @@ async function main(): Promise<void> {
   sections.push({
     title: 'Engine: the PIXELS loop against plain img2img (built-in model, 512x512)',
     rows: loopRows(loop),
-    note: "Times are medians of alternating rounds. Memory is live JavaScript memory (heap + array buffers), sampled after a GC around every model call in a separate round, so the GCs do not touch the timings; onnxruntime's native arenas are the same for both loops and show in RSS.",
+    note: "Times are medians of alternating rounds. The model's own time can differ between the loops, because the built-in denoiser's cost depends on what its reference image holds (PIXELS shows it the exemplar too); the time outside the model is PIXELS' own overhead (one more noise sample, the masking). Memory is live JavaScript memory (heap + array buffers), sampled after a GC around every model call in a separate round, so the GCs do not touch the timings; onnxruntime's native arenas are the same for both loops and show in RSS.",
   });
   console.error('bench: whole CLI edit…');
   const cli = await benchCliEdit();
