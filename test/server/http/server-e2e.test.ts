@@ -44,7 +44,15 @@ describe('team server on loopback with the built-in model', () => {
     expect(types.at(-1)).toBe('done');
     expect(events.map((entry) => entry.id)).toEqual([...events.map((entry) => entry.id)].sort((a, b) => a - b));
     const started = events[1].event as Extract<ReceivedEvent['event'], { type: 'started' }>;
-    expect(started).toEqual({ type: 'started', seed: 7, totalSteps: 2 });
+    expect(started).toEqual({
+      type: 'started',
+      seed: 7,
+      totalSteps: 2,
+      // Two steps over a soft map: the run says the map's greys become two levels.
+      warnings: [
+        "Only 2 denoising steps run, so the edit map's greys are quantised to 2 levels; raise steps or strength for a smoother blend.",
+      ],
+    });
     const steps = events.flatMap((entry) => (entry.event.type === 'step' ? [entry.event] : []));
     expect(steps.length).toBeGreaterThan(0);
     expect(steps.at(-1)).toMatchObject({ step: 2, totalSteps: 2 });
