@@ -2,13 +2,15 @@
  * `pnpm bench`: every figure side by side in one run on this machine, written over BENCHMARKS.md
  * with the date and the machine. Compare ratios within one run: the machines are shared and noisy.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchLoop, type LoopFigures } from './bench-engine.ts';
 import { benchModels, modelOverheadRows } from './bench-models.ts';
 import { benchServer, serverBenchRows } from './bench-server.ts';
+import { writeExampleExemplar } from './make-example-inputs.ts';
+import { pixelsCliArgs } from './pixels-cli.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const FIXTURES = join(ROOT, '..', 'shared', 'fixtures', 'images');
@@ -25,17 +27,11 @@ interface Row {
 async function benchCliEdit(): Promise<{ ms: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'pixels-bench-'));
   const exemplar = join(dir, 'exemplar.png');
-  // grass with its left half transparent, made by the project's own edit-map tools
-  execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'make-example-inputs.ts'), dir], {
-    cwd: ROOT,
-  });
+  await writeExampleExemplar(exemplar);
   const started = performance.now();
   const result = spawnSync(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(ROOT, 'server/src/cli/main.ts'),
+    pixelsCliArgs([
       'edit',
       '--source',
       join(FIXTURES, 'brick.png'),
@@ -49,7 +45,7 @@ async function benchCliEdit(): Promise<{ ms: number }> {
       '1',
       '--out',
       join(dir, 'out.png'),
-    ],
+    ]),
     { cwd: ROOT, encoding: 'utf8' },
   );
   const ms = performance.now() - started;

@@ -9,6 +9,7 @@ import { composeRow, decodeRgba, encodePng, type RawImage } from '@pixels/server
 import { channelToMap, mapToRaw } from '@pixels/server/images/pixel-tensors.ts';
 import { EditSettings, shapeToMap } from '@pixels/shared';
 import { writeExampleExemplar } from './make-example-inputs.ts';
+import { pixelsCliArgs } from './pixels-cli.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const EXAMPLE = join(ROOT, 'docs', 'example');
@@ -36,10 +37,7 @@ await writeExampleExemplar(exemplarPath);
 const resultPath = join(EXAMPLE, 'result.png');
 execFileSync(
   process.execPath,
-  [
-    '--import',
-    'tsx',
-    join(ROOT, 'server/src/cli/main.ts'),
+  pixelsCliArgs([
     'edit',
     '--source',
     SOURCE,
@@ -55,7 +53,7 @@ execFileSync(
     '7',
     '--out',
     resultPath,
-  ],
+  ]),
   { cwd: ROOT, stdio: 'inherit' },
 );
 const exemplar = await decodeRgba(await readFile(exemplarPath), 1 << 24);

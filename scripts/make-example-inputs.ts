@@ -1,6 +1,6 @@
 /**
- * Writes the worked example's exemplar into a folder: the grass fixture with its left half
- * transparent (so the map comes from its alpha). Usage: tsx scripts/make-example-inputs.ts DIR
+ * The worked example's exemplar: the grass fixture with its left half transparent (so the map
+ * comes from its alpha). Used by the docs example and the benchmark.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,6 +14,3 @@ export async function writeExampleExemplar(path: string): Promise<void> {
   for (let i = 0; i < grass.width * grass.height; i++) data[i * 4 + 3] = i % grass.width >= grass.width / 2 ? 255 : 0;
   await writeFile(path, await encodePng({ ...grass, data }));
 }
-
-const dir = process.argv[2];
-if (dir) await writeExampleExemplar(join(dir, 'exemplar.png'));
