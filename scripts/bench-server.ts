@@ -195,7 +195,7 @@ export function serverBenchRows(figures: ServerFigures): ServerBenchRow[] {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const figures = await benchServer({
     modelsDir: process.env.PIXELS_MODELS_DIR ?? join(ROOT, 'models'),
-    fixturesDir: join(ROOT, '..', 'shared', 'fixtures', 'images'),
+    fixturesDir: join(ROOT, 'test', 'fixtures', 'images'),
   });
   console.table(serverBenchRows(figures));
 }

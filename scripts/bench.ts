@@ -13,7 +13,7 @@ import { writeExampleExemplar } from './make-example-inputs.ts';
 import { pixelsCliArgs } from './pixels-cli.ts';
 
 const ROOT = join(import.meta.dirname, '..');
-const FIXTURES = join(ROOT, '..', 'shared', 'fixtures', 'images');
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'images');
 const MODELS = process.env.PIXELS_MODELS_DIR ?? join(ROOT, 'models');
 
 interface Row {

@@ -13,7 +13,7 @@ import { pixelsCliArgs } from './pixels-cli.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const EXAMPLE = join(ROOT, 'docs', 'example');
-const SOURCE = join(ROOT, '..', 'shared', 'fixtures', 'images', 'brick.png');
+const SOURCE = join(ROOT, 'test', 'fixtures', 'images', 'brick.png');
 /** Wider than the default 32 px so the blend across the band is easy to see at README size. */
 const FEATHER = 128;
 

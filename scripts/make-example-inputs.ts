@@ -6,7 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeRgba, encodePng } from '@pixels/server/images/codec.ts';
 
-const FIXTURES = join(import.meta.dirname, '..', '..', 'shared', 'fixtures', 'images');
+const FIXTURES = join(import.meta.dirname, '..', 'test', 'fixtures', 'images');
 
 export async function writeExampleExemplar(path: string): Promise<void> {
   const grass = await decodeRgba(await readFile(join(FIXTURES, 'grass.png')), 1 << 24);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { decodeRgba, encodePng, resizeRaw } from '@pixels/server/images/codec.ts';
 
-export const FIXTURES_DIR = join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'images');
+export const FIXTURES_DIR = join(import.meta.dirname, '..', 'fixtures', 'images');
 
 export function fixture(name: 'brick' | 'chelsea' | 'coffee' | 'grass' | 'gravel'): Uint8Array {
   return new Uint8Array(readFileSync(join(FIXTURES_DIR, `${name}.png`)));

@@ -57,7 +57,9 @@ async function openDocument(
   settings: Partial<typeof DEFAULT_PANEL_SETTINGS>,
 ): Promise<OpenPanel & { figma: FakeFigma }> {
   const figma = new FakeFigma();
-  const photo = await decodePng(new Uint8Array(await readFile(new URL('./fixtures/chelsea.png', import.meta.url))));
+  const photo = await decodePng(
+    new Uint8Array(await readFile(new URL('../fixtures/images/chelsea.png', import.meta.url))),
+  );
   const source = figma.frame({ name: 'Cat', x: 0, y: 0, width: size, height: size, image: photo });
   const sticker = figma.layer(
     {

@@ -53,7 +53,9 @@ interface PhotoScene {
 /** A Figma document with a photo frame and a round sticker over it, both selected. */
 async function photoDocument(): Promise<PhotoScene> {
   const figma = new FakeFigma();
-  const photo = await decodePng(new Uint8Array(await readFile(new URL('./fixtures/chelsea.png', import.meta.url))));
+  const photo = await decodePng(
+    new Uint8Array(await readFile(new URL('../fixtures/images/chelsea.png', import.meta.url))),
+  );
   const source = figma.frame({ name: 'Cat photo', x: 40, y: 40, width: 451, height: 300, image: photo });
   const sticker = figma.layer(
     { name: 'Sticker', x: 250, y: 90, width: 120, height: 120, image: discRaster(120, [236, 72, 153, 255]) },

@@ -82,7 +82,7 @@ describe('encodePng and decodePng', () => {
   });
 
   it('decodes a real photograph like an independent decoder does', async () => {
-    const png = new Uint8Array(await readFile(new URL('../fixtures/chelsea.png', import.meta.url)));
+    const png = new Uint8Array(await readFile(new URL('../../fixtures/images/chelsea.png', import.meta.url)));
     const photo = await decodePng(png);
     expect([photo.width, photo.height]).toEqual([451, 300]);
     // Pinned from a separate Python (zlib) decode of the same file.
