@@ -12,7 +12,7 @@ import { join } from 'node:path';
  * built-in model): it lives as long as the run and is not a leak.
  */
 export default async function setup(): Promise<() => Promise<void>> {
-  const originalTmpdir = process.env.TMPDIR;
+  const original = { TMPDIR: process.env.TMPDIR, PIXELS_TEST_SHARED_DIR: process.env.PIXELS_TEST_SHARED_DIR };
   const runDir = await mkdtemp(join(tmpdir(), 'vitest-run-'));
   const runTmp = join(runDir, 'tmp');
   const shared = join(runDir, 'shared');
@@ -24,9 +24,10 @@ export default async function setup(): Promise<() => Promise<void>> {
   return async () => {
     const left = (await readdir(runTmp)).filter((name) => name.startsWith('pixels-')).sort();
     await rm(runDir, { recursive: true, force: true });
-    if (originalTmpdir === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = originalTmpdir;
-    delete process.env.PIXELS_TEST_SHARED_DIR;
+    for (const [name, value] of Object.entries(original)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
     if (left.length > 0) {
       // Vitest reports an error thrown here but still exits 0: set the exit status ourselves.
       process.exitCode = 1;
