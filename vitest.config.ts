@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Gives the run its own TMPDIR and fails it if a pixels-* temp folder is left behind.
+    globalSetup: ['test/global-setup.ts'],
   },
 });

@@ -3,7 +3,7 @@
  * with the date and the machine. Compare ratios within one run: the machines are shared and noisy.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchLoop, type LoopFigures } from './bench-engine.ts';
@@ -26,6 +26,14 @@ interface Row {
 /** Wall time of one whole `pixels edit` at 512x512, 20 UNet calls, from the shell. */
 async function benchCliEdit(): Promise<{ ms: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'pixels-bench-'));
+  try {
+    return await timeCliEdit(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function timeCliEdit(dir: string): Promise<{ ms: number }> {
   const exemplar = join(dir, 'exemplar.png');
   await writeExampleExemplar(exemplar);
   const started = performance.now();

@@ -9,7 +9,8 @@ export type JobState = (typeof JOB_STATES)[number];
 export const Progress = z.object({
   step: z.number().int().nonnegative(),
   totalSteps: z.number().int().nonnegative(),
-  elapsedMs: z.number().nonnegative(),
+  /** Whole milliseconds since the edit started. */
+  elapsedMs: z.number().int().nonnegative(),
 });
 export type Progress = z.infer<typeof Progress>;
 

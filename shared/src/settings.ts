@@ -24,29 +24,117 @@ export const MAX_SEED = 2 ** 32 - 1;
  */
 export const EditSettings = z
   .object({
-    model: z.string().min(1).max(200).default('builtin'),
-    prompt: z.string().max(DEFAULT_LIMITS.maxPromptLength).default(''),
-    negativePrompt: z.string().max(DEFAULT_LIMITS.maxPromptLength).default(''),
-    /** Classifier-free guidance scale; absent = the model's own default (1 = off). */
-    guidance: z.number().min(0).max(50).optional(),
-    /** How far up the noise schedule to start: 0 returns the source, 1 starts from pure noise. */
-    strength: z.number().min(0).max(1).default(0.6),
-    /** Scheduler steps for strength 1; the loop runs the last `floor(steps * strength)` of them. */
-    steps: z.number().int().min(1).max(DEFAULT_LIMITS.maxSteps).default(20),
-    threshold: z.enum(THRESHOLD_CURVES).default('linear'),
-    /** Absent = a random seed, reported with the result. */
-    seed: z.number().int().min(0).max(MAX_SEED).optional(),
-    invertMap: z.boolean().default(false),
-    /** Paste the original pixels back where the map keeps them, feathered by the map. */
-    pasteBack: z.boolean().default(true),
-    exemplarMode: z.enum(EXEMPLAR_MODES).default('layered'),
-    fit: z.enum(FIT_MODES).default('contain'),
-    /** Map from the exemplars' alpha when no map is given: move the shape's edge out by this many source pixels (negative: in)... */
-    grow: z.number().min(-512).max(512).default(0),
-    /** ...and soften it over a band this many source pixels wide, centred on the edge. */
-    feather: z.number().min(0).max(1024).default(32),
-    /** Send a small JPEG preview with each progress step. */
-    previews: z.boolean().default(false),
+    model: z
+      .string()
+      .min(1)
+      .max(200)
+      .default('builtin')
+      .describe(
+        "The model to run: a name from GET /v1/models, 1 to 200 characters. Default 'builtin' (the built-in model; no weights needed).",
+      ),
+    prompt: z
+      .string()
+      .max(DEFAULT_LIMITS.maxPromptLength)
+      .default('')
+      .describe(
+        `Text prompt for text-conditioned models (a model with usesPrompt false, such as builtin, ignores it). ` +
+          `Up to ${DEFAULT_LIMITS.maxPromptLength} characters (a server may allow fewer). Default empty.`,
+      ),
+    negativePrompt: z
+      .string()
+      .max(DEFAULT_LIMITS.maxPromptLength)
+      .default('')
+      .describe(
+        `What the result should not look like, for text-conditioned models. Up to ${DEFAULT_LIMITS.maxPromptLength} characters. Default empty.`,
+      ),
+    guidance: z
+      .number()
+      .min(0)
+      .max(50)
+      .optional()
+      .describe(
+        "Classifier-free guidance scale, 0 to 50 (1 = off). Default: the model's own (defaultGuidance in GET /v1/models).",
+      ),
+    strength: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.6)
+      .describe(
+        'How far up the noise schedule to start, 0 to 1: 0 returns the source unchanged, 1 starts from pure noise. Default 0.6.',
+      ),
+    steps: z
+      .number()
+      .int()
+      .min(1)
+      .max(DEFAULT_LIMITS.maxSteps)
+      .default(20)
+      .describe(
+        `Scheduler steps at strength 1, an integer from 1 to ${DEFAULT_LIMITS.maxSteps} (a server may allow fewer); ` +
+          'the loop runs the last floor(steps x strength) of them. Default 20.',
+      ),
+    threshold: z
+      .enum(THRESHOLD_CURVES)
+      .default('linear')
+      .describe(
+        'The curve by which the edit map releases the source over the run: linear; quadratic or cubic hold the source longer ' +
+          '(closer to the map); log releases it earlier (more blending); sigmoid. Default linear.',
+      ),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_SEED)
+      .optional()
+      .describe(
+        `Noise seed, an integer from 0 to ${MAX_SEED}; the same seed and inputs give the same bytes. Default: random, reported with the result.`,
+      ),
+    invertMap: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Read the edit map the other way round: white = keep the source, black = change fully (the paper's hold map). Default false (white = change).",
+      ),
+    pasteBack: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Paste the original pixels back where the map keeps the source, feathered by the map, so unedited areas keep their exact colours. Default true.',
+      ),
+    exemplarMode: z
+      .enum(EXEMPLAR_MODES)
+      .default('layered')
+      .describe(
+        "layered: every exemplar composited in one pass; iterative: one pass per exemplar, each pass's output the next one's source. Default layered.",
+      ),
+    fit: z
+      .enum(FIT_MODES)
+      .default('contain')
+      .describe(
+        "How an exemplar whose size differs from the source's is placed in the source frame: contain (scaled to fit inside), " +
+          'cover (scaled to cover, centre-cropped), stretch, center (unscaled, centred). Default contain.',
+      ),
+    grow: z
+      .number()
+      .min(-512)
+      .max(512)
+      .default(0)
+      .describe(
+        "Only without a map part, when the map is built from the exemplars' alpha: move the shape's edge out by this many " +
+          'source pixels (negative: in), -512 to 512. Default 0.',
+      ),
+    feather: z
+      .number()
+      .min(0)
+      .max(1024)
+      .default(32)
+      .describe(
+        "Only without a map part: soften the shape's edge over a band this many source pixels wide, centred on the edge, 0 to 1024. Default 32.",
+      ),
+    previews: z
+      .boolean()
+      .default(false)
+      .describe('Send a small JPEG preview of the current estimate with each step event. Default false.'),
   })
   .strict();
 export type EditSettings = z.infer<typeof EditSettings>;

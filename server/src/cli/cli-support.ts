@@ -1,10 +1,26 @@
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root (server/src/cli → ../../..), where `models/` lives by default. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const DEFAULT_MODELS_DIR = process.env.PIXELS_MODELS_DIR ?? join(REPO_ROOT, 'models');
+
+/**
+ * The folder the user ran the command from. `pnpm pixels` runs the script at the repository root
+ * and passes the caller's folder as INIT_CWD; run directly, it is the process's own.
+ */
+export function userDirectory(): string {
+  return process.env.INIT_CWD || process.cwd();
+}
+
+/** A path as the user meant it: relative paths are taken from the folder the command was run from. */
+export function resolveUserPath(path: string): string {
+  return resolve(userDirectory(), path);
+}
+
+export const DEFAULT_MODELS_DIR = process.env.PIXELS_MODELS_DIR
+  ? resolveUserPath(process.env.PIXELS_MODELS_DIR)
+  : join(REPO_ROOT, 'models');
 
 /** An error whose message is the whole story for the user: printed as one line, exit status 1 or 2. */
 export class CliError extends Error {
@@ -31,6 +47,44 @@ export async function readInputFile(path: string, flag: string): Promise<Uint8Ar
             ? 'permission denied'
             : String(code);
     throw new CliError(`${flag} ${path}: cannot read the file (${reason}).`);
+  }
+}
+
+function reasonOf(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EROFS':
+      return 'the file system is read-only';
+    case 'ENOSPC':
+      return 'the disk is full';
+    default:
+      return String(code ?? (error as Error).message);
+  }
+}
+
+/**
+ * Checks, before any work, that a result can be written at `path`: its folder exists and a file
+ * can be created in it (tried with a probe file, the way the result itself is written later).
+ */
+export async function checkWritable(path: string, flag: string): Promise<void> {
+  const folder = dirname(path);
+  const folderInfo = await stat(folder).catch(() => undefined);
+  if (!folderInfo) throw new CliError(`${flag} ${path}: the folder ${folder} does not exist; create it first.`);
+  if (!folderInfo.isDirectory()) throw new CliError(`${flag} ${path}: ${folder} is not a folder.`);
+  if ((await stat(path).catch(() => undefined))?.isDirectory())
+    throw new CliError(`${flag} ${path}: that is a folder; name the file to write.`);
+  const probe = join(folder, `.${basename(path)}.${process.pid}.check`);
+  try {
+    await writeFile(probe, '', { flag: 'wx' });
+  } catch (error) {
+    throw new CliError(
+      `${flag} ${path}: cannot write in ${folder} (${reasonOf(error)}); choose a folder you can write to.`,
+    );
+  } finally {
+    await rm(probe, { force: true });
   }
 }
 

@@ -4,9 +4,11 @@ import { createEditRunner } from '../edit/create-edit-runner.ts';
 import { DEVICES, type Device } from '../models/devices.ts';
 import {
   CliError,
+  checkWritable,
   createProgressReporter,
   DEFAULT_MODELS_DIR,
   readInputFile,
+  resolveUserPath,
   writeFileAtomically,
 } from './cli-support.ts';
 
@@ -31,7 +33,10 @@ export const EDIT_USAGE = `usage: pixels edit --source F --exemplar F [--exempla
   --grow PX, --feather PX
   --no-paste-back       keep the model's pixels where the map keeps the source
   --iterative           one pass per exemplar, each pass's output the next one's source
-  --out F               where to write the PNG (written whole or not at all)`;
+  --out F               where to write the PNG (written whole or not at all)
+
+Relative paths are taken from the folder you run the command in. Everything is checked before
+the first step: the input files, the model, the map and that --out's folder can be written.`;
 
 /** Which flag each settings field comes from, for error messages. */
 const FLAG_OF: Record<string, string> = {
@@ -140,13 +145,16 @@ export function parseEditArguments(argv: string[]) {
     const got = (input as Record<string, unknown>)[field];
     throw new CliError(`${flag}: ${issue.message.replace(/^Invalid input: /, '')} (got ${JSON.stringify(got)}).`, 2);
   }
+  // A model given as a path is the user's path; a bare name is looked up in the models folder.
+  const model = result.data.model;
+  const isModelPath = model.includes('/') || model.startsWith('.');
   return {
     help: false as const,
-    settings: result.data,
-    source: values.source,
-    exemplars: values.exemplar,
-    map: values.map,
-    out: values.out,
+    settings: isModelPath ? { ...result.data, model: resolveUserPath(model) } : result.data,
+    source: resolveUserPath(values.source),
+    exemplars: values.exemplar.map(resolveUserPath),
+    map: values.map === undefined ? undefined : resolveUserPath(values.map),
+    out: resolveUserPath(values.out),
     device,
   };
 }
@@ -161,6 +169,8 @@ export async function runEdit(argv: string[]): Promise<number> {
     }
     if (!args.out.toLowerCase().endsWith('.png'))
       throw new CliError(`--out ${args.out}: the result is a PNG; name the file .png.`, 2);
+    // Before any work: a result that cannot be written is found now, not after the whole edit.
+    await checkWritable(args.out, '--out');
     const inputs = {
       source: await readInputFile(args.source, '--source'),
       exemplars: await Promise.all(args.exemplars.map((path) => readInputFile(path, '--exemplar'))),
@@ -173,6 +183,7 @@ export async function runEdit(argv: string[]): Promise<number> {
         console.error(
           `model ${args.settings.model}, ${start.width}x${start.height}, seed ${start.seed}, ${start.totalSteps} steps`,
         );
+        for (const note of start.notes) console.error(`note: ${note}`);
         for (const warning of start.warnings) console.error(`warning: ${warning}`);
       },
       onProgress: (step) => progress.step(step.step, step.totalSteps, step.elapsedMs),

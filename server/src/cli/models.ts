@@ -1,5 +1,4 @@
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PixelsError } from '@pixels/shared';
 import { DEVICES, type Device, resolveDevice } from '../models/execution-providers.ts';
@@ -7,7 +6,7 @@ import { DEFAULT_HUB_ENDPOINT } from '../models/hub/hub-client.ts';
 import { type PullProgress, pullModel } from '../models/hub/pull-model.ts';
 import { ModelRegistry, toSummary } from '../models/model-registry.ts';
 import { verifyModelFolder } from '../models/verify-model-folder.ts';
-import { CliError, DEFAULT_MODELS_DIR } from './cli-support.ts';
+import { CliError, DEFAULT_MODELS_DIR, resolveUserPath } from './cli-support.ts';
 
 const MODELS_USAGE = `usage: pixels models [list] [--json]
        pixels models pull <hub-repo-id> [--revision R] [--subfolder P] [--name N] [--force] [--endpoint URL]
@@ -29,7 +28,7 @@ Models live in ${DEFAULT_MODELS_DIR} (set PIXELS_MODELS_DIR or --models-dir to u
 See server/MODELS.md.`;
 
 function modelsDirOf(values: { 'models-dir'?: string }): string {
-  return values['models-dir'] ? resolve(values['models-dir']) : DEFAULT_MODELS_DIR;
+  return values['models-dir'] ? resolveUserPath(values['models-dir']) : DEFAULT_MODELS_DIR;
 }
 
 async function listModels(argv: string[]): Promise<number> {
@@ -142,7 +141,7 @@ async function verify(argv: string[]): Promise<number> {
     options: { quick: { type: 'boolean' } },
   });
   if (positionals.length !== 1) throw new CliError(`verify takes one model folder.\n${MODELS_USAGE}`, 2);
-  const report = await verifyModelFolder(resolve(positionals[0]), { load: !values.quick });
+  const report = await verifyModelFolder(resolveUserPath(positionals[0]), { load: !values.quick });
   for (const line of report.checked) console.log(`ok: ${line}`);
   for (const problem of report.problems) console.log(`PROBLEM: ${problem}`);
   console.log(

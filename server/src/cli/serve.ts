@@ -7,13 +7,25 @@ import { ConfigError, parseServeConfig, SERVE_USAGE, type ServeConfig } from '..
 import { type RunningServer, startServer } from '../http/start-server.ts';
 import { loadTokensFile, parseTokensVariable, type TokenEntry, TokenRegistry } from '../http/tokens.ts';
 import { createJsonLogger } from '../jobs/logger.ts';
-import { DEFAULT_MODELS_DIR } from './cli-support.ts';
+import { DEFAULT_MODELS_DIR, resolveUserPath } from './cli-support.ts';
+
+/** Relative paths in flags and variables are the user's: taken from the folder the command was run from. */
+function withUserPaths(config: ServeConfig | undefined): ServeConfig | undefined {
+  if (!config) return undefined;
+  const { tls, tokensFile } = config;
+  return {
+    ...config,
+    modelsDir: resolveUserPath(config.modelsDir),
+    tokensFile: tokensFile === undefined ? undefined : resolveUserPath(tokensFile),
+    tls: tls && { certFile: resolveUserPath(tls.certFile), keyFile: resolveUserPath(tls.keyFile) },
+  };
+}
 
 /** `pixels serve`: the team server until SIGINT/SIGTERM, then a graceful stop and exit 0. */
 export async function runServe(argv: string[]): Promise<number> {
   let config: ServeConfig | undefined;
   try {
-    config = parseServeConfig(argv, process.env, DEFAULT_MODELS_DIR);
+    config = withUserPaths(parseServeConfig(argv, process.env, DEFAULT_MODELS_DIR));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(`pixels serve: ${error.message}`);

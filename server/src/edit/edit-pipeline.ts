@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { type EditSettings, type GrayMap, MAX_SEED, resampleMap } from '@pixels/shared';
 import { editImage, totalStepCount } from '../engine/edit-image.ts';
+import type { ModelInfo } from '../engine/model.ts';
 import { createNoise } from '../engine/noise.ts';
 import { createScheduler } from '../engine/schedulers/create-scheduler.ts';
 import { encodePng, encodePreviewJpeg, type RawImage, resizeRaw } from '../images/codec.ts';
@@ -9,7 +10,7 @@ import { addPngText } from '../images/png-text.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
 import type { EditInputs, EditOutcome, RunOptions } from './edit-runner.ts';
 import { prepareInputs } from './prepare-inputs.ts';
-import { workingSize } from './working-size.ts';
+import { type Size, workingSize } from './working-size.ts';
 
 /** The PNG text keyword under which every setting of an edit is stored. */
 export const SETTINGS_PNG_KEYWORD = 'pixels';
@@ -66,6 +67,25 @@ function mapWarnings(editMap: GrayMap, stepsPerPass: number): string[] {
   ];
 }
 
+/** What the run does with the request that it did not spell out: a prompt ignored, another working size. */
+function runNotes(settings: EditSettings, info: ModelInfo, source: Size, size: Size): string[] {
+  const notes: string[] = [];
+  if (!info.usesPrompt && (settings.prompt !== '' || settings.negativePrompt !== '')) {
+    notes.push(
+      `Model '${settings.model}' does not use text (its metadata says so: it is conditioned on the images alone), so the prompt is ignored.`,
+    );
+  }
+  if (size.width !== source.width || size.height !== source.height) {
+    const multiple = info.sizeMultiple > 1 ? `, sides multiples of ${info.sizeMultiple}` : '';
+    notes.push(
+      `The model works at ${size.width}x${size.height}, not the source's ${source.width}x${source.height}: ` +
+        `its native ${info.nativeSize}x${info.nativeSize} area at the source's aspect${multiple}. ` +
+        `The result is scaled back to ${source.width}x${source.height}.`,
+    );
+  }
+  return notes;
+}
+
 /** Decode → PIXELS → encode, for one request. Runs wherever it is called (the worker calls it). */
 export async function runEditPipeline(
   registry: ModelRegistry,
@@ -75,6 +95,8 @@ export async function runEditPipeline(
   options: RunOptions = {},
 ): Promise<EditOutcome> {
   const startedAt = performance.now();
+  // An unknown or broken model is named before the inputs are checked (reading its configs takes milliseconds).
+  await registry.describe(settings.model);
   const prepared = await prepareInputs(settings, inputs, limits.maxPixels, limits.maxExemplars);
   const model = await registry.get(settings.model);
   const seed = settings.seed ?? randomInt(0, MAX_SEED);
@@ -92,6 +114,7 @@ export async function runEditPipeline(
     totalSteps,
     ...size,
     warnings: mapWarnings(prepared.editMap, totalSteps / passCount(settings, prepared.exemplars.length)),
+    notes: [...prepared.notes, ...runNotes(settings, model.info, source, size)],
   });
 
   let output: RawImage;

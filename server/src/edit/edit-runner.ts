@@ -17,6 +17,12 @@ export interface EditStart {
   height: number;
   /** Things the user should know about this run, one sentence each. */
   warnings: string[];
+  /**
+   * What the engine did that the request did not spell out, and why, one sentence each: an
+   * exemplar rescaled into the source frame, a prompt the model ignores, a working size other
+   * than the source's.
+   */
+  notes: string[];
 }
 
 export interface EditProgress {

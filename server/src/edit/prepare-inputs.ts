@@ -26,6 +26,8 @@ export interface PreparedInputs {
   editMap: GrayMap;
   /** Per-exemplar maps for iterative mode (the shared map when the user gave one). */
   exemplarMaps: GrayMap[];
+  /** What was done to the inputs that the user did not spell out (an exemplar rescaled), one sentence each. */
+  notes: string[];
 }
 
 /** Aspect ratios may differ by this fraction (rounding in exports) before a map is refused. */
@@ -51,6 +53,23 @@ async function fitToFrame(exemplar: RawImage, width: number, height: number, fit
         Math.round((height - exemplar.height) / 2),
       );
   }
+}
+
+const FIT_DOES: Record<FitMode, string> = {
+  contain: 'scaled to fit inside it, transparent where it does not reach',
+  cover: 'scaled to cover it and centre-cropped',
+  stretch: 'stretched to its size',
+  center: 'centred at its own size, cropped or with transparent bands',
+};
+
+/** One line for an exemplar whose size is not the source's: what the fit mode did to it, and why. */
+function fitNote(role: string, exemplar: RawImage, width: number, height: number, fit: FitMode): string | undefined {
+  if (exemplar.width === width && exemplar.height === height) return undefined;
+  const name = role[0].toUpperCase() + role.slice(1);
+  return (
+    `${name} is ${exemplar.width}x${exemplar.height} and the source ${width}x${height}, ` +
+    `so it was ${FIT_DOES[fit]} (fit ${fit}; choose another fit to change this).`
+  );
 }
 
 /** Pastes an RGBA layer over an RGBA base by the layer's alpha, keeping the layer's alpha. */
@@ -120,8 +139,12 @@ export async function prepareInputs(
   const { width, height } = source;
   const exemplars: RawImage[] = [];
   const alphas: GrayMap[] = [];
+  const notes: string[] = [];
   for (const [k, bytes] of inputs.exemplars.entries()) {
-    const placed = await fitToFrame(await decode(bytes, exemplarRole(k)), width, height, settings.fit);
+    const exemplar = await decode(bytes, exemplarRole(k));
+    const note = fitNote(exemplarRole(k), exemplar, width, height, settings.fit);
+    if (note) notes.push(note);
+    const placed = await fitToFrame(exemplar, width, height, settings.fit);
     exemplars.push(pasteOver(source, placed));
     alphas.push(channelToMap(placed, 3));
   }
@@ -154,5 +177,5 @@ export async function prepareInputs(
     exemplarMaps = alphas.map((alpha) => shapeToMap(alpha, { grow: settings.grow, feather: settings.feather }));
     editMap = unionMaps(exemplarMaps);
   }
-  return { source, exemplars, alphas, editMap, exemplarMaps };
+  return { source, exemplars, alphas, editMap, exemplarMaps, notes };
 }

@@ -8,22 +8,38 @@ function escapeHtml(text: string): string {
 
 const METHOD_ORDER = ['post', 'get', 'delete'];
 
-const WALKTHROUGH = `TOKEN=…   # from the server admin; leave the header out on a loopback server without tokens
-# 1. submit: settings JSON, the source, exemplars bottom layer first, an optional edit map
-curl -s -H "Authorization: Bearer $TOKEN" \\
+const WALKTHROUGH = `TOKEN=…   # from the server admin; a loopback server without tokens ignores the header
+# 1. submit: settings JSON, the source, exemplars bottom layer first, an optional edit map;
+#    the answer is {"id":"…","state":"queued","position":1,"eventsUrl":"/v1/jobs/…/events",…}: keep the id
+ID=$(curl -s -H "Authorization: Bearer $TOKEN" \\
   -F settings='{"strength":0.6,"steps":20,"previews":true}' \\
   -F source=@source.png -F exemplar=@exemplar.png -F map=@map.png \\
-  http://127.0.0.1:8787/v1/edits
-# → {"id":"…","state":"queued","position":1,"eventsUrl":"/v1/jobs/…/events",…}
+  http://127.0.0.1:8787/v1/edits | node -pe 'JSON.parse(require("fs").readFileSync(0)).id')
 # 2. follow progress (-N: do not buffer); resume after a drop with -H "Last-Event-ID: <last id>"
 curl -N -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8787/v1/jobs/$ID/events
 # 3. fetch the PNG
 curl -H "Authorization: Bearer $TOKEN" -o result.png http://127.0.0.1:8787/v1/jobs/$ID/result`;
 
+interface PropertySchema {
+  type?: string;
+  enum?: unknown[];
+  description?: string;
+}
+
+/** One row per settings field: its name, its type (or choices), and its description (meaning, range, default). */
+function settingsTable(schema: { properties?: Record<string, PropertySchema> } | undefined): string {
+  const rows = Object.entries(schema?.properties ?? {}).map(([name, property]) => {
+    const type = property.enum ? property.enum.map(String).join(' | ') : (property.type ?? '');
+    return `<tr><td><code>${escapeHtml(name)}</code></td><td>${escapeHtml(type)}</td><td>${escapeHtml(property.description ?? '')}</td></tr>`;
+  });
+  return `<table><thead><tr><th>field</th><th>type</th><th>meaning, range, default</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
 export function renderApiPage(document: JsonObject): string {
   const info = document.info as { title: string; description: string };
   const paths = document.paths as Record<string, Record<string, JsonObject>>;
   const schemas = (document.components as { schemas: Record<string, unknown> }).schemas;
+  const settings = schemas.EditSettings as Parameters<typeof settingsTable>[0];
   const endpoints = Object.entries(paths).flatMap(([path, operations]) =>
     METHOD_ORDER.filter((method) => operations[method]).map((method) => {
       const operation = operations[method] as { summary?: string; description?: string; responses?: JsonObject };
@@ -48,6 +64,7 @@ export function renderApiPage(document: JsonObject): string {
 <style>
 body{font:15px/1.5 system-ui,sans-serif;max-width:860px;margin:2rem auto;padding:0 1rem;color:#222}
 pre{background:#f5f5f5;padding:.8rem;overflow:auto;font-size:13px}code{font-size:13px}
+table{border-collapse:collapse;font-size:14px}td,th{border-top:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
 .method{display:inline-block;min-width:4.5em;font-weight:600;color:#0b5}section{border-top:1px solid #ddd;padding-top:.3rem}
 </style></head><body>
 <h1>${escapeHtml(info.title)}</h1>
@@ -56,6 +73,9 @@ pre{background:#f5f5f5;padding:.8rem;overflow:auto;font-size:13px}code{font-size
 Browsers and the Figma plugin may call from any origin, including <code>null</code>; no cookies are used.
 The machine-readable description is <a href="/openapi.json">/openapi.json</a>.</p>
 <h2>With curl</h2><pre>${escapeHtml(WALKTHROUGH)}</pre>
+<h2>Edit settings</h2>
+<p>The <code>settings</code> part of <code>POST /v1/edits</code>: a JSON object, every field optional.</p>
+${settingsTable(settings)}
 <h2>Endpoints</h2>${endpoints.join('\n')}
 <h2>Schemas</h2>${schemaSections.join('\n')}
 </body></html>`;

@@ -54,6 +54,8 @@ export function buildOpenApiDocument(limits: ServerLimits): JsonObject {
         'Exemplar-based image edits for a design team: submit an edit, follow its progress as server-sent events, fetch the PNG. ' +
         'Every error has the ErrorBody shape: a stable code to switch on and a message that says what to change.',
     },
+    // Relative to where this document is served, so it stays right behind a proxy or on another port.
+    servers: [{ url: '/', description: 'This server (the one serving this document)' }],
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A token from the server admin.' } },
       schemas: {

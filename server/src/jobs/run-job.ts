@@ -42,7 +42,12 @@ export async function runJob(job: JobRecord, runner: EditRunner, { logger, metri
       onProgress: (progress) => {
         metrics.stepSeconds.observe(Math.max(0, progress.elapsedMs - previousStepMs) / 1000);
         previousStepMs = progress.elapsedMs;
-        job.progress = { step: progress.step, totalSteps: progress.totalSteps, elapsedMs: progress.elapsedMs };
+        // The wire carries whole milliseconds: finer is noise, not information.
+        job.progress = {
+          step: progress.step,
+          totalSteps: progress.totalSteps,
+          elapsedMs: Math.round(progress.elapsedMs),
+        };
         const preview =
           job.settings.previews && progress.preview ? Buffer.from(progress.preview).toString('base64') : undefined;
         job.events.append({ type: 'step', ...job.progress, ...(preview ? { preview } : {}) });

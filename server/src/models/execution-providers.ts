@@ -25,7 +25,7 @@ export const CUDA_REQUIREMENTS =
 export const CUDA_INSTALL_HINT =
   "install them with ONNXRUNTIME_NODE_INSTALL=cuda12 when onnxruntime-node's install script runs " +
   '(with pnpm: add onnxruntime-node to onlyBuiltDependencies in pnpm-workspace.yaml, then ' +
-  '`ONNXRUNTIME_NODE_INSTALL=cuda12 pnpm rebuild onnxruntime-node`); see server/MODELS.md, "GPU"';
+  '`ONNXRUNTIME_NODE_INSTALL=cuda12 pnpm rebuild onnxruntime-node`); see server/MODELS.md, "Devices: CPU, CUDA, WebGPU"';
 
 interface Problem {
   /** One clause for `auto`'s log line. */

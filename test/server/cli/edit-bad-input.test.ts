@@ -1,16 +1,16 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runPixels } from '../../helpers/cli.ts';
 import { bombPng, fixture, fixtureAt, solidPng } from '../../helpers/images.ts';
+import { tempDir } from '../../helpers/temp-dirs.ts';
 
 let dir: string;
 const path = (name: string) => join(dir, name);
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'pixels-cli-'));
+  dir = await tempDir('cli');
   await writeFile(path('source.png'), await fixtureAt('brick', 64));
   await writeFile(path('exemplar.png'), await fixtureAt('grass', 64, 64, (x) => (x >= 32 ? 1 : 0)));
   await writeFile(path('opaque.png'), await fixtureAt('grass', 64));

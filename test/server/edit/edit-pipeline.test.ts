@@ -1,6 +1,3 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { runEditPipeline, SETTINGS_PNG_KEYWORD } from '@pixels/server/edit/edit-pipeline.ts';
 import { decodeRgba } from '@pixels/server/images/codec.ts';
 import { readPngText } from '@pixels/server/images/png-text.ts';
@@ -8,6 +5,7 @@ import { ModelRegistry } from '@pixels/server/models/model-registry.ts';
 import { DEFAULT_LIMITS, EditSettings } from '@pixels/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureAt } from '../../helpers/images.ts';
+import { tempDir } from '../../helpers/temp-dirs.ts';
 
 const SIZE = 256;
 const LIMITS = { maxPixels: DEFAULT_LIMITS.maxPixels, maxExemplars: DEFAULT_LIMITS.maxExemplars };
@@ -17,7 +15,7 @@ let exemplar: Uint8Array;
 
 beforeAll(async () => {
   registry = new ModelRegistry({
-    modelsDir: await mkdtemp(join(tmpdir(), 'pixels-models-')),
+    modelsDir: await tempDir('models'),
     session: { providers: ['cpu'], intraOpThreads: 0 },
   });
   source = await fixtureAt('brick', SIZE);

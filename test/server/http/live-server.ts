@@ -23,10 +23,14 @@ export interface LiveServer {
 }
 
 /**
- * One models folder for every server test file: the built-in model is generated once (the
- * generator moves a finished folder into place, so files racing to create it are safe).
+ * One models folder for every server test file: the built-in model is generated once per run (the
+ * generator moves a finished folder into place, so files racing to create it are safe). It lives in
+ * the run's shared folder (test/global-setup.ts), removed when the run ends.
  */
-export const TEST_MODELS_DIR = join(tmpdir(), `pixels-server-test-models-v${BUILTIN_DESIGN.version}`);
+export const TEST_MODELS_DIR = join(
+  process.env.PIXELS_TEST_SHARED_DIR ?? tmpdir(),
+  `server-test-models-v${BUILTIN_DESIGN.version}`,
+);
 
 /**
  * The whole team server on loopback with the real edit runner (one worker thread, the built-in

@@ -1,9 +1,9 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { clipVocabulary, TINY_MERGES, tinyTokenizerFiles } from '@pixels/server/models/testing/tiny-tokenizer-files.ts';
 import { CLIP_SEQUENCE_LENGTH, ClipTokenizer } from '@pixels/server/models/tokenizer/clip-tokenizer.ts';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../helpers/temp-dirs.ts';
 
 /**
  * Ids worked out by hand from CLIP's construction: byte symbols in bytes_to_unicode order
@@ -15,7 +15,7 @@ const START = 526;
 const END = 527;
 
 async function tokenizerFolder(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'pixels-tokenizer-'));
+  const dir = await tempDir('tokenizer');
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
   return dir;
 }

@@ -1,5 +1,4 @@
-import { cp, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeModel } from '@pixels/server/models/describe-model.ts';
 import { pullModel } from '@pixels/server/models/hub/pull-model.ts';
@@ -7,6 +6,7 @@ import { ModelRegistry } from '@pixels/server/models/model-registry.ts';
 import { createModel, GraphBuilder, writeModel } from '@pixels/server/models/onnx-writer/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPixels } from '../../helpers/cli.ts';
+import { tempDir } from '../../helpers/temp-dirs.ts';
 import { type FakeHub, startFakeHub } from './fake-hub.ts';
 import { tinyModel } from './tiny-models.ts';
 
@@ -60,10 +60,10 @@ beforeAll(async () => {
     await mkdir(join(turbo, junk, '..'), { recursive: true });
     await writeFile(join(turbo, junk), 'not needed');
   }
-  const nested = await mkdtemp(join(tmpdir(), 'pixels-hub-nested-'));
+  const nested = await tempDir('hub-nested');
   await cp(turbo, join(nested, 'onnx'), { recursive: true });
   await writeFile(join(nested, 'model_index.json'), '{"_class_name": "StableDiffusionXLPipeline"}');
-  const pytorch = await mkdtemp(join(tmpdir(), 'pixels-hub-pt-'));
+  const pytorch = await tempDir('hub-pt');
   await mkdir(join(pytorch, 'unet'));
   await writeFile(join(pytorch, 'model_index.json'), '{}');
   await writeFile(join(pytorch, 'unet', 'diffusion_pytorch_model.safetensors'), 'weights');
@@ -86,7 +86,7 @@ beforeAll(async () => {
 afterAll(() => hub.close());
 
 async function modelsFolder(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'pixels-pulled-'));
+  return tempDir('pulled');
 }
 
 describe('pixels models pull', () => {
