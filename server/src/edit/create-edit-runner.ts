@@ -135,11 +135,18 @@ export function createEditRunner(options: EditRunnerOptions): EditRunner {
       });
     },
     probe() {
-      return new Promise((resolve, reject) => {
-        const requestId = nextId++;
-        probeRequests.set(requestId, { resolve, reject });
-        post({ type: 'probe', requestId });
-      });
+      if (closed) return Promise.reject(new Error('the edit runner is closed'));
+      // Queued with the edits: a probe loads the built-in model, which must not evict a model an edit is using.
+      const result = queue.then(
+        () =>
+          new Promise<DeviceReport>((resolve, reject) => {
+            const requestId = nextId++;
+            probeRequests.set(requestId, { resolve, reject });
+            post({ type: 'probe', requestId });
+          }),
+      );
+      queue = result.catch(() => undefined);
+      return result;
     },
     async close() {
       closed = true;
