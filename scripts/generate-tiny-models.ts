@@ -2,9 +2,10 @@
  * `tsx scripts/generate-tiny-models.ts [dir] [--oracle target|still]`: writes a tiny ONNX model
  * folder for every family and exporter layout (`tiny-sd1`, `tiny-sd1-legacy`, `tiny-sd1-olive`,
  * `tiny-sd2`, `tiny-sd-turbo`, `tiny-sdxl`, `tiny-sdxl-refiner`, `tiny-sdxl-refiner-paired`,
- * `tiny-sdxl-turbo`, `tiny-lcm`) into `dir` (default `models/` at the repository root), with the
- * real input and output names, shapes, dtypes and file layouts at 64x64 pixels. Random weights by
- * default; `--oracle` writes UNets whose output is known exactly (see tiny-unet.ts).
+ * `tiny-sdxl-turbo`, `tiny-lcm`, and `tiny-sd1-narrow`, `tiny-sdxl-narrow` at the 32-d widths of
+ * diffusers' test models) into `dir` (default `models/` at the repository root), with the real input
+ * and output names, shapes, dtypes and file layouts at 64x64 pixels. Random weights by default;
+ * `--oracle` writes UNets whose output is known exactly (see tiny-unet.ts).
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';

@@ -18,6 +18,8 @@ export const ERROR_CODES = [
   /** The job exists but has no result yet (queued or running), or never will (failed). */
   'not_done',
   'not_ready',
+  /** A worker's device (a GPU) cannot run the model: a server fault, not the request's. */
+  'device_unavailable',
   'queue_full',
   'canceled',
   'internal',

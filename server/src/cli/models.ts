@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { PixelsError } from '@pixels/shared';
-import { DEVICES, type Device, resolveDevice } from '../models/execution-providers.ts';
+import { DEVICES, describeProviders, resolveDevice } from '../models/execution-providers.ts';
 import { DEFAULT_HUB_ENDPOINT } from '../models/hub/hub-client.ts';
 import { type PullProgress, pullModel } from '../models/hub/pull-model.ts';
 import { ModelRegistry, toSummary } from '../models/model-registry.ts';
@@ -155,8 +155,8 @@ async function verify(argv: string[]): Promise<number> {
 async function devices(): Promise<number> {
   for (const device of DEVICES) {
     try {
-      const choice = await resolveDevice(device as Device);
-      console.log(`${device}: ok (${choice.reason}; providers ${choice.providers.join(', ')})`);
+      const choice = await resolveDevice(device);
+      console.log(`${device}: ok (${choice.reason}; providers ${describeProviders(choice.providers)})`);
     } catch (error) {
       console.log(`${device}: unavailable: ${(error as Error).message.replace(/^--device \w+: /, '')}`);
     }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { createEditRunner } from '../edit/create-edit-runner.ts';
+import { createEditRunner, type EditRunnerOptions } from '../edit/create-edit-runner.ts';
 import type { EditRunner } from '../edit/edit-runner.ts';
 import { checkExposure, ExposureError } from '../http/exposure.ts';
 import { ConfigError, parseServeConfig, SERVE_USAGE, type ServeConfig } from '../http/server-config.ts';
@@ -62,6 +62,7 @@ export async function runServe(argv: string[]): Promise<number> {
       host: config.host,
       port: config.port,
       runners,
+      devicesFallback: config.devicesFallback,
       tokens,
       insecure: config.insecure,
       tls,
@@ -115,17 +116,20 @@ export function cpuThreadsPerWorker(cores: number, cpuWorkers: number): number {
   return Math.max(1, Math.floor((cores - 1) / Math.max(1, cpuWorkers)));
 }
 
-/** One runner per device. */
-function createRunners(config: ServeConfig): EditRunner[] {
+/** What each worker is started with: one per `--devices` entry, its device named in errors as `--devices`. */
+export function workerOptions(config: ServeConfig, cores = availableParallelism()): EditRunnerOptions[] {
   const mayUseCpu = config.devices.filter((device) => device === 'cpu' || device === 'auto').length;
-  const intraOpThreads = cpuThreadsPerWorker(availableParallelism(), mayUseCpu);
-  return config.devices.map((device) =>
-    createEditRunner({
-      modelsDir: config.modelsDir,
-      device,
-      intraOpThreads,
-      maxPixels: config.limits.maxPixels,
-      maxExemplars: config.limits.maxExemplars,
-    }),
-  );
+  const intraOpThreads = cpuThreadsPerWorker(cores, mayUseCpu);
+  return config.devices.map((device) => ({
+    modelsDir: config.modelsDir,
+    device,
+    deviceFlag: '--devices',
+    intraOpThreads,
+    maxPixels: config.limits.maxPixels,
+    maxExemplars: config.limits.maxExemplars,
+  }));
+}
+
+function createRunners(config: ServeConfig): EditRunner[] {
+  return workerOptions(config).map((options) => createEditRunner(options));
 }

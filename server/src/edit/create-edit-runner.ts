@@ -2,16 +2,18 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_LIMITS, type EditSettings, type ModelSummary, PixelsError } from '@pixels/shared';
-import type { Device } from '../models/devices.ts';
-import type { EditInputs, EditOutcome, EditRunner, RunOptions } from './edit-runner.ts';
+import type { Device, DeviceSpec } from '../models/devices.ts';
+import type { DeviceReport, EditInputs, EditOutcome, EditRunner, RunOptions } from './edit-runner.ts';
 import type { FromWorker, ToWorker, WorkerConfig } from './worker-protocol.ts';
 
 export interface EditRunnerOptions {
   modelsDir: string;
   /** onnxruntime execution providers in order of preference. Default ['cpu']. */
   providers?: string[];
-  /** auto | cpu | cuda | webgpu; when set, replaces `providers` (see models/execution-providers.ts). */
-  device?: Device;
+  /** auto | cpu | cuda | cuda:N | webgpu; when set, replaces `providers` (see models/execution-providers.ts). */
+  device?: Device | DeviceSpec;
+  /** The flag the device came from, named in errors. Default `--device` (pixels edit); the server passes `--devices`. */
+  deviceFlag?: string;
   /** Threads per operator. Default: every core. */
   intraOpThreads?: number;
   maxResidentModels?: number;
@@ -37,6 +39,7 @@ export function createEditRunner(options: EditRunnerOptions): EditRunner {
     modelsDir: options.modelsDir,
     providers: options.providers ?? ['cpu'],
     ...(options.device ? { device: options.device } : {}),
+    ...(options.deviceFlag ? { deviceFlag: options.deviceFlag } : {}),
     intraOpThreads: options.intraOpThreads ?? availableParallelism(),
     maxResidentModels: options.maxResidentModels ?? 1,
     limits: {
@@ -50,6 +53,7 @@ export function createEditRunner(options: EditRunnerOptions): EditRunner {
     number,
     { resolve: (models: ModelSummary[]) => void; reject: (error: Error) => void }
   >();
+  const probeRequests = new Map<number, { resolve: (device: DeviceReport) => void; reject: (error: Error) => void }>();
   let nextId = 1;
   let queue: Promise<unknown> = Promise.resolve();
   let closed = false;
@@ -59,6 +63,8 @@ export function createEditRunner(options: EditRunnerOptions): EditRunner {
     jobs.clear();
     for (const request of modelRequests.values()) request.reject(error);
     modelRequests.clear();
+    for (const request of probeRequests.values()) request.reject(error);
+    probeRequests.clear();
   };
   worker.on('error', (error) => failAll(new Error(`edit worker crashed: ${error.message}`)));
   worker.on('exit', (code) => {
@@ -70,6 +76,14 @@ export function createEditRunner(options: EditRunnerOptions): EditRunner {
       modelRequests.delete(message.requestId);
       if (message.models) request?.resolve(message.models);
       else request?.reject(new Error(message.error));
+      return;
+    }
+    if (message.type === 'probe') {
+      const request = probeRequests.get(message.requestId);
+      probeRequests.delete(message.requestId);
+      if (message.device) request?.resolve(message.device);
+      else if (message.error)
+        request?.reject(new PixelsError(message.error.code, message.error.message, message.error.field));
       return;
     }
     const job = jobs.get(message.jobId);
@@ -119,6 +133,20 @@ export function createEditRunner(options: EditRunnerOptions): EditRunner {
         modelRequests.set(requestId, { resolve, reject });
         post({ type: 'models', requestId });
       });
+    },
+    probe() {
+      if (closed) return Promise.reject(new Error('the edit runner is closed'));
+      // Queued with the edits: a probe loads the built-in model, which must not evict a model an edit is using.
+      const result = queue.then(
+        () =>
+          new Promise<DeviceReport>((resolve, reject) => {
+            const requestId = nextId++;
+            probeRequests.set(requestId, { resolve, reject });
+            post({ type: 'probe', requestId });
+          }),
+      );
+      queue = result.catch(() => undefined);
+      return result;
     },
     async close() {
       closed = true;

@@ -1,4 +1,7 @@
 import type { EditSettings, ModelSummary } from '@pixels/shared';
+import type { DeviceReport } from '../models/model-registry.ts';
+
+export type { DeviceReport };
 
 /** The encoded image files of one edit request (PNG, JPEG or WebP bytes), exemplars in z-order. */
 export interface EditInputs {
@@ -59,5 +62,10 @@ export interface RunOptions {
 export interface EditRunner {
   run(settings: EditSettings, inputs: EditInputs, options?: RunOptions): Promise<EditOutcome>;
   listModels(): Promise<ModelSummary[]>;
+  /**
+   * Starts this runner's device, opens the built-in model's sessions on it and runs them once;
+   * rejects with a PixelsError (`device_unavailable` naming the device) when the device cannot run.
+   */
+  probe(): Promise<DeviceReport>;
   close(): Promise<void>;
 }

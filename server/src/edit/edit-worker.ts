@@ -11,6 +11,7 @@ const registry = new ModelRegistry({
   modelsDir: config.modelsDir,
   session: { providers: config.providers, intraOpThreads: config.intraOpThreads },
   device: config.device,
+  deviceFlag: config.deviceFlag,
   maxResident: config.maxResidentModels,
 });
 const running = new Map<number, AbortController>();
@@ -49,6 +50,18 @@ port.on('message', (message: ToWorker) => {
       break;
     case 'cancel':
       running.get(message.jobId)?.abort();
+      break;
+    case 'probe':
+      registry
+        .probe()
+        .then((device) => send({ type: 'probe', requestId: message.requestId, device }))
+        .catch((error: Error) =>
+          send({
+            type: 'probe',
+            requestId: message.requestId,
+            error: error instanceof PixelsError ? error.toBody().error : { code: 'internal', message: error.message },
+          }),
+        );
       break;
     case 'models':
       registry

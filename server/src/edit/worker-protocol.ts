@@ -1,5 +1,6 @@
 import type { EditSettings, ErrorBody, ModelSummary } from '@pixels/shared';
-import type { Device } from '../models/devices.ts';
+import type { Device, DeviceSpec } from '../models/devices.ts';
+import type { DeviceReport } from '../models/model-registry.ts';
 import type { PipelineLimits } from './edit-pipeline.ts';
 import type { EditInputs, EditOutcome, EditProgress, EditStart } from './edit-runner.ts';
 
@@ -8,8 +9,10 @@ export interface WorkerConfig {
   modelsDir: string;
   /** onnxruntime execution providers in order, e.g. ['cpu']. */
   providers: string[];
-  /** auto | cpu | cuda | webgpu: when set, replaces `providers` with what it resolves to. */
-  device?: Device;
+  /** auto | cpu | cuda | cuda:N | webgpu: when set, replaces `providers` with what it resolves to. */
+  device?: Device | DeviceSpec;
+  /** The flag the device came from, named in errors: `--device` (pixels edit) or `--devices` (pixels serve). */
+  deviceFlag?: string;
   intraOpThreads: number;
   maxResidentModels: number;
   limits: PipelineLimits;
@@ -18,11 +21,13 @@ export interface WorkerConfig {
 export type ToWorker =
   | { type: 'run'; jobId: number; settings: EditSettings; inputs: EditInputs }
   | { type: 'cancel'; jobId: number }
-  | { type: 'models'; requestId: number };
+  | { type: 'models'; requestId: number }
+  | { type: 'probe'; requestId: number };
 
 export type FromWorker =
   | { type: 'start'; jobId: number; start: EditStart }
   | { type: 'progress'; jobId: number; progress: EditProgress }
   | { type: 'done'; jobId: number; outcome: EditOutcome }
   | { type: 'failed'; jobId: number; error: ErrorBody['error']; internal: boolean }
-  | { type: 'models'; requestId: number; models?: ModelSummary[]; error?: string };
+  | { type: 'models'; requestId: number; models?: ModelSummary[]; error?: string }
+  | { type: 'probe'; requestId: number; device?: DeviceReport; error?: ErrorBody['error'] };

@@ -2,6 +2,7 @@ import { type ModelSummary, PixelsError, type ServerStatus, type SubmitResponse 
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
+import type { WorkerReadiness } from '../edit/device-readiness.ts';
 import { isJobIdShaped } from '../jobs/job-id.ts';
 import type { JobMetrics } from '../jobs/job-metrics.ts';
 import type { JobQueue } from '../jobs/job-queue.ts';
@@ -30,6 +31,8 @@ export interface AppDependencies {
   heartbeatMs?: number;
   /** Event-loop stalls while jobs ran, for /metrics. */
   stalls?: { readonly maxStallMs: number; readonly maxBusyStallMs: number | undefined };
+  /** Whether each worker's model session can run (probed at start-up; a device failure clears it). Default: all ready. */
+  workerReadiness?: () => readonly WorkerReadiness[];
 }
 
 /** The Hono app of the team server; every route answers errors in the shared ErrorBody shape. */
@@ -41,6 +44,12 @@ export function createApp(dependencies: AppDependencies) {
   const authenticate = bearerAuth(tokens);
   const listModels = remember(dependencies.listModels);
   let openEventStreams = 0;
+  const unreadyWorkers = () =>
+    (dependencies.workerReadiness?.() ?? [])
+      .map((worker, index) => ({ ...worker, number: index + 1 }))
+      .filter((worker) => !worker.ready);
+  const describeUnready = (workers: ReturnType<typeof unreadyWorkers>) =>
+    workers.map((worker) => `worker ${worker.number} (${worker.device}): ${worker.reason}`).join('; ');
 
   const status = (state: ServerStatus['status']): ServerStatus => {
     const stats = queue.stats();
@@ -127,6 +136,13 @@ export function createApp(dependencies: AppDependencies) {
     .get('/healthz', (c) => c.json(status('ok')))
     .get('/readyz', (c) => {
       if (queue.isDraining) throw new PixelsError('not_ready', 'The server is shutting down and takes no new jobs.');
+      const unready = unreadyWorkers();
+      if (unready.length > 0) {
+        throw new PixelsError(
+          'device_unavailable',
+          `Not ready: ${unready.length} of ${queue.stats().workers} workers cannot run their model: ${describeUnready(unready)}`,
+        );
+      }
       return c.json(status('ready'));
     })
     .get('/metrics', (c) =>
@@ -184,6 +200,9 @@ function noResult(job: JobRecord): PixelsError {
     case 'canceled':
       return new PixelsError('canceled', `Job ${job.id} was canceled, so it has no result; submit it again.`);
     default:
+      // The server's device failed, not the request: answer 503 with the device's code, so clients retry.
+      if (job.error?.code === 'device_unavailable')
+        return new PixelsError('device_unavailable', `Job ${job.id} failed: ${job.error.message}`);
       return new PixelsError(
         'not_done',
         `Job ${job.id} failed (${job.error?.code}: ${job.error?.message}), so it has no result.`,

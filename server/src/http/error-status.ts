@@ -20,6 +20,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, ClientErrorStatusCode | 
     canceled: 409,
     queue_full: 429,
     not_ready: 503,
+    device_unavailable: 503,
     model_error: 500,
     internal: 500,
   },

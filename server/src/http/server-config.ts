@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_LIMITS } from '@pixels/shared';
 import { LOG_LEVELS, type LogLevel } from '../jobs/logger.ts';
-import { DEVICES, type Device } from '../models/devices.ts';
+import { DEVICE_SPELLINGS, type DeviceSpec, parseDeviceSpec } from '../models/devices.ts';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './server-limits.ts';
 
 /** Everything `pixels serve` is told by flags and environment variables. */
@@ -10,8 +10,10 @@ export interface ServeConfig {
   port: number;
   modelsDir: string;
   tokensFile: string | undefined;
-  /** One worker per entry (auto: CUDA when its provider loads, else CPU). */
-  devices: Device[];
+  /** One worker per entry (auto: CUDA on GPU 0 when its provider loads, else CPU). */
+  devices: DeviceSpec[];
+  /** A device that cannot start is dropped with a warning instead of stopping the server. */
+  devicesFallback: boolean;
   insecure: boolean;
   tls: { certFile: string; keyFile: string } | undefined;
   limits: ServerLimits;
@@ -50,7 +52,12 @@ const OPTIONS: Record<string, OptionSpec> = {
     type: 'string',
     env: 'PIXELS_DEVICES',
     fallback: 'auto',
-    help: `one worker per comma-separated entry (${DEVICES.join(' | ')}), e.g. cuda,cuda`,
+    help: `one worker per comma-separated entry: ${DEVICE_SPELLINGS} (cuda = cuda:0), e.g. cuda:0,cuda:1; each is probed at start-up`,
+  },
+  'devices-fallback': {
+    type: 'boolean',
+    env: 'PIXELS_DEVICES_FALLBACK',
+    help: 'drop a device that cannot start (logged as a warning) and serve on the rest, instead of refusing to start',
   },
   insecure: {
     type: 'boolean',
@@ -180,15 +187,7 @@ export function parseServeConfig(
   const logLevel = text('log-level') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel))
     throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not '${logLevel}'.`);
-  const devices = text('devices')!
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '') as Device[];
-  if (devices.length === 0 || devices.some((device) => !DEVICES.includes(device))) {
-    throw new ConfigError(
-      `--devices must list devices from ${DEVICES.join(', ')} (one worker each, e.g. cuda,cuda), not '${text('devices')}'.`,
-    );
-  }
+  const devices = parseDevices(text('devices')!);
   const certFile = text('tls-cert');
   const keyFile = text('tls-key');
   if ((certFile === undefined) !== (keyFile === undefined)) {
@@ -200,6 +199,7 @@ export function parseServeConfig(
     modelsDir: text('models-dir') ?? defaultModelsDir,
     tokensFile: text('tokens-file'),
     devices,
+    devicesFallback: flag('devices-fallback'),
     insecure: flag('insecure'),
     tls: certFile && keyFile ? { certFile, keyFile } : undefined,
     limits: {
@@ -215,4 +215,27 @@ export function parseServeConfig(
     shutdownMs: integer('shutdown-seconds', 0, 3600) * 1000,
     logLevel,
   };
+}
+
+/**
+ * `--devices cpu,cuda:0,cuda:1`: one worker per entry. A bare `cuda` is GPU 0; repeated, it is
+ * refused, since it once read as "one worker per GPU" and now would put every worker on GPU 0.
+ */
+function parseDevices(value: string): DeviceSpec[] {
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  const unknown = entries.filter((entry) => parseDeviceSpec(entry) === undefined);
+  if (entries.length === 0 || unknown.length > 0) {
+    throw new ConfigError(
+      `--devices takes a comma-separated list of ${DEVICE_SPELLINGS}, one worker each (e.g. cuda:0,cuda:1); '${unknown[0] ?? value}' is not one.`,
+    );
+  }
+  if (entries.filter((entry) => entry.toLowerCase() === 'cuda').length > 1) {
+    throw new ConfigError(
+      `--devices '${value}': name each GPU by its index, e.g. cuda:0,cuda:1 for one worker per GPU (cuda:0,cuda:0 puts two workers on GPU 0).`,
+    );
+  }
+  return entries.map((entry) => parseDeviceSpec(entry)!);
 }

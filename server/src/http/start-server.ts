@@ -2,6 +2,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import type { ModelSummary } from '@pixels/shared';
+import { probeRunners } from '../edit/device-readiness.ts';
 import type { EditRunner } from '../edit/edit-runner.ts';
 import { JobMetrics } from '../jobs/job-metrics.ts';
 import { createJobQueue, type JobQueue } from '../jobs/job-queue.ts';
@@ -16,8 +17,10 @@ export interface StartServerOptions {
   host: string;
   /** 0 picks a free port (tests). */
   port: number;
-  /** One per device; the server closes them when it stops. */
+  /** One per device, probed before the server listens; the server closes them when it stops (or fails to start). */
   runners: EditRunner[];
+  /** Drop a runner whose device cannot start (with a warning) instead of refusing to start. */
+  devicesFallback?: boolean;
   tokens: TokenRegistry;
   insecure?: boolean;
   /** PEM certificate and key: serve https. */
@@ -44,7 +47,10 @@ export interface RunningServer {
 /** Connections still open this long after the queue drained are cut (stuck clients must not block exit). */
 const CONNECTION_GRACE_MS = 2000;
 
-/** Starts the team server; refuses (throws) an exposed address without tokens, and a model folder it cannot read. */
+/**
+ * Starts the team server; refuses (throws) an exposed address without tokens, a device that cannot
+ * start (DeviceStartError, unless `devicesFallback`), and a model folder it cannot read.
+ */
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const logger = options.logger ?? silentLogger;
   for (const warning of checkExposure({
@@ -55,17 +61,19 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   })) {
     logger.warn(warning);
   }
+  const runners = await probeRunners(options.runners, { fallback: options.devicesFallback === true, logger });
   let models: ModelSummary[];
   try {
-    models = await options.runners[0].listModels();
+    models = await runners[0].listModels();
   } catch (error) {
+    await Promise.all(runners.map((runner) => runner.close()));
     throw new Error(`The models could not be listed: ${(error as Error).message}`);
   }
   const metrics = new JobMetrics();
   const stalls = new EventLoopStallMonitor();
   const queue = createJobQueue({
     onRunningChange: (running) => stalls.update(running),
-    runners: options.runners,
+    runners,
     limits: options.limits ?? DEFAULT_SERVER_LIMITS,
     retentionMs: options.retentionMs,
     logger,
@@ -80,6 +88,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     metrics,
     heartbeatMs: options.heartbeatMs,
     stalls,
+    workerReadiness: () => runners.map((runner) => runner.readiness()),
   });
   const server = createAdaptorServer({
     fetch: app.fetch,
@@ -102,7 +111,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const url = `${options.tls ? 'https' : 'http'}://${hostInUrl}:${port}`;
   logger.info('listening', {
     url,
-    workers: options.runners.length,
+    workers: runners.length,
+    devices: runners.map((runner) => runner.report.device),
     models: models.map((model) => model.name),
     tokens: options.tokens.size,
   });
@@ -119,7 +129,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     await serverClosed;
     clearTimeout(timer);
     stalls.close();
-    await Promise.all(options.runners.map((runner) => runner.close()));
+    await Promise.all(runners.map((runner) => runner.close()));
     logger.info('stopped', { durationMs: Date.now() - started });
   };
   return {

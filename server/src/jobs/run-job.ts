@@ -5,7 +5,7 @@ import type { JobRecord } from './job-record.ts';
 import type { Logger } from './logger.ts';
 
 /** Codes that mean the server, not the request, is at fault: logged as errors. */
-const SERVER_FAULT_CODES: ReadonlySet<string> = new Set(['internal', 'model_error']);
+const SERVER_FAULT_CODES: ReadonlySet<string> = new Set(['internal', 'model_error', 'device_unavailable']);
 
 export interface RunJobContext {
   logger: Logger;

@@ -85,12 +85,8 @@ export async function describeModel(
     metadata[part as PartName] = partMetadata;
   }
   const unet = metadata.unet!;
-  const traits = detectFamily({
-    folder,
-    unet,
-    textEncoder: metadata.text_encoder,
-    textEncoder2: metadata.text_encoder_2,
-  });
+  const evidence = { folder, unet, textEncoder: metadata.text_encoder, textEncoder2: metadata.text_encoder_2 };
+  const traits = detectFamily(evidence);
   for (const part of TEXT_PARTS[traits.conditioning]) {
     if (!folder.parts[part]) throw missingPart(folder, part, `encode prompts for ${traits.family}`);
     const tokenizer = part === 'text_encoder' ? 'tokenizer' : 'tokenizer_2';
@@ -132,7 +128,7 @@ export async function describeModel(
     traits,
     metadata,
     scalingFactor,
-    timeIdCount: isSdxlShaped ? (timeIdCount({ folder, unet }) ?? (traits.conditioning === 'sdxl-refiner' ? 5 : 6)) : 0,
+    timeIdCount: isSdxlShaped ? (timeIdCount(evidence) ?? (traits.conditioning === 'sdxl-refiner' ? 5 : 6)) : 0,
     guidanceEmbeddingSize: hasTimestepCond ? guidanceEmbeddingSize || 256 : 0,
     zeroEmptyNegative: folder.index.force_zeros_for_empty_prompt !== false,
     aestheticScores: traits.conditioning === 'sdxl-refiner' || folder.index.requires_aesthetics_score === true,

@@ -1,20 +1,27 @@
 /**
- * `--device auto|cpu|cuda|webgpu` → onnxruntime execution providers. CUDA's provider libraries are
- * not in the npm package (its install script fetches them from NuGet) and need the CUDA runtime and
- * cuDNN on the host; asking for CUDA without them makes onnxruntime throw rather than fall back, so
- * each request is probed once and refused with what is missing, and `auto` falls back to CPU saying why.
+ * Devices → onnxruntime execution providers: `cpu`, `cuda:N` (the CUDA provider with `deviceId` N),
+ * `webgpu`, and `auto` (CUDA on GPU 0 when its provider loads, else CPU). CUDA's provider libraries
+ * are not in the npm package (its install script fetches them from NuGet) and need the CUDA runtime
+ * and cuDNN on the host; asking for CUDA without them makes onnxruntime throw rather than fall back,
+ * so each device is probed once (a session created on it and run) and refused with what is missing.
  */
 import { PixelsError } from '@pixels/shared';
-import { DEVICES, type Device } from './devices.ts';
-import { missingProviderLibraries, probeProvider, runtimeLibraryFolder } from './onnx-runtime.ts';
+import { cudaDeviceId, DEVICES, type Device, type DeviceSpec, parseDeviceSpec } from './devices.ts';
+import {
+  type ExecutionProvider,
+  missingProviderLibraries,
+  probeProvider,
+  providerLabel,
+  runtimeLibraryFolder,
+} from './onnx-runtime.ts';
 
-export { DEVICES, type Device };
+export { DEVICES, type Device, type DeviceSpec };
 
 export interface DeviceChoice {
-  /** The device actually used. */
-  device: Exclude<Device, 'auto'>;
+  /** The device actually used: `cpu`, `cuda:N` or `webgpu`. */
+  device: Exclude<DeviceSpec, 'auto'>;
   /** onnxruntime providers in order; CPU last, so operators a GPU provider lacks still run. */
-  providers: string[];
+  providers: ExecutionProvider[];
   /** One line for logs: what was chosen and why. */
   reason: string;
 }
@@ -27,6 +34,18 @@ export const CUDA_INSTALL_HINT =
   '(with pnpm: add onnxruntime-node to onlyBuiltDependencies in pnpm-workspace.yaml, then ' +
   '`ONNXRUNTIME_NODE_INSTALL=cuda12 pnpm rebuild onnxruntime-node`); see server/MODELS.md, "Devices: CPU, CUDA, WebGPU"';
 
+/** The providers a device's sessions are created with: `cuda:N` reaches onnxruntime as the CUDA provider's deviceId. */
+export function providersFor(device: Exclude<DeviceSpec, 'auto'>): ExecutionProvider[] {
+  const deviceId = cudaDeviceId(device);
+  if (deviceId !== undefined) return [{ name: 'cuda', deviceId }, 'cpu'];
+  return device === 'webgpu' ? ['webgpu', 'cpu'] : ['cpu'];
+}
+
+/** `cuda:1, cpu` for logs. */
+export function describeProviders(providers: readonly ExecutionProvider[]): string {
+  return providers.map(providerLabel).join(', ');
+}
+
 interface Problem {
   /** One clause for `auto`'s log line. */
   short: string;
@@ -34,8 +53,8 @@ interface Problem {
   full: string;
 }
 
-/** Why CUDA cannot be used here, or undefined when it works. */
-async function cudaProblem(): Promise<Problem | undefined> {
+/** Why CUDA cannot be used on GPU `deviceId`, or undefined when a session starts and runs there. */
+async function cudaProblem(deviceId: number): Promise<Problem | undefined> {
   const missing = missingProviderLibraries('cuda');
   if (missing.length > 0) {
     return {
@@ -43,11 +62,11 @@ async function cudaProblem(): Promise<Problem | undefined> {
       full: `onnxruntime-node's CUDA provider libraries are not installed (${missing.join(', ')} missing from ${runtimeLibraryFolder()}): ${CUDA_INSTALL_HINT}. It also needs ${CUDA_REQUIREMENTS}.`,
     };
   }
-  const failure = await probeProvider('cuda');
+  const failure = await probeProvider({ name: 'cuda', deviceId });
   if (failure === undefined) return undefined;
   return {
-    short: `the CUDA provider did not start (${failure})`,
-    full: `the CUDA provider is installed but did not start (${failure}). It needs ${CUDA_REQUIREMENTS}; check nvidia-smi and that libcudart.so.12 and libcudnn.so.9 are found (LD_LIBRARY_PATH).`,
+    short: `the CUDA provider did not start on GPU ${deviceId} (${failure})`,
+    full: `the CUDA provider is installed but did not start on GPU ${deviceId} (${failure}). It needs ${CUDA_REQUIREMENTS} and a GPU with that index (nvidia-smi -L lists them); check that libcudart.so.12 and libcudnn.so.9 are found (LD_LIBRARY_PATH).`,
   };
 }
 
@@ -57,54 +76,70 @@ async function webgpuProblem(): Promise<string | undefined> {
   return `the WebGPU provider found no usable GPU (${failure}). On Linux it runs on Vulkan: install the Vulkan loader (libvulkan1) and your GPU's Vulkan driver, and check with vulkaninfo.`;
 }
 
-const choices = new Map<Device, Promise<DeviceChoice>>();
+/** The choice for a device, or the problem that keeps it from starting. */
+type Outcome = { choice: DeviceChoice } | { problem: string };
 
-async function choose(device: Device): Promise<DeviceChoice> {
-  switch (device) {
-    case 'cpu':
-      return { device: 'cpu', providers: ['cpu'], reason: 'CPU, as asked' };
-    case 'cuda': {
-      const problem = await cudaProblem();
-      if (problem) throw new PixelsError('invalid_settings', `--device cuda: ${problem.full}`, 'device');
-      return { device: 'cuda', providers: ['cuda', 'cpu'], reason: 'CUDA, as asked' };
-    }
-    case 'webgpu': {
-      const problem = await webgpuProblem();
-      if (problem) throw new PixelsError('invalid_settings', `--device webgpu: ${problem}`, 'device');
-      return { device: 'webgpu', providers: ['webgpu', 'cpu'], reason: 'WebGPU, as asked' };
-    }
-    case 'auto': {
-      const problem = await cudaProblem();
-      if (!problem)
-        return { device: 'cuda', providers: ['cuda', 'cpu'], reason: 'auto: the CUDA provider loaded, so using CUDA' };
+async function choose(device: DeviceSpec): Promise<Outcome> {
+  if (device === 'cpu') return { choice: { device, providers: providersFor(device), reason: 'CPU, as asked' } };
+  if (device === 'webgpu') {
+    const problem = await webgpuProblem();
+    return problem ? { problem } : { choice: { device, providers: providersFor(device), reason: 'WebGPU, as asked' } };
+  }
+  if (device === 'auto') {
+    const problem = await cudaProblem(0);
+    if (!problem) {
       return {
+        choice: {
+          device: 'cuda:0',
+          providers: providersFor('cuda:0'),
+          reason: 'auto: the CUDA provider loaded, so using CUDA on GPU 0',
+        },
+      };
+    }
+    return {
+      choice: {
         device: 'cpu',
         providers: ['cpu'],
         reason: `auto: using CPU because ${problem.short} ('pixels models devices' says more)`,
-      };
-    }
+      },
+    };
   }
+  const problem = await cudaProblem(cudaDeviceId(device)!);
+  return problem
+    ? { problem: problem.full }
+    : { choice: { device, providers: providersFor(device), reason: `CUDA on GPU ${cudaDeviceId(device)}, as asked` } };
+}
+
+const outcomes = new Map<DeviceSpec, Promise<Outcome>>();
+
+export interface ResolveOptions {
+  /** The flag the device came from, named in errors: `--device` (pixels edit, the default) or `--devices` (pixels serve). */
+  flag?: string;
 }
 
 /**
- * Resolves a device request once per process (later calls reuse the answer).
- * @throws PixelsError('invalid_settings') naming what is missing when an explicit GPU device cannot load
+ * Resolves a device once per process (later calls reuse the probe's answer). Takes `pixels edit
+ * --device` values and `pixels serve --devices` entries alike (`cuda` is `cuda:0`).
+ * @throws PixelsError('device_unavailable') naming the flag, the device and what is missing when a GPU cannot start
+ * @throws PixelsError('invalid_settings') for a device name it does not know
  */
-export function resolveDevice(device: Device): Promise<DeviceChoice> {
-  if (!DEVICES.includes(device)) {
-    return Promise.reject(
-      new PixelsError(
-        'invalid_settings',
-        `--device: expected one of ${DEVICES.join(', ')}, got ${JSON.stringify(device)}`,
-        'device',
-      ),
+export async function resolveDevice(asked: string, options: ResolveOptions = {}): Promise<DeviceChoice> {
+  const flag = options.flag ?? '--device';
+  const device = parseDeviceSpec(asked);
+  if (!device) {
+    throw new PixelsError(
+      'invalid_settings',
+      `${flag}: expected one of ${DEVICES.join(', ')} or cuda:N, got ${JSON.stringify(asked)}`,
+      'device',
     );
   }
-  let choice = choices.get(device);
-  if (!choice) {
-    choice = choose(device);
-    choices.set(device, choice);
-    choice.catch(() => choices.delete(device));
+  let outcome = outcomes.get(device);
+  if (!outcome) {
+    outcome = choose(device);
+    outcomes.set(device, outcome);
   }
-  return choice;
+  const answer = await outcome;
+  if ('choice' in answer) return answer.choice;
+  outcomes.delete(device); // probed again next time: a driver may have been fixed meanwhile
+  throw new PixelsError('device_unavailable', `${flag} ${asked}: ${answer.problem}`, 'device');
 }

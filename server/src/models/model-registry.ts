@@ -5,7 +5,13 @@ import type { DiffusionModel } from '../engine/model.ts';
 import { fileExists } from '../util/files.ts';
 import { generateBuiltinModel } from './builtin/generate.ts';
 import { describeModel, type ModelDescription } from './describe-model.ts';
-import { type Device, resolveDevice } from './execution-providers.ts';
+import {
+  type Device,
+  type DeviceChoice,
+  type DeviceSpec,
+  describeProviders,
+  resolveDevice,
+} from './execution-providers.ts';
 import type { SessionOptions } from './onnx-runtime.ts';
 import { StableDiffusionModel } from './sd/stable-diffusion-model.ts';
 
@@ -16,16 +22,27 @@ export interface ModelRegistryOptions {
   modelsDir: string;
   session: SessionOptions;
   /**
-   * auto | cpu | cuda | webgpu: replaces `session.providers` with what the device resolves to
-   * (auto: CUDA when its provider loads, else CPU), reported once through `onInfo`.
+   * auto | cpu | cuda | cuda:N | webgpu: replaces `session.providers` with what the device resolves
+   * to (auto: CUDA when its provider loads, else CPU), reported once through `onInfo`.
    */
-  device?: Device;
+  device?: Device | DeviceSpec;
+  /** The flag the device came from, named in errors: `--device` (default) or `--devices`. */
+  deviceFlag?: string;
   /** Models kept loaded at once; the least recently used is released beyond this. Default 1. */
   maxResident?: number;
   /** Told about recoverable problems (a prompt cut to 77 tokens, a broken folder skipped in a listing). Default: console.warn. */
   onWarning?: (message: string) => void;
   /** Told which device was chosen and why. Default: console.error. */
   onInfo?: (message: string) => void;
+}
+
+/** What a worker's probe found: the device its sessions run on and the providers they were created with. */
+export interface DeviceReport {
+  /** `cpu`, `cuda:N` or `webgpu`. */
+  device: string;
+  /** `cuda:1, cpu`. */
+  providers: string;
+  reason: string;
 }
 
 /** One entry of a listing: the model's description, or why its folder cannot be used. */
@@ -49,7 +66,7 @@ export function toSummary(description: ModelDescription): ModelSummary {
  */
 export class ModelRegistry {
   private readonly loaded = new Map<string, Promise<StableDiffusionModel>>();
-  private sessionOptions: Promise<SessionOptions> | undefined;
+  private sessionOptions: Promise<{ session: SessionOptions; choice?: DeviceChoice }> | undefined;
 
   constructor(private readonly options: ModelRegistryOptions) {}
 
@@ -57,25 +74,44 @@ export class ModelRegistry {
    * The session options, with the device resolved once. Explicit GPU providers are probed too, so
    * a missing CUDA install is a clear error rather than onnxruntime's "Failed to load shared library".
    */
-  private resolveSessionOptions(): Promise<SessionOptions> {
+  private resolveSessionOptions(): Promise<{ session: SessionOptions; choice?: DeviceChoice }> {
     this.sessionOptions ??= (async () => {
       const { session } = this.options;
+      const flag = this.options.deviceFlag;
       // `pixels serve --devices auto` arrives as the provider list ['auto'].
       const isAutoList = session.providers.length === 1 && session.providers[0] === 'auto';
       const device = this.options.device ?? (isAutoList ? 'auto' : undefined);
       if (device) {
-        const choice = await resolveDevice(device);
+        const choice = await resolveDevice(device, { flag });
         (this.options.onInfo ?? ((text) => console.error(`pixels: ${text}`)))(
           `device ${choice.device}: ${choice.reason}`,
         );
-        return { ...session, providers: choice.providers };
+        return { session: { ...session, providers: choice.providers }, choice };
       }
       for (const provider of session.providers) {
-        if (provider === 'cuda' || provider === 'webgpu') await resolveDevice(provider);
+        if (provider === 'cuda' || provider === 'webgpu') await resolveDevice(provider, { flag });
       }
-      return session;
+      return { session };
     })();
     return this.sessionOptions;
+  }
+
+  /**
+   * Checks that this registry's device can run a model: starts the device, opens `name`'s sessions
+   * on it and runs its VAE decoder once on the smallest latent it takes (cheap on any device).
+   * @throws PixelsError('device_unavailable') naming the device flag when the device cannot start, or the model's own error
+   */
+  async probe(name: string = BUILTIN_MODEL): Promise<DeviceReport> {
+    const { session, choice } = await this.resolveSessionOptions();
+    const model = await this.get(name);
+    const side = Math.max(1, model.info.sizeMultiple / model.info.vaeScaleFactor);
+    const cells = model.info.latentChannels * side * side;
+    await model.decodeLatent({ data: new Float32Array(cells), shape: [1, model.info.latentChannels, side, side] });
+    return {
+      device: choice?.device ?? describeProviders(session.providers.slice(0, 1)),
+      providers: describeProviders(session.providers),
+      reason: choice?.reason ?? 'providers as configured',
+    };
   }
 
   private warn(message: string): void {
@@ -154,7 +190,7 @@ export class ModelRegistry {
       return model;
     }
     model = (async () => {
-      const session = await this.resolveSessionOptions();
+      const { session } = await this.resolveSessionOptions();
       const description = await describeModel(dir, name);
       return StableDiffusionModel.load(description, { ...session, onWarning: this.options.onWarning });
     })();

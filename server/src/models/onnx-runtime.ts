@@ -32,9 +32,12 @@ export type Feed =
   | { kind: 'int'; data: readonly number[]; shape: readonly number[] }
   | { kind: 'prepared'; value: PreparedTensor };
 
+/** An onnxruntime execution provider: its name, or its name with the GPU it runs on. */
+export type ExecutionProvider = string | { readonly name: string; readonly deviceId?: number };
+
 export interface SessionOptions {
-  /** Execution providers in order of preference, e.g. ['cuda', 'cpu'] (see execution-providers.ts). */
-  providers: readonly string[];
+  /** Execution providers in order of preference, e.g. [{ name: 'cuda', deviceId: 1 }, 'cpu'] (see execution-providers.ts). */
+  providers: readonly ExecutionProvider[];
   /** Threads for one operator; 0 lets onnxruntime choose (one per core). */
   intraOpThreads: number;
 }
@@ -137,9 +140,53 @@ function checkFeedShape(path: string, info: ValueInfo, shape: readonly number[])
   );
 }
 
+/** `cuda:1`, `webgpu`, `cpu`: how logs and messages name a provider. */
+export function providerLabel(provider: ExecutionProvider): string {
+  if (typeof provider === 'string') return provider;
+  return provider.deviceId === undefined ? provider.name : `${provider.name}:${provider.deviceId}`;
+}
+
+/** What onnxruntime reports when a GPU, rather than the model, fails (CUDA/cuDNN/cuBLAS errors, lost devices, GPU memory). */
+const DEVICE_FAILURE =
+  /\bCUDA\b|cudnn|cublas|cufft|curand|cudaError|CUDNN_STATUS|CUBLAS_STATUS|out of memory|device (lost|removed)|GPU|WebGPU|Vulkan|Dawn/i;
+
+/**
+ * A session error caused by its GPU: `device_unavailable` (a server fault, 503) naming the device,
+ * rather than `model_error` blaming the part. Undefined when the session runs on CPU only or the
+ * message does not speak of the device.
+ */
+export function deviceFailure(providers: readonly ExecutionProvider[], message: string): PixelsError | undefined {
+  const gpu = providers.find((provider) => providerLabel(provider) !== 'cpu');
+  if (gpu === undefined || !DEVICE_FAILURE.test(message)) return undefined;
+  return new PixelsError(
+    'device_unavailable',
+    `The ${providerLabel(gpu)} device failed (${message.split('\n')[0].trim()}), so the edit did not run; ` +
+      "check that GPU (nvidia-smi, 'pixels models devices') and retry.",
+  );
+}
+
+/** The options onnxruntime-node is given for one session: the providers in order (a GPU's deviceId with it), threads, denormals. */
+export function ortSessionOptions(options: SessionOptions): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: options.providers.map((provider) =>
+      typeof provider === 'string' ? provider : ({ ...provider } as ort.InferenceSession.ExecutionProviderConfig),
+    ),
+    intraOpNumThreads: options.intraOpThreads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    // Denormals are flushed to zero: the built-in denoiser's softmax underflows into them on
+    // high-contrast textures, which made its calls ~25% slower on CPU. Spinning threads burn
+    // cores that other workers and the HTTP thread share.
+    extra: { session: { set_denormal_as_zero: '1', intra_op: { allow_spinning: '0' } } },
+  };
+}
+
 /** Turns onnxruntime's load errors into one that names the file and the fix. */
-function loadError(path: string, error: unknown): PixelsError {
+function loadError(path: string, error: unknown, providers: readonly ExecutionProvider[]): PixelsError {
   const message = error instanceof Error ? error.message : String(error);
+  const onDevice = deviceFailure(providers, message);
+  if (onDevice) return onDevice;
   let fix = 'download the part again (pixels models pull resumes and verifies), or check it with pixels models verify.';
   if (/protobuf parsing failed|invalid protobuf|ModelProto/i.test(message))
     fix = `the file is corrupt or truncated; ${fix}`;
@@ -154,19 +201,9 @@ function loadError(path: string, error: unknown): PixelsError {
 export async function openSession(path: string, options: SessionOptions): Promise<ModelSession> {
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(path, {
-      executionProviders: [...options.providers],
-      intraOpNumThreads: options.intraOpThreads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      // Denormals are flushed to zero: the built-in denoiser's softmax underflows into them on
-      // high-contrast textures, which made its calls ~25% slower on CPU. Spinning threads burn
-      // cores that other workers and the HTTP thread share.
-      extra: { session: { set_denormal_as_zero: '1', intra_op: { allow_spinning: '0' } } },
-    });
+    session = await ort.InferenceSession.create(path, ortSessionOptions(options));
   } catch (error) {
-    throw loadError(path, error);
+    throw loadError(path, error, options.providers);
   }
   const inputs = session.inputMetadata.map((metadata) => valueInfo(path, metadata));
   const outputs = session.outputMetadata.map((metadata) => valueInfo(path, metadata));
@@ -196,9 +233,10 @@ export async function openSession(path: string, options: SessionOptions): Promis
         // Failures come back as the error below, with the file named; onnxruntime need not print them too.
         results = await session.run(ortFeeds, { logSeverityLevel: 4 });
       } catch (error) {
-        throw new PixelsError(
-          'model_error',
-          `${path}: onnxruntime failed to run this part (${(error as Error).message.split('\n')[0]})`,
+        const message = (error as Error).message;
+        throw (
+          deviceFailure(options.providers, message) ??
+          new PixelsError('model_error', `${path}: onnxruntime failed to run this part (${message.split('\n')[0]})`)
         );
       } finally {
         stats.runs++;
@@ -238,8 +276,8 @@ export function knownProviders(): { name: string; bundled: boolean }[] {
 
 let probeModel: Uint8Array | undefined;
 
-/** Tries to start `provider` on a one-node model; resolves to the reason it cannot, or undefined when it works. */
-export async function probeProvider(provider: string): Promise<string | undefined> {
+/** Tries to start `provider` (on its GPU) with a one-node model and run it; resolves to the reason it cannot, or undefined when it works. */
+export async function probeProvider(provider: ExecutionProvider): Promise<string | undefined> {
   if (!probeModel) {
     const graph = new GraphBuilder('provider_probe');
     graph.input('x', 'float32', [1]);
@@ -249,7 +287,7 @@ export async function probeProvider(provider: string): Promise<string | undefine
   }
   try {
     const session = await ort.InferenceSession.create(probeModel, {
-      executionProviders: [provider],
+      ...ortSessionOptions({ providers: [provider], intraOpThreads: 1 }),
       logSeverityLevel: 4,
     });
     await session.run({ x: new ort.Tensor('float32', new Float32Array([1]), [1]) });

@@ -4,9 +4,12 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { missingProviderLibraries } from '@pixels/server/models/onnx-runtime.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEAM_TOKENS } from './app-harness.ts';
+import { editForm, TEAM_TOKENS } from './app-harness.ts';
 import { TEST_MODELS_DIR } from './live-server.ts';
+import { discPng, gradientPng } from './png-bytes.ts';
+import { readEventStream } from './sse-client.ts';
 
 const REPO_ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
 /** A self-signed certificate for localhost and 127.0.0.1, made for these tests only (openssl req -x509). */
@@ -128,5 +131,91 @@ describe('pixels serve', () => {
     });
     expect(await help.exit).toBe(0);
     expect(out).toContain('usage: pixels serve');
+  });
+});
+
+/** Here the CUDA provider libraries are not installed (and there is no GPU), so asking for CUDA must fail. */
+const hasCudaLibraries = missingProviderLibraries('cuda').length === 0;
+
+describe('pixels serve --devices: every device is probed before the server listens', () => {
+  const cpuServer = { PIXELS_MODELS_DIR: TEST_MODELS_DIR };
+
+  it.skipIf(hasCudaLibraries)(
+    'a GPU that cannot start stops the server: exit 1, the device and the fix named, no listening line',
+    async () => {
+      const launched = launch(['--port', '0', '--devices', 'cuda:0'], cpuServer);
+      expect(await launched.exit).toBe(1);
+      expect(launched.stderr).toMatch(
+        /^pixels serve: Not starting: its device cannot start\.\nworker 1: --devices cuda:0: onnxruntime-node's CUDA provider libraries are not installed \(.*\): install them with ONNXRUNTIME_NODE_INSTALL=cuda12 .*\nFix the device, leave it out of --devices, or add --devices-fallback/,
+      );
+      expect(launched.stderr).not.toMatch(/--device cuda|invalid_settings/);
+      expect(launched.lines.map((line) => line.msg)).not.toContain('listening');
+    },
+  );
+
+  it('--devices-fallback drops the device that cannot start, with a warning, and serves edits on the rest', async () => {
+    // GPU 63 exists nowhere, so this fails on GPU machines too.
+    const launched = launch(['--port', '0', '--devices', 'cpu,cuda:63', '--devices-fallback'], cpuServer);
+    try {
+      const url = await listeningUrl(launched);
+      const dropped = launched.lines.find((line) => line.msg === 'device dropped: it cannot start');
+      expect(dropped).toMatchObject({ level: 'warn', worker: 2, error: expect.stringMatching(/^--devices cuda:63: /) });
+      expect(launched.lines.find((line) => line.msg === 'worker ready')).toMatchObject({
+        worker: 1,
+        device: 'cpu',
+        providers: 'cpu',
+      });
+      expect(launched.lines.find((line) => line.msg === 'listening')).toMatchObject({ workers: 1, devices: ['cpu'] });
+      const ready = await fetch(`${url}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ status: 'ready', workers: 1 });
+      const form = editForm({
+        settings: { steps: 2, strength: 0.5 },
+        source: gradientPng(64, 64),
+        exemplars: [discPng(64, 64)],
+      });
+      const submitted = await (await fetch(`${url}/v1/edits`, { method: 'POST', body: form })).json();
+      const events = await readEventStream(await fetch(`${url}${submitted.eventsUrl}`));
+      expect(events.at(-1)?.event.type).toBe('done');
+    } finally {
+      launched.child.kill('SIGTERM');
+    }
+    expect(await launched.exit).toBe(0);
+  });
+
+  it('--devices-fallback with no device left still refuses to start', async () => {
+    const launched = launch(['--port', '0', '--devices', 'cuda:62,cuda:63', '--devices-fallback'], cpuServer);
+    expect(await launched.exit).toBe(1);
+    expect(launched.stderr).toMatch(
+      /^pixels serve: Not starting: none of its devices can start\.\nworker 1: --devices cuda:62: .*\nworker 2: --devices cuda:63: .*\nFix a device or leave the broken ones out of --devices/,
+    );
+    expect(launched.lines.map((line) => line.msg)).toEqual(expect.arrayContaining(['device dropped: it cannot start']));
+    expect(launched.lines.map((line) => line.msg)).not.toContain('listening');
+  });
+
+  it('auto starts on CPU when CUDA cannot, and says why', async () => {
+    const launched = launch(['--port', '0', '--devices', 'auto'], cpuServer);
+    try {
+      const url = await listeningUrl(launched);
+      const ready = launched.lines.find((line) => line.msg === 'worker ready');
+      if (hasCudaLibraries) expect(ready).toMatchObject({ reason: expect.stringMatching(/^auto: /) });
+      else
+        expect(ready).toMatchObject({
+          device: 'cpu',
+          reason: expect.stringMatching(
+            /^auto: using CPU because onnxruntime-node's CUDA provider libraries are not installed/,
+          ),
+        });
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    } finally {
+      launched.child.kill('SIGTERM');
+    }
+    expect(await launched.exit).toBe(0);
+  });
+
+  it('a repeated bare cuda is refused before anything starts: each GPU is named by its index', async () => {
+    const launched = launch(['--devices', 'cuda,cuda']);
+    expect(await launched.exit).toBe(2);
+    expect(launched.stderr).toContain("--devices 'cuda,cuda': name each GPU by its index, e.g. cuda:0,cuda:1");
   });
 });

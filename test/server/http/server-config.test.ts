@@ -13,6 +13,7 @@ describe('pixels serve configuration', () => {
       modelsDir: '/repo/models',
       tokensFile: undefined,
       devices: ['auto'],
+      devicesFallback: false,
       insecure: false,
       tls: undefined,
       limits: DEFAULT_SERVER_LIMITS,
@@ -23,7 +24,7 @@ describe('pixels serve configuration', () => {
   });
 
   it('reads flags first, then environment variables', () => {
-    const config = parse(['--port', '9000', '--devices', 'cuda,cuda', '--max-queued-per-user', '3'], {
+    const config = parse(['--port', '9000', '--devices', 'cuda:0,cuda:1', '--max-queued-per-user', '3'], {
       PIXELS_PORT: '1234',
       PIXELS_HOST: '0.0.0.0',
       PIXELS_INSECURE: '1',
@@ -34,7 +35,7 @@ describe('pixels serve configuration', () => {
     expect(config).toMatchObject({
       host: '0.0.0.0',
       port: 9000,
-      devices: ['cuda', 'cuda'],
+      devices: ['cuda:0', 'cuda:1'],
       insecure: true,
       retentionMs: 5 * 60_000,
       tls: { certFile: '/c.pem', keyFile: '/k.pem' },
@@ -72,7 +73,13 @@ describe('pixels serve configuration', () => {
     expect(refusal([], { PIXELS_MAX_STEPS: '500' })).toContain(
       '--max-steps (PIXELS_MAX_STEPS) must be a whole number from 1 to 150',
     );
-    expect(refusal(['--devices', 'gpu'])).toContain('--devices must list devices from auto, cpu, cuda, webgpu');
+    expect(refusal(['--devices', 'cpu,gpu'])).toBe(
+      "--devices takes a comma-separated list of cpu, cuda:N (N = the GPU index, as nvidia-smi numbers them), webgpu, auto, one worker each (e.g. cuda:0,cuda:1); 'gpu' is not one.",
+    );
+    expect(refusal(['--devices', 'cuda:x'])).toContain("'cuda:x' is not one.");
+    expect(refusal(['--devices', 'cuda,cuda'])).toBe(
+      "--devices 'cuda,cuda': name each GPU by its index, e.g. cuda:0,cuda:1 for one worker per GPU (cuda:0,cuda:0 puts two workers on GPU 0).",
+    );
     expect(refusal(['--tls-cert', '/c.pem'])).toBe(
       '--tls-cert and --tls-key go together: give both to serve https, or neither.',
     );

@@ -1,4 +1,4 @@
-import type { EditInputs, EditOutcome, EditRunner, RunOptions } from '@pixels/server/edit/edit-runner.ts';
+import type { DeviceReport, EditInputs, EditOutcome, EditRunner, RunOptions } from '@pixels/server/edit/edit-runner.ts';
 import { type EditSettings, type ModelSummary, PixelsError } from '@pixels/shared';
 import { encodePng } from '../http/png-bytes.ts';
 
@@ -12,6 +12,8 @@ export class ScriptedEditRunner implements EditRunner {
   /** The settings of each run, in the order runs started. */
   readonly started: EditSettings[] = [];
   closed = false;
+  /** How many times probe() was called. */
+  probes = 0;
   private waiters: (() => void)[] = [];
 
   constructor(
@@ -21,6 +23,8 @@ export class ScriptedEditRunner implements EditRunner {
       holdSteps?: boolean;
       /** Throw this instead of finishing (after the first step). */
       failWith?: (settings: EditSettings) => Error | undefined;
+      /** What probe() reports (default a CPU device), or the error it rejects with; a function is asked at each probe. */
+      probe?: DeviceReport | Error | (() => DeviceReport | Error);
     } = {},
   ) {}
 
@@ -77,6 +81,14 @@ export class ScriptedEditRunner implements EditRunner {
         parts: {},
       },
     ];
+  }
+
+  async probe(): Promise<DeviceReport> {
+    this.probes++;
+    const option = this.options.probe ?? { device: 'cpu', providers: 'cpu', reason: 'test double' };
+    const outcome = typeof option === 'function' ? option() : option;
+    if (outcome instanceof Error) throw outcome;
+    return outcome;
   }
 
   async close(): Promise<void> {

@@ -52,6 +52,8 @@ const ALL = [
   'tiny-sdxl-refiner-paired',
   'tiny-sdxl-turbo',
   'tiny-lcm',
+  'tiny-sd1-narrow',
+  'tiny-sdxl-narrow',
 ];
 
 describe('the edit pipeline on every generated model', () => {

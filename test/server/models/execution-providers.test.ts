@@ -23,13 +23,13 @@ describe('resolveDevice', () => {
       // A GPU host: CUDA starts, or the error carries onnxruntime's reason and the runtime it needs.
       if (error instanceof Error)
         expect(error.message).toMatch(
-          /the CUDA provider is installed but did not start \(.*\)\. It needs .*CUDA 12\.x/,
+          /the CUDA provider is installed but did not start on GPU 0 \(.*\)\. It needs .*CUDA 12\.x/,
         );
-      else expect(error).toMatchObject({ device: 'cuda', providers: ['cuda', 'cpu'] });
+      else expect(error).toMatchObject({ device: 'cuda:0', providers: [{ name: 'cuda', deviceId: 0 }, 'cpu'] });
       return;
     }
     expect(error).toBeInstanceOf(PixelsError);
-    expect((error as PixelsError).code).toBe('invalid_settings');
+    expect((error as PixelsError).code).toBe('device_unavailable');
     const message = (error as Error).message;
     expect(message).toMatch(
       /^--device cuda: onnxruntime-node's CUDA provider libraries are not installed \(libonnxruntime_providers_shared\.so, libonnxruntime_providers_cuda\.so missing from .*onnxruntime-node.*bin[\\/]napi-v6[\\/]linux[\\/]x64\)/,
@@ -43,7 +43,7 @@ describe('resolveDevice', () => {
     const choice = await resolveDevice('auto');
     if (hasCudaLibraries) {
       expect(choice.reason).toMatch(
-        /^auto: (the CUDA provider loaded, so using CUDA|using CPU because the CUDA provider did not start)/,
+        /^auto: (the CUDA provider loaded, so using CUDA on GPU 0|using CPU because the CUDA provider did not start)/,
       );
       return;
     }
@@ -65,7 +65,7 @@ describe('resolveDevice', () => {
 
   it('refuses a device it does not know', async () => {
     await expect(resolveDevice('tpu' as never)).rejects.toThrow(
-      /--device: expected one of auto, cpu, cuda, webgpu, got "tpu"/,
+      /--device: expected one of auto, cpu, cuda, webgpu or cuda:N, got "tpu"/,
     );
   });
 });

@@ -99,6 +99,25 @@ const expected: Record<
     guidance: 0,
     parts: SDXL_PARTS,
   },
+  // diffusers' test-model widths: the structure decides, the family is the label of that structure.
+  'tiny-sd1-narrow': {
+    family: 'sd1',
+    dtype: 'float32',
+    nativeSize: 64,
+    scheduler: 'PNDMScheduler',
+    guidanceMode: 'classifier-free',
+    guidance: 7.5,
+    parts: PARTS,
+  },
+  'tiny-sdxl-narrow': {
+    family: 'sdxl',
+    dtype: 'float32',
+    nativeSize: 64,
+    scheduler: 'EulerDiscreteScheduler',
+    guidanceMode: 'classifier-free',
+    guidance: 5,
+    parts: SDXL_PARTS,
+  },
   'tiny-lcm': {
     family: 'lcm',
     dtype: 'float32',
@@ -124,19 +143,28 @@ describe('model families', () => {
     expect(info.vaeScaleFactor).toBe(8);
     // The legacy export has no part configs: its family comes from the UNet's inputs.
     expect(traits.evidence).toMatch(
-      name === 'tiny-sd1-legacy' ? /the UNet input encoder_hidden_states/ : /unet\/config\.json/,
+      name === 'tiny-sd1-legacy' ? /unet\/model\.onnx input encoder_hidden_states/ : /unet\/config\.json/,
     );
   });
 
   it('detects each family from input metadata alone when the exports carry no part configs', async () => {
     const bare = await tinyModelsFolder();
-    for (const name of ['tiny-sd1', 'tiny-sd2', 'tiny-sdxl', 'tiny-sdxl-refiner', 'tiny-lcm', 'tiny-sd-turbo']) {
+    for (const name of [
+      'tiny-sd1',
+      'tiny-sd2',
+      'tiny-sdxl',
+      'tiny-sdxl-refiner',
+      'tiny-lcm',
+      'tiny-sd-turbo',
+      'tiny-sd1-narrow',
+      'tiny-sdxl-narrow',
+    ]) {
       for (const part of ['text_encoder', 'text_encoder_2', 'unet', 'vae_encoder', 'vae_decoder']) {
         await rm(join(bare, name, part, 'config.json'), { force: true });
       }
       const { info, traits } = await describeModel(join(bare, name), name);
       expect(info.family, name).toBe(expected[name].family);
-      expect(traits.evidence, name).toMatch(/the UNet input/);
+      expect(traits.evidence, name).toMatch(/unet\/model\.onnx input/);
       expect(traits.evidence, name).not.toMatch(/config\.json/);
     }
   });

@@ -189,6 +189,10 @@ describe('guidance and prediction types (target oracle, DDIM closed form)', () =
   it('fp16 I/O (Olive): inputs and outputs converted through Uint16Array, within half precision', async () => {
     await checkDdimPass('tiny-sd1-olive', 3, 2e-2);
   });
+
+  it("an SD 1.x export at diffusers' 32-d test width runs the same pass", async () => {
+    await checkDdimPass('tiny-sd1-narrow', 7.5, 1e-4);
+  });
 });
 
 describe('LCM guidance embedding', () => {
@@ -237,46 +241,55 @@ describe('SDXL conditioning', () => {
     return model.sessions[part]!.run({ input_ids: { kind: 'int', data: ids, shape: [1, 77] } });
   }
 
-  it('base: both penultimate hidden states concatenated, pooled text_embeds, zeros for an empty negative, 6 time ids', async () => {
-    const model = await load('tiny-sdxl');
-    const conditioning = (await model.encodePrompt('a red cat', '', true)) as TextConditioning;
-    const first = await encoderOutputs(model, 'text_encoder', 'a red cat');
-    const second = await encoderOutputs(model, 'text_encoder_2', 'a red cat');
-    const hidden = conditioning.conditional.hidden;
-    expect(hidden.shape).toEqual([1, 77, 2048]);
-    for (const token of [0, 3, 76]) {
-      expect([...hidden.data.subarray(token * 2048, token * 2048 + 768)]).toEqual([
-        ...first['hidden_states.1'].data.subarray(token * 768, (token + 1) * 768),
-      ]);
-      expect([...hidden.data.subarray(token * 2048 + 768, (token + 1) * 2048)]).toEqual([
-        ...second['hidden_states.1'].data.subarray(token * 1280, (token + 1) * 1280),
-      ]);
-    }
-    expect([...conditioning.conditional.pooled!.data]).toEqual([...second.text_embeds.data]);
-    expect(conditioning.unconditional!.hidden.data.every((value) => value === 0)).toBe(true);
-    expect(conditioning.unconditional!.pooled!.data.every((value) => value === 0)).toBe(true);
+  it.each([
+    ['tiny-sdxl', 768, 1280],
+    // diffusers' tiny SDXL widths: the same conditioning at 32 + 32.
+    ['tiny-sdxl-narrow', 32, 32],
+  ])(
+    'base (%s): both penultimate hidden states concatenated, pooled text_embeds, zeros for an empty negative, 6 time ids',
+    async (name, firstWidth, secondWidth) => {
+      const model = await load(name);
+      const width = firstWidth + secondWidth;
+      const conditioning = (await model.encodePrompt('a red cat', '', true)) as TextConditioning;
+      const first = await encoderOutputs(model, 'text_encoder', 'a red cat');
+      const second = await encoderOutputs(model, 'text_encoder_2', 'a red cat');
+      const hidden = conditioning.conditional.hidden;
+      expect(hidden.shape).toEqual([1, 77, width]);
+      for (const token of [0, 3, 76]) {
+        expect([...hidden.data.subarray(token * width, token * width + firstWidth)]).toEqual([
+          ...first['hidden_states.1'].data.subarray(token * firstWidth, (token + 1) * firstWidth),
+        ]);
+        expect([...hidden.data.subarray(token * width + firstWidth, (token + 1) * width)]).toEqual([
+          ...second['hidden_states.1'].data.subarray(token * secondWidth, (token + 1) * secondWidth),
+        ]);
+      }
+      expect(conditioning.conditional.pooled!.shape).toEqual([1, secondWidth]);
+      expect([...conditioning.conditional.pooled!.data]).toEqual([...second.text_embeds.data]);
+      expect(conditioning.unconditional!.hidden.data.every((value) => value === 0)).toBe(true);
+      expect(conditioning.unconditional!.pooled!.data.every((value) => value === 0)).toBe(true);
 
-    const x = sample(8);
-    const output = await model.predict({
-      sample: x,
-      timestep: 301,
-      conditioning,
-      guidance: 5,
-      reference: x,
-      branches: 'both',
-    });
-    const timeIds = [64, 64, 0, 0, 64, 64]; // original size, crop top-left, target size: the 64x64 working size
-    expectClose(
-      recoveredTarget(output.unconditional!, x, 301, 'epsilon'),
-      target(conditioning.unconditional!.hidden, { pooled: conditioning.unconditional!.pooled, timeIds }),
-      1e-4,
-    );
-    expectClose(
-      recoveredTarget(output.conditional, x, 301, 'epsilon'),
-      target(hidden, { pooled: conditioning.conditional.pooled, timeIds }),
-      1e-4,
-    );
-  });
+      const x = sample(8);
+      const output = await model.predict({
+        sample: x,
+        timestep: 301,
+        conditioning,
+        guidance: 5,
+        reference: x,
+        branches: 'both',
+      });
+      const timeIds = [64, 64, 0, 0, 64, 64]; // original size, crop top-left, target size: the 64x64 working size
+      expectClose(
+        recoveredTarget(output.unconditional!, x, 301, 'epsilon'),
+        target(conditioning.unconditional!.hidden, { pooled: conditioning.unconditional!.pooled, timeIds }),
+        1e-4,
+      );
+      expectClose(
+        recoveredTarget(output.conditional, x, 301, 'epsilon'),
+        target(hidden, { pooled: conditioning.conditional.pooled, timeIds }),
+        1e-4,
+      );
+    },
+  );
 
   it('a non-empty negative prompt is encoded, not zeroed', async () => {
     const model = await load('tiny-sdxl');

@@ -22,6 +22,8 @@ const ADVICE: Record<ApiErrorCode, string> = {
   not_found: 'The server no longer knows this job (it may have restarted). Blend again.',
   not_done: 'The job has not finished yet. Wait for it, or cancel it.',
   not_ready: 'The server is still starting. Wait a moment and try again.',
+  device_unavailable:
+    "The server's GPU cannot run edits right now. Try again later; tell the server's admin if it repeats.",
   queue_full: "The server's queue is full. Try again in a minute.",
   canceled: 'The job was canceled.',
   internal: "The server hit an unexpected error. Try again; tell the server's admin if it repeats.",

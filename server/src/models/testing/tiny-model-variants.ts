@@ -26,7 +26,8 @@ export interface TinyModelSpec {
   unet: {
     hiddenSize: number;
     timestep: TimestepForm;
-    sdxl?: { textEmbedsSize: number; timeIds: 5 | 6 };
+    /** SDXL: pooled width, time ids per row, and the embedding width per time id (config `addition_time_embed_dim`, default 256). */
+    sdxl?: { textEmbedsSize: number; timeIds: 5 | 6; timeEmbedWidth?: number };
     timestepCondSize?: number;
   };
   scheduler: SchedulerConfig;
@@ -91,6 +92,8 @@ const OPTIMUM_SDXL = {
   force_zeros_for_empty_prompt: true,
 };
 const SD1_UNET = { hiddenSize: 768, timestep: 'int64-batch' } as const;
+/** The widths of diffusers' own tiny test pipelines (hf-internal-testing/tiny-stable-diffusion-pipe, tiny SDXL): 32-d text encoders. */
+const NARROW_WIDTH = 32;
 
 export const TINY_MODEL_SPECS: Readonly<Record<string, TinyModelSpec>> = Object.freeze({
   sd1: {
@@ -224,6 +227,41 @@ export const TINY_MODEL_SPECS: Readonly<Record<string, TinyModelSpec>> = Object.
     idsType: 'int64',
     externalData: 'model.onnx_data',
     modelIndex: { ...OPTIMUM_SD, _class_name: 'ORTLatentConsistencyModelPipeline' },
+  },
+  'sd1-narrow': {
+    family: 'sd1',
+    layout: 'optimum',
+    description:
+      "SD 1.x laid out as diffusers exports it, at the widths of diffusers' own test models: the UNet attends to 32-d text embeddings",
+    textEncoders: [{ ...CLIP_L, hiddenSize: NARROW_WIDTH }],
+    unet: { ...SD1_UNET, hiddenSize: NARROW_WIDTH },
+    scheduler: PNDM,
+    vae: SD_VAE,
+    floatType: 'float32',
+    idsType: 'int64',
+    externalData: 'model.onnx_data',
+    modelIndex: { ...OPTIMUM_SD, _class_name: 'StableDiffusionPipeline' },
+  },
+  'sdxl-narrow': {
+    family: 'sdxl',
+    layout: 'optimum',
+    description:
+      "SDXL at the widths of diffusers' tiny SDXL test model: two 32-d encoders (64-d cross attention), 32-d pooled, 8-d time embeddings",
+    textEncoders: [
+      { ...CLIP_L, hiddenSize: NARROW_WIDTH },
+      { ...OPEN_CLIP_BIG_G, hiddenSize: NARROW_WIDTH },
+    ],
+    unet: {
+      hiddenSize: 2 * NARROW_WIDTH,
+      timestep: 'float32-batch',
+      sdxl: { textEmbedsSize: NARROW_WIDTH, timeIds: 6, timeEmbedWidth: 8 },
+    },
+    scheduler: EULER_SDXL,
+    vae: SDXL_VAE,
+    floatType: 'float32',
+    idsType: 'int64',
+    externalData: 'model.onnx_data',
+    modelIndex: { ...OPTIMUM_SDXL, _class_name: 'StableDiffusionXLPipeline' },
   },
 });
 

@@ -64,8 +64,9 @@ function unetConfig(spec: TinyModelSpec) {
     ...(unet.sdxl
       ? {
           addition_embed_type: 'text_time',
-          addition_time_embed_dim: 256,
-          projection_class_embeddings_input_dim: unet.sdxl.textEmbedsSize + 256 * unet.sdxl.timeIds,
+          addition_time_embed_dim: unet.sdxl.timeEmbedWidth ?? 256,
+          projection_class_embeddings_input_dim:
+            unet.sdxl.textEmbedsSize + (unet.sdxl.timeEmbedWidth ?? 256) * unet.sdxl.timeIds,
         }
       : {}),
     ...(unet.timestepCondSize ? { time_cond_proj_dim: unet.timestepCondSize } : {}),
