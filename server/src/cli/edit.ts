@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { EditSettings, type EditSettingsInput, FIT_MODES, PixelsError, THRESHOLD_CURVES } from '@pixels/shared';
 import { createEditRunner } from '../edit/create-edit-runner.ts';
-import { DEVICES, type Device } from '../models/devices.ts';
+import { DEVICE_SPELLINGS, type DeviceSpec, parseDeviceSpec } from '../models/devices.ts';
 import {
   CliError,
   checkWritable,
@@ -28,7 +28,7 @@ export const EDIT_USAGE = `usage: pixels edit --source F --exemplar F [--exempla
   --threshold CURVE     ${THRESHOLD_CURVES.join(' | ')} (default linear)
   --seed N              0..4294967295 (default: random, printed)
   --model NAME|DIR      a model name from 'pixels models' or a model folder (default builtin)
-  --device D            auto | cpu | cuda | webgpu (default auto: CUDA when its provider loads, else CPU)
+  --device D            auto | cpu | cuda:N | webgpu (default auto: CUDA when its provider loads, else CPU)
   --fit MODE            ${FIT_MODES.join(' | ')}: how an exemplar of another size is placed (default contain)
   --grow PX, --feather PX
   --no-paste-back       keep the model's pixels where the map keeps the source
@@ -118,9 +118,8 @@ export function parseEditArguments(argv: string[]) {
   if (!values.source) throw new CliError('--source is required: the image to edit.', 2);
   if (!values.exemplar?.length) throw new CliError('--exemplar is required: at least one exemplar image.', 2);
   if (!values.out) throw new CliError('--out is required: where to write the result PNG.', 2);
-  const device = (values.device ?? 'auto') as Device;
-  if (!DEVICES.includes(device))
-    throw new CliError(`--device must be one of ${DEVICES.join(', ')}, got '${values.device}'.`, 2);
+  const device: DeviceSpec | undefined = parseDeviceSpec(values.device ?? 'auto');
+  if (!device) throw new CliError(`--device must be one of ${DEVICE_SPELLINGS}, got '${values.device}'.`, 2);
   const input: EditSettingsInput = {
     model: values.model,
     prompt: values.prompt,

@@ -153,6 +153,6 @@ describe('pixels edit from the command line, one model per family', () => {
       'c.png',
     ]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/--device must be one of auto, cpu, cuda, webgpu, got 'tpu'/);
+    expect(result.stderr).toMatch(/--device must be one of cpu, cuda:N .*, webgpu, auto, got 'tpu'/);
   });
 });
