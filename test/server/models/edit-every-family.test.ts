@@ -134,7 +134,7 @@ describe('pixels edit from the command line, one model per family', () => {
     );
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(
-      /^pixels edit: --device cuda: onnxruntime-node's CUDA provider libraries are not installed .*ONNXRUNTIME_NODE_INSTALL=cuda12.*CUDA 12\.x.*cuDNN 9\.x/,
+      /^pixels edit: --device cuda:0: onnxruntime-node's CUDA provider libraries are not installed .*ONNXRUNTIME_NODE_INSTALL=cuda12.*CUDA 12\.x.*cuDNN 9\.x/,
     );
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(existsSync(out)).toBe(false);
