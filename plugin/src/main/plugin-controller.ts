@@ -11,6 +11,7 @@ import { readChosenRole, writeChosenOrder, writeChosenRole } from './node-memory
 import { placeResult } from './place-result.ts';
 import { readProvenance } from './provenance.ts';
 import { relaunchModeOf } from './relaunch-commands.ts';
+import { ResultHistory } from './result-history.ts';
 import {
   addPendingJob,
   documentKeyOf,
@@ -31,8 +32,11 @@ export const PANEL_SIZE = Object.freeze({ width: 340, height: 720 });
 export class PluginController {
   private queue: Promise<void> = Promise.resolve();
   private relaunch: { mode: 'again' | 'variation'; settings: EditSettings } | undefined;
+  private readonly history: ResultHistory;
 
-  constructor(private readonly api: FigmaSurface) {}
+  constructor(private readonly api: FigmaSurface) {
+    this.history = new ResultHistory(api);
+  }
 
   /** Sends a message to the panel. */
   post(message: MainToUi): void {
@@ -60,11 +64,18 @@ export class PluginController {
     const mode = relaunchModeOf(this.api.command);
     if (!mode) return;
     const [result] = this.api.currentPage.selection;
-    const provenance = result ? readProvenance(result) : undefined;
-    if (!provenance) {
-      this.api.notify('Select a PIXELS result layer to blend it again.', { error: true });
-      return;
+    try {
+      const provenance = await this.reselectLayersOf(result);
+      this.relaunch = { mode, settings: provenance.settings };
+    } catch (error) {
+      this.api.notify((error as Error).message, { error: true });
     }
+  }
+
+  /** Selects the layers a result was made from again; throws, in plain words, when that cannot be done. */
+  private async reselectLayersOf(result: SurfaceNode | undefined) {
+    const provenance = result ? readProvenance(result) : undefined;
+    if (!provenance) throw new Error('Select a PIXELS result layer to blend it again.');
     const ids = [provenance.sourceId, ...provenance.exemplarIds, ...(provenance.mapId ? [provenance.mapId] : [])];
     const nodes: SurfaceNode[] = [];
     for (const id of ids) {
@@ -72,13 +83,20 @@ export class PluginController {
       if (isSurfaceNode(node) && !node.removed) nodes.push(node);
     }
     if (nodes.length !== ids.length) {
-      this.api.notify('Some layers this result was made from are gone; select the layers to blend and try again.', {
-        error: true,
-      });
-      return;
+      throw new Error('Some layers this result was made from are gone; select the layers to blend and try again.');
     }
     this.api.currentPage.selection = nodes;
-    this.relaunch = { mode, settings: provenance.settings };
+    return provenance;
+  }
+
+  /** Sends the panel the results on the current page. */
+  async postHistory(): Promise<void> {
+    this.post({ type: 'history', entries: await this.history.list() });
+  }
+
+  private async resultNode(nodeId: string): Promise<SurfaceNode | undefined> {
+    const node = await this.api.getNodeByIdAsync(nodeId);
+    return isSurfaceNode(node) && !node.removed && readProvenance(node) ? node : undefined;
   }
 
   private async handle(raw: unknown): Promise<void> {
@@ -106,6 +124,41 @@ export class PluginController {
           ...(this.relaunch ? { relaunch: this.relaunch } : {}),
         });
         this.relaunch = undefined;
+        await this.postHistory();
+        return;
+      }
+      case 'list-history':
+        await this.postHistory();
+        return;
+      case 'select-result': {
+        const node = await this.resultNode(message.nodeId);
+        if (!node) {
+          this.api.notify('That result layer is gone.', { error: true });
+          await this.postHistory();
+          return;
+        }
+        this.api.currentPage.selection = [node];
+        this.api.viewport.scrollAndZoomIntoView([node]);
+        return;
+      }
+      case 'delete-result': {
+        const node = await this.resultNode(message.nodeId);
+        if (node) {
+          this.api.commitUndo();
+          node.remove();
+          this.api.commitUndo();
+        }
+        await this.postHistory();
+        return;
+      }
+      case 'rerun-result': {
+        const node = await this.resultNode(message.nodeId);
+        try {
+          const provenance = await this.reselectLayersOf(node);
+          this.post({ type: 'rerun', nodeId: message.nodeId, settings: provenance.settings, seed: provenance.seed });
+        } catch (error) {
+          this.post({ type: 'rerun-failed', nodeId: message.nodeId, message: (error as Error).message });
+        }
         return;
       }
       case 'set-role':
@@ -149,6 +202,7 @@ export class PluginController {
         } catch (error) {
           this.post({ type: 'place-failed', jobId: message.jobId, message: (error as Error).message });
         }
+        await this.postHistory();
         return;
       case 'notify':
         this.api.notify(message.message, { error: message.error });
@@ -201,7 +255,10 @@ export async function startPlugin(api: FigmaSurface, html: string): Promise<Plug
     void controller.receive(message);
   };
   api.on('selectionchange', () => controller.selectionChanged());
-  api.on('currentpagechange', () => controller.selectionChanged());
+  api.on('currentpagechange', () => {
+    controller.selectionChanged();
+    void controller.receive({ type: 'list-history' });
+  });
   api.showUI(html, { ...PANEL_SIZE, title: 'PIXELS', themeColors: true });
   return controller;
 }

@@ -35,5 +35,10 @@ export const Provenance = JobLayers.extend({
   height: z.number().int().positive(),
   placedAt: z.string(),
   plugin: z.literal('pixels'),
+  /** Results of one click share a batch (variations), so the history can show them side by side. */
+  batchId: z.string().optional(),
+  /** Server time from the job's start to its end, and the steps it ran: the panel's wait estimates. */
+  runMs: z.number().nonnegative().optional(),
+  runSteps: z.number().int().nonnegative().optional(),
 });
 export type Provenance = z.infer<typeof Provenance>;

@@ -8,12 +8,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  DEFAULT_LIMITS,
   EditSettings,
   type ErrorBody,
   type ErrorCode,
   type Job,
   type JobEvent,
   type ModelSummary,
+  type ServerStatus,
 } from '@pixels/shared';
 import { decodePng } from '../../../plugin/src/png/png-decode.ts';
 import { encodePng } from '../../../plugin/src/png/png-encode.ts';
@@ -56,6 +58,13 @@ export interface FakeServerOptions {
   /** Cut the first event stream of each job after this many events (tests resuming). */
   dropStreamAfter?: number;
   models?: ModelSummary[];
+  /** Steps this server runs at most (submissions above get invalid_settings, like the real one). Default 150. */
+  maxSteps?: number;
+  /** Whether /healthz reports the limits (older servers do not). Default true. */
+  reportLimits?: boolean;
+  workers?: number;
+  /** Listen on this port (a test that restarts "the same" server). Default: any free port. */
+  port?: number;
 }
 
 export const FAKE_MODEL: ModelSummary = {
@@ -103,7 +112,7 @@ export class FakePixelsServer {
         else response.destroy();
       });
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server!.listen(this.options.port ?? 0, '127.0.0.1', resolve));
     // "localhost", not the IP: Figma's devAllowedDomains take no IP literals.
     this.url = `http://localhost:${(this.server.address() as AddressInfo).port}`;
     return this.url;
@@ -121,11 +130,29 @@ export class FakePixelsServer {
     for (const job of this.jobs.values()) job.release();
   }
 
+  get port(): number {
+    return (this.server?.address() as AddressInfo).port;
+  }
+
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
     this.requests.push({ method: request.method ?? '', path: url.pathname, headers: request.headers });
     if (request.method === 'OPTIONS') {
       response.writeHead(204, CORS_HEADERS).end();
+      return;
+    }
+    if (request.method === 'GET' && url.pathname === '/healthz') {
+      const status: ServerStatus = {
+        status: 'ok',
+        workers: this.options.workers ?? 1,
+        queued: [...this.jobs.values()].filter((job) => job.state === 'queued').length,
+        running: [...this.jobs.values()].filter((job) => job.state === 'running').length,
+        uptimeSeconds: 1,
+        ...(this.options.reportLimits === false
+          ? {}
+          : { limits: { ...DEFAULT_LIMITS, maxSteps: this.options.maxSteps ?? DEFAULT_LIMITS.maxSteps } }),
+      };
+      this.sendJson(response, 200, status);
       return;
     }
     if (this.options.token && request.headers.authorization !== `Bearer ${this.options.token}`) {
@@ -169,6 +196,16 @@ export class FakePixelsServer {
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       return this.sendError(response, 400, 'invalid_settings', issue.message, `settings.${issue.path.join('.')}`);
+    }
+    const maxSteps = this.options.maxSteps ?? DEFAULT_LIMITS.maxSteps;
+    if (parsed.data.steps > maxSteps) {
+      return this.sendError(
+        response,
+        400,
+        'invalid_settings',
+        `settings.steps is ${parsed.data.steps}; this server runs at most ${maxSteps} steps. Lower it.`,
+        'settings.steps',
+      );
     }
     const bytesOf = async (value: FormDataEntryValue | null) =>
       value instanceof Blob ? new Uint8Array(await value.arrayBuffer()) : undefined;
