@@ -247,7 +247,7 @@ describe('the panel in Chromium: selection, preview and blending', () => {
     const pasted = await previewPixel(frame, centre);
     expect(pasted[0]).toBeGreaterThan(pasted[2]); // the pink sticker shows through the light tint
     expect(pasted[0]).toBeGreaterThan(180);
-    expect(await frame.textContent('#map-preview-hint')).toBe('Pasted exemplar; blue: how much changes.');
+    expect(await frame.textContent('#map-preview-hint')).toBe('Exemplar pasted, tinted by the map.');
   });
 
   it('blends with step previews and places the result over the source, its name without an ignored prompt', async () => {

@@ -545,8 +545,6 @@ export class PanelApp {
     e.mapPreview.dataset.state = 'drawn';
     e.mapPreview.dataset.selection = key;
     e.mapPreview.dataset.showsExemplar = String(withExemplar);
-    e.mapPreviewHint.textContent = withExemplar
-      ? 'Pasted exemplar; blue: how much changes.'
-      : 'Blue changes; clear keeps.';
+    e.mapPreviewHint.textContent = withExemplar ? 'Exemplar pasted, tinted by the map.' : 'Blue changes; clear keeps.';
   }
 }

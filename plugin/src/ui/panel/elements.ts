@@ -52,7 +52,6 @@ export function findElements(document: Document) {
     previews: byId('previews', win.HTMLInputElement),
     historySection: byId('history-section', win.HTMLDetailsElement),
     historyCount: byId('history-count', win.HTMLElement),
-    historyEmpty: byId('history-empty', win.HTMLElement),
     historyList: byId('history-list', win.HTMLOListElement),
     blend: byId('blend', win.HTMLButtonElement),
     cancel: byId('cancel', win.HTMLButtonElement),

@@ -55,8 +55,8 @@ export function renderHistory(
   const batches = groupBatches(entries);
   const items = batches.map((batch) => batchItem(document, batch, chosen.get(batch.key), handlers));
   elements.historyList.replaceChildren(...(running ? [running] : []), ...items);
-  elements.historyEmpty.hidden = entries.length > 0 || running !== undefined;
-  elements.historyCount.textContent = entries.length > 0 ? String(entries.length) : '';
+  elements.historyCount.textContent =
+    entries.length === 0 ? 'none on this page yet' : `${entries.length} result${entries.length === 1 ? '' : 's'}`;
 }
 
 function batchItem(
