@@ -362,8 +362,9 @@ describe('screenshots for the README', () => {
     await frame.click('#blend');
     await frame.waitForSelector('.job-preview');
     await frame.waitForFunction(() =>
-      /Step [2-5] of 5/.test(document.getElementById('status-line')?.textContent ?? ''),
+      /Step [3-5] of 5/.test(document.getElementById('status-line')?.textContent ?? ''),
     );
+    await frame.evaluate(() => document.getElementById('history-section')!.scrollIntoView());
     await screenshot(page, 'panel-running');
     await frame.waitForFunction(() => document.querySelectorAll('.history-entry').length === 2, undefined, {
       timeout: 30_000,

@@ -77,6 +77,7 @@ export async function placeResult(api: FigmaSurface, message: PlaceResultMessage
     height: size.height,
     placedAt: new Date().toISOString(),
     ...(message.batchId ? { batchId: message.batchId } : {}),
+    ...(message.variation !== undefined ? { variation: message.variation } : {}),
     ...(message.runMs !== undefined ? { runMs: message.runMs } : {}),
     ...(message.runSteps !== undefined ? { runSteps: message.runSteps } : {}),
   });

@@ -37,6 +37,8 @@ export const Provenance = JobLayers.extend({
   plugin: z.literal('pixels'),
   /** Results of one click share a batch (variations), so the history can show them side by side. */
   batchId: z.string().optional(),
+  /** 0-based place in its batch: variations are shown in the order they were asked for. */
+  variation: z.number().int().nonnegative().optional(),
   /** Server time from the job's start to its end, and the steps it ran: the panel's wait estimates. */
   runMs: z.number().nonnegative().optional(),
   runSteps: z.number().int().nonnegative().optional(),

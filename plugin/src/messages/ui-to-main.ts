@@ -33,6 +33,7 @@ export const UiToMain = z.discriminatedUnion('type', [
     notes: z.array(z.string()),
     timings: BlendTimings.optional(),
     batchId: z.string().optional(),
+    variation: z.number().int().nonnegative().optional(),
     runMs: z.number().nonnegative().optional(),
     runSteps: z.number().int().nonnegative().optional(),
     /** False when the model ignored the prompt: the layer name then leaves it out. */

@@ -182,7 +182,7 @@ export class PanelApp {
     e.guide.hidden = !empty;
     e.layerList.hidden = empty;
     const mapRow = selection.rows.find((row) => row.id === selection.mapId);
-    e.mapOrigin.textContent = mapRow ? `from "${mapRow.name}"` : "from the exemplars' shape";
+    e.mapOrigin.textContent = mapRow ? `from "${mapRow.name}"` : 'from the exemplars';
     e.mapShapeControls.hidden = Boolean(mapRow);
     e.mapInvertRow.hidden = !mapRow;
     this.renderWorkingSizeHint();

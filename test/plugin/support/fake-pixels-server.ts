@@ -94,8 +94,6 @@ export class FakePixelsServer {
   private server: Server | undefined;
   private nextId = 1;
   private holding: boolean;
-  /** Base64 of the small image sent as every step preview (the real server sends JPEG). */
-  private previewBase64 = '';
   url = '';
 
   constructor(private readonly options: FakeServerOptions = {}) {
@@ -103,9 +101,6 @@ export class FakePixelsServer {
   }
 
   async start(): Promise<string> {
-    const preview = createRaster(8, 8, 4);
-    preview.data.fill(200);
-    this.previewBase64 = Buffer.from(await encodePng(preview)).toString('base64');
     this.server = createServer((request, response) => {
       this.handle(request, response).catch((error) => {
         if (!response.headersSent) this.sendError(response, 500, 'internal', (error as Error).message);
@@ -252,6 +247,8 @@ export class FakePixelsServer {
     await job.released;
     if (job.state !== 'queued') return;
     const steps = this.options.steps ?? 4;
+    // Step previews fade from the source to the result, like a real denoiser's estimates would.
+    const previewOf = job.settings.previews ? await this.previewsFor(job.edit.source) : undefined;
     job.state = 'running';
     this.emit(job, { type: 'started', seed: job.seed, totalSteps: steps });
     for (let step = 1; step <= steps; step++) {
@@ -262,7 +259,7 @@ export class FakePixelsServer {
         step,
         totalSteps: steps,
         elapsedMs: step * 10,
-        ...(job.settings.previews ? { preview: this.previewBase64 } : {}),
+        ...(previewOf ? { preview: await previewOf(step / steps) } : {}),
       });
     }
     if (this.options.failJobsWith) {
@@ -276,6 +273,27 @@ export class FakePixelsServer {
     job.result = await encodePng(source);
     const { width, height } = readPngSize(job.result);
     this.finish(job, 'done', { type: 'done', resultUrl: `/v1/jobs/${job.id}/result`, width, height });
+  }
+
+  /** A small copy of the source; `at(t)` is it inverted by t (0..1), as base64 PNG. */
+  private async previewsFor(sourcePng: Uint8Array): Promise<(t: number) => Promise<string>> {
+    const source = await decodePng(sourcePng);
+    const width = 96;
+    const height = Math.max(1, Math.round((source.height * width) / source.width));
+    return async (t) => {
+      const small = createRaster(width, height, 4);
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          const from =
+            (Math.floor((y * source.height) / height) * source.width + Math.floor((x * source.width) / width)) * 4;
+          const to = (y * width + x) * 4;
+          for (let c = 0; c < 3; c++)
+            small.data[to + c] = Math.round(source.data[from + c] * (1 - t) + (255 - source.data[from + c]) * t);
+          small.data[to + 3] = 255;
+        }
+      }
+      return Buffer.from(await encodePng(small)).toString('base64');
+    };
   }
 
   private finish(job: FakeJob, state: Job['state'], event: JobEvent): void {

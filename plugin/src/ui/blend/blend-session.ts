@@ -50,6 +50,7 @@ interface JobContext extends JobLayers {
   /** Present for blends started in this panel; resumed jobs have no plugin-side timings. */
   timing?: { startedAt: number; exportMs: number; composeMs: number; uploadMs: number };
   batchId?: string;
+  variation?: number;
   promptUsed?: boolean;
 }
 
@@ -135,6 +136,7 @@ export class BlendSession {
             client,
             timing: { startedAt, exportMs, composeMs, uploadMs },
             batchId,
+            variation,
             promptUsed: options.promptUsed,
           };
           followers.push(this.runJob(job, context));
@@ -264,6 +266,7 @@ export class BlendSession {
           notes: fitted.notes,
           ...(timings ? { timings } : {}),
           ...(context.batchId ? { batchId: context.batchId } : {}),
+          ...(context.variation !== undefined ? { variation: context.variation } : {}),
           ...(runMs !== undefined && runSteps !== undefined ? { runMs, runSteps } : {}),
           promptUsed: context.promptUsed ?? true,
         })

@@ -21,10 +21,13 @@ export function groupBatches(entries: readonly HistoryEntry[]): HistoryBatch[] {
     const key = entry.provenance.batchId ?? entry.nodeId;
     batches.set(key, [...(batches.get(key) ?? []), entry]);
   }
-  // Entries arrive newest first; inside a batch show them in the order they were made.
+  // Entries arrive newest first; inside a batch show them in the order they were asked for.
+  const order = (entry: HistoryEntry) => entry.provenance.variation ?? 0;
   return [...batches].map(([key, group]) => ({
     key,
-    entries: [...group].sort((a, b) => a.provenance.placedAt.localeCompare(b.provenance.placedAt)),
+    entries: [...group].sort(
+      (a, b) => order(a) - order(b) || a.provenance.placedAt.localeCompare(b.provenance.placedAt),
+    ),
   }));
 }
 
@@ -56,7 +59,11 @@ export function renderHistory(
   const items = batches.map((batch) => batchItem(document, batch, chosen.get(batch.key), handlers));
   elements.historyList.replaceChildren(...(running ? [running] : []), ...items);
   elements.historyCount.textContent =
-    entries.length === 0 ? 'none on this page yet' : `${entries.length} result${entries.length === 1 ? '' : 's'}`;
+    entries.length > 0
+      ? `${entries.length} result${entries.length === 1 ? '' : 's'}`
+      : running
+        ? 'the first result is on its way'
+        : 'none on this page yet';
 }
 
 function batchItem(
