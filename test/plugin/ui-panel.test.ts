@@ -12,7 +12,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildPlugin } from '../../plugin/build.ts';
 import { readPngSize } from '../../plugin/src/png/png-header.ts';
 import { launchChromium } from './support/chromium.ts';
-import { FakeRectangle } from './support/fake-figma.ts';
 import { FakePixelsServer, type FakeServerOptions } from './support/fake-pixels-server.ts';
 import { type OpenPanel, PanelHost } from './support/panel-harness.ts';
 import { type PhotoScene, photoDocument, placedResults, previewPixel, TOKEN } from './support/panel-scenes.ts';
@@ -83,6 +82,7 @@ describe('the panel in Chromium: connection and errors', () => {
     await frame.waitForSelector('#connection-status[data-state="failed"]');
     expect(await frame.textContent('#problem-message')).toBe('The server did not accept the access token.');
     expect(await frame.textContent('#problem-action')).toBe('Open server settings');
+    // biome-ignore lint/performance/useDomNodeTextContent: the visible text, without the inlined script's
     const body = await frame.innerText('body');
     expect(body.split('access token').length - 1).toBe(1);
     expect(await frame.textContent('#connect-message')).toBe('');

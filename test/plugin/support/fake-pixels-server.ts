@@ -126,7 +126,9 @@ export class FakePixelsServer {
   }
 
   get port(): number {
-    return (this.server?.address() as AddressInfo).port;
+    const address = this.server?.address() as AddressInfo | undefined;
+    if (!address) throw new Error('The fake server is not listening.');
+    return address.port;
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
