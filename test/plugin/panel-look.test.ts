@@ -11,6 +11,7 @@ import { EditSettings, type ModelSummary } from '@pixels/shared';
 import type { Frame, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildPlugin } from '../../plugin/build.ts';
+import { readPngSize } from '../../plugin/src/png/png-header.ts';
 import { launchChromium } from './support/chromium.ts';
 import { FAKE_MODEL, FakePixelsServer, type FakeServerOptions } from './support/fake-pixels-server.ts';
 import { type OpenPanel, PanelHost } from './support/panel-harness.ts';
@@ -382,4 +383,13 @@ describe('screenshots for the README', () => {
     await frame.waitForSelector('#problem:not([hidden])');
     await screenshot(page, 'panel-error');
   }, 60_000);
+
+  it('the README shows every state, each picture a 340x720 panel made by this test run or e2e.test.ts', async () => {
+    const readme = await readFile(new URL('../../plugin/README.md', import.meta.url), 'utf8');
+    for (const name of ['panel', 'panel-light', 'panel-dark', 'panel-running', 'panel-history', 'panel-error']) {
+      expect(readme, name).toContain(`(docs/${name}.png)`);
+      const png = new Uint8Array(await readFile(new URL(`../../plugin/docs/${name}.png`, import.meta.url)));
+      expect(readPngSize(png), name).toEqual({ width: 340, height: 720 });
+    }
+  });
 });
