@@ -234,6 +234,19 @@ describe('the panel in Chromium: selection, preview and blending', () => {
     expect(await frame.getAttribute('#map-preview', 'data-selection')).toContain(scene.badge.id);
   });
 
+  it('the preview follows a selected layer that moves on the canvas', async () => {
+    const scene = await photoDocument();
+    const { frame } = await openWith(scene);
+    await frame.waitForSelector('#map-preview[data-state="drawn"]');
+    // Where the sticker will be moved: the frame's top-left corner, at the preview's 320/451 scale.
+    const corner = { x: Math.round((60 * 320) / 451), y: Math.round((60 * 320) / 451) };
+    const before = await previewPixel(frame, corner);
+    scene.sticker.x = 0;
+    scene.sticker.y = 0;
+    scene.figma.currentPage.fireNodeChange([{ id: scene.sticker.id, type: 'PROPERTY_CHANGE', properties: ['x', 'y'] }]);
+    await expect.poll(async () => (await previewPixel(frame, corner))[2] - before[2]).toBeGreaterThan(40);
+  });
+
   it('a toggle shows the exemplar pasted over the source under the map tint', async () => {
     const scene = await photoDocument();
     const { frame } = await openWith(scene);
@@ -400,6 +413,6 @@ describe('the panel in Chromium: history', () => {
     const { frame: reopened } = await reopen(scene);
     await reopened.waitForFunction(() => document.querySelectorAll('.history-entry').length === 3);
     expect(await reopened.$$eval('.history-batch', (batches) => batches.length)).toBe(1);
-    expect(await reopened.textContent('#history-count')).toBe('3');
+    expect(await reopened.textContent('#history-count')).toBe('3 results');
   });
 });

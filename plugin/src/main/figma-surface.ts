@@ -77,6 +77,14 @@ export interface SurfaceRectangle extends SurfaceNode {
   setRelaunchData(data: { [command: string]: string }): void;
 }
 
+/** One entry of Figma's NodeChangeEvent. */
+export interface SurfaceNodeChange {
+  readonly id: string;
+  readonly type: 'CREATE' | 'DELETE' | 'PROPERTY_CHANGE';
+  /** For PROPERTY_CHANGE: which properties changed. */
+  readonly properties?: readonly string[];
+}
+
 export interface SurfaceClientStorage {
   getAsync(key: string): Promise<unknown>;
   setAsync(key: string, value: unknown): Promise<void>;
@@ -103,6 +111,8 @@ export interface FigmaSurface {
     selection: readonly SurfaceNode[];
     /** Figma's indexed search: fast even on large pages. */
     findAllWithCriteria(criteria: { pluginData: { keys: string[] } }): readonly SurfaceNode[];
+    /** Layers of this page added, removed or changed (moved, resized, repainted...). */
+    on(type: 'nodechange', callback: (event: { nodeChanges: readonly SurfaceNodeChange[] }) => void): void;
   };
   /** Takes layers from the current page (typed loosely: Figma's own type is its whole node union). */
   readonly viewport: { scrollAndZoomIntoView(nodes: readonly object[]): void };

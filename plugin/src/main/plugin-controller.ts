@@ -6,7 +6,13 @@ import { UiToMain } from '../messages/ui-to-main.ts';
 import { assignRoles } from './assign-roles.ts';
 import { describeLayer } from './describe-layer.ts';
 import { exportLayers, type RoleNodes } from './export-layers.ts';
-import { type FigmaSurface, isSurfaceNode, type SurfaceNode } from './figma-surface.ts';
+import {
+  type FigmaSurface,
+  isSurfaceNode,
+  type SurfaceNode,
+  type SurfaceNodeChange,
+  type SurfaceParent,
+} from './figma-surface.ts';
 import { readChosenRole, writeChosenOrder, writeChosenRole } from './node-memory.ts';
 import { placeResult } from './place-result.ts';
 import { readProvenance } from './provenance.ts';
@@ -24,6 +30,16 @@ import {
 } from './stored-state.ts';
 
 export const PANEL_SIZE = Object.freeze({ width: 340, height: 720 });
+
+/** Properties the plugin itself changes on the selection; they do not change what a blend sees. */
+const NOT_EDITS: ReadonlySet<string> = new Set(['visible', 'pluginData', 'relaunchData', 'name']);
+const NODE_CHANGE_DELAY_MS = 200;
+
+/** Whether the node with `id` is a descendant of `ancestor`. */
+function isInside(id: string, ancestor: SurfaceNode): boolean {
+  const children = (ancestor as Partial<SurfaceParent>).children;
+  return children?.some((child) => child.id === id || isInside(id, child)) ?? false;
+}
 
 /**
  * The main thread: watches the selection, answers the panel's requests (export, placement,
@@ -50,6 +66,26 @@ export class PluginController {
 
   selectionChanged(): void {
     this.post({ type: 'selection', selection: this.summarizeSelection() });
+  }
+
+  private nodeChangeTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * A selected layer or one inside it moved, resized or was repainted: tell the panel again, so
+   * its preview is redrawn. Changes the plugin makes itself while exporting (hiding overlays) or
+   * remembering (plugin data) are not edits and are left out, or every export would start another.
+   */
+  nodesChanged(changes: readonly SurfaceNodeChange[]): void {
+    const edits = changes.filter(
+      (change) =>
+        change.type !== 'PROPERTY_CHANGE' || (change.properties ?? []).some((property) => !NOT_EDITS.has(property)),
+    );
+    if (edits.length === 0) return;
+    const selected = this.api.currentPage.selection;
+    const touches = edits.some((change) => selected.some((node) => node.id === change.id || isInside(change.id, node)));
+    if (!touches) return;
+    clearTimeout(this.nodeChangeTimer);
+    this.nodeChangeTimer = setTimeout(() => this.selectionChanged(), NODE_CHANGE_DELAY_MS);
   }
 
   /** Queues one raw message from the panel; the returned promise settles once it is handled. */
@@ -255,7 +291,10 @@ export async function startPlugin(api: FigmaSurface, html: string): Promise<Plug
     void controller.receive(message);
   };
   api.on('selectionchange', () => controller.selectionChanged());
+  const watchPage = () => api.currentPage.on('nodechange', (event) => controller.nodesChanged(event.nodeChanges));
+  watchPage();
   api.on('currentpagechange', () => {
+    watchPage();
     controller.selectionChanged();
     void controller.receive({ type: 'list-history' });
   });

@@ -128,6 +128,20 @@ describe('selection and roles', () => {
     expect(selection.rows.every((row) => row.origin === 'automatic')).toBe(true);
   });
 
+  it('tells the panel again when a selected layer, or one inside it, is edited on the canvas', async () => {
+    const { figma, controller, source, inner } = await scene();
+    const count = () => figma.messagesOfType('selection').length;
+    const before = count();
+    // The plugin's own changes while exporting or remembering roles are not edits.
+    controller.nodesChanged([{ id: inner.id, type: 'PROPERTY_CHANGE', properties: ['visible', 'pluginData'] }]);
+    controller.nodesChanged([{ id: 'elsewhere', type: 'PROPERTY_CHANGE', properties: ['x'] }]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(count()).toBe(before);
+    controller.nodesChanged([{ id: inner.id, type: 'PROPERTY_CHANGE', properties: ['x'] }]);
+    controller.nodesChanged([{ id: source.id, type: 'PROPERTY_CHANGE', properties: ['fills'] }]);
+    await vi.waitFor(() => expect(count()).toBe(before + 1));
+  });
+
   it('remembers the exemplar order the designer chose', async () => {
     const { figma, controller, inner, shadowed } = await scene();
     await controller.receive({ type: 'set-exemplar-order', nodeIds: [shadowed.id, inner.id] });

@@ -11,6 +11,7 @@ import type {
   FigmaSurface,
   PngExportSettings,
   ShowUiOptions,
+  SurfaceNodeChange,
   SurfacePaint,
   SurfaceParent,
   SurfaceRectangle,
@@ -274,6 +275,17 @@ export class FakePage implements SurfaceParent {
   insertChild(index: number, child: FakeNode): void {
     this.figma.log(`insert ${child.id} into page at ${index}`);
     adopt(this, index, child);
+  }
+
+  private readonly nodeChangeListeners: Array<(event: { nodeChanges: readonly SurfaceNodeChange[] }) => void> = [];
+
+  on(_type: 'nodechange', callback: (event: { nodeChanges: readonly SurfaceNodeChange[] }) => void): void {
+    this.nodeChangeListeners.push(callback);
+  }
+
+  /** What Figma does after the designer edits layers on this page. */
+  fireNodeChange(nodeChanges: SurfaceNodeChange[]): void {
+    for (const listener of this.nodeChangeListeners) listener({ nodeChanges });
   }
 
   /** Figma's indexed search; only the plugin-data criterion is used by the plugin. */
