@@ -180,9 +180,11 @@ export class PluginController {
       case 'delete-result': {
         const node = await this.resultNode(message.nodeId);
         if (node) {
+          const name = node.name;
           this.api.commitUndo();
           node.remove();
           this.api.commitUndo();
+          this.api.notify(`Deleted "${name}". Undo brings it back.`);
         }
         await this.postHistory();
         return;

@@ -245,6 +245,7 @@ export class PanelApp {
       e.connectionStatus.dataset.state = 'connected';
       e.connectionStatus.textContent = `Connected · ${models.length} model${models.length === 1 ? '' : 's'}`;
       if (this.problem?.origin === 'connection') this.showProblem(undefined);
+      this.renderHistory();
     } catch (error) {
       this.connectionState = 'failed';
       e.connectionStatus.dataset.state = 'failed';
@@ -372,7 +373,8 @@ export class PanelApp {
   private renderHistory(): void {
     const view = this.sessionView;
     const running = view ? runningBatch(this.elements.historyList.ownerDocument, view, this.estimate()) : undefined;
-    renderHistory(this.elements, this.history, running, this.chosen, {
+    const canRerun = !(this.session?.isRunning ?? false) && this.connectionState === 'connected';
+    renderHistory(this.elements, this.history, running, this.chosen, canRerun, {
       select: (nodeId) => this.bridge.send({ type: 'select-result', nodeId }),
       rerun: (nodeId) => {
         if (this.session?.isRunning || this.connectionState !== 'connected') return;

@@ -294,7 +294,14 @@ export class BlendSession {
         this.patchJob(job, { phase: 'queued', position: event.position });
         return;
       case 'started':
-        this.patchJob(job, { phase: 'running', seed: event.seed, step: 0, totalSteps: event.totalSteps });
+        this.patchJob(job, {
+          phase: 'running',
+          seed: event.seed,
+          step: 0,
+          totalSteps: event.totalSteps,
+          // The server's warnings about this run (a map quantised by few steps...) go with its notes.
+          notes: [...job.notes, ...(event.warnings ?? [])],
+        });
         return;
       case 'step':
         this.patchJob(job, {

@@ -52,11 +52,12 @@ export function renderHistory(
   entries: readonly HistoryEntry[],
   running: HTMLLIElement | undefined,
   chosen: ReadonlyMap<string, string>,
+  canRerun: boolean,
   handlers: HistoryHandlers,
 ): void {
   const document = elements.historyList.ownerDocument;
   const batches = groupBatches(entries);
-  const items = batches.map((batch) => batchItem(document, batch, chosen.get(batch.key), handlers));
+  const items = batches.map((batch) => batchItem(document, batch, chosen.get(batch.key), canRerun, handlers));
   elements.historyList.replaceChildren(...(running ? [running] : []), ...items);
   elements.historyCount.textContent =
     entries.length > 0
@@ -70,6 +71,7 @@ function batchItem(
   document: Document,
   batch: HistoryBatch,
   chosenId: string | undefined,
+  canRerun: boolean,
   handlers: HistoryHandlers,
 ): HTMLLIElement {
   const chosen = batch.entries.find((entry) => entry.nodeId === chosenId) ?? batch.entries[0];
@@ -108,11 +110,17 @@ function batchItem(
     button.addEventListener('click', run);
     return button;
   };
+  const rerun = action(
+    'rerun',
+    `Re-run with seed ${chosen.provenance.seed}`,
+    `Re-run seed ${chosen.provenance.seed}`,
+    () => handlers.rerun(chosen.nodeId),
+  );
+  // Re-running needs the server and no blend in progress.
+  rerun.disabled = !canRerun;
   actions.append(
     action('select', `Select and zoom to ${chosen.name}`, 'Select', () => handlers.select(chosen.nodeId)),
-    action('rerun', `Re-run with seed ${chosen.provenance.seed}`, `Re-run seed ${chosen.provenance.seed}`, () =>
-      handlers.rerun(chosen.nodeId),
-    ),
+    rerun,
     action('delete', `Delete ${chosen.name}`, 'Delete', () => handlers.remove(chosen.nodeId)),
   );
   item.append(head, tiles, actions);
