@@ -21,6 +21,8 @@ export const PendingJob = JobLayers.extend({
   width: z.number().int().positive(),
   height: z.number().int().positive(),
   submittedAt: z.string(),
+  /** Whether the model read the prompt, for the result's name; absent from older records. */
+  promptUsed: z.boolean().optional(),
 });
 export type PendingJob = z.infer<typeof PendingJob>;
 

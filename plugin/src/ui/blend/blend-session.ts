@@ -129,6 +129,7 @@ export class BlendSession {
             width: prepared.width,
             height: prepared.height,
             submittedAt: new Date().toISOString(),
+            promptUsed: options.promptUsed,
           };
           this.deps.bridge.send({ type: 'job-submitted', job: pending });
           const context: JobContext = {
