@@ -59,9 +59,9 @@ async function ready(frame: Frame): Promise<void> {
 }
 
 /** Saves a screenshot of the panel under test-output, and in plugin/docs when asked to. */
-async function screenshot(page: Page, name: string): Promise<void> {
+async function screenshot(page: Page, name: string, forReadme = true): Promise<void> {
   const png = await page.screenshot({ path: join(OUTPUT_DIR, `${name}.png`) });
-  if (process.env.PIXELS_UPDATE_SCREENSHOTS === '1')
+  if (forReadme && process.env.PIXELS_UPDATE_SCREENSHOTS === '1')
     await writeFile(new URL(`../../plugin/docs/${name}.png`, import.meta.url), png);
 }
 
@@ -383,6 +383,25 @@ describe('screenshots for the README', () => {
     await frame.waitForSelector('#problem:not([hidden])');
     await screenshot(page, 'panel-error');
   }, 60_000);
+
+  it('more states, for looking at (test-output only): guide, a refused setting, a text model, a tooltip', async () => {
+    const scene = await photoDocument();
+    scene.figma.currentPage.selection = [];
+    await scene.figma.clientStorage.setAsync('pixels.panelSettings', { edit: EditSettings.parse({ steps: 20 }) });
+    const { page, frame } = await openWith(scene, { maxSteps: 8, models: [TEXT_MODEL] });
+    await frame.waitForSelector('#connection-status[data-state="connected"]');
+    await frame.waitForSelector('#guide:not([hidden])');
+    await screenshot(page, 'look-guide', false);
+    scene.figma.currentPage.selection = [scene.source, scene.sticker];
+    await frame.waitForSelector('#map-preview[data-state="drawn"]');
+    await screenshot(page, 'look-text-model', false);
+    await frame.click('#blend');
+    await frame.waitForSelector('#problem:not([hidden])');
+    await screenshot(page, 'look-steps-error', false);
+    await frame.hover('label[for="strength"]');
+    await frame.waitForFunction(() => getComputedStyle(document.getElementById('tip-strength')!).opacity === '1');
+    await screenshot(page, 'look-tooltip', false);
+  });
 
   it('the README shows every state, each picture a 340x720 panel made by this test run or e2e.test.ts', async () => {
     const readme = await readFile(new URL('../../plugin/README.md', import.meta.url), 'utf8');

@@ -403,6 +403,7 @@ export class PanelApp {
     e.problemAdvice.textContent = problem?.advice ?? '';
     e.problemAction.hidden = !problem?.action;
     e.problemAction.textContent = problem?.action?.label ?? '';
+    this.render();
     if (!problem?.field) return;
     const control = document.getElementById(problem.field);
     if (!control) return;
@@ -463,6 +464,8 @@ export class PanelApp {
     else if (blocking) text = 'Fix the selection above to blend.';
     else if (this.connectionState === 'connecting') text = 'Connecting to the server…';
     else if (!connected) text = 'Connect first: check the server under Server.';
+    // A problem is on show: the status line does not say the opposite, nor say it twice.
+    else if (this.problem) text = '';
     else text = this.runText || 'Ready. Ctrl+Enter or ⌘Enter blends.';
     e.statusLine.textContent = text;
   }
@@ -492,10 +495,13 @@ export class PanelApp {
       this.preview = undefined;
       clearCanvas(e.mapPreview);
       e.mapPreview.dataset.state = 'empty';
+      // No empty grey box: the frame comes back with a picture.
+      e.mapPreviewFrame.hidden = true;
       e.mapPreviewHint.textContent = selection?.rows.length ? 'Shown once the selection can be blended.' : '';
       return;
     }
     const key = selectionKey(selection);
+    e.mapPreviewFrame.hidden = false;
     if (this.preview?.key !== key) {
       this.preview = undefined;
       clearCanvas(e.mapPreview);

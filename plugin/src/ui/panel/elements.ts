@@ -28,6 +28,7 @@ export function findElements(document: Document) {
     mapInvertRow: byId('map-invert-row', win.HTMLElement),
     mapInvert: byId('map-invert', win.HTMLInputElement),
     mapPreview: byId('map-preview', win.HTMLCanvasElement),
+    mapPreviewFrame: byId('map-preview-frame', win.HTMLElement),
     mapPreviewHint: byId('map-preview-hint', win.HTMLElement),
     previewExemplar: byId('preview-exemplar', win.HTMLInputElement),
     promptSection: byId('prompt-section', win.HTMLDetailsElement),
