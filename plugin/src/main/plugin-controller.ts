@@ -193,7 +193,13 @@ export class PluginController {
         const node = await this.resultNode(message.nodeId);
         try {
           const provenance = await this.reselectLayersOf(node);
-          this.post({ type: 'rerun', nodeId: message.nodeId, settings: provenance.settings, seed: provenance.seed });
+          this.post({
+            type: 'rerun',
+            nodeId: message.nodeId,
+            settings: provenance.settings,
+            seed: provenance.seed,
+            selection: this.summarizeSelection(),
+          });
         } catch (error) {
           this.post({ type: 'rerun-failed', nodeId: message.nodeId, message: (error as Error).message });
         }

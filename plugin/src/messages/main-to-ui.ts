@@ -32,7 +32,14 @@ export const MainToUi = z.discriminatedUnion('type', [
   /** The results on the current page, newest first, rebuilt from their plugin data. */
   z.object({ type: z.literal('history'), entries: z.array(HistoryEntry) }),
   /** The layers of a result are selected again: blend them with its settings and seed. */
-  z.object({ type: z.literal('rerun'), nodeId: z.string(), settings: EditSettings, seed: z.number().int() }),
+  z.object({
+    type: z.literal('rerun'),
+    nodeId: z.string(),
+    settings: EditSettings,
+    seed: z.number().int(),
+    /** The reselected layers (Figma's selectionchange event may arrive after this message). */
+    selection: SelectionSummary,
+  }),
   z.object({ type: z.literal('rerun-failed'), nodeId: z.string(), message: z.string() }),
 ]);
 export type MainToUi = z.infer<typeof MainToUi>;

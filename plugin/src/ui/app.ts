@@ -151,6 +151,7 @@ export class PanelApp {
         this.renderHistory();
         return;
       case 'rerun':
+        this.selectionChanged(message.selection);
         this.settings = {
           ...this.settings,
           edit: { ...message.settings, seed: message.seed },
