@@ -212,7 +212,7 @@ describe('the panel in Chromium: selection, preview and blending', () => {
 
   it('the preview is drawn after a fast Blend, follows the selection during a run, and is redrawn after it', async () => {
     const scene = await photoDocument();
-    const { frame } = await openWith(scene, { steps: 6, stepDelayMs: 80 });
+    const { frame } = await openWith(scene, { steps: 20, stepDelayMs: 100 });
     await frame.waitForSelector('#connection-status[data-state="connected"]');
     // Blend at once, well inside the preview's 250 ms delay.
     scene.figma.currentPage.selection = [scene.source, scene.sticker];
@@ -222,13 +222,14 @@ describe('the panel in Chromium: selection, preview and blending', () => {
     expect(key).toContain(scene.sticker.id);
 
     // A new selection while the job runs: the old picture goes at once, the new one is drawn.
+    await frame.waitForSelector('.history-batch[data-running="true"]');
     scene.figma.currentPage.selection = [scene.source, scene.badge];
     await frame.waitForFunction(
       (id) => document.getElementById('map-preview')?.dataset.selection?.includes(id) ?? false,
       scene.badge.id,
     );
     expect(await frame.getAttribute('#map-preview', 'data-state')).toBe('drawn');
-    expect(await frame.isVisible('.history-batch[data-running="true"]')).toBe(true);
+    expect(await frame.isVisible('.history-batch[data-running="true"]'), 'still running').toBe(true);
     await frame.waitForSelector('.history-entry', { timeout: 20_000 });
     await frame.waitForSelector('#map-preview[data-state="drawn"]');
     expect(await frame.getAttribute('#map-preview', 'data-selection')).toContain(scene.badge.id);

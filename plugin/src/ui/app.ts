@@ -509,7 +509,12 @@ export class PanelApp {
       e.mapPreview.dataset.state = 'loading';
       e.mapPreviewHint.textContent = 'Updating the preview…';
     }
-    this.previewTimer = setTimeout(async () => {
+    const draw = async () => {
+      // Let a blend export its layers first (the main thread takes requests in turn); draw right after.
+      if (this.session?.isPreparing) {
+        this.previewTimer = setTimeout(draw, PREVIEW_DELAY_MS);
+        return;
+      }
       try {
         const exported = await this.bridge.exportLayers(PREVIEW_SIDE);
         const layers = await composeLayers(exported, this.deps.decode);
@@ -526,7 +531,8 @@ export class PanelApp {
         e.mapPreview.dataset.state = 'failed';
         e.mapPreviewHint.textContent = `No preview: ${(error as Error).message}`;
       }
-    }, PREVIEW_DELAY_MS);
+    };
+    this.previewTimer = setTimeout(draw, PREVIEW_DELAY_MS);
   }
 
   /** Redraws the map preview from the exported preview layers and the current settings. */

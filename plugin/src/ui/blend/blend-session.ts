@@ -75,6 +75,11 @@ export class BlendSession {
     return this.controller.signal.aborted;
   }
 
+  /** Exporting or compositing: the main thread and the CPU are busy with this blend's layers. */
+  get isPreparing(): boolean {
+    return this.view.phase === 'exporting' || this.view.phase === 'preparing';
+  }
+
   get isRunning(): boolean {
     return this.view.phase === 'exporting' || this.view.phase === 'preparing' || this.view.phase === 'running';
   }
