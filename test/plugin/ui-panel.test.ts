@@ -85,7 +85,6 @@ describe('the panel in Chromium: connection and errors', () => {
     // biome-ignore lint/performance/useDomNodeTextContent: the visible text, without the inlined script's
     const body = await frame.innerText('body');
     expect(body.split('access token').length - 1).toBe(1);
-    expect(await frame.textContent('#connect-message')).toBe('');
     expect(await frame.isDisabled('#blend')).toBe(true);
     expect(await frame.textContent('#status-line')).toBe('Connect first: check the server under Server.');
     expect(await frame.getAttribute('#server-token', 'aria-invalid')).toBe('true');

@@ -223,7 +223,6 @@ export class PanelApp {
     this.connectionState = 'connecting';
     e.connectionStatus.dataset.state = 'unknown';
     e.connectionStatus.textContent = 'Connecting…';
-    e.connectMessage.textContent = '';
     this.render();
     let client: PixelsClient | undefined;
     try {

@@ -12,7 +12,6 @@ export function findElements(document: Document) {
     serverUrl: byId('server-url', win.HTMLInputElement),
     serverToken: byId('server-token', win.HTMLInputElement),
     connect: byId('connect', win.HTMLButtonElement),
-    connectMessage: byId('connect-message', win.HTMLElement),
     guide: byId('guide', win.HTMLElement),
     layerList: byId('layer-list', win.HTMLUListElement),
     selectionIssues: byId('selection-issues', win.HTMLUListElement),
