@@ -96,19 +96,22 @@ describe('the plugin against the real server with the built-in model', () => {
     const { page, frame, figma, fromUi } = await openDocument(1024, { edit, seedMode: 'fixed', workingSize: 1024 });
     await frame.click('#blend');
     await frame.waitForFunction(
-      () => /^Step [1-9]\d* of 12$/.test(document.querySelector('.job-status')?.textContent ?? ''),
+      () => /^Step [1-9]\d* of 12$/.test(document.getElementById('status-line')?.textContent ?? ''),
       undefined,
       {
         timeout: 120_000,
       },
     );
     await frame.waitForSelector('.job-preview', { timeout: 120_000 });
+    // Blend was clicked as soon as it was enabled: the map preview is drawn all the same.
+    await frame.waitForSelector('#map-preview[data-state="drawn"]', { timeout: 60_000 });
+    await frame.evaluate(() => document.getElementById('history-section')!.scrollIntoView());
     const outputDir = join(process.cwd(), 'test-output', 'plugin');
     await mkdir(outputDir, { recursive: true });
     const screenshot = await page.screenshot({ path: join(outputDir, 'e2e-panel.png') });
     if (process.env.PIXELS_UPDATE_SCREENSHOTS === '1')
       await writeFile(new URL('../../plugin/docs/panel.png', import.meta.url), screenshot);
-    await frame.waitForSelector('.job[data-phase="placed"]', { timeout: 240_000 });
+    await frame.waitForSelector('.history-entry', { timeout: 240_000 });
 
     const placedMessage = fromUi.find(
       (message) => (message as { type: string }).type === 'place-result',
@@ -160,7 +163,7 @@ describe('the plugin against the real server with the built-in model', () => {
     const { page, frame, fromUi } = await openDocument(512, { edit, falloff: 'linear' });
     await frame.click('#blend');
     await frame.waitForFunction(
-      () => /^Step [1-9]\d* of 150$/.test(document.querySelector('.job-status')?.textContent ?? ''),
+      () => /^Step [1-9]\d* of 150$/.test(document.getElementById('status-line')?.textContent ?? ''),
       undefined,
       {
         timeout: 120_000,
@@ -169,7 +172,8 @@ describe('the plugin against the real server with the built-in model', () => {
     const jobId = await frame.getAttribute('.job', 'data-job-id');
     expect(fromUi.some((message) => (message as { type: string }).type === 'job-submitted')).toBe(true);
     await frame.click('#cancel');
-    await frame.waitForSelector('.job[data-phase="canceled"]');
+    await frame.waitForFunction(() => document.getElementById('status-line')?.textContent === 'Canceled.');
+    expect(await frame.isHidden('#run-progress')).toBe(true);
     await expect
       .poll(async () => Job.parse(await (await live.fetchAs('ana', `/v1/jobs/${jobId}`)).json()).state, {
         timeout: 30_000,

@@ -1,22 +1,21 @@
 /**
  * The built panel (plugin/dist/ui.html) in a sandboxed iframe in real Chromium, driven by the real
  * main-thread code on the Figma fake, against the in-test PIXELS server (support/fake-pixels-server).
- * The same flows against the real server with the built-in model are in e2e.test.ts.
+ * The same flows against the real server with the built-in model are in e2e.test.ts; the look
+ * (contrast, focus, size, screenshots) is checked in panel-look.test.ts.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EditSettings } from '@pixels/shared';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildPlugin } from '../../plugin/build.ts';
-import { decodePng } from '../../plugin/src/png/png-decode.ts';
 import { readPngSize } from '../../plugin/src/png/png-header.ts';
 import { launchChromium } from './support/chromium.ts';
-import { FakeFigma, type FakeNode, FakeRectangle } from './support/fake-figma.ts';
 import { FakePixelsServer, type FakeServerOptions } from './support/fake-pixels-server.ts';
 import { type OpenPanel, PanelHost } from './support/panel-harness.ts';
-import { discRaster } from './support/test-images.ts';
+import { type PhotoScene, photoDocument, placedResults, previewPixel, TOKEN } from './support/panel-scenes.ts';
 
-const TOKEN = 'team-token';
 let browser: Awaited<ReturnType<typeof launchChromium>>;
 let host: PanelHost;
 let buildDir: string;
@@ -44,27 +43,6 @@ afterEach(async () => {
   server = undefined;
 });
 
-interface PhotoScene {
-  figma: FakeFigma;
-  source: FakeNode;
-  sticker: FakeNode;
-}
-
-/** A Figma document with a photo frame and a round sticker over it, both selected. */
-async function photoDocument(): Promise<PhotoScene> {
-  const figma = new FakeFigma();
-  const photo = await decodePng(
-    new Uint8Array(await readFile(new URL('../fixtures/images/chelsea.png', import.meta.url))),
-  );
-  const source = figma.frame({ name: 'Cat photo', x: 40, y: 40, width: 451, height: 300, image: photo });
-  const sticker = figma.layer(
-    { name: 'Sticker', x: 250, y: 90, width: 120, height: 120, image: discRaster(120, [236, 72, 153, 255]) },
-    source,
-  );
-  figma.currentPage.selection = [source, sticker];
-  return { figma, source, sticker };
-}
-
 async function openWith(scene: PhotoScene, options: FakeServerOptions = {}, token = TOKEN): Promise<OpenPanel> {
   server = new FakePixelsServer({ token: TOKEN, steps: 4, stepDelayMs: 60, ...options });
   await server.start();
@@ -73,43 +51,150 @@ async function openWith(scene: PhotoScene, options: FakeServerOptions = {}, toke
   return panel;
 }
 
-describe('the panel in Chromium', () => {
-  it("runs in a null-origin sandbox, connects with the token and lists the server's models", async () => {
-    const { frame } = await openWith(await photoDocument());
+async function reopen(scene: PhotoScene): Promise<OpenPanel> {
+  await panel?.page.close();
+  panel = await host.open(browser.context, scene.figma);
+  return panel;
+}
+
+describe('the panel in Chromium: connection and errors', () => {
+  it("runs in a null-origin sandbox, connects with the token, lists the server's models and takes its limits", async () => {
+    const { frame } = await openWith(await photoDocument(), { maxSteps: 40 });
     expect(await frame.evaluate(() => window.origin)).toBe('null');
     await frame.waitForSelector('#connection-status[data-state="connected"]');
     expect(await frame.textContent('#connection-status')).toBe('Connected · 1 model');
     expect(await frame.$$eval('#model option', (options) => options.map((option) => option.textContent))).toEqual([
-      'builtin · builtin',
+      'builtin',
     ]);
-    expect(await frame.textContent('#prompt-hint')).toBe('builtin ignores prompts: it blends from the images alone.');
+    // The built-in model ignores prompts: the prompt is collapsed and says so.
+    expect(await frame.$eval('#prompt-section', (details) => (details as HTMLDetailsElement).open)).toBe(false);
+    expect(await frame.textContent('#prompt-summary')).toBe('ignored by builtin');
+    // Inputs are bounded by what the server's status endpoint says it accepts.
+    expect(await frame.getAttribute('#steps', 'max')).toBe('40');
     const listing = server!.requests.find((request) => request.method === 'GET' && request.path === '/v1/models');
     expect(listing?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(server!.requests.some((request) => request.path === '/healthz')).toBe(true);
     expect(server!.requests.some((request) => request.method === 'OPTIONS')).toBe(true);
   });
 
-  it('says in plain words when the token is wrong', async () => {
+  it('a wrong token: one message, said once, with a button that opens the server settings', async () => {
     const { frame } = await openWith(await photoDocument(), {}, 'stale-token');
     await frame.waitForSelector('#connection-status[data-state="failed"]');
-    expect(await frame.textContent('#connect-message')).toBe(
-      'Missing or wrong bearer token. Check the access token under Server (ask whoever runs the server for one).',
-    );
+    expect(await frame.textContent('#problem-message')).toBe('The server did not accept the access token.');
+    expect(await frame.textContent('#problem-action')).toBe('Open server settings');
+    // biome-ignore lint/performance/useDomNodeTextContent: the visible text, without the inlined script's
+    const body = await frame.innerText('body');
+    expect(body.split('access token').length - 1).toBe(1);
+    expect(await frame.isDisabled('#blend')).toBe(true);
+    expect(await frame.textContent('#status-line')).toBe('Connect first: check the server under Server.');
+    expect(await frame.getAttribute('#server-token', 'aria-invalid')).toBe('true');
+
+    await frame.$eval('#server-section', (details) => {
+      (details as HTMLDetailsElement).open = false;
+    });
+    await frame.click('#problem-action');
+    expect(await frame.$eval('#server-section', (details) => (details as HTMLDetailsElement).open)).toBe(true);
+    expect(await frame.evaluate(() => document.activeElement?.id)).toBe('server-token');
     await frame.fill('#server-token', TOKEN);
     await frame.click('#connect');
     await frame.waitForSelector('#connection-status[data-state="connected"]');
+    expect(await frame.isHidden('#problem')).toBe(true);
+    expect(await frame.isDisabled('#blend')).toBe(false);
   });
 
-  it('lists the selected layers with their roles, follows the selection and previews the map', async () => {
+  it('an unreachable server: a short message and Retry, which connects once the server is up', async () => {
+    const probe = new FakePixelsServer();
+    await probe.start();
+    const port = probe.port;
+    const url = probe.url;
+    await probe.stop();
     const scene = await photoDocument();
+    await scene.figma.clientStorage.setAsync('pixels.connection', { serverUrl: url, token: TOKEN });
+    panel = await host.open(browser.context, scene.figma);
+    const { frame } = panel;
+    await frame.waitForSelector('#connection-status[data-state="failed"]');
+    expect(await frame.textContent('#problem-message')).toBe(`Can't reach ${url}.`);
+    expect(await frame.textContent('#problem-action')).toBe('Retry');
+    expect(await frame.$$eval('.problem', (boxes) => boxes.length)).toBe(1);
+    expect(await frame.isDisabled('#blend')).toBe(true);
+
+    server = new FakePixelsServer({ token: TOKEN, port });
+    await server.start();
+    await frame.click('#problem-action');
+    await frame.waitForSelector('#connection-status[data-state="connected"]');
+    expect(await frame.isHidden('#problem')).toBe(true);
+  });
+
+  it('a server refusing the steps: the field by its label, and a "Use 8 steps" button that fixes it', async () => {
+    const scene = await photoDocument();
+    await scene.figma.clientStorage.setAsync('pixels.panelSettings', {
+      edit: EditSettings.parse({ steps: 20 }),
+    });
+    // An older server: no limits in its status, so the panel only learns from the refusal.
+    const { frame } = await openWith(scene, { maxSteps: 8, reportLimits: false });
+    await frame.waitForSelector('#blend:not([disabled])');
+    await frame.click('#blend');
+    await frame.waitForSelector('#problem:not([hidden])');
+    expect(await frame.textContent('#problem-message')).toBe(
+      'Steps is 20; this server runs at most 8 steps. Lower it.',
+    );
+    expect(await frame.textContent('#problem')).not.toContain('settings.');
+    expect(await frame.textContent('.field[data-invalid="true"] .label')).toBe('Steps');
+    expect(await frame.textContent('#problem-action')).toBe('Use 8 steps');
+    await frame.click('#problem-action');
+    expect(await frame.inputValue('#steps')).toBe('8');
+    expect(await frame.$$eval('[data-invalid="true"]', (fields) => fields.length)).toBe(0);
+    await frame.click('#blend');
+    await frame.waitForSelector('.history-entry');
+    expect(server!.submissions.at(-1)!.settings.steps).toBe(8);
+  });
+
+  it('a server with limits in its status: the panel refuses too many steps before sending', async () => {
+    const scene = await photoDocument();
+    await scene.figma.clientStorage.setAsync('pixels.panelSettings', { edit: EditSettings.parse({ steps: 20 }) });
+    const { frame } = await openWith(scene, { maxSteps: 8 });
+    await frame.waitForSelector('#blend:not([disabled])');
+    await frame.click('#blend');
+    await frame.waitForSelector('#problem:not([hidden])');
+    expect(await frame.textContent('#problem-message')).toBe('Steps is 20; this server runs at most 8.');
+    expect(await frame.textContent('#problem-action')).toBe('Use 8 steps');
+    expect(server!.submissions).toHaveLength(0);
+  });
+
+  it('a failed job: the server message once, and Retry blends again', async () => {
+    const { frame } = await openWith(await photoDocument(), {
+      steps: 1,
+      failJobsWith: { code: 'model_error', message: 'The model ran out of memory.' },
+    });
+    await frame.waitForSelector('#blend:not([disabled])');
+    await frame.click('#blend');
+    await frame.waitForSelector('#problem:not([hidden])');
+    expect(await frame.textContent('#problem-message')).toBe('The model ran out of memory.');
+    expect(await frame.textContent('#problem-action')).toBe('Retry');
+    expect(await frame.isHidden('#run-progress')).toBe(true);
+    await frame.click('#problem-action');
+    await expect.poll(() => server!.submissions.length).toBe(2);
+  });
+});
+
+describe('the panel in Chromium: selection, preview and blending', () => {
+  it('shows a short guide and disables the controls until the selection can be blended', async () => {
+    const scene = await photoDocument();
+    scene.figma.currentPage.selection = [];
     const { frame } = await openWith(scene);
-    await frame.waitForSelector('.layer[data-role="exemplar"]');
-    expect(
-      await frame.$$eval('.layer', (rows) =>
-        rows.map((row) => `${row.querySelector('.layer-name')?.textContent}:${(row as HTMLElement).dataset.role}`),
-      ),
-    ).toEqual(['Cat photo:source', 'Sticker:exemplar']);
-    await frame.waitForFunction(() => (document.getElementById('map-preview') as HTMLCanvasElement).width > 1);
-    expect(await frame.textContent('#map-origin')).toBe("from the exemplars' shape");
+    await frame.waitForSelector('#guide:not([hidden])');
+    expect(await frame.$$eval('.issue', (issues) => issues.length)).toBe(0);
+    expect(await frame.$eval('#edit-controls', (fieldset) => (fieldset as HTMLFieldSetElement).disabled)).toBe(true);
+    expect(await frame.isDisabled('#strength')).toBe(true);
+    expect(await frame.isDisabled('#prompt')).toBe(true);
+    expect(await frame.isDisabled('#blend')).toBe(true);
+    expect(await frame.textContent('#status-line')).toBe('Select a source and its exemplars to blend.');
+
+    scene.figma.currentPage.selection = [scene.source, scene.sticker];
+    await frame.waitForSelector('#blend:not([disabled])');
+    expect(await frame.isHidden('#guide')).toBe(true);
+    expect(await frame.isDisabled('#strength')).toBe(false);
+    await frame.waitForSelector('#map-preview[data-state="drawn"]');
     expect(
       await frame.$eval('#map-preview', (canvas) => [
         (canvas as HTMLCanvasElement).width,
@@ -117,142 +202,217 @@ describe('the panel in Chromium', () => {
       ]),
     ).toEqual([320, 213]);
 
-    scene.figma.currentPage.selection = [];
-    await frame.waitForSelector('.issue[data-code="empty"]');
-    expect(await frame.isDisabled('#blend')).toBe(true);
-    expect(await frame.textContent('#blend-blocker')).toBe('Fix the selection above to blend.');
-
-    scene.figma.currentPage.selection = [scene.source, scene.sticker];
-    await frame.waitForSelector('#blend:not([disabled])');
     await frame.selectOption('.layer[data-role="exemplar"] select', 'ignore');
     await frame.waitForSelector('.issue[data-code="no-exemplar"]');
     expect(scene.sticker.getPluginData('pixels.role')).toBe('ignore');
+    expect(await frame.isDisabled('#strength')).toBe(true);
+    expect(await frame.getAttribute('#map-preview', 'data-state')).toBe('empty');
   });
 
-  it('blends: progress with steps and previews, then the result lands over the source', async () => {
+  it('the preview is drawn after a fast Blend, follows the selection during a run, and is redrawn after it', async () => {
+    const scene = await photoDocument();
+    const { frame } = await openWith(scene, { steps: 20, stepDelayMs: 100 });
+    await frame.waitForSelector('#connection-status[data-state="connected"]');
+    // Blend at once, well inside the preview's 250 ms delay.
+    scene.figma.currentPage.selection = [scene.source, scene.sticker];
+    await frame.click('#blend');
+    await frame.waitForSelector('#map-preview[data-state="drawn"]');
+    const key = await frame.getAttribute('#map-preview', 'data-selection');
+    expect(key).toContain(scene.sticker.id);
+
+    // A new selection while the job runs: the old picture goes at once, the new one is drawn.
+    await frame.waitForSelector('.history-batch[data-running="true"]');
+    scene.figma.currentPage.selection = [scene.source, scene.badge];
+    await frame.waitForFunction(
+      (id) => document.getElementById('map-preview')?.dataset.selection?.includes(id) ?? false,
+      scene.badge.id,
+    );
+    expect(await frame.getAttribute('#map-preview', 'data-state')).toBe('drawn');
+    expect(await frame.isVisible('.history-batch[data-running="true"]'), 'still running').toBe(true);
+    await frame.waitForSelector('.history-entry', { timeout: 20_000 });
+    await frame.waitForSelector('#map-preview[data-state="drawn"]');
+    expect(await frame.getAttribute('#map-preview', 'data-selection')).toContain(scene.badge.id);
+  });
+
+  it('the preview follows a selected layer that moves on the canvas', async () => {
     const scene = await photoDocument();
     const { frame } = await openWith(scene);
-    await frame.waitForSelector('#connection-status[data-state="connected"]');
-    await frame.check('#previews');
+    await frame.waitForSelector('#map-preview[data-state="drawn"]');
+    // Where the sticker will be moved: the frame's top-left corner, at the preview's 320/451 scale.
+    const corner = { x: Math.round((60 * 320) / 451), y: Math.round((60 * 320) / 451) };
+    const before = await previewPixel(frame, corner);
+    scene.sticker.x = 0;
+    scene.sticker.y = 0;
+    scene.figma.currentPage.fireNodeChange([{ id: scene.sticker.id, type: 'PROPERTY_CHANGE', properties: ['x', 'y'] }]);
+    await expect.poll(async () => (await previewPixel(frame, corner))[2] - before[2]).toBeGreaterThan(40);
+  });
+
+  it('a toggle shows the exemplar pasted over the source under the map tint', async () => {
+    const scene = await photoDocument();
+    const { frame } = await openWith(scene);
+    await frame.waitForSelector('#map-preview[data-state="drawn"]');
+    // The sticker's centre: (250 + 60 - 40, 90 + 60 - 40) in the frame at 320/451 preview scale.
+    const centre = { x: Math.round((270 * 320) / 451), y: Math.round((110 * 320) / 451) };
+    const tinted = await previewPixel(frame, centre);
+    expect(tinted[2]).toBeGreaterThan(tinted[0]); // blue over the cat
+    await frame.check('#preview-exemplar');
+    await frame.waitForSelector('#map-preview[data-shows-exemplar="true"]');
+    const pasted = await previewPixel(frame, centre);
+    expect(pasted[0]).toBeGreaterThan(pasted[2]); // the pink sticker shows through the light tint
+    expect(pasted[0]).toBeGreaterThan(180);
+    expect(await frame.textContent('#map-preview-hint')).toBe('Exemplar pasted, tinted by the map.');
+  });
+
+  it('blends with step previews and places the result over the source, its name without an ignored prompt', async () => {
+    const scene = await photoDocument();
+    await scene.figma.clientStorage.setAsync('pixels.panelSettings', {
+      edit: EditSettings.parse({ prompt: 'weathered brick', previews: true }),
+    });
+    const { frame } = await openWith(scene);
     await frame.waitForSelector('#blend:not([disabled])');
     await frame.click('#blend');
     await frame.waitForFunction(() =>
-      /^Step [1-4] of 4$/.test(document.querySelector('.job-status')?.textContent ?? ''),
+      /^Step [1-4] of 4$/.test(document.getElementById('status-line')?.textContent ?? ''),
     );
     await frame.waitForSelector('.job-preview');
-    await frame.waitForSelector('.job[data-phase="placed"]', { timeout: 20_000 });
+    expect(await frame.getAttribute('#run-progress', 'aria-label')).toBe('Blend progress');
+    expect(await frame.getAttribute('.job .progress', 'aria-label')).toBe('Progress of Blend');
+    await frame.waitForSelector('.history-entry', { timeout: 20_000 });
+    expect(await frame.textContent('#status-line')).toBe('Placed the result over the source.');
 
     const submission = server!.submissions[0];
     expect(readPngSize(submission.source)).toEqual({ width: 451, height: 300 });
-    expect(submission.exemplars.map(readPngSize)).toEqual([{ width: 451, height: 300 }]);
-    // With the default smooth edge the server builds the map from the exemplar's shape itself.
     expect(submission.map).toBeUndefined();
-    expect(submission.settings).toMatchObject({ grow: 0, feather: 32, invertMap: false });
-    expect(submission.settings.previews).toBe(true);
-
-    const result = scene.figma.currentPage.children.flatMap((child) =>
-      'children' in child ? (child.children as FakeNode[]) : [child],
-    );
-    const placed = [...scene.figma.allNodes()].find((node) => node instanceof FakeRectangle) as FakeRectangle;
-    expect(placed).toBeDefined();
-    expect(result.length).toBeGreaterThan(0);
+    expect(submission.settings).toMatchObject({ grow: 0, feather: 32, invertMap: false, previews: true });
+    const [placed] = placedResults(scene);
     expect(placed.absoluteBoundingBox).toEqual(scene.source.absoluteBoundingBox);
-    const imageHash = (placed.fills as unknown as Array<{ imageHash: string }>)[0].imageHash;
-    expect(readPngSize(scene.figma.images.get(imageHash)!)).toEqual({ width: 451, height: 300 });
-    const seed = server!.jobs.get('job-1')!.seed;
-    expect(await frame.textContent('.job-seed')).toBe(`Seed ${seed} Use this seed`);
-    await frame.click('.job-seed button');
-    expect(await frame.inputValue('#seed-mode')).toBe('fixed');
-    expect(await frame.inputValue('#seed')).toBe(String(seed));
+    expect(placed.name).not.toContain('weathered');
+    expect(placed.name).toContain(`seed ${server!.jobs.get('job-1')!.seed}`);
   });
 
-  it('"Make a variation" on a result blends its layers again with a new seed', async () => {
-    const scene = await photoDocument();
-    const first = await openWith(scene);
-    await first.frame.waitForSelector('#blend:not([disabled])');
-    await first.frame.click('#blend');
-    await first.frame.waitForSelector('.job[data-phase="placed"]', { timeout: 20_000 });
-    await first.page.close();
-    panel = undefined;
-
-    const [result] = scene.figma.allNodes().filter((node) => node instanceof FakeRectangle);
-    scene.figma.currentPage.selection = [result];
-    scene.figma.command = 'variation';
-    panel = await host.open(browser.context, scene.figma);
-    await panel.frame.waitForSelector('.job[data-phase="placed"]', { timeout: 20_000 });
-    expect(scene.figma.currentPage.selection.map((node) => node.id)).toEqual([scene.source.id, scene.sticker.id]);
-    const results = scene.figma.allNodes().filter((node) => node instanceof FakeRectangle);
-    expect(results).toHaveLength(2);
-    expect(server!.submissions.map((submission) => submission.settings.seed)).toEqual([undefined, undefined]);
-    expect(new Set(results.map((node) => node.name)).size).toBe(2);
+  it('Ctrl+Enter blends', async () => {
+    const { frame, page } = await openWith(await photoDocument());
+    await frame.waitForSelector('#blend:not([disabled])');
+    await frame.focus('#strength');
+    await page.keyboard.press('Control+Enter');
+    await expect.poll(() => server!.submissions.length).toBe(1);
   });
 
-  it('cancels a queued job on the server', async () => {
+  it('queued: a moving bar with the place in line and the expected wait; cancel clears it', async () => {
     const scene = await photoDocument();
+    // A result from earlier in this file: 10 steps in 2 s, so the panel can estimate the wait.
+    await scene.addEarlierResult({ runMs: 2000, runSteps: 10 });
     const { frame } = await openWith(scene, { holdJobs: true });
     await frame.waitForSelector('#blend:not([disabled])');
     await frame.click('#blend');
-    await frame.waitForFunction(() => document.querySelector('.job-status')?.textContent === 'Queued: 1st in line');
+    // 20 steps × 0.6 = 12 steps at 200 ms a step, first in line: about 2.4 s.
+    await frame.waitForFunction(
+      () => document.getElementById('status-line')?.textContent === 'Queued: 1st in line · about 5 s',
+    );
+    expect(await frame.getAttribute('#run-progress', 'data-indeterminate')).toBe('true');
+    const left = () => frame.$eval('#run-progress-bar', (bar) => bar.getBoundingClientRect().left);
+    const first = await left();
+    await frame.waitForTimeout(300);
+    expect(await left()).not.toBe(first);
     expect(await frame.isVisible('#cancel')).toBe(true);
     await frame.click('#cancel');
-    await frame.waitForSelector('.job[data-phase="canceled"]');
+    await frame.waitForFunction(() => document.getElementById('status-line')?.textContent === 'Canceled.');
     expect(server!.jobs.get('job-1')!.state).toBe('canceled');
-    expect(await frame.isVisible('#cancel')).toBe(false);
-    await expect.poll(() => scene.figma.clientStorage.values.size).toBeGreaterThan(0);
+    expect(await frame.isHidden('#run-progress')).toBe(true);
+    expect(await frame.isHidden('#cancel')).toBe(true);
     const pendingKeys = [...scene.figma.clientStorage.values.keys()].filter((key) =>
       key.startsWith('pixels.pendingJobs.'),
     );
     expect(pendingKeys).toEqual([]);
   });
 
-  it('shows a server failure with what to do', async () => {
-    const { frame } = await openWith(await photoDocument(), {
-      steps: 1,
-      failJobsWith: { code: 'model_error', message: 'The model ran out of memory.' },
-    });
-    await frame.waitForSelector('#blend:not([disabled])');
-    await frame.click('#blend');
-    await frame.waitForSelector('.job[data-phase="failed"]');
-    expect(await frame.textContent('.job-problem')).toBe(
-      "The model ran out of memory.The model failed on the server. Try again or pick another model; tell the server's admin if it repeats.",
-    );
-  });
-
-  it('resumes a job after the plugin is closed and reopened', async () => {
+  it('resumes a job after the plugin is closed and reopened, and draws the preview', async () => {
     const scene = await photoDocument();
     const first = await openWith(scene, { holdJobs: true });
     await first.frame.waitForSelector('#blend:not([disabled])');
     await first.frame.click('#blend');
-    await first.frame.waitForFunction(
-      () => document.querySelector('.job-status')?.textContent === 'Queued: 1st in line',
+    await first.frame.waitForFunction(() =>
+      (document.getElementById('status-line')?.textContent ?? '').startsWith('Queued: 1st in line'),
     );
     await first.page.close();
     panel = undefined;
     server!.releaseJobs();
 
-    panel = await host.open(browser.context, scene.figma);
-    await panel.frame.waitForSelector('.job[data-phase="placed"]', { timeout: 20_000 });
-    expect(await panel.frame.textContent('.job-label')).toBe('Job from before the plugin closed');
-    expect(scene.figma.allNodes().filter((node) => node instanceof FakeRectangle)).toHaveLength(1);
+    const { frame } = await reopen(scene);
+    await frame.waitForSelector('.history-entry', { timeout: 20_000 });
+    expect(placedResults(scene)).toHaveLength(1);
+    await frame.waitForSelector('#map-preview[data-state="drawn"]');
   });
 
-  it("follows Figma's light and dark themes (and leaves screenshots for the README)", async () => {
+  it('"Make a variation" on a result blends its layers again with a new seed, and draws the preview', async () => {
     const scene = await photoDocument();
-    const { page, frame } = await openWith(scene);
-    await frame.waitForSelector('#connection-status[data-state="connected"]');
-    await frame.waitForFunction(() => (document.getElementById('map-preview') as HTMLCanvasElement).width > 1);
-    const background = () => frame.evaluate(() => getComputedStyle(document.body).backgroundColor);
-    await page.emulateMedia({ colorScheme: 'light' });
-    expect(await background()).toBe('rgb(255, 255, 255)');
-    const outputDir = join(process.cwd(), 'test-output', 'plugin');
-    await mkdir(outputDir, { recursive: true });
-    const light = await page.screenshot({ path: join(outputDir, 'panel-light.png') });
-    await page.emulateMedia({ colorScheme: 'dark' });
-    expect(await background()).toBe('rgb(44, 44, 44)');
-    const dark = await page.screenshot({ path: join(outputDir, 'panel-dark.png') });
-    if (process.env.PIXELS_UPDATE_SCREENSHOTS === '1') {
-      await writeFile(new URL('../../plugin/docs/panel-light.png', import.meta.url), light);
-      await writeFile(new URL('../../plugin/docs/panel-dark.png', import.meta.url), dark);
-    }
+    const first = await openWith(scene);
+    await first.frame.waitForSelector('#blend:not([disabled])');
+    await first.frame.click('#blend');
+    await first.frame.waitForSelector('.history-entry', { timeout: 20_000 });
+
+    scene.figma.currentPage.selection = placedResults(scene);
+    scene.figma.command = 'variation';
+    const { frame } = await reopen(scene);
+    await frame.waitForFunction(() => document.querySelectorAll('.history-entry').length === 2, undefined, {
+      timeout: 20_000,
+    });
+    expect(scene.figma.currentPage.selection.map((node) => node.id)).toEqual([scene.source.id, scene.sticker.id]);
+    expect(server!.submissions.map((submission) => submission.settings.seed)).toEqual([undefined, undefined]);
+    expect(new Set(placedResults(scene).map((node) => node.name)).size).toBe(2);
+    await frame.waitForSelector('#map-preview[data-state="drawn"]');
+  });
+});
+
+describe('the panel in Chromium: history', () => {
+  it('variations side by side; select and zoom, re-run with a seed, delete; all still there after reopening', async () => {
+    const scene = await photoDocument();
+    await scene.figma.clientStorage.setAsync('pixels.panelSettings', { variations: 3 });
+    const { frame } = await openWith(scene, { steps: 2, stepDelayMs: 20 });
+    await frame.waitForSelector('#blend:not([disabled])');
+    await frame.click('#blend');
+    await frame.waitForFunction(() => document.querySelectorAll('.history-entry').length === 3, undefined, {
+      timeout: 20_000,
+    });
+    // One batch, three thumbnails in a row.
+    expect(await frame.$$eval('.history-batch', (batches) => batches.length)).toBe(1);
+    const tops = await frame.$$eval('.history-entry', (tiles) => tiles.map((tile) => tile.getBoundingClientRect().top));
+    expect(new Set(tops).size).toBe(1);
+    await frame.waitForFunction(() =>
+      [...document.querySelectorAll<HTMLImageElement>('.history-entry img')].every(
+        (image) => image.complete && image.naturalWidth > 0,
+      ),
+    );
+    const seeds = [...server!.jobs.values()].map((job) => job.seed);
+    expect(
+      await frame.$$eval('.history-entry .tile-caption', (captions) => captions.map((c) => c.textContent)),
+    ).toEqual(seeds.map((seed) => `seed ${seed}`));
+
+    // Choose the second variation: its actions show.
+    await frame.click('.history-entry >> nth=1');
+    expect(await frame.getAttribute('.history-entry >> nth=1', 'aria-pressed')).toBe('true');
+    expect(await frame.textContent('[data-action="rerun"]')).toBe(`Re-run seed ${seeds[1]}`);
+    const second = await frame.getAttribute('.history-entry >> nth=1', 'data-node-id');
+
+    await frame.click('[data-action="select"]');
+    await expect.poll(() => scene.figma.currentPage.selection.map((node) => node.id)).toEqual([second]);
+    expect(scene.figma.zoomedTo.at(-1)).toEqual([second]);
+
+    await frame.click('[data-action="rerun"]');
+    await frame.waitForFunction(() => document.querySelectorAll('.history-entry').length === 4, undefined, {
+      timeout: 20_000,
+    });
+    expect(server!.submissions.at(-1)!.settings.seed).toBe(seeds[1]);
+    expect(scene.figma.currentPage.selection.map((node) => node.id)).toEqual([scene.source.id, scene.sticker.id]);
+
+    // Delete the re-run (the newest batch comes first).
+    await frame.click('.history-batch >> nth=0 >> [data-action="delete"]');
+    await frame.waitForFunction(() => document.querySelectorAll('.history-entry').length === 3);
+    expect(placedResults(scene)).toHaveLength(3);
+
+    const { frame: reopened } = await reopen(scene);
+    await reopened.waitForFunction(() => document.querySelectorAll('.history-entry').length === 3);
+    expect(await reopened.$$eval('.history-batch', (batches) => batches.length)).toBe(1);
+    expect(await reopened.textContent('#history-count')).toBe('3 results');
   });
 });

@@ -53,6 +53,7 @@ export interface SurfaceNode {
   exportAsync(settings: PngExportSettings): Promise<Uint8Array>;
   getPluginData(key: string): string;
   setPluginData(key: string, value: string): void;
+  remove(): void;
 }
 
 /** A node that holds children: a page, frame, group, section... */
@@ -74,6 +75,14 @@ export interface SurfaceRectangle extends SurfaceNode {
   layoutPositioning: 'AUTO' | 'ABSOLUTE';
   resize(width: number, height: number): void;
   setRelaunchData(data: { [command: string]: string }): void;
+}
+
+/** One entry of Figma's NodeChangeEvent. */
+export interface SurfaceNodeChange {
+  readonly id: string;
+  readonly type: 'CREATE' | 'DELETE' | 'PROPERTY_CHANGE';
+  /** For PROPERTY_CHANGE: which properties changed. */
+  readonly properties?: readonly string[];
 }
 
 export interface SurfaceClientStorage {
@@ -98,7 +107,15 @@ export interface ShowUiOptions {
 export interface FigmaSurface {
   /** The relaunch button or menu command the plugin was started with ('' for a plain launch). */
   readonly command: string;
-  readonly currentPage: { selection: readonly SurfaceNode[] };
+  readonly currentPage: {
+    selection: readonly SurfaceNode[];
+    /** Figma's indexed search: fast even on large pages. */
+    findAllWithCriteria(criteria: { pluginData: { keys: string[] } }): readonly SurfaceNode[];
+    /** Layers of this page added, removed or changed (moved, resized, repainted...). */
+    on(type: 'nodechange', callback: (event: { nodeChanges: readonly SurfaceNodeChange[] }) => void): void;
+  };
+  /** Takes layers from the current page (typed loosely: Figma's own type is its whole node union). */
+  readonly viewport: { scrollAndZoomIntoView(nodes: readonly object[]): void };
   /** The document: plugin data here is shared by everyone who opens the file. */
   readonly root: { getPluginData(key: string): string; setPluginData(key: string, value: string): void };
   readonly ui: SurfaceUi;

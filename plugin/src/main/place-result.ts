@@ -47,7 +47,7 @@ export async function placeResult(api: FigmaSurface, message: PlaceResultMessage
     );
   }
 
-  const name = nameResult(message.settings, message.seed);
+  const name = nameResult(message.settings, message.seed, message.promptUsed);
   // Seal whatever the plugin changed before, so that one undo removes exactly this placement.
   api.commitUndo();
   const image = api.createImage(message.png);
@@ -76,6 +76,10 @@ export async function placeResult(api: FigmaSurface, message: PlaceResultMessage
     width: size.width,
     height: size.height,
     placedAt: new Date().toISOString(),
+    ...(message.batchId ? { batchId: message.batchId } : {}),
+    ...(message.variation !== undefined ? { variation: message.variation } : {}),
+    ...(message.runMs !== undefined ? { runMs: message.runMs } : {}),
+    ...(message.runSteps !== undefined ? { runSteps: message.runSteps } : {}),
   });
   rectangle.setRelaunchData({ ...RESULT_RELAUNCH_DATA });
   api.commitUndo();

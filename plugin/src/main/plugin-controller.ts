@@ -6,11 +6,18 @@ import { UiToMain } from '../messages/ui-to-main.ts';
 import { assignRoles } from './assign-roles.ts';
 import { describeLayer } from './describe-layer.ts';
 import { exportLayers, type RoleNodes } from './export-layers.ts';
-import { type FigmaSurface, isSurfaceNode, type SurfaceNode } from './figma-surface.ts';
+import {
+  type FigmaSurface,
+  isSurfaceNode,
+  type SurfaceNode,
+  type SurfaceNodeChange,
+  type SurfaceParent,
+} from './figma-surface.ts';
 import { readChosenRole, writeChosenOrder, writeChosenRole } from './node-memory.ts';
 import { placeResult } from './place-result.ts';
 import { readProvenance } from './provenance.ts';
 import { relaunchModeOf } from './relaunch-commands.ts';
+import { ResultHistory } from './result-history.ts';
 import {
   addPendingJob,
   documentKeyOf,
@@ -24,6 +31,16 @@ import {
 
 export const PANEL_SIZE = Object.freeze({ width: 340, height: 720 });
 
+/** Properties the plugin itself changes on the selection; they do not change what a blend sees. */
+const NOT_EDITS: ReadonlySet<string> = new Set(['visible', 'pluginData', 'relaunchData', 'name']);
+const NODE_CHANGE_DELAY_MS = 200;
+
+/** Whether the node with `id` is a descendant of `ancestor`. */
+function isInside(id: string, ancestor: SurfaceNode): boolean {
+  const children = (ancestor as Partial<SurfaceParent>).children;
+  return children?.some((child) => child.id === id || isInside(id, child)) ?? false;
+}
+
 /**
  * The main thread: watches the selection, answers the panel's requests (export, placement,
  * storage) and keeps every Figma call here. Messages are handled one at a time, in order.
@@ -31,8 +48,11 @@ export const PANEL_SIZE = Object.freeze({ width: 340, height: 720 });
 export class PluginController {
   private queue: Promise<void> = Promise.resolve();
   private relaunch: { mode: 'again' | 'variation'; settings: EditSettings } | undefined;
+  private readonly history: ResultHistory;
 
-  constructor(private readonly api: FigmaSurface) {}
+  constructor(private readonly api: FigmaSurface) {
+    this.history = new ResultHistory(api);
+  }
 
   /** Sends a message to the panel. */
   post(message: MainToUi): void {
@@ -48,6 +68,26 @@ export class PluginController {
     this.post({ type: 'selection', selection: this.summarizeSelection() });
   }
 
+  private nodeChangeTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * A selected layer or one inside it moved, resized or was repainted: tell the panel again, so
+   * its preview is redrawn. Changes the plugin makes itself while exporting (hiding overlays) or
+   * remembering (plugin data) are not edits and are left out, or every export would start another.
+   */
+  nodesChanged(changes: readonly SurfaceNodeChange[]): void {
+    const edits = changes.filter(
+      (change) =>
+        change.type !== 'PROPERTY_CHANGE' || (change.properties ?? []).some((property) => !NOT_EDITS.has(property)),
+    );
+    if (edits.length === 0) return;
+    const selected = this.api.currentPage.selection;
+    const touches = edits.some((change) => selected.some((node) => node.id === change.id || isInside(change.id, node)));
+    if (!touches) return;
+    clearTimeout(this.nodeChangeTimer);
+    this.nodeChangeTimer = setTimeout(() => this.selectionChanged(), NODE_CHANGE_DELAY_MS);
+  }
+
   /** Queues one raw message from the panel; the returned promise settles once it is handled. */
   receive(raw: unknown): Promise<void> {
     const handled = this.queue.then(() => this.handle(raw));
@@ -60,11 +100,18 @@ export class PluginController {
     const mode = relaunchModeOf(this.api.command);
     if (!mode) return;
     const [result] = this.api.currentPage.selection;
-    const provenance = result ? readProvenance(result) : undefined;
-    if (!provenance) {
-      this.api.notify('Select a PIXELS result layer to blend it again.', { error: true });
-      return;
+    try {
+      const provenance = await this.reselectLayersOf(result);
+      this.relaunch = { mode, settings: provenance.settings };
+    } catch (error) {
+      this.api.notify((error as Error).message, { error: true });
     }
+  }
+
+  /** Selects the layers a result was made from again; throws, in plain words, when that cannot be done. */
+  private async reselectLayersOf(result: SurfaceNode | undefined) {
+    const provenance = result ? readProvenance(result) : undefined;
+    if (!provenance) throw new Error('Select a PIXELS result layer to blend it again.');
     const ids = [provenance.sourceId, ...provenance.exemplarIds, ...(provenance.mapId ? [provenance.mapId] : [])];
     const nodes: SurfaceNode[] = [];
     for (const id of ids) {
@@ -72,13 +119,20 @@ export class PluginController {
       if (isSurfaceNode(node) && !node.removed) nodes.push(node);
     }
     if (nodes.length !== ids.length) {
-      this.api.notify('Some layers this result was made from are gone; select the layers to blend and try again.', {
-        error: true,
-      });
-      return;
+      throw new Error('Some layers this result was made from are gone; select the layers to blend and try again.');
     }
     this.api.currentPage.selection = nodes;
-    this.relaunch = { mode, settings: provenance.settings };
+    return provenance;
+  }
+
+  /** Sends the panel the results on the current page. */
+  async postHistory(): Promise<void> {
+    this.post({ type: 'history', entries: await this.history.list() });
+  }
+
+  private async resultNode(nodeId: string): Promise<SurfaceNode | undefined> {
+    const node = await this.api.getNodeByIdAsync(nodeId);
+    return isSurfaceNode(node) && !node.removed && readProvenance(node) ? node : undefined;
   }
 
   private async handle(raw: unknown): Promise<void> {
@@ -106,6 +160,49 @@ export class PluginController {
           ...(this.relaunch ? { relaunch: this.relaunch } : {}),
         });
         this.relaunch = undefined;
+        await this.postHistory();
+        return;
+      }
+      case 'list-history':
+        await this.postHistory();
+        return;
+      case 'select-result': {
+        const node = await this.resultNode(message.nodeId);
+        if (!node) {
+          this.api.notify('That result layer is gone.', { error: true });
+          await this.postHistory();
+          return;
+        }
+        this.api.currentPage.selection = [node];
+        this.api.viewport.scrollAndZoomIntoView([node]);
+        return;
+      }
+      case 'delete-result': {
+        const node = await this.resultNode(message.nodeId);
+        if (node) {
+          const name = node.name;
+          this.api.commitUndo();
+          node.remove();
+          this.api.commitUndo();
+          this.api.notify(`Deleted "${name}". Undo brings it back.`);
+        }
+        await this.postHistory();
+        return;
+      }
+      case 'rerun-result': {
+        const node = await this.resultNode(message.nodeId);
+        try {
+          const provenance = await this.reselectLayersOf(node);
+          this.post({
+            type: 'rerun',
+            nodeId: message.nodeId,
+            settings: provenance.settings,
+            seed: provenance.seed,
+            selection: this.summarizeSelection(),
+          });
+        } catch (error) {
+          this.post({ type: 'rerun-failed', nodeId: message.nodeId, message: (error as Error).message });
+        }
         return;
       }
       case 'set-role':
@@ -149,6 +246,7 @@ export class PluginController {
         } catch (error) {
           this.post({ type: 'place-failed', jobId: message.jobId, message: (error as Error).message });
         }
+        await this.postHistory();
         return;
       case 'notify':
         this.api.notify(message.message, { error: message.error });
@@ -201,7 +299,13 @@ export async function startPlugin(api: FigmaSurface, html: string): Promise<Plug
     void controller.receive(message);
   };
   api.on('selectionchange', () => controller.selectionChanged());
-  api.on('currentpagechange', () => controller.selectionChanged());
+  const watchPage = () => api.currentPage.on('nodechange', (event) => controller.nodesChanged(event.nodeChanges));
+  watchPage();
+  api.on('currentpagechange', () => {
+    watchPage();
+    controller.selectionChanged();
+    void controller.receive({ type: 'list-history' });
+  });
   api.showUI(html, { ...PANEL_SIZE, title: 'PIXELS', themeColors: true });
   return controller;
 }

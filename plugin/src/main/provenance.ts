@@ -1,7 +1,7 @@
 import { Provenance } from '../messages/job-records.ts';
 import type { SurfaceNode } from './figma-surface.ts';
 
-const PROVENANCE_KEY = 'pixels.provenance';
+export const PROVENANCE_KEY = 'pixels.provenance';
 
 export function writeProvenance(node: SurfaceNode, provenance: Provenance): void {
   node.setPluginData(PROVENANCE_KEY, JSON.stringify(provenance));

@@ -21,6 +21,8 @@ export const PendingJob = JobLayers.extend({
   width: z.number().int().positive(),
   height: z.number().int().positive(),
   submittedAt: z.string(),
+  /** Whether the model read the prompt, for the result's name; absent from older records. */
+  promptUsed: z.boolean().optional(),
 });
 export type PendingJob = z.infer<typeof PendingJob>;
 
@@ -35,5 +37,12 @@ export const Provenance = JobLayers.extend({
   height: z.number().int().positive(),
   placedAt: z.string(),
   plugin: z.literal('pixels'),
+  /** Results of one click share a batch (variations), so the history can show them side by side. */
+  batchId: z.string().optional(),
+  /** 0-based place in its batch: variations are shown in the order they were asked for. */
+  variation: z.number().int().nonnegative().optional(),
+  /** Server time from the job's start to its end, and the steps it ran: the panel's wait estimates. */
+  runMs: z.number().nonnegative().optional(),
+  runSteps: z.number().int().nonnegative().optional(),
 });
 export type Provenance = z.infer<typeof Provenance>;

@@ -1,6 +1,7 @@
 import { EditSettings } from '@pixels/shared';
 import { z } from 'zod';
 import { ExportedLayers } from './exported-layers.ts';
+import { HistoryEntry } from './history-entry.ts';
 import { PendingJob } from './job-records.ts';
 import { Connection, PanelSettings } from './panel-settings.ts';
 import { SelectionSummary } from './selection-summary.ts';
@@ -28,5 +29,17 @@ export const MainToUi = z.discriminatedUnion('type', [
     notes: z.array(z.string()),
   }),
   z.object({ type: z.literal('place-failed'), jobId: z.string(), message: z.string() }),
+  /** The results on the current page, newest first, rebuilt from their plugin data. */
+  z.object({ type: z.literal('history'), entries: z.array(HistoryEntry) }),
+  /** The layers of a result are selected again: blend them with its settings and seed. */
+  z.object({
+    type: z.literal('rerun'),
+    nodeId: z.string(),
+    settings: EditSettings,
+    seed: z.number().int(),
+    /** The reselected layers (Figma's selectionchange event may arrive after this message). */
+    selection: SelectionSummary,
+  }),
+  z.object({ type: z.literal('rerun-failed'), nodeId: z.string(), message: z.string() }),
 ]);
 export type MainToUi = z.infer<typeof MainToUi>;

@@ -26,6 +26,8 @@ export const PanelSettings = z.object({
     .default(WORKING_SIZE_RANGE.default),
   /** Shape of the soft edge of a map built from the exemplars (grow and feather live in `edit`). */
   falloff: z.enum(FALLOFF_CURVES).default('smooth'),
+  /** The map preview shows the exemplars pasted over the source (under the map's tint). */
+  previewExemplar: z.boolean().default(false),
 });
 export type PanelSettings = z.infer<typeof PanelSettings>;
 

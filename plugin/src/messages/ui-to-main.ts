@@ -32,7 +32,21 @@ export const UiToMain = z.discriminatedUnion('type', [
     seed: z.number().int(),
     notes: z.array(z.string()),
     timings: BlendTimings.optional(),
+    batchId: z.string().optional(),
+    variation: z.number().int().nonnegative().optional(),
+    runMs: z.number().nonnegative().optional(),
+    runSteps: z.number().int().nonnegative().optional(),
+    /** False when the model ignored the prompt: the layer name then leaves it out. */
+    promptUsed: z.boolean().default(true),
   }),
+  /** Lists the results on the current page for the history (answered with `history`). */
+  z.object({ type: z.literal('list-history') }),
+  /** Selects a result layer and zooms to it. */
+  z.object({ type: z.literal('select-result'), nodeId: z.string() }),
+  /** Deletes a result layer (one undo step brings it back). */
+  z.object({ type: z.literal('delete-result'), nodeId: z.string() }),
+  /** Reselects the layers a result was made from; answered with `rerun` or `rerun-failed`. */
+  z.object({ type: z.literal('rerun-result'), nodeId: z.string() }),
   z.object({ type: z.literal('notify'), message: z.string(), error: z.boolean().default(false) }),
 ]);
 export type UiToMain = z.infer<typeof UiToMain>;

@@ -1,5 +1,6 @@
-import type { ModelSummary } from '@pixels/shared';
+import type { ModelSummary, ServerRequestLimits } from '@pixels/shared';
 import { workingSizeFor } from '../main/geometry.ts';
+import type { HistoryEntry } from '../messages/history-entry.ts';
 import type { PendingJob } from '../messages/job-records.ts';
 import type { MainToUi } from '../messages/main-to-ui.ts';
 import {
@@ -9,18 +10,21 @@ import {
   type PanelSettings,
 } from '../messages/panel-settings.ts';
 import type { SelectionSummary } from '../messages/selection-summary.ts';
-import { ApiError } from './api/api-error.ts';
 import { PixelsClient } from './api/pixels-client.ts';
 import { BlendSession } from './blend/blend-session.ts';
 import { type ComposedLayers, composeLayers, type DecodeImage } from './blend/compose-layers.ts';
 import { editMapFor } from './blend/edit-map.ts';
+import type { Problem, SessionView } from './blend/job-view.ts';
 import type { MainBridge } from './bridge.ts';
-import { overlayMap } from './images/map-overlay.ts';
-import type { PanelElements } from './panel/elements.ts';
-import { renderSession } from './panel/jobs-view.ts';
+import { overlayExemplars, overlayMap } from './images/map-overlay.ts';
+import { element, type PanelElements } from './panel/elements.ts';
+import { renderHistory } from './panel/history-view.ts';
+import { runningBatch, setProgress, summarizeRun, type WaitEstimate } from './panel/jobs-view.ts';
 import { renderLayers } from './panel/layers-view.ts';
 import { clearCanvas, drawRaster } from './panel/map-preview.ts';
+import { problemFrom } from './panel/problems.ts';
 import {
+  applyServerLimits,
   describeModel,
   readSettingsFromForm,
   refreshDerivedLabels,
@@ -38,14 +42,28 @@ export interface PanelAppDeps {
   decode: DecodeImage;
 }
 
+type ConnectionState = 'unknown' | 'connecting' | 'connected' | 'failed';
+
+/** Which layers a preview shows: a new set clears the old picture at once, never shows it as current. */
+function selectionKey(selection: SelectionSummary): string {
+  return [selection.source?.id ?? '', ...selection.exemplarIds, selection.mapId ?? ''].join('|');
+}
+
 /** The panel: connects the form, the main thread and the server. */
 export class PanelApp {
   private settings: PanelSettings = DEFAULT_PANEL_SETTINGS;
   private connection: Connection = DEFAULT_CONNECTION;
+  private connectionState: ConnectionState = 'unknown';
   private models: ModelSummary[] = [];
+  private limits: ServerRequestLimits | undefined;
+  private workers = 1;
   private selection: SelectionSummary | undefined;
-  private preview: { layers: ComposedLayers; frameScale: number; fullSide: number } | undefined;
+  private preview: { key: string; layers: ComposedLayers; frameScale: number; fullSide: number } | undefined;
   private session: BlendSession | undefined;
+  private sessionView: SessionView | undefined;
+  private history: HistoryEntry[] = [];
+  private readonly chosen = new Map<string, string>();
+  private problem: { problem: Problem; origin: 'connection' | 'blend' } | undefined;
   private previewTimer: ReturnType<typeof setTimeout> | undefined;
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
   private previewGeneration = 0;
@@ -71,7 +89,7 @@ export class PanelApp {
       e.mapGrow,
       e.mapFeather,
     ]) {
-      control.addEventListener('input', () => this.formChanged());
+      control.addEventListener('input', () => this.formChanged(control));
     }
     for (const control of [
       e.model,
@@ -82,14 +100,22 @@ export class PanelApp {
       e.previews,
       e.mapFalloff,
       e.mapInvert,
+      e.previewExemplar,
     ]) {
-      control.addEventListener('change', () => this.formChanged());
+      control.addEventListener('change', () => this.formChanged(control));
     }
     e.model.addEventListener('change', () => describeModel(e, this.currentModel()));
     e.connect.addEventListener('click', () => void this.connect());
     e.blend.addEventListener('click', () => void this.blend());
     e.cancel.addEventListener('click', () => void this.session?.cancel());
-    this.renderBlendButton();
+    e.problemAction.addEventListener('click', () => this.runProblemAction());
+    e.serverUrl.ownerDocument.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && (event.metaKey || event.ctrlKey)) {
+        event.preventDefault();
+        void this.blend();
+      }
+    });
+    this.render();
     this.bridge.send({ type: 'ready' });
   }
 
@@ -108,15 +134,38 @@ export class PanelApp {
         }
         writeSettingsToForm(this.elements, this.settings);
         this.selectionChanged(message.selection);
-        void this.connect();
+        // Pending jobs resume right away (they carry their server); a relaunch waits for the connection.
         if (message.pendingJobs.length > 0) void this.resume(message.pendingJobs);
-        else if (this.relaunchPending && message.selection.canBlend) {
-          this.relaunchPending = false;
-          void this.blend();
-        }
+        void this.connect().then(() => {
+          if (this.relaunchPending && !this.session?.isRunning) {
+            this.relaunchPending = false;
+            void this.blend();
+          }
+        });
         return;
       case 'selection':
         this.selectionChanged(message.selection);
+        return;
+      case 'history':
+        this.history = message.entries;
+        this.renderHistory();
+        return;
+      case 'rerun':
+        this.selectionChanged(message.selection);
+        this.settings = {
+          ...this.settings,
+          edit: { ...message.settings, seed: message.seed },
+          seedMode: 'fixed',
+          variations: 1,
+        };
+        writeSettingsToForm(this.elements, this.settings);
+        setModelOptions(this.elements, this.models, this.settings.edit.model);
+        describeModel(this.elements, this.currentModel());
+        this.saveSettings();
+        void this.blend();
+        return;
+      case 'rerun-failed':
+        this.showProblem({ message: message.message, advice: '' }, 'blend');
         return;
       default:
         return;
@@ -124,25 +173,34 @@ export class PanelApp {
   }
 
   private selectionChanged(selection: SelectionSummary): void {
+    const e = this.elements;
     this.selection = selection;
-    renderLayers(this.elements, selection, {
+    const empty = selection.rows.length === 0;
+    renderLayers(e, empty ? { ...selection, issues: [] } : selection, {
       setRole: (nodeId, role) => this.bridge.send({ type: 'set-role', nodeId, role }),
       setExemplarOrder: (nodeIds) => this.bridge.send({ type: 'set-exemplar-order', nodeIds }),
     });
+    e.guide.hidden = !empty;
+    e.layerList.hidden = empty;
     const mapRow = selection.rows.find((row) => row.id === selection.mapId);
-    this.elements.mapOrigin.textContent = mapRow ? `from the layer "${mapRow.name}"` : "from the exemplars' shape";
-    this.elements.mapShapeControls.hidden = Boolean(mapRow);
-    this.elements.mapInvertRow.hidden = !mapRow;
+    e.mapOrigin.textContent = mapRow ? `from "${mapRow.name}"` : 'from the exemplars';
+    e.mapShapeControls.hidden = Boolean(mapRow);
+    e.mapInvertRow.hidden = !mapRow;
     this.renderWorkingSizeHint();
-    this.renderBlendButton();
+    this.render();
     this.schedulePreview();
   }
 
-  private formChanged(): void {
+  private formChanged(control?: HTMLElement): void {
     this.settings = readSettingsFromForm(this.elements, this.settings);
     refreshDerivedLabels(this.elements);
     this.renderWorkingSizeHint();
+    if (control && this.problem?.problem.field === control.id) this.showProblem(undefined);
     this.drawPreview();
+    this.saveSettings();
+  }
+
+  private saveSettings(): void {
     clearTimeout(this.saveTimer);
     this.saveTimer = setTimeout(
       () => this.bridge.send({ type: 'save-settings', settings: this.settings }),
@@ -159,16 +217,21 @@ export class PanelApp {
     return new PixelsClient(this.elements.serverUrl.value, this.elements.serverToken.value.trim(), this.deps.fetch);
   }
 
-  /** "Connect": checks the server by listing its models, then remembers URL and token. */
+  /** "Connect": checks the server by listing its models and reading its limits, then remembers URL and token. */
   private async connect(): Promise<void> {
     const e = this.elements;
+    this.connectionState = 'connecting';
     e.connectionStatus.dataset.state = 'unknown';
     e.connectionStatus.textContent = 'Connecting…';
-    e.connectMessage.textContent = '';
+    this.render();
+    let client: PixelsClient | undefined;
     try {
-      const client = this.client();
-      const { models } = await client.models();
+      client = this.client();
+      const [{ models }, status] = await Promise.all([client.models(), client.status().catch(() => undefined)]);
       this.models = models;
+      this.limits = status?.limits;
+      this.workers = Math.max(1, status?.workers ?? 1);
+      applyServerLimits(e, this.limits);
       this.connection = { serverUrl: client.serverUrl, token: e.serverToken.value.trim() };
       e.serverUrl.value = client.serverUrl;
       this.bridge.send({ type: 'save-connection', connection: this.connection });
@@ -178,82 +241,233 @@ export class PanelApp {
       }
       setModelOptions(e, models, this.settings.edit.model);
       describeModel(e, this.currentModel());
+      this.connectionState = 'connected';
       e.connectionStatus.dataset.state = 'connected';
       e.connectionStatus.textContent = `Connected · ${models.length} model${models.length === 1 ? '' : 's'}`;
-      e.connectMessage.textContent = models.map((model) => model.name).join(', ');
+      if (this.problem?.origin === 'connection') this.showProblem(undefined);
+      this.renderHistory();
     } catch (error) {
+      this.connectionState = 'failed';
       e.connectionStatus.dataset.state = 'failed';
       e.connectionStatus.textContent = 'Not connected';
-      const advice = error instanceof ApiError ? ` ${error.advice}` : '';
-      e.connectMessage.textContent = `${(error as Error).message}${advice}`;
       e.serverSection.open = true;
+      this.showProblem(
+        problemFrom(error, {
+          serverUrl: client?.serverUrl ?? e.serverUrl.value,
+          workingSize: this.settings.workingSize,
+        }),
+        'connection',
+      );
     }
+    this.render();
   }
 
   private newSession(): BlendSession {
-    return new BlendSession({
+    const session = new BlendSession({
       bridge: this.bridge,
       clientFor: (serverUrl) => new PixelsClient(serverUrl, this.elements.serverToken.value.trim(), this.deps.fetch),
       decode: this.deps.decode,
+      problemOf: (error) =>
+        problemFrom(error, {
+          serverUrl: this.connection.serverUrl,
+          ...(this.limits ? { limits: this.limits } : {}),
+          workingSize: this.settings.workingSize,
+        }),
       onChange: (view) => {
-        renderSession(this.elements, view, { useSeed: (seed) => this.useSeed(seed) });
-        this.renderBlendButton();
+        if (this.session !== session) return;
+        this.sessionView = view;
+        this.renderRun();
       },
     });
+    return session;
   }
 
   private async blend(): Promise<void> {
-    if (this.session?.isRunning || !this.selection?.canBlend) return;
+    if (this.session?.isRunning || !this.selection?.canBlend || this.connectionState !== 'connected') return;
     let client: PixelsClient;
     try {
       client = this.client();
     } catch (error) {
-      this.elements.serverSection.open = true;
-      renderSession(
-        this.elements,
-        {
-          phase: 'idle',
-          jobs: [],
-          notes: [],
-          problem: { message: (error as Error).message, advice: 'Fix the server URL under Server, then blend again.' },
-        },
-        { useSeed: () => undefined },
-      );
+      this.showProblem(problemFrom(error, { workingSize: this.settings.workingSize }), 'connection');
       return;
     }
-    this.session = this.newSession();
-    await this.session.start(this.settings, client);
-    this.renderBlendButton();
+    const maxSteps = this.limits?.maxSteps;
+    if (maxSteps !== undefined && this.settings.edit.steps > maxSteps) {
+      this.showProblem({
+        message: `Steps is ${this.settings.edit.steps}; this server runs at most ${maxSteps}.`,
+        advice: '',
+        action: { kind: 'set-steps', label: `Use ${maxSteps} steps`, value: maxSteps },
+        field: 'steps',
+      });
+      return;
+    }
+    const maxExemplars = this.limits?.maxExemplars;
+    if (maxExemplars !== undefined && this.selection.exemplarIds.length > maxExemplars) {
+      this.showProblem({
+        message: `This server takes at most ${maxExemplars} exemplars; ${this.selection.exemplarIds.length} are selected.`,
+        advice: 'Set some to Ignore in the layer list.',
+      });
+      return;
+    }
+    this.showProblem(undefined);
+    const session = this.newSession();
+    this.session = session;
+    await session.start(this.settings, client, { promptUsed: this.currentModel()?.usesPrompt ?? true });
+    this.sessionEnded();
   }
 
   private async resume(jobs: readonly PendingJob[]): Promise<void> {
-    this.session = this.newSession();
-    await this.session.resume(jobs);
-    this.renderBlendButton();
-    if (this.relaunchPending && this.selection?.canBlend) {
+    const session = this.newSession();
+    this.session = session;
+    await session.resume(jobs);
+    this.sessionEnded();
+    if (this.relaunchPending && this.connectionState === 'connected') {
       this.relaunchPending = false;
       await this.blend();
     }
   }
 
-  private useSeed(seed: number): void {
-    this.settings = { ...this.settings, seedMode: 'fixed', edit: { ...this.settings.edit, seed } };
-    writeSettingsToForm(this.elements, this.settings);
-    setModelOptions(this.elements, this.models, this.settings.edit.model);
-    this.bridge.send({ type: 'save-settings', settings: this.settings });
+  /** After a blend or resumed jobs: the preview is redrawn from the canvas as it is now. */
+  private sessionEnded(): void {
+    this.renderRun();
+    this.schedulePreview();
+    this.bridge.send({ type: 'list-history' });
   }
 
-  private renderBlendButton(): void {
+  private estimate(): WaitEstimate {
+    const live = this.sessionView?.jobs.find((job) => job.step && job.elapsedMs);
+    if (live?.step && live.elapsedMs) return { msPerStep: live.elapsedMs / live.step, workers: this.workers };
+    const rates = this.history
+      .flatMap(({ provenance }) =>
+        provenance.runMs !== undefined && provenance.runSteps ? [provenance.runMs / provenance.runSteps] : [],
+      )
+      .sort((a, b) => a - b);
+    return {
+      ...(rates.length > 0 ? { msPerStep: rates[Math.floor(rates.length / 2)] } : {}),
+      workers: this.workers,
+    };
+  }
+
+  private renderRun(): void {
+    const e = this.elements;
+    const view = this.sessionView;
+    if (view) {
+      const summary = summarizeRun(view, this.estimate());
+      e.runProgress.hidden = !summary.showBar;
+      setProgress(e.runProgress, e.runProgressBar, summary.showBar ? summary.progress : 0);
+      e.cancel.hidden = !summary.running;
+      const notes = [...view.notes, ...view.jobs.flatMap((job) => job.notes)];
+      e.notes.replaceChildren(
+        ...[...new Set(notes)].map((note) => element(e.notes.ownerDocument, 'li', { class: 'note' }, note)),
+      );
+      const failure = view.problem ?? view.jobs.find((job) => job.problem)?.problem;
+      if (failure) this.showProblem(failure, 'blend');
+      this.runText = summary.text;
+    }
+    this.render();
+    this.renderHistory();
+  }
+
+  private runText = '';
+
+  private renderHistory(): void {
+    const view = this.sessionView;
+    const running = view ? runningBatch(this.elements.historyList.ownerDocument, view, this.estimate()) : undefined;
+    const canRerun = !(this.session?.isRunning ?? false) && this.connectionState === 'connected';
+    renderHistory(this.elements, this.history, running, this.chosen, canRerun, {
+      select: (nodeId) => this.bridge.send({ type: 'select-result', nodeId }),
+      rerun: (nodeId) => {
+        if (this.session?.isRunning || this.connectionState !== 'connected') return;
+        this.bridge.send({ type: 'rerun-result', nodeId });
+      },
+      remove: (nodeId) => this.bridge.send({ type: 'delete-result', nodeId }),
+      choose: (batchKey, nodeId) => {
+        this.chosen.set(batchKey, nodeId);
+        this.renderHistory();
+        this.elements.historyList.querySelector<HTMLElement>(`[data-node-id="${CSS.escape(nodeId)}"]`)?.focus();
+      },
+    });
+  }
+
+  /** Shows one problem (or none) in the footer, with its button, and marks the field at fault. */
+  private showProblem(problem: Problem | undefined, origin: 'connection' | 'blend' = 'blend'): void {
+    const e = this.elements;
+    const document = e.problem.ownerDocument;
+    for (const marked of Array.from(document.querySelectorAll('[aria-invalid="true"]'))) {
+      marked.removeAttribute('aria-invalid');
+      marked.closest('.field')?.removeAttribute('data-invalid');
+    }
+    this.problem = problem ? { problem, origin } : undefined;
+    e.problem.hidden = !problem;
+    e.problemMessage.textContent = problem?.message ?? '';
+    e.problemAdvice.textContent = problem?.advice ?? '';
+    e.problemAction.hidden = !problem?.action;
+    e.problemAction.textContent = problem?.action?.label ?? '';
+    this.render();
+    if (!problem?.field) return;
+    const control = document.getElementById(problem.field);
+    if (!control) return;
+    control.setAttribute('aria-invalid', 'true');
+    control.closest('.field')?.setAttribute('data-invalid', 'true');
+    const details = control.closest('details');
+    if (details) details.open = true;
+  }
+
+  private runProblemAction(): void {
+    const e = this.elements;
+    const action = this.problem?.problem.action;
+    const field = this.problem?.problem.field;
+    if (!action) return;
+    switch (action.kind) {
+      case 'retry-connect':
+      case 'refresh-models':
+        void this.connect();
+        return;
+      case 'open-server':
+        e.serverSection.open = true;
+        (field === 'server-url' ? e.serverUrl : e.serverToken).focus();
+        return;
+      case 'blend-again':
+        void this.blend();
+        return;
+      case 'set-steps':
+        e.steps.value = String(action.value);
+        this.showProblem(undefined);
+        this.formChanged();
+        e.steps.focus();
+        return;
+      case 'set-working-size':
+        e.workingSize.value = String(action.value);
+        this.showProblem(undefined);
+        this.formChanged();
+        e.workingSize.focus();
+        return;
+    }
+  }
+
+  /** Blend button, status line, disabled controls: everything that follows selection, connection and run. */
+  private render(): void {
     const e = this.elements;
     const running = this.session?.isRunning ?? false;
-    const blockingIssue = this.selection?.issues.find((issue) => issue.severity === 'error');
-    e.blend.disabled = running || !this.selection?.canBlend;
-    if (running) return;
-    e.blendBlocker.textContent = blockingIssue
-      ? 'Fix the selection above to blend.'
-      : this.selection
-        ? ''
-        : 'Waiting for Figma…';
+    const selection = this.selection;
+    e.editControls.disabled = !selection?.canBlend;
+    const connected = this.connectionState === 'connected';
+    e.blend.disabled = running || !selection?.canBlend || !connected;
+    if (running) {
+      e.statusLine.textContent = this.runText;
+      return;
+    }
+    const blocking = selection?.issues.find((issue) => issue.severity === 'error');
+    let text: string;
+    if (!selection) text = 'Waiting for Figma…';
+    else if (selection.rows.length === 0) text = 'Select a source and its exemplars to blend.';
+    else if (blocking) text = 'Fix the selection above to blend.';
+    else if (this.connectionState === 'connecting') text = 'Connecting to the server…';
+    else if (!connected) text = 'Connect first: check the server under Server.';
+    // A problem is on show: the status line does not say the opposite, nor say it twice.
+    else if (this.problem) text = '';
+    else text = this.runText || 'Ready. Ctrl+Enter or ⌘Enter blends.';
+    e.statusLine.textContent = text;
   }
 
   private renderWorkingSizeHint(): void {
@@ -268,22 +482,44 @@ export class PanelApp {
       : `Sends the source at 1x: ${size.width}×${size.height} px.`;
   }
 
+  /**
+   * Exports the selection small and redraws the map preview. Runs on every selection change and
+   * after every blend, also while one runs (the main thread handles requests in turn).
+   */
   private schedulePreview(): void {
+    const e = this.elements;
     clearTimeout(this.previewTimer);
     const generation = ++this.previewGeneration;
-    if (!this.selection?.canBlend) {
+    const selection = this.selection;
+    if (!selection?.canBlend) {
       this.preview = undefined;
-      clearCanvas(this.elements.mapPreview);
-      this.elements.mapPreviewHint.textContent = 'The preview appears once the selection can be blended.';
+      clearCanvas(e.mapPreview);
+      e.mapPreview.dataset.state = 'empty';
+      // No empty grey box: the frame comes back with a picture.
+      e.mapPreviewFrame.hidden = true;
+      e.mapPreviewHint.textContent = selection?.rows.length ? 'Shown once the selection can be blended.' : '';
       return;
     }
-    this.previewTimer = setTimeout(async () => {
-      if (this.session?.isRunning) return;
+    const key = selectionKey(selection);
+    e.mapPreviewFrame.hidden = false;
+    if (this.preview?.key !== key) {
+      this.preview = undefined;
+      clearCanvas(e.mapPreview);
+      e.mapPreview.dataset.state = 'loading';
+      e.mapPreviewHint.textContent = 'Updating the preview…';
+    }
+    const draw = async () => {
+      // Let a blend export its layers first (the main thread takes requests in turn); draw right after.
+      if (this.session?.isPreparing) {
+        this.previewTimer = setTimeout(draw, PREVIEW_DELAY_MS);
+        return;
+      }
       try {
         const exported = await this.bridge.exportLayers(PREVIEW_SIDE);
         const layers = await composeLayers(exported, this.deps.decode);
         if (generation !== this.previewGeneration) return;
         this.preview = {
+          key,
           layers,
           frameScale: exported.frame.scale,
           fullSide: Math.max(exported.frame.fullWidth, exported.frame.fullHeight),
@@ -291,15 +527,18 @@ export class PanelApp {
         this.drawPreview();
       } catch (error) {
         if (generation !== this.previewGeneration) return;
-        this.elements.mapPreviewHint.textContent = `No preview: ${(error as Error).message}`;
+        e.mapPreview.dataset.state = 'failed';
+        e.mapPreviewHint.textContent = `No preview: ${(error as Error).message}`;
       }
-    }, PREVIEW_DELAY_MS);
+    };
+    this.previewTimer = setTimeout(draw, PREVIEW_DELAY_MS);
   }
 
-  /** Redraws the map preview from the exported preview layers and the current sliders. */
+  /** Redraws the map preview from the exported preview layers and the current settings. */
   private drawPreview(): void {
     if (!this.preview) return;
-    const { layers, frameScale, fullSide } = this.preview;
+    const e = this.elements;
+    const { layers, frameScale, fullSide, key } = this.preview;
     // Grow and feather are in working pixels; the preview frame is smaller.
     const workingScale = Math.min(1, this.settings.workingSize / fullSide);
     const { map } = editMapFor(
@@ -312,7 +551,14 @@ export class PanelApp {
       },
       frameScale / workingScale,
     );
-    drawRaster(this.elements.mapPreview, overlayMap(layers.source, map));
-    this.elements.mapPreviewHint.textContent = 'Blue changes, clear keeps the source.';
+    const withExemplar = this.settings.previewExemplar;
+    drawRaster(
+      e.mapPreview,
+      withExemplar ? overlayExemplars(layers.source, layers.exemplars, map) : overlayMap(layers.source, map),
+    );
+    e.mapPreview.dataset.state = 'drawn';
+    e.mapPreview.dataset.selection = key;
+    e.mapPreview.dataset.showsExemplar = String(withExemplar);
+    e.mapPreviewHint.textContent = withExemplar ? 'Exemplar pasted, tinted by the map.' : 'Blue changes; clear keeps.';
   }
 }

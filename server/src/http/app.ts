@@ -59,6 +59,13 @@ export function createApp(dependencies: AppDependencies) {
       queued: stats.queued,
       running: stats.running,
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+      limits: {
+        maxSteps: limits.maxSteps,
+        maxExemplars: limits.maxExemplars,
+        maxPromptLength: limits.maxPromptLength,
+        maxPixels: limits.maxPixels,
+        maxBodyBytes: limits.maxBodyBytes,
+      },
     };
   };
 

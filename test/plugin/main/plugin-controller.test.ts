@@ -128,6 +128,20 @@ describe('selection and roles', () => {
     expect(selection.rows.every((row) => row.origin === 'automatic')).toBe(true);
   });
 
+  it('tells the panel again when a selected layer, or one inside it, is edited on the canvas', async () => {
+    const { figma, controller, source, inner } = await scene();
+    const count = () => figma.messagesOfType('selection').length;
+    const before = count();
+    // The plugin's own changes while exporting or remembering roles are not edits.
+    controller.nodesChanged([{ id: inner.id, type: 'PROPERTY_CHANGE', properties: ['visible', 'pluginData'] }]);
+    controller.nodesChanged([{ id: 'elsewhere', type: 'PROPERTY_CHANGE', properties: ['x'] }]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(count()).toBe(before);
+    controller.nodesChanged([{ id: inner.id, type: 'PROPERTY_CHANGE', properties: ['x'] }]);
+    controller.nodesChanged([{ id: source.id, type: 'PROPERTY_CHANGE', properties: ['fills'] }]);
+    await vi.waitFor(() => expect(count()).toBe(before + 1));
+  });
+
   it('remembers the exemplar order the designer chose', async () => {
     const { figma, controller, inner, shadowed } = await scene();
     await controller.receive({ type: 'set-exemplar-order', nodeIds: [shadowed.id, inner.id] });
@@ -353,5 +367,60 @@ describe('relaunch buttons', () => {
     figma.command = 'blend-again';
     await startPlugin(figma, '');
     expect(figma.notifications).toEqual([{ message: 'Select a PIXELS result layer to blend it again.', error: true }]);
+  });
+});
+
+describe('the history of results', () => {
+  async function withResults() {
+    const figma = new FakeFigma();
+    const source = figma.frame({ name: 'Hero', x: 0, y: 0, width: 400, height: 300, paint: WHITE });
+    const sticker = figma.layer({ name: 'Sticker', x: 20, y: 30, width: 60, height: 40, paint: RED }, source);
+    const controller = await startPlugin(figma, '');
+    const png = await pngOf(patternRaster(400, 300));
+    const base = { exemplarIds: [sticker.id], batchId: 'batch-a', runMs: 1200, runSteps: 12 };
+    await controller.receive(placeMessage(source.id, png, { ...base, jobId: 'job-1', seed: 1, variation: 1 }));
+    await controller.receive(placeMessage(source.id, png, { ...base, jobId: 'job-2', seed: 2, variation: 0 }));
+    await controller.receive(
+      placeMessage(source.id, png, { ...base, jobId: 'job-3', seed: 3, batchId: 'batch-b', promptUsed: false }),
+    );
+    return { figma, controller, source, sticker };
+  }
+
+  it('is rebuilt from the result layers on the page, newest first, with thumbnails and provenance', async () => {
+    const { figma, controller } = await withResults();
+    figma.sentToUi.length = 0;
+    await controller.receive({ type: 'list-history' });
+    const { entries } = last(figma, 'history');
+    expect(entries.map((entry) => entry.provenance.seed)).toEqual([3, 2, 1]);
+    expect(entries.map((entry) => entry.provenance.batchId)).toEqual(['batch-b', 'batch-a', 'batch-a']);
+    expect(entries[1].provenance).toMatchObject({ variation: 0, runMs: 1200, runSteps: 12 });
+    for (const entry of entries) expect(readPngSize(entry.thumbnail!)).toEqual({ width: 144, height: 108 });
+    // The model ignored the prompt: the layer's name leaves it out.
+    expect(entries[0].name).toBe('PIXELS · builtin · strength 0.7 · 30 steps · linear · seed 3');
+    // Thumbnails are made once per image.
+    const exportsBefore = figma.exports.length;
+    await controller.receive({ type: 'list-history' });
+    expect(figma.exports.length).toBe(exportsBefore);
+  });
+
+  it('selects and zooms to a result, deletes one in its own undo step, and re-runs one on its layers', async () => {
+    const { figma, controller, source, sticker } = await withResults();
+    const [newest, second] = last(figma, 'history').entries;
+    await controller.receive({ type: 'select-result', nodeId: second.nodeId });
+    expect(figma.currentPage.selection.map((node) => node.id)).toEqual([second.nodeId]);
+    expect(figma.zoomedTo).toEqual([[second.nodeId]]);
+
+    figma.changes.length = 0;
+    await controller.receive({ type: 'delete-result', nodeId: newest.nodeId });
+    expect(figma.changes).toEqual(['commit', `remove ${newest.nodeId}`, 'commit']);
+    expect(last(figma, 'history').entries.map((entry) => entry.nodeId)).not.toContain(newest.nodeId);
+
+    await controller.receive({ type: 'rerun-result', nodeId: second.nodeId });
+    expect(last(figma, 'rerun')).toMatchObject({ nodeId: second.nodeId, seed: 2 });
+    expect(figma.currentPage.selection.map((node) => node.id)).toEqual([source.id, sticker.id]);
+
+    sticker.remove();
+    await controller.receive({ type: 'rerun-result', nodeId: second.nodeId });
+    expect(last(figma, 'rerun-failed').message).toContain('Some layers this result was made from are gone');
   });
 });

@@ -11,10 +11,12 @@ import type {
   FigmaSurface,
   PngExportSettings,
   ShowUiOptions,
+  SurfaceNodeChange,
   SurfacePaint,
   SurfaceParent,
   SurfaceRectangle,
 } from '../../../plugin/src/main/figma-surface.ts';
+import { decodePng as decodePngForFake } from '../../../plugin/src/png/png-decode.ts';
 import { readPngSize } from '../../../plugin/src/png/png-header.ts';
 import { createRaster, type Raster } from '../../../plugin/src/png/raster.ts';
 import { encodePngNatively } from './native-png.ts';
@@ -187,6 +189,7 @@ export class FakeNode {
         .map((node) => node.id),
     });
     if (failure) throw new Error(failure);
+    await this.figma.decodeImageFills();
     const scale = settings.constraint.value;
     const area = this.absoluteRenderBounds;
     const width = Math.max(1, Math.round(area.width * scale));
@@ -272,6 +275,30 @@ export class FakePage implements SurfaceParent {
   insertChild(index: number, child: FakeNode): void {
     this.figma.log(`insert ${child.id} into page at ${index}`);
     adopt(this, index, child);
+  }
+
+  private readonly nodeChangeListeners: Array<(event: { nodeChanges: readonly SurfaceNodeChange[] }) => void> = [];
+
+  on(_type: 'nodechange', callback: (event: { nodeChanges: readonly SurfaceNodeChange[] }) => void): void {
+    this.nodeChangeListeners.push(callback);
+  }
+
+  /** What Figma does after the designer edits layers on this page. */
+  fireNodeChange(nodeChanges: SurfaceNodeChange[]): void {
+    for (const listener of this.nodeChangeListeners) listener({ nodeChanges });
+  }
+
+  /** Figma's indexed search; only the plugin-data criterion is used by the plugin. */
+  findAllWithCriteria(criteria: { pluginData: { keys: string[] } }): FakeNode[] {
+    const found: FakeNode[] = [];
+    const visit = (nodes: readonly FakeNode[]) => {
+      for (const node of nodes) {
+        if (criteria.pluginData.keys.every((key) => node.getPluginData(key) !== '')) found.push(node);
+        if (node instanceof FakeContainer) visit(node.children);
+      }
+    };
+    visit(this.children);
+    return found;
   }
 
   appendChild(child: FakeNode): void {
@@ -362,6 +389,26 @@ export class FakeFigma implements FigmaSurface {
   };
   private readonly nodes = new Map<string, FakeNode>();
   private readonly handlers = new Map<string, Array<() => void>>();
+  /** Every scrollAndZoomIntoView call, by node ids. */
+  readonly zoomedTo: string[][] = [];
+  readonly viewport = {
+    scrollAndZoomIntoView: (nodes: readonly { id: string }[]) => {
+      this.zoomedTo.push(nodes.map((node) => node.id));
+    },
+  };
+
+  /** Gives layers with an image fill (placed results) their pixels, so exports show them. */
+  async decodeImageFills(): Promise<void> {
+    for (const node of this.allNodes()) {
+      const fills = node.fills;
+      if (node.image || !Array.isArray(fills)) continue;
+      const hash = (fills as Array<{ type: string; imageHash?: string }>).find(
+        (fill) => fill.type === 'IMAGE',
+      )?.imageHash;
+      const bytes = hash ? this.images.get(hash) : undefined;
+      if (bytes) node.image = await decodePngForFake(bytes);
+    }
+  }
 
   constructor() {
     this.currentPage = new FakePage(this);

@@ -8,12 +8,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  DEFAULT_LIMITS,
   EditSettings,
   type ErrorBody,
   type ErrorCode,
   type Job,
   type JobEvent,
   type ModelSummary,
+  type ServerStatus,
 } from '@pixels/shared';
 import { decodePng } from '../../../plugin/src/png/png-decode.ts';
 import { encodePng } from '../../../plugin/src/png/png-encode.ts';
@@ -56,6 +58,13 @@ export interface FakeServerOptions {
   /** Cut the first event stream of each job after this many events (tests resuming). */
   dropStreamAfter?: number;
   models?: ModelSummary[];
+  /** Steps this server runs at most (submissions above get invalid_settings, like the real one). Default 150. */
+  maxSteps?: number;
+  /** Whether /healthz reports the limits (older servers do not). Default true. */
+  reportLimits?: boolean;
+  workers?: number;
+  /** Listen on this port (a test that restarts "the same" server). Default: any free port. */
+  port?: number;
 }
 
 export const FAKE_MODEL: ModelSummary = {
@@ -85,8 +94,6 @@ export class FakePixelsServer {
   private server: Server | undefined;
   private nextId = 1;
   private holding: boolean;
-  /** Base64 of the small image sent as every step preview (the real server sends JPEG). */
-  private previewBase64 = '';
   url = '';
 
   constructor(private readonly options: FakeServerOptions = {}) {
@@ -94,16 +101,13 @@ export class FakePixelsServer {
   }
 
   async start(): Promise<string> {
-    const preview = createRaster(8, 8, 4);
-    preview.data.fill(200);
-    this.previewBase64 = Buffer.from(await encodePng(preview)).toString('base64');
     this.server = createServer((request, response) => {
       this.handle(request, response).catch((error) => {
         if (!response.headersSent) this.sendError(response, 500, 'internal', (error as Error).message);
         else response.destroy();
       });
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server!.listen(this.options.port ?? 0, '127.0.0.1', resolve));
     // "localhost", not the IP: Figma's devAllowedDomains take no IP literals.
     this.url = `http://localhost:${(this.server.address() as AddressInfo).port}`;
     return this.url;
@@ -121,11 +125,31 @@ export class FakePixelsServer {
     for (const job of this.jobs.values()) job.release();
   }
 
+  get port(): number {
+    const address = this.server?.address() as AddressInfo | undefined;
+    if (!address) throw new Error('The fake server is not listening.');
+    return address.port;
+  }
+
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
     this.requests.push({ method: request.method ?? '', path: url.pathname, headers: request.headers });
     if (request.method === 'OPTIONS') {
       response.writeHead(204, CORS_HEADERS).end();
+      return;
+    }
+    if (request.method === 'GET' && url.pathname === '/healthz') {
+      const status: ServerStatus = {
+        status: 'ok',
+        workers: this.options.workers ?? 1,
+        queued: [...this.jobs.values()].filter((job) => job.state === 'queued').length,
+        running: [...this.jobs.values()].filter((job) => job.state === 'running').length,
+        uptimeSeconds: 1,
+        ...(this.options.reportLimits === false
+          ? {}
+          : { limits: { ...DEFAULT_LIMITS, maxSteps: this.options.maxSteps ?? DEFAULT_LIMITS.maxSteps } }),
+      };
+      this.sendJson(response, 200, status);
       return;
     }
     if (this.options.token && request.headers.authorization !== `Bearer ${this.options.token}`) {
@@ -169,6 +193,16 @@ export class FakePixelsServer {
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       return this.sendError(response, 400, 'invalid_settings', issue.message, `settings.${issue.path.join('.')}`);
+    }
+    const maxSteps = this.options.maxSteps ?? DEFAULT_LIMITS.maxSteps;
+    if (parsed.data.steps > maxSteps) {
+      return this.sendError(
+        response,
+        400,
+        'invalid_settings',
+        `settings.steps is ${parsed.data.steps}; this server runs at most ${maxSteps} steps. Lower it.`,
+        'settings.steps',
+      );
     }
     const bytesOf = async (value: FormDataEntryValue | null) =>
       value instanceof Blob ? new Uint8Array(await value.arrayBuffer()) : undefined;
@@ -215,6 +249,8 @@ export class FakePixelsServer {
     await job.released;
     if (job.state !== 'queued') return;
     const steps = this.options.steps ?? 4;
+    // Step previews fade from the source to the result, like a real denoiser's estimates would.
+    const previewOf = job.settings.previews ? await this.previewsFor(job.edit.source) : undefined;
     job.state = 'running';
     this.emit(job, { type: 'started', seed: job.seed, totalSteps: steps });
     for (let step = 1; step <= steps; step++) {
@@ -225,7 +261,7 @@ export class FakePixelsServer {
         step,
         totalSteps: steps,
         elapsedMs: step * 10,
-        ...(job.settings.previews ? { preview: this.previewBase64 } : {}),
+        ...(previewOf ? { preview: await previewOf(step / steps) } : {}),
       });
     }
     if (this.options.failJobsWith) {
@@ -239,6 +275,27 @@ export class FakePixelsServer {
     job.result = await encodePng(source);
     const { width, height } = readPngSize(job.result);
     this.finish(job, 'done', { type: 'done', resultUrl: `/v1/jobs/${job.id}/result`, width, height });
+  }
+
+  /** A small copy of the source; `at(t)` is it inverted by t (0..1), as base64 PNG. */
+  private async previewsFor(sourcePng: Uint8Array): Promise<(t: number) => Promise<string>> {
+    const source = await decodePng(sourcePng);
+    const width = 96;
+    const height = Math.max(1, Math.round((source.height * width) / source.width));
+    return async (t) => {
+      const small = createRaster(width, height, 4);
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          const from =
+            (Math.floor((y * source.height) / height) * source.width + Math.floor((x * source.width) / width)) * 4;
+          const to = (y * width + x) * 4;
+          for (let c = 0; c < 3; c++)
+            small.data[to + c] = Math.round(source.data[from + c] * (1 - t) + (255 - source.data[from + c]) * t);
+          small.data[to + 3] = 255;
+        }
+      }
+      return Buffer.from(await encodePng(small)).toString('base64');
+    };
   }
 
   private finish(job: FakeJob, state: Job['state'], event: JobEvent): void {

@@ -26,7 +26,11 @@ describe('team server app (in-process)', () => {
     const { app, queue } = setup(new ScriptedEditRunner());
     const health = await app.request('/healthz');
     expect(health.status).toBe(200);
-    expect(ServerStatus.parse(await health.json())).toMatchObject({ status: 'ok', workers: 1, queued: 0 });
+    const status = ServerStatus.parse(await health.json());
+    expect(status).toMatchObject({ status: 'ok', workers: 1, queued: 0 });
+    // Clients bound their inputs by these before sending.
+    expect(status.limits?.maxSteps).toBeGreaterThan(0);
+    expect(status.limits?.maxExemplars).toBeGreaterThan(0);
     expect((await app.request('/readyz')).status).toBe(200);
     await queue.drain(0);
     const draining = await app.request('/readyz');

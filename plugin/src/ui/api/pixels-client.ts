@@ -1,4 +1,4 @@
-import { EditSettings, ErrorBody, Job, JobEvent, ModelList, SubmitResponse } from '@pixels/shared';
+import { EditSettings, ErrorBody, Job, JobEvent, ModelList, ServerStatus, SubmitResponse } from '@pixels/shared';
 import type { z } from 'zod';
 import { ApiError } from './api-error.ts';
 import { normalizeServerUrl } from './server-url.ts';
@@ -41,6 +41,11 @@ export class PixelsClient {
   /** `GET /v1/models`: what the server can run. */
   models(signal?: AbortSignal): Promise<ModelList> {
     return this.json(this.url('/v1/models'), { method: 'GET', signal }, ModelList);
+  }
+
+  /** `GET /healthz`: the server's state and, from newer servers, the limits it puts on an edit. */
+  status(signal?: AbortSignal): Promise<ServerStatus> {
+    return this.json(this.url('/healthz'), { method: 'GET', signal }, ServerStatus);
   }
 
   /** `POST /v1/edits`: queues one edit; answers 202 with the job id and where to follow it. */

@@ -18,7 +18,26 @@ export interface BlendSessionDeps {
   clientFor(serverUrl: string): PixelsClient;
   decode: DecodeImage;
   onChange(view: SessionView): void;
+  /** Turns a failure into a problem the designer can act on (see panel/problems.ts). */
+  problemOf?: (error: unknown) => Problem;
   now?: () => number;
+}
+
+/** What a blend knows beyond the settings. */
+export interface BlendOptions {
+  /** Whether the model reads prompts (the result's name leaves an ignored prompt out). */
+  promptUsed: boolean;
+}
+
+function plainProblem(error: unknown): Problem {
+  if (error instanceof ApiError) return { message: error.message, advice: error.advice };
+  return { message: (error as Error).message ?? String(error), advice: 'Fix what the message says and blend again.' };
+}
+
+/** Steps a job runs: the last floor(steps × strength) of the schedule (one pass per exemplar when iterative). */
+function stepsRun(settings: EditSettings, exemplars: number): number {
+  const perPass = Math.floor(settings.steps * settings.strength);
+  return settings.exemplarMode === 'iterative' ? perPass * Math.max(1, exemplars) : perPass;
 }
 
 /** What a job needs to be followed and placed. */
@@ -30,11 +49,9 @@ interface JobContext extends JobLayers {
   height: number;
   /** Present for blends started in this panel; resumed jobs have no plugin-side timings. */
   timing?: { startedAt: number; exportMs: number; composeMs: number; uploadMs: number };
-}
-
-function problemOf(error: unknown): Problem {
-  if (error instanceof ApiError) return { message: error.message, advice: error.advice };
-  return { message: (error as Error).message ?? String(error), advice: 'Fix what the message says and blend again.' };
+  batchId?: string;
+  variation?: number;
+  promptUsed?: boolean;
 }
 
 /**
@@ -46,17 +63,30 @@ export class BlendSession {
   private readonly controller = new AbortController();
   private readonly view: SessionView = { phase: 'idle', jobs: [], notes: [] };
   private readonly now: () => number;
+  private readonly problemOf: (error: unknown) => Problem;
 
   constructor(private readonly deps: BlendSessionDeps) {
     this.now = deps.now ?? (() => performance.now());
+    this.problemOf = deps.problemOf ?? plainProblem;
+  }
+
+  /** Whether Cancel was clicked. */
+  get canceled(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  /** Exporting or compositing: the main thread and the CPU are busy with this blend's layers. */
+  get isPreparing(): boolean {
+    return this.view.phase === 'exporting' || this.view.phase === 'preparing';
   }
 
   get isRunning(): boolean {
     return this.view.phase === 'exporting' || this.view.phase === 'preparing' || this.view.phase === 'running';
   }
 
-  async start(panel: PanelSettings, client: PixelsClient): Promise<void> {
+  async start(panel: PanelSettings, client: PixelsClient, options: BlendOptions = { promptUsed: true }): Promise<void> {
     const signal = this.controller.signal;
+    const batchId = `batch-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     const startedAt = this.now();
     this.update({ phase: 'exporting' });
     try {
@@ -83,7 +113,10 @@ export class BlendSession {
       const followers: Promise<void>[] = [];
       for (let variation = 0; variation < panel.variations && !signal.aborted; variation++) {
         const settings = requestSettings(panel, variation, prepared.mapOrigin);
-        const job = this.addJob(panel.variations > 1 ? `Variation ${variation + 1} of ${panel.variations}` : 'Blend');
+        const job = this.addJob(
+          panel.variations > 1 ? `Variation ${variation + 1} of ${panel.variations}` : 'Blend',
+          stepsRun(settings, layers.exemplars.length),
+        );
         const uploadStart = this.now();
         try {
           const submitted = await client.submit(settings, prepared.upload, signal);
@@ -101,19 +134,27 @@ export class BlendSession {
             width: prepared.width,
             height: prepared.height,
             submittedAt: new Date().toISOString(),
+            promptUsed: options.promptUsed,
           };
           this.deps.bridge.send({ type: 'job-submitted', job: pending });
-          const context: JobContext = { ...pending, client, timing: { startedAt, exportMs, composeMs, uploadMs } };
+          const context: JobContext = {
+            ...pending,
+            client,
+            timing: { startedAt, exportMs, composeMs, uploadMs },
+            batchId,
+            variation,
+            promptUsed: options.promptUsed,
+          };
           followers.push(this.runJob(job, context));
         } catch (error) {
           if (isAbort(error)) break;
-          this.patchJob(job, { phase: 'failed', problem: problemOf(error) });
+          this.patchJob(job, { phase: 'failed', problem: this.problemOf(error) });
           break;
         }
       }
       await Promise.all(followers);
     } catch (error) {
-      if (!isAbort(error)) this.update({ problem: problemOf(error) });
+      if (!isAbort(error)) this.update({ problem: this.problemOf(error) });
     } finally {
       this.update({ phase: 'finished' });
     }
@@ -124,12 +165,15 @@ export class BlendSession {
     this.update({ phase: 'running' });
     await Promise.all(
       jobs.map((pending) => {
-        const job = this.addJob('Job from before the plugin closed');
+        const job = this.addJob(
+          'Job from before the plugin closed',
+          stepsRun(pending.settings, pending.exemplarIds.length),
+        );
         this.patchJob(job, { jobId: pending.jobId, phase: 'queued' });
         try {
           return this.runJob(job, { ...pending, client: this.deps.clientFor(pending.serverUrl) });
         } catch (error) {
-          this.patchJob(job, { phase: 'failed', problem: problemOf(error) });
+          this.patchJob(job, { phase: 'failed', problem: this.problemOf(error) });
           return Promise.resolve();
         }
       }),
@@ -162,12 +206,18 @@ export class BlendSession {
     const expectedSize = { width: context.width, height: context.height };
     const serverStart = this.now();
     let seed = context.settings.seed;
+    let runMs: number | undefined;
+    let runSteps: number | undefined;
     try {
       const terminal = await followJob(
         context.client,
         context.jobId,
         (event) => {
-          if (event.type === 'started') seed = event.seed;
+          if (event.type === 'started') {
+            seed = event.seed;
+            runSteps = event.totalSteps;
+          }
+          if (event.type === 'step') runMs = event.elapsedMs;
           this.applyEvent(job, event);
         },
         { signal, expectedSize },
@@ -175,7 +225,9 @@ export class BlendSession {
       const serverMs = this.now() - serverStart;
       if (terminal.type !== 'done') {
         const problem =
-          terminal.type === 'failed' ? problemOf(new ApiError(terminal.error.code, terminal.error.message)) : undefined;
+          terminal.type === 'failed'
+            ? this.problemOf(new ApiError(terminal.error.code, terminal.error.message))
+            : undefined;
         this.patchJob(job, {
           phase: terminal.type === 'failed' ? 'failed' : 'canceled',
           ...(problem ? { problem } : {}),
@@ -219,17 +271,26 @@ export class BlendSession {
           ...(context.mapId ? { mapId: context.mapId } : {}),
           notes: fitted.notes,
           ...(timings ? { timings } : {}),
+          ...(context.batchId ? { batchId: context.batchId } : {}),
+          ...(context.variation !== undefined ? { variation: context.variation } : {}),
+          ...(runMs !== undefined && runSteps !== undefined ? { runMs, runSteps } : {}),
+          promptUsed: context.promptUsed ?? true,
         })
         .catch((error: Error) => {
           this.deps.bridge.send({ type: 'job-ended', jobId: context.jobId });
           throw new Error(`The result could not be placed: ${error.message}`);
         });
-      this.patchJob(job, { phase: 'placed', resultName: placed.name, ...(timings ? { timings } : {}) });
+      this.patchJob(job, {
+        phase: 'placed',
+        resultName: placed.name,
+        nodeId: placed.nodeId,
+        ...(timings ? { timings } : {}),
+      });
     } catch (error) {
       if (signal.aborted || isAbort(error)) return;
       if (error instanceof ApiError && error.code === 'not_found')
         this.deps.bridge.send({ type: 'job-ended', jobId: context.jobId });
-      this.patchJob(job, { phase: 'failed', problem: problemOf(error) });
+      this.patchJob(job, { phase: 'failed', problem: this.problemOf(error) });
     }
   }
 
@@ -239,13 +300,21 @@ export class BlendSession {
         this.patchJob(job, { phase: 'queued', position: event.position });
         return;
       case 'started':
-        this.patchJob(job, { phase: 'running', seed: event.seed, step: 0, totalSteps: event.totalSteps });
+        this.patchJob(job, {
+          phase: 'running',
+          seed: event.seed,
+          step: 0,
+          totalSteps: event.totalSteps,
+          // The server's warnings about this run (a map quantised by few steps...) go with its notes.
+          notes: [...job.notes, ...(event.warnings ?? [])],
+        });
         return;
       case 'step':
         this.patchJob(job, {
           phase: 'running',
           step: event.step,
           totalSteps: event.totalSteps,
+          elapsedMs: event.elapsedMs,
           ...(event.preview ? { preview: `data:image/jpeg;base64,${event.preview}` } : {}),
         });
         return;
@@ -254,8 +323,14 @@ export class BlendSession {
     }
   }
 
-  private addJob(label: string): JobView {
-    const job: JobView = { key: `job-${this.view.jobs.length + 1}`, label, phase: 'uploading', notes: [] };
+  private addJob(label: string, expectedSteps: number): JobView {
+    const job: JobView = {
+      key: `job-${this.view.jobs.length + 1}`,
+      label,
+      phase: 'uploading',
+      notes: [],
+      expectedSteps,
+    };
     this.view.jobs.push(job);
     this.emit();
     return job;

@@ -1,5 +1,5 @@
 import { isActive, type JobView, type SessionView } from '../blend/job-view.ts';
-import { element, type PanelElements } from './elements.ts';
+import { element } from './elements.ts';
 
 function ordinal(position: number): string {
   const suffix =
@@ -7,13 +7,36 @@ function ordinal(position: number): string {
   return `${position}${suffix}`;
 }
 
+/** How long a queue is expected to take, from how fast recent jobs ran. */
+export interface WaitEstimate {
+  /** Server milliseconds per step, from a job running now or the history; undefined = not known yet. */
+  msPerStep?: number;
+  /** Jobs the server runs at once. */
+  workers: number;
+}
+
+/** Milliseconds until a queued job starts: the jobs ahead of it (and the one running) at its own size. */
+export function estimateWaitMs(job: JobView, estimate: WaitEstimate): number | undefined {
+  if (job.phase !== 'queued' || !job.position || estimate.msPerStep === undefined) return undefined;
+  return (job.position * Math.max(1, job.expectedSteps) * estimate.msPerStep) / Math.max(1, estimate.workers);
+}
+
+export function formatWait(ms: number): string {
+  const seconds = ms / 1000;
+  if (seconds < 60) return `about ${Math.max(5, Math.round(seconds / 5) * 5)} s`;
+  return `about ${Math.round(seconds / 60)} min`;
+}
+
 /** The one-line status of a job, in plain words. */
-export function describeJob(job: JobView): string {
+export function describeJob(job: JobView, estimate: WaitEstimate = { workers: 1 }): string {
   switch (job.phase) {
     case 'uploading':
       return 'Uploading…';
-    case 'queued':
-      return job.position ? `Queued: ${ordinal(job.position)} in line` : 'Queued';
+    case 'queued': {
+      if (!job.position) return 'Queued';
+      const wait = estimateWaitMs(job, estimate);
+      return `Queued: ${ordinal(job.position)} in line · ${wait === undefined ? 'wait not known yet' : formatWait(wait)}`;
+    }
     case 'running':
       return job.totalSteps ? `Step ${job.step ?? 0} of ${job.totalSteps}` : 'Starting…';
     case 'downloading':
@@ -29,13 +52,12 @@ export function describeJob(job: JobView): string {
   }
 }
 
-/** How far along a job is, 0..1, for its progress bar. */
-export function progressOf(job: JobView): number {
+/** How far along a job is, 0..1; undefined while it waits (its bar then moves without a value). */
+export function progressOf(job: JobView): number | undefined {
   switch (job.phase) {
     case 'uploading':
-      return 0.02;
     case 'queued':
-      return 0.05;
+      return undefined;
     case 'running':
       return 0.05 + (job.totalSteps ? (0.85 * (job.step ?? 0)) / job.totalSteps : 0);
     case 'downloading':
@@ -44,68 +66,106 @@ export function progressOf(job: JobView): number {
       return 0.97;
     case 'placed':
       return 1;
-    default:
-      return job.totalSteps ? 0.05 + (0.85 * (job.step ?? 0)) / job.totalSteps : 0;
+    case 'failed':
+    case 'canceled':
+      return 0;
   }
 }
 
-export interface JobHandlers {
-  useSeed(seed: number): void;
+/** Fills a progress bar: a value, or a moving indeterminate bar when `progress` is undefined. */
+export function setProgress(bar: HTMLElement, fill: HTMLElement, progress: number | undefined): void {
+  if (progress === undefined) {
+    bar.dataset.indeterminate = 'true';
+    bar.removeAttribute('aria-valuenow');
+    fill.style.width = '';
+    return;
+  }
+  delete bar.dataset.indeterminate;
+  bar.setAttribute('aria-valuenow', String(Math.round(progress * 100)));
+  fill.style.width = `${(progress * 100).toFixed(1)}%`;
 }
 
-/** Progress bars, previews, seeds, problems and notes of the current blend. */
-export function renderSession(elements: PanelElements, view: SessionView, handlers: JobHandlers): void {
-  const document = elements.jobs.ownerDocument;
-  elements.jobs.replaceChildren(...view.jobs.map((job) => jobItem(document, job, handlers)));
-  const running =
-    view.phase === 'exporting' || view.phase === 'preparing' || view.jobs.some((job) => isActive(job.phase));
-  elements.cancel.hidden = !running;
-  elements.problem.hidden = !view.problem;
-  elements.problemMessage.textContent = view.problem?.message ?? '';
-  elements.problemAdvice.textContent = view.problem?.advice ?? '';
-  const notes = [...view.notes, ...view.jobs.flatMap((job) => job.notes)];
-  elements.notes.replaceChildren(
-    ...[...new Set(notes)].map((note) => element(document, 'li', { class: 'note' }, note)),
-  );
-  if (view.phase === 'exporting') elements.blendBlocker.textContent = 'Exporting the layers…';
-  else if (view.phase === 'preparing')
-    elements.blendBlocker.textContent = 'Compositing the layers in the source frame…';
-  else if (view.phase === 'running') elements.blendBlocker.textContent = '';
+/** What the footer says about a blend: one line, one bar. */
+export interface RunSummary {
+  running: boolean;
+  text: string;
+  /** undefined: indeterminate. */
+  progress: number | undefined;
+  /** Hide the bar (nothing running, or canceled: a half-filled bar would read as paused). */
+  showBar: boolean;
 }
 
-function jobItem(document: Document, job: JobView, handlers: JobHandlers): HTMLLIElement {
-  const item = element(document, 'li', { class: 'job', 'data-phase': job.phase, 'data-key': job.key });
-  if (job.jobId) item.dataset.jobId = job.jobId;
-  const head = element(document, 'div', { class: 'job-head' });
-  head.append(
-    element(document, 'span', { class: 'job-label' }, job.label),
-    element(document, 'span', { class: 'job-status' }, describeJob(job)),
-  );
-  const progress = element(document, 'div', {
-    class: 'progress',
-    role: 'progressbar',
-    'aria-valuemin': '0',
-    'aria-valuemax': '100',
-    'aria-valuenow': String(Math.round(progressOf(job) * 100)),
-  });
-  const bar = element(document, 'div', { class: 'progress-bar' });
-  bar.style.width = `${(progressOf(job) * 100).toFixed(1)}%`;
-  progress.append(bar);
-  item.append(head, progress);
-  if (job.preview && isActive(job.phase))
-    item.append(element(document, 'img', { class: 'job-preview', src: job.preview, alt: 'Step preview' }));
-  if (job.seed !== undefined) {
-    const seed = element(document, 'div', { class: 'job-seed' }, `Seed ${job.seed} `);
-    const reuse = element(document, 'button', { class: 'link', type: 'button' }, 'Use this seed');
-    reuse.addEventListener('click', () => handlers.useSeed(job.seed!));
-    seed.append(reuse);
-    item.append(seed);
+export function summarizeRun(view: SessionView, estimate: WaitEstimate): RunSummary {
+  if (view.phase === 'exporting')
+    return { running: true, text: 'Exporting the layers…', progress: undefined, showBar: true };
+  if (view.phase === 'preparing')
+    return { running: true, text: 'Compositing the layers in the source frame…', progress: undefined, showBar: true };
+  const active = view.jobs.filter((job) => isActive(job.phase));
+  if (active.length > 0) {
+    const lead = active.find((job) => job.phase !== 'queued' && job.phase !== 'uploading') ?? active[0];
+    const others = active.length - 1;
+    const text = `${view.jobs.length > 1 ? `${lead.label}: ` : ''}${describeJob(lead, estimate)}${others > 0 ? ` · ${others} more` : ''}`;
+    const values = active.map(progressOf);
+    const known = values.filter((value): value is number => value !== undefined);
+    const progress = known.length === 0 ? undefined : known.reduce((sum, value) => sum + value, 0) / active.length;
+    return { running: true, text, progress, showBar: true };
   }
-  if (job.resultName) item.append(element(document, 'div', { class: 'job-seed' }, job.resultName));
-  if (job.problem) {
-    const problem = element(document, 'div', { class: 'job-problem' }, job.problem.message);
-    problem.append(element(document, 'div', { class: 'advice' }, job.problem.advice));
-    item.append(problem);
+  if (view.phase === 'running') return { running: true, text: 'Starting…', progress: undefined, showBar: true };
+  const placed = view.jobs.filter((job) => job.phase === 'placed').length;
+  const canceled = view.jobs.some((job) => job.phase === 'canceled');
+  const failed = view.jobs.filter((job) => job.phase === 'failed').length;
+  const parts: string[] = [];
+  if (placed > 0) parts.push(placed === 1 ? 'Placed the result over the source.' : `Placed ${placed} results.`);
+  if (failed > 0) parts.push(failed === 1 ? 'One job failed.' : `${failed} jobs failed.`);
+  if (canceled) parts.push('Canceled.');
+  return { running: false, text: parts.join(' '), progress: 0, showBar: false };
+}
+
+/** The jobs of the running blend as tiles (step preview, bar, status) at the top of the history. */
+export function runningBatch(document: Document, view: SessionView, estimate: WaitEstimate): HTMLLIElement | undefined {
+  const active = view.jobs.filter((job) => isActive(job.phase));
+  if (active.length === 0) return undefined;
+  const batch = element(document, 'li', { class: 'history-batch', 'data-running': 'true' });
+  const head = element(document, 'div', { class: 'batch-head' });
+  head.append(element(document, 'span', { class: 'batch-settings' }, 'In progress'));
+  const tiles = element(document, 'div', { class: 'tiles' });
+  for (const job of active) {
+    const tile = element(document, 'div', {
+      class: 'tile job',
+      'data-phase': job.phase,
+      'data-key': job.key,
+      ...(job.jobId ? { 'data-job-id': job.jobId } : {}),
+    });
+    if (job.preview)
+      tile.append(
+        element(document, 'img', {
+          class: 'tile-image job-preview',
+          src: job.preview,
+          alt: `Step preview of ${job.label}`,
+        }),
+      );
+    else tile.append(element(document, 'div', { class: 'tile-image', 'aria-hidden': 'true' }));
+    const bar = element(document, 'div', {
+      class: 'progress',
+      role: 'progressbar',
+      'aria-label': `Progress of ${job.label}`,
+      'aria-valuemin': '0',
+      'aria-valuemax': '100',
+    });
+    const fill = element(document, 'div', { class: 'progress-bar' });
+    bar.append(fill);
+    setProgress(bar, fill, progressOf(job));
+    tile.append(
+      bar,
+      element(
+        document,
+        'span',
+        { class: 'tile-caption job-status', title: describeJob(job, estimate) },
+        describeJob(job, estimate),
+      ),
+    );
+    tiles.append(tile);
   }
-  return item;
+  batch.append(head, tiles);
+  return batch;
 }

@@ -1,4 +1,4 @@
-import { EditSettings, type ModelSummary } from '@pixels/shared';
+import { DEFAULT_LIMITS, EditSettings, type ModelSummary, type ServerRequestLimits } from '@pixels/shared';
 import { type PanelSettings, PanelSettings as PanelSettingsSchema } from '../../messages/panel-settings.ts';
 import { element, type PanelElements } from './elements.ts';
 
@@ -32,6 +32,7 @@ export function writeSettingsToForm(elements: PanelElements, settings: PanelSett
   elements.mapFeather.value = String(edit.feather);
   elements.mapFalloff.value = settings.falloff;
   elements.mapInvert.checked = edit.invertMap;
+  elements.previewExemplar.checked = settings.previewExemplar;
   refreshDerivedLabels(elements);
 }
 
@@ -70,6 +71,7 @@ export function readSettingsFromForm(elements: PanelElements, previous: PanelSet
     variations: Math.round(numberOr(elements.variations, previous.variations)),
     workingSize: Number(elements.workingSize.value) || previous.workingSize,
     falloff: elements.mapFalloff.value,
+    previewExemplar: elements.previewExemplar.checked,
   };
   const parsed = PanelSettingsSchema.safeParse(candidate);
   if (parsed.success) return parsed.data;
@@ -80,10 +82,42 @@ export function readSettingsFromForm(elements: PanelElements, previous: PanelSet
     if (EditSettings.safeParse({ ...edit, [key]: value }).success) mergedEdit[key] = value;
   }
   merged.edit = mergedEdit;
-  for (const key of ['seedMode', 'variations', 'workingSize', 'falloff'] as const) {
+  for (const key of ['seedMode', 'variations', 'workingSize', 'falloff', 'previewExemplar'] as const) {
     if (PanelSettingsSchema.safeParse({ ...previous, [key]: candidate[key] }).success) merged[key] = candidate[key];
   }
   return PanelSettingsSchema.parse(merged);
+}
+
+const FAMILY_LABELS: Record<ModelSummary['family'], string> = {
+  builtin: 'built-in',
+  sd1: 'SD 1.x',
+  sd2: 'SD 2.x',
+  sdxl: 'SDXL',
+  'sdxl-refiner': 'SDXL refiner',
+  'sd-turbo': 'SD-Turbo',
+  'sdxl-turbo': 'SDXL-Turbo',
+  lcm: 'LCM',
+};
+
+/** A model's name in the menu, with its family when the name does not already say it. */
+export function modelLabel(model: ModelSummary): string {
+  const family = FAMILY_LABELS[model.family];
+  const says = (text: string) =>
+    model.name
+      .toLowerCase()
+      .replace(/[\s_-]/g, '')
+      .includes(text.toLowerCase().replace(/[\s._-]/g, ''));
+  return says(model.family) || says(family) ? model.name : `${model.name} · ${family}`;
+}
+
+/** Caps the inputs at what the server accepts (from its status endpoint). */
+export function applyServerLimits(elements: PanelElements, limits: ServerRequestLimits | undefined): void {
+  elements.steps.max = String(limits?.maxSteps ?? DEFAULT_LIMITS.maxSteps);
+  const promptLength = String(limits?.maxPromptLength ?? DEFAULT_LIMITS.maxPromptLength);
+  elements.prompt.maxLength = Number(promptLength);
+  elements.negativePrompt.maxLength = Number(promptLength);
+  const maxSide = Math.floor(Math.sqrt(limits?.maxPixels ?? DEFAULT_LIMITS.maxPixels));
+  for (const option of Array.from(elements.workingSize.options)) option.disabled = Number(option.value) > maxSide;
 }
 
 /** Fills the model menu from the server's list, keeping the chosen model selected. */
@@ -92,7 +126,7 @@ export function setModelOptions(elements: PanelElements, models: readonly ModelS
   elements.model.replaceChildren();
   const names = models.map((model) => model.name);
   for (const model of models) {
-    elements.model.append(element(document, 'option', { value: model.name }, `${model.name} · ${model.family}`));
+    elements.model.append(element(document, 'option', { value: model.name }, modelLabel(model)));
   }
   if (!names.includes(chosen)) {
     const label = models.length > 0 ? `${chosen} (not on this server)` : chosen;
@@ -117,6 +151,9 @@ export function refreshDerivedLabels(elements: PanelElements): void {
 /** Hints that depend on the chosen model: whether it reads prompts, its guidance default. */
 export function describeModel(elements: PanelElements, model: ModelSummary | undefined): void {
   elements.guidance.placeholder = model ? `model default (${model.defaultGuidance})` : 'model default';
-  elements.promptHint.textContent =
-    model && !model.usesPrompt ? `${model.name} ignores prompts: it blends from the images alone.` : '';
+  const ignored = model !== undefined && !model.usesPrompt;
+  elements.promptHint.textContent = ignored ? `${model.name} ignores prompts: it blends from the images alone.` : '';
+  elements.promptSummary.textContent = ignored ? `ignored by ${model.name}` : 'optional';
+  // Collapsed when it would do nothing; the designer can still open it.
+  elements.promptSection.open = !ignored;
 }

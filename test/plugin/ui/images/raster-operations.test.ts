@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fitFigmaImageLimit } from '../../../../plugin/src/png/figma-image-limit.ts';
 import { alphaOf, grayRasterOf, mapFromDrawnLayer } from '../../../../plugin/src/ui/images/layer-maps.ts';
-import { overlayMap } from '../../../../plugin/src/ui/images/map-overlay.ts';
+import { overlayExemplars, overlayMap } from '../../../../plugin/src/ui/images/map-overlay.ts';
 import { placeInFrame } from '../../../../plugin/src/ui/images/place-in-frame.ts';
 import { shrinkRaster } from '../../../../plugin/src/ui/images/resize-raster.ts';
 import { patternRaster, pixelAt, rasterFrom, solidRaster } from '../../support/test-images.ts';
@@ -74,5 +74,23 @@ describe('overlayMap', () => {
     expect(() => overlayMap(source, { data: new Float32Array(1), width: 1, height: 1 })).toThrow(
       'overlayMap: the map is 1x1 but the source is 2x1.',
     );
+  });
+});
+
+describe('overlayExemplars', () => {
+  it('pastes the exemplars by their alpha, top one last, under a lighter tint of the map', () => {
+    const source = solidRaster(3, 1, [100, 100, 100, 255]);
+    const red = rasterFrom(3, 1, (x) => (x >= 1 ? [255, 0, 0, 255] : [0, 0, 0, 0]));
+    const halfGreen = rasterFrom(3, 1, (x) => (x === 2 ? [0, 255, 0, 128] : [0, 0, 0, 0]));
+    const none = { data: new Float32Array(3), width: 3, height: 1 };
+    const pasted = overlayExemplars(source, [red, halfGreen], none);
+    expect(pixelAt(pasted, 0, 0)).toEqual([100, 100, 100, 255]);
+    expect(pixelAt(pasted, 1, 0)).toEqual([255, 0, 0, 255]);
+    expect(pixelAt(pasted, 2, 0)).toEqual([127, 128, 0, 255]);
+    // Where the map changes fully, the exemplar still shows through the tint.
+    const full = { data: new Float32Array([1, 1, 1]), width: 3, height: 1 };
+    const tinted = pixelAt(overlayExemplars(source, [red], full), 1, 0);
+    expect(tinted[0]).toBeGreaterThan(150);
+    expect(tinted[2]).toBeGreaterThan(50);
   });
 });
