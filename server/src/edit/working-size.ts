@@ -15,3 +15,33 @@ export function workingSize(source: Size, nativeSize: number, multiple: number):
   const round = (side: number) => Math.max(multiple, Math.round(side / multiple) * multiple);
   return { width: round(width), height: round(height) };
 }
+
+/**
+ * The largest area a pixel-space model works at: its cost is linear in pixels (about 4.5 s per
+ * million pixels for a 20-step edit at strength 0.6 on one idle CPU core pair, see BENCHMARKS.md),
+ * so this keeps an edit under roughly 20 s on CPU. Larger sources are scaled down to it.
+ */
+export const PIXEL_SPACE_MAX_PIXELS = 2048 * 2048;
+
+export interface WorkingSizeModel {
+  nativeSize: number;
+  sizeMultiple: number;
+  /** Image pixels per latent cell: 1 for a pixel-space model. */
+  vaeScaleFactor: number;
+}
+
+/**
+ * The working size by model kind. A pixel-space model (VAE scale factor 1, the built-in one) has
+ * no native size: it runs at the source's own size, so nothing is resampled, unless that exceeds
+ * the pixel limit or PIXEL_SPACE_MAX_PIXELS, in which case the source is scaled down to fit.
+ * Latent models keep the native-area rule of `workingSize`.
+ */
+export function workingSizeFor(source: Size, model: WorkingSizeModel, maxPixels: number): Size {
+  if (model.vaeScaleFactor !== 1) return workingSize(source, model.nativeSize, model.sizeMultiple);
+  const multiple = model.sizeMultiple;
+  const limit = Math.min(maxPixels, PIXEL_SPACE_MAX_PIXELS);
+  const scale = Math.min(1, Math.sqrt(limit / (source.width * source.height)));
+  // Floor, so the rounded size never exceeds the limit.
+  const side = (length: number) => Math.max(multiple, Math.floor((length * scale) / multiple) * multiple);
+  return { width: side(source.width), height: side(source.height) };
+}

@@ -84,6 +84,19 @@ describe('the edit pipeline on the built-in model', () => {
     expect(columnDifference(out, grass, 124, 132)).toBeGreaterThan(5);
   });
 
+  it("runs the pixel-space built-in model at the source's own size", async () => {
+    const sizes: [number, number][] = [];
+    const wide = await fixtureAt('gravel', 300, 120);
+    await runEditPipeline(
+      registry,
+      EditSettings.parse({ steps: 4, strength: 0.5, seed: 1 }),
+      { source: wide, exemplars: [await fixtureAt('grass', 300, 120, (x) => (x >= 150 ? 1 : 0))] },
+      LIMITS,
+      { onStart: (start) => sizes.push([start.width, start.height]) },
+    );
+    expect(sizes).toEqual([[300, 120]]);
+  });
+
   it('warns when few steps quantise a soft map, and not otherwise', async () => {
     const warningsOf = async (overrides: Partial<EditSettings>) => {
       let warnings: string[] = [];
