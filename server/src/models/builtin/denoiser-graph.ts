@@ -100,16 +100,32 @@ export function addSwitchPriorDenoiser(
   // (mortar lines, highlights): narrow bright structures give way before the broad dark ones.
   const fieldKernel = gaussianKernel(options.fieldBlur);
   const contextKernel = gaussianKernel(options.fieldContextBlur);
-  const brightness = separableBlur(graph, channelSum(difference), fieldKernel, 1);
-  const centred = op('Sub', [brightness, separableBlur(graph, brightness, contextKernel, 1)]);
-  const spread = op('Sqrt', [
-    op('Add', [separableBlur(graph, op('Mul', [centred, centred]), contextKernel, 1), scalar(1e-4)]),
-  ]);
+  // Averages over covered cells only (normalised convolution): where no layer covers the source
+  // (R = S) there is no structure, and the edge of a layer's coverage must not read as one.
+  const covered = op('Cast', [op('Greater', [energy, scalar(1e-6)])], { to: attribute.int(ONNX_DATA_TYPE.float32) });
+  const coveredMean = (value: string, kernel: number[]) =>
+    op('Div', [
+      separableBlur(graph, op('Mul', [value, covered]), kernel, 1),
+      op('Add', [separableBlur(graph, covered, kernel, 1), scalar(1e-3)]),
+    ]);
+  const brightness = coveredMean(channelSum(difference), fieldKernel);
+  const centred = op('Sub', [brightness, coveredMean(brightness, contextKernel)]);
+  const spread = op('Sqrt', [op('Add', [coveredMean(op('Mul', [centred, centred]), contextKernel), scalar(1e-4)])]);
   const field = op('Neg', [op('Div', [centred, spread])]);
   // Hysteresis: a neighbourhood that has moved keeps moving, so choices near the threshold hold.
   const commitment = op('Mul', [op('Clip', [share, scalar(0), scalar(1)]), scalar(options.commitment)]);
   const decision = op('Add', [op('Add', [field, releaseProbit]), commitment]);
-  const fineMask = op('Sigmoid', [op('Mul', [decision, scalar(options.sharpness)])]);
+  // The layer fades in from the edge of its coverage over the coarse band's width, so a hard-edged
+  // layer leaves no cut line where its regions meet the uncovered source.
+  const inside = op('Clip', [
+    op('Sub', [
+      op('Mul', [separableBlur(graph, covered, gaussianKernel(options.coarseMaskBlur), 1), scalar(2)]),
+      scalar(1),
+    ]),
+    scalar(0),
+    scalar(1),
+  ]);
+  const fineMask = op('Mul', [op('Sigmoid', [op('Mul', [decision, scalar(options.sharpness)])]), inside]);
   const coarseMask = separableBlur(graph, fineMask, gaussianKernel(options.coarseMaskBlur), 1);
   const change = op('Add', [op('Mul', [coarseMask, coarse]), op('Mul', [fineMask, fine])]);
   const predictedClean = op('Add', [source, change]);
