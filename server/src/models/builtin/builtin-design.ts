@@ -25,7 +25,7 @@ export const BUILTIN_DESIGN = Object.freeze({
   /** Gaussian std (pixels) of the decision field: the size of the switched regions. */
   fieldBlur: 3,
   /** Gaussian std (pixels) the decision field is standardised over. */
-  fieldContextBlur: 12,
+  fieldContextBlur: 8,
   /** Gaussian std (pixels) separating colour and light (coarse) from texture (fine). */
   bandBlur: 4,
   /** Gaussian std (pixels) over which colour and light follow the texture's switch. */

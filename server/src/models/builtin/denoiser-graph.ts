@@ -103,14 +103,17 @@ export function addSwitchPriorDenoiser(
   // Averages over covered cells only (normalised convolution): where no layer covers the source
   // (R = S) there is no structure, and the edge of a layer's coverage must not read as one.
   const covered = op('Cast', [op('Greater', [energy, scalar(1e-6)])], { to: attribute.int(ONNX_DATA_TYPE.float32) });
-  const coveredMean = (value: string, kernel: number[]) =>
-    op('Div', [
-      separableBlur(graph, op('Mul', [value, covered]), kernel, 1),
-      op('Add', [separableBlur(graph, covered, kernel, 1), scalar(1e-3)]),
-    ]);
-  const brightness = coveredMean(channelSum(difference), fieldKernel);
-  const centred = op('Sub', [brightness, coveredMean(brightness, contextKernel)]);
-  const spread = op('Sqrt', [op('Add', [coveredMean(op('Mul', [centred, centred]), contextKernel), scalar(1e-4)])]);
+  const coveredWeight = (kernel: number[]) =>
+    op('Reciprocal', [op('Add', [separableBlur(graph, covered, kernel, 1), scalar(1e-3)])]);
+  const fieldWeight = coveredWeight(fieldKernel);
+  const contextWeight = coveredWeight(contextKernel);
+  const coveredMean = (value: string, kernel: number[], weight: string) =>
+    op('Mul', [separableBlur(graph, op('Mul', [value, covered]), kernel, 1), weight]);
+  const brightness = coveredMean(channelSum(difference), fieldKernel, fieldWeight);
+  const centred = op('Sub', [brightness, coveredMean(brightness, contextKernel, contextWeight)]);
+  const spread = op('Sqrt', [
+    op('Add', [coveredMean(op('Mul', [centred, centred]), contextKernel, contextWeight), scalar(1e-4)]),
+  ]);
   const field = op('Neg', [op('Div', [centred, spread])]);
   // Hysteresis: a neighbourhood that has moved keeps moving, so choices near the threshold hold.
   const commitment = op('Mul', [op('Clip', [share, scalar(0), scalar(1)]), scalar(options.commitment)]);
