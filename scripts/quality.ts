@@ -4,7 +4,7 @@
  * same map (BRIEF §9). Writes docs/quality/contact-sheet.png (per row: source | exemplar | map |
  * alpha blend | hard paste | PIXELS), docs/quality/metrics.md and docs/quality/metrics.json.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runEditPipeline } from '@pixels/server/edit/edit-pipeline.ts';
@@ -171,11 +171,11 @@ const lines = [
   'Targets (issue 9): |w − m| ≤ 0.15 in every tenth of the band; double exposure ≤ 0.25; texture ratio 0.8–1.2',
   'in every tenth; keep max difference 0; white mean difference ≤ 4 at strength 0.6. Alpha-blend figures in brackets.',
   '',
-  '| scene | what | curve | strength | max \\|w − m\\| | double exposure | texture ratio (low–peak) | keep max | white mean | ms |',
-  '|---|---|---|---|---|---|---|---|---|---|',
+  '| scene | what | curve | strength | max \\|w − m\\| | double exposure | texture ratio (low–peak) | keep max | white mean |',
+  '|---|---|---|---|---|---|---|---|---|',
   ...judged.map(({ scene, pixels, alpha }) => {
     const { scenario } = scene;
-    return `| ${scenario.name} | ${scenario.what} | ${scenario.curve} | ${scenario.strength} | ${fixed(pixels.weightError)} (${fixed(alpha.weightError)}) | ${fixed(pixels.doubleExposure)} (${fixed(alpha.doubleExposure)}) | ${fixed(pixels.texture.ratio)} (${fixed(pixels.texture.low)}–${fixed(pixels.texture.peak)}) [${fixed(alpha.texture.low)}–${fixed(alpha.texture.peak)}] | ${fixed(pixels.keepMax, 0)} | ${fixed(pixels.whiteMean, 1)} | ${scene.ms.toFixed(0)} |`;
+    return `| ${scenario.name} | ${scenario.what} | ${scenario.curve} | ${scenario.strength} | ${fixed(pixels.weightError)} (${fixed(alpha.weightError)}) | ${fixed(pixels.doubleExposure)} (${fixed(alpha.doubleExposure)}) | ${fixed(pixels.texture.ratio)} (${fixed(pixels.texture.low)}–${fixed(pixels.texture.peak)}) [${fixed(alpha.texture.low)}–${fixed(alpha.texture.peak)}] | ${fixed(pixels.keepMax, 0)} | ${fixed(pixels.whiteMean, 1)} |`;
   }),
   '',
   '## Effective exemplar weight per tenth of the map (PIXELS / alpha blend)',
@@ -202,6 +202,39 @@ const lines = [
 ];
 
 await mkdir(OUT, { recursive: true });
+// The README carries the main table between two markers; everything else stays as it is.
+const README = join(ROOT, 'README.md');
+const readme = await readFile(README, 'utf8');
+const begin = '<!-- quality:begin -->';
+const end = '<!-- quality:end -->';
+if (readme.includes(begin) && readme.includes(end)) {
+  const table = lines.slice(
+    lines.findIndex((line) => line.startsWith('| scene |')),
+    lines.indexOf('## Effective exemplar weight per tenth of the map (PIXELS / alpha blend)'),
+  );
+  const knobLines = lines
+    .slice(lines.indexOf('## The knobs (mean |difference| over the band, grey levels)') + 2)
+    .filter(Boolean);
+  const note =
+    "PIXELS figures, the alpha blend's in brackets (texture: PIXELS low–peak, then the alpha blend's in square brackets). The targets apply to the linear curve at strength 0.6; the other curve and strength rows show how far the knobs move the band.";
+  const block = [
+    begin,
+    '',
+    note,
+    '',
+    ...table.filter(Boolean),
+    '',
+    'The knobs (mean |difference| over the band, grey levels):',
+    '',
+    ...knobLines,
+    '',
+    end,
+  ].join('\n');
+  await writeFile(
+    README,
+    readme.slice(0, readme.indexOf(begin)) + block + readme.slice(readme.indexOf(end) + end.length),
+  );
+}
 await writeFile(join(OUT, 'metrics.md'), `${lines.join('\n')}`);
 await writeFile(
   join(OUT, 'metrics.json'),

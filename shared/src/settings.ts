@@ -37,7 +37,7 @@ export const EditSettings = z
     /** Absent = a random seed, reported with the result. */
     seed: z.number().int().min(0).max(MAX_SEED).optional(),
     invertMap: z.boolean().default(false),
-    /** Paste the original pixels back where the map keeps them, feathered by the map. */
+    /** Put the original pixels back exactly where the map is black, fading out over a few pixels (never across the band). */
     pasteBack: z.boolean().default(true),
     exemplarMode: z.enum(EXEMPLAR_MODES).default('layered'),
     fit: z.enum(FIT_MODES).default('contain'),
