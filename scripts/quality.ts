@@ -104,6 +104,23 @@ async function runScene(registry: ModelRegistry, scenario: Scenario): Promise<Sc
   return { scenario, source: rgb(inputs.source), exemplar: inputs.exemplar, map: inputs.map, result, ms };
 }
 
+/** A markdown table with padded columns, as the formatter (biome) lays it out. */
+function alignTable(rows: readonly string[]): string[] {
+  const cells = rows.map((row) =>
+    row
+      .slice(1, -1)
+      .split(/(?<!\\)\|/)
+      .map((cell) => cell.trim()),
+  );
+  const widths = cells[0].map((_, column) =>
+    Math.max(...cells.map((row) => (/^-+$/.test(row[column]) ? 3 : row[column].length))),
+  );
+  return cells.map(
+    (row) =>
+      `| ${row.map((cell, column) => (/^-+$/.test(cell) ? '-'.repeat(widths[column]) : cell.padEnd(widths[column]))).join(' | ')} |`,
+  );
+}
+
 const fixed = (value: number, digits = 2) => (Number.isNaN(value) ? 'n/a' : value.toFixed(digits));
 
 function judge(scene: SceneResult) {
@@ -222,7 +239,7 @@ if (readme.includes(begin) && readme.includes(end)) {
     '',
     note,
     '',
-    ...table.filter(Boolean),
+    ...alignTable(table.filter(Boolean)),
     '',
     'The knobs (mean |difference| over the band, grey levels):',
     '',
