@@ -17,9 +17,11 @@ export function workingSize(source: Size, nativeSize: number, multiple: number):
 }
 
 /**
- * The largest area a pixel-space model works at: its cost is linear in pixels (about 4.5 s per
- * million pixels for a 20-step edit at strength 0.6 on one idle CPU core pair, see BENCHMARKS.md),
- * so this keeps an edit under roughly 20 s on CPU. Larger sources are scaled down to it.
+ * The time budget of a pixel-space model, as the largest area it works at. Its cost is linear in
+ * pixels: a 20-step edit at strength 0.6 took 3.0 s at 512x512 and 11.4 s at 1024x1024 on the
+ * shared 2-core CPU of BENCHMARKS.md, about 11 s per million pixels, so this bounds one edit to
+ * about 45 s there. Larger sources are scaled down to it; the working size is announced in the
+ * job's 'started' event (and the CLI's start line) before any step runs.
  */
 export const PIXEL_SPACE_MAX_PIXELS = 2048 * 2048;
 
