@@ -3,7 +3,7 @@
  * with the date and the machine. Compare ratios within one run: the machines are shared and noisy.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchLoop, type LoopFigures } from './bench-engine.ts';
@@ -50,6 +50,7 @@ async function benchCliEdit(): Promise<{ ms: number }> {
     { cwd: ROOT, encoding: 'utf8' },
   );
   const ms = performance.now() - started;
+  await rm(dir, { recursive: true, force: true });
   if (result.status !== 0) throw new Error(`pixels edit failed: ${result.stderr}`);
   return { ms };
 }
