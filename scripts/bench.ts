@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { benchLoop, type LoopFigures } from './bench-engine.ts';
 import { benchModels, modelOverheadRows } from './bench-models.ts';
 import { benchServer, serverBenchRows } from './bench-server.ts';
+import { benchSizes } from './bench-sizes.ts';
 import { writeExampleExemplar } from './make-example-inputs.ts';
 import { pixelsCliArgs } from './pixels-cli.ts';
 
@@ -57,6 +58,7 @@ async function timeCliEdit(dir: string): Promise<{ ms: number }> {
     { cwd: ROOT, encoding: 'utf8' },
   );
   const ms = performance.now() - started;
+  await rm(dir, { recursive: true, force: true });
   if (result.status !== 0) throw new Error(`pixels edit failed: ${result.stderr}`);
   return { ms };
 }
@@ -146,6 +148,22 @@ async function main(): Promise<void> {
     title: 'Engine: the PIXELS loop against plain img2img (built-in model, 512x512)',
     rows: loopRows(loop),
     note: "Times are medians of alternating rounds. The model's own time can differ between the loops, because the built-in denoiser's cost depends on what its reference image holds (PIXELS shows it the exemplar too); the time outside the model is PIXELS' own overhead (one more noise sample, the masking). Memory is live JavaScript memory (heap + array buffers), sampled after a GC around every model call in a separate round, so the GCs do not touch the timings; onnxruntime's native arenas are the same for both loops and show in RSS.",
+  });
+  console.error('bench: built-in edit at 512x512 and 1024x1024…');
+  const sizes = await benchSizes({ fixturesDir: FIXTURES, modelsDir: MODELS });
+  sections.push({
+    title:
+      "Built-in edit by size: the whole pipeline in process, 20 steps at strength 0.6 (pixel space: the source's own size)",
+    rows: [
+      { figure: 'edit at 512x512 (median of 3)', value: `${sizes.ms[512].toFixed(0)} ms` },
+      { figure: 'edit at 1024x1024 (median of 3)', value: `${sizes.ms[1024].toFixed(0)} ms` },
+      {
+        figure: '1024x1024 / 512x512 time (4x the pixels)',
+        value: sizes.ratio.toFixed(2),
+        target: '≤ 4.5',
+        pass: sizes.ratio <= 4.5,
+      },
+    ],
   });
   console.error('bench: whole CLI edit…');
   const cli = await benchCliEdit();

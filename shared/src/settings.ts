@@ -99,7 +99,7 @@ export const EditSettings = z
       .boolean()
       .default(true)
       .describe(
-        'Paste the original pixels back where the map keeps the source, feathered by the map, so unedited areas keep their exact colours. Default true.',
+        "Put the original pixels back exactly where the map is black (keep), fading out over a few pixels into the edit, never blended across the band, so unedited areas keep their exact colours. false: the model's pixels everywhere. Default true.",
       ),
     exemplarMode: z
       .enum(EXEMPLAR_MODES)

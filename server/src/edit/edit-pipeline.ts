@@ -9,8 +9,9 @@ import { imageTensorToRaw, rawToImageTensor } from '../images/pixel-tensors.ts';
 import { addPngText } from '../images/png-text.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
 import type { EditInputs, EditOutcome, RunOptions } from './edit-runner.ts';
+import { pasteBack, withSourceAlpha } from './paste-back.ts';
 import { prepareInputs } from './prepare-inputs.ts';
-import { type Size, workingSize } from './working-size.ts';
+import { PIXEL_SPACE_MAX_PIXELS, type Size, workingSizeFor } from './working-size.ts';
 
 /** The PNG text keyword under which every setting of an edit is stored. */
 export const SETTINGS_PNG_KEYWORD = 'pixels';
@@ -19,32 +20,6 @@ const PREVIEW_LONG_SIDE = 256;
 export interface PipelineLimits {
   maxPixels: number;
   maxExemplars: number;
-}
-
-/**
- * Where the result takes the original pixels back: weight = hold = 1 - edit map, so unedited areas
- * keep their exact colours and the seam follows the map's own feathering.
- */
-function pasteBack(original: RawImage, result: RawImage, editMap: GrayMap): RawImage {
-  const data = new Uint8Array(result.width * result.height * 4);
-  for (let i = 0; i < editMap.data.length; i++) {
-    const hold = 1 - editMap.data[i];
-    for (let c = 0; c < 3; c++) {
-      data[i * 4 + c] = Math.round(original.data[i * 4 + c] * hold + result.data[i * 3 + c] * (1 - hold));
-    }
-    data[i * 4 + 3] = original.data[i * 4 + 3];
-  }
-  return { data, width: result.width, height: result.height, channels: 4 };
-}
-
-/** RGB result + the source's alpha, so a transparent source stays transparent where it was. */
-function withSourceAlpha(original: RawImage, result: RawImage): RawImage {
-  const data = new Uint8Array(result.width * result.height * 4);
-  for (let i = 0; i < result.width * result.height; i++) {
-    for (let c = 0; c < 3; c++) data[i * 4 + c] = result.data[i * 3 + c];
-    data[i * 4 + 3] = original.data[i * 4 + 3];
-  }
-  return { data, width: result.width, height: result.height, channels: 4 };
 }
 
 /** A grey level the hold threshold can tell apart from black and white: a soft map. */
@@ -77,9 +52,12 @@ function runNotes(settings: EditSettings, info: ModelInfo, source: Size, size: S
   }
   if (size.width !== source.width || size.height !== source.height) {
     const multiple = info.sizeMultiple > 1 ? `, sides multiples of ${info.sizeMultiple}` : '';
+    const why =
+      info.vaeScaleFactor === 1
+        ? `a pixel-space model works at the source's own size up to ${PIXEL_SPACE_MAX_PIXELS} pixels (its time budget)${multiple}`
+        : `its native ${info.nativeSize}x${info.nativeSize} area at the source's aspect${multiple}`;
     notes.push(
-      `The model works at ${size.width}x${size.height}, not the source's ${source.width}x${source.height}: ` +
-        `its native ${info.nativeSize}x${info.nativeSize} area at the source's aspect${multiple}. ` +
+      `The model works at ${size.width}x${size.height}, not the source's ${source.width}x${source.height}: ${why}. ` +
         `The result is scaled back to ${source.width}x${source.height}.`,
     );
   }
@@ -102,7 +80,7 @@ export async function runEditPipeline(
   const seed = settings.seed ?? randomInt(0, MAX_SEED);
   const guidance = settings.guidance ?? model.info.defaultGuidance;
   const { source } = prepared;
-  const size = workingSize(source, model.info.nativeSize, model.info.sizeMultiple);
+  const size = workingSizeFor(source, model.info, limits.maxPixels);
   const totalSteps = totalStepCount(
     settings.steps,
     settings.strength,

@@ -15,3 +15,35 @@ export function workingSize(source: Size, nativeSize: number, multiple: number):
   const round = (side: number) => Math.max(multiple, Math.round(side / multiple) * multiple);
   return { width: round(width), height: round(height) };
 }
+
+/**
+ * The time budget of a pixel-space model, as the largest area it works at. Its cost is linear in
+ * pixels: a 20-step edit at strength 0.6 took 3.0 s at 512x512 and 11.4 s at 1024x1024 on the
+ * shared 2-core CPU of BENCHMARKS.md, about 11 s per million pixels, so this bounds one edit to
+ * about 45 s there. Larger sources are scaled down to it; the working size is announced in the
+ * job's 'started' event (and the CLI's start line) before any step runs.
+ */
+export const PIXEL_SPACE_MAX_PIXELS = 2048 * 2048;
+
+export interface WorkingSizeModel {
+  nativeSize: number;
+  sizeMultiple: number;
+  /** Image pixels per latent cell: 1 for a pixel-space model. */
+  vaeScaleFactor: number;
+}
+
+/**
+ * The working size by model kind. A pixel-space model (VAE scale factor 1, the built-in one) has
+ * no native size: it runs at the source's own size, so nothing is resampled, unless that exceeds
+ * the pixel limit or PIXEL_SPACE_MAX_PIXELS, in which case the source is scaled down to fit.
+ * Latent models keep the native-area rule of `workingSize`.
+ */
+export function workingSizeFor(source: Size, model: WorkingSizeModel, maxPixels: number): Size {
+  if (model.vaeScaleFactor !== 1) return workingSize(source, model.nativeSize, model.sizeMultiple);
+  const multiple = model.sizeMultiple;
+  const limit = Math.min(maxPixels, PIXEL_SPACE_MAX_PIXELS);
+  const scale = Math.min(1, Math.sqrt(limit / (source.width * source.height)));
+  // Floor, so the rounded size never exceeds the limit.
+  const side = (length: number) => Math.max(multiple, Math.floor((length * scale) / multiple) * multiple);
+  return { width: side(source.width), height: side(source.height) };
+}

@@ -11,6 +11,8 @@ export interface DenoiseContext {
   guidance: number;
   /** The clean surgical composite, for models that condition on it. */
   reference: Tensor;
+  /** The clean source latent, for models that condition on it too. */
+  source?: Tensor;
   noise: NoiseSource;
 }
 
@@ -29,6 +31,7 @@ export async function denoiseStep(context: DenoiseContext, latent: Tensor, index
     conditioning,
     guidance,
     reference: context.reference,
+    source: context.source,
     branches: guided ? 'both' : 'conditional',
   });
   const prediction =

@@ -30,6 +30,11 @@ export interface PredictInput {
    * input (the built-in model conditions on the request's own images), ignored by others.
    */
   reference: Tensor;
+  /**
+   * The clean source latent S [1, C, h, w]; fed to models that declare a `source_sample` input, so
+   * an image-conditioned model can weigh the source against the layers (the reference) itself.
+   */
+  source?: Tensor;
   /** Which branches to compute. */
   branches: 'conditional' | 'both';
 }

@@ -117,10 +117,10 @@ export async function runPixelsPass(input: PixelsPassInput): Promise<Tensor> {
       }
     }
   }
-  // Models that condition on the request's images (the built-in one) see S * H + E * (1 - H): the
-  // clean layers blended by the hold map itself, so cells released mid-run find exemplar content
-  // in proportion to how early they were freed. (With the binary hold_0 the ramp stays source.)
-  const reference = blendByCellWeight(source, compositeLayers(source, exemplars), holdMap);
+  // Models that condition on the request's images (the built-in one) see the clean layer stack
+  // composited over S, and S itself: the map reaches them only through the loop's own holding,
+  // never blended in a second time.
+  const reference = compositeLayers(source, exemplars);
   const context: DenoiseContext = { ...input, reference };
 
   let latent: Tensor = { data: z, shape: [...source.shape] };

@@ -20,6 +20,7 @@ const UNET_INPUTS: Readonly<Record<string, readonly string[]>> = Object.freeze({
   time_ids: FLOAT_TYPES,
   timestep_cond: FLOAT_TYPES,
   reference_sample: FLOAT_TYPES,
+  source_sample: FLOAT_TYPES,
 });
 
 function describeValue(info: GraphValueInfo): string {

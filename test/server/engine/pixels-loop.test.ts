@@ -133,7 +133,7 @@ describe('runPixelsPass', () => {
     }
   });
 
-  it('shows image-conditioned models the layers blended by the hold map: S * H + E * (1 - H)', async () => {
+  it('shows image-conditioned models the clean layer stack over S, not blended by the map a second time, and S itself', async () => {
     const model = createAnalyticModel('none');
     const scheduler = createScheduler(model.info.schedulerConfig);
     scheduler.setTimesteps(4);
@@ -154,8 +154,7 @@ describe('runPixelsPass', () => {
     const cells = H * W;
     const expected = source.data.map((s, i) => {
       const cell = i % cells;
-      const e = coverage[cell] * exemplar.data[i] + (1 - coverage[cell]) * s;
-      return s * holdMap[cell] + e * (1 - holdMap[cell]);
+      return coverage[cell] * exemplar.data[i] + (1 - coverage[cell]) * s;
     });
     for (const call of model.calls) {
       expect(
@@ -163,6 +162,7 @@ describe('runPixelsPass', () => {
           .map((v, i) => v - expected[i])
           .every((d) => Math.abs(d) < 1e-6),
       ).toBe(true);
+      expect(call.source).toBe(source);
     }
   });
 

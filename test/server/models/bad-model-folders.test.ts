@@ -84,7 +84,7 @@ describe('parts of the wrong kind', () => {
       ['controlnet_cond', 'float32', ['batch', 3, 'h', 'w']],
     ]);
     await expect(describeDir(dir)).rejects.toThrow(
-      /unet[\\/]model\.onnx: unexpected UNet input 'controlnet_cond' \(float32 \[batch, 3, h, w\]\); PIXELS feeds sample, timestep, encoder_hidden_states, text_embeds, time_ids, timestep_cond, reference_sample\./,
+      /unet[\\/]model\.onnx: unexpected UNet input 'controlnet_cond' \(float32 \[batch, 3, h, w\]\); PIXELS feeds sample, timestep, encoder_hidden_states, text_embeds, time_ids, timestep_cond, reference_sample, source_sample\./,
     );
   });
 

@@ -6,7 +6,8 @@ import { decodeRgba, resizeRaw } from '@pixels/server/images/codec.ts';
 import { addAlphaLookup } from '@pixels/server/models/builtin/alpha-lookup.ts';
 import { BUILTIN_DESIGN } from '@pixels/server/models/builtin/builtin-design.ts';
 import { generateBuiltinModel } from '@pixels/server/models/builtin/generate.ts';
-import { REFERENCE_INPUT } from '@pixels/server/models/builtin/unet-graph.ts';
+import { releaseProbability } from '@pixels/server/models/builtin/release-prior.ts';
+import { REFERENCE_INPUT, SOURCE_INPUT } from '@pixels/server/models/builtin/unet-graph.ts';
 import { type ModelSession, openSession } from '@pixels/server/models/onnx-runtime.ts';
 import { createModel, GraphBuilder, writeModel } from '@pixels/server/models/onnx-writer/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +16,6 @@ import { FIXTURES_DIR } from '../../helpers/images.ts';
 const CPU = { providers: ['cpu'], intraOpThreads: 1 } as const;
 const HIDDEN = BUILTIN_DESIGN.hiddenSize;
 const CHANNELS = BUILTIN_DESIGN.latentChannels;
-const RADIUS = BUILTIN_DESIGN.windowRadius;
 
 /** ᾱ_t of SD's scaled_linear schedule, transcribed from diffusers' DDIMScheduler. */
 const ALPHAS_CUMPROD = (() => {
@@ -82,7 +82,7 @@ function noised(clean: Tensor, noise: Float32Array, alpha: number): Tensor {
 let root: string;
 let unet: ModelSession;
 
-async function predictNoise(sample: Tensor, reference: Tensor, timesteps: number[]): Promise<Tensor> {
+async function predictNoise(sample: Tensor, reference: Tensor, source: Tensor, timesteps: number[]): Promise<Tensor> {
   const batch = sample.shape[0];
   const outputs = await unet.run({
     sample: { kind: 'float', tensor: sample },
@@ -92,11 +92,12 @@ async function predictNoise(sample: Tensor, reference: Tensor, timesteps: number
       tensor: { data: new Float32Array(batch * 77 * HIDDEN), shape: [batch, 77, HIDDEN] },
     },
     [REFERENCE_INPUT]: { kind: 'float', tensor: reference },
+    [SOURCE_INPUT]: { kind: 'float', tensor: source },
   });
   return outputs.out_sample;
 }
 
-/** The scheduler's x0 estimate from an ε prediction; for this model it is the posterior mean. */
+/** The scheduler's x0 estimate from an ε prediction. */
 function predictedClean(sample: Tensor, epsilon: Tensor, alpha: number): Float32Array {
   return sample.data.map((value, i) => (value - Math.sqrt(1 - alpha) * epsilon.data[i]) / Math.sqrt(alpha));
 }
@@ -133,108 +134,140 @@ describe('ᾱ lookup', () => {
   });
 });
 
-describe('the patch-prior denoiser', () => {
-  it('predicts the exact noise when the sample is noised from the reference and patches are distinct', async () => {
-    const [height, width] = [20, 28];
-    const count = CHANNELS * height * width;
-    const random = seededRandom(7);
-    const reference = {
-      data: Float32Array.from({ length: count }, () => 6 * random() - 3),
-      shape: [1, CHANNELS, height, width],
+/** The least-squares share w of the layer in x ≈ (1 − w)·S + w·R. */
+function layerShare(x: ArrayLike<number>, source: Tensor, reference: Tensor): number {
+  let cross = 0;
+  let energy = 0;
+  for (let i = 0; i < x.length; i++) {
+    const difference = reference.data[i] - source.data[i];
+    cross += (x[i] - source.data[i]) * difference;
+    energy += difference * difference;
+  }
+  return cross / energy;
+}
+
+/** Deterministic DDIM in x0 space from `timesteps[0]` down, with the model's own estimates. */
+async function ddim(start: Tensor, reference: Tensor, source: Tensor, timesteps: readonly number[]) {
+  let sample = start;
+  let clean: Float32Array = new Float32Array(0);
+  for (const [k, t] of timesteps.entries()) {
+    const alpha = ALPHAS_CUMPROD[t];
+    const epsilon = await predictNoise(sample, reference, source, [t]);
+    clean = predictedClean(sample, epsilon, alpha);
+    const next = k + 1 < timesteps.length ? ALPHAS_CUMPROD[timesteps[k + 1]] : ALPHAS_CUMPROD[0];
+    sample = {
+      data: clean.map((value, i) => Math.sqrt(next) * value + Math.sqrt(1 - next) * epsilon.data[i]),
+      shape: start.shape,
     };
-    const noise = gaussian(count, 11);
-    for (const t of [1, 10.5, 100, 300]) {
+  }
+  return clean;
+}
+
+describe('the switch-prior denoiser', () => {
+  let source: Tensor;
+  let layer: Tensor;
+  beforeAll(async () => {
+    source = await fixtureLatent('brick', 64, 64);
+    layer = await fixtureLatent('grass', 64, 64);
+  });
+
+  it('predicts the exact noise where no layer differs from the source', async () => {
+    const noise = gaussian(source.data.length, 11);
+    for (const t of [1, 10.5, 300, 900]) {
       const alpha = alphaAt(t);
-      const epsilon = await predictNoise(noised(reference, noise, alpha), reference, [t]);
-      expect(epsilon.shape).toEqual(reference.shape);
+      const epsilon = await predictNoise(noised(source, noise, alpha), source, source, [t]);
+      expect(epsilon.shape).toEqual(source.shape);
       const worst = Math.max(...epsilon.data.map((value, i) => Math.abs(value - noise[i])));
-      expect(worst, `t = ${t}`).toBeLessThan(1e-4);
+      expect(worst, `t = ${t}`).toBeLessThan(1e-3);
     }
   });
 
-  it('recovers a photo at small noise', async () => {
-    const reference = await fixtureLatent('chelsea', 48, 40);
+  it('keeps the layer where the sample was noised from it (a white map)', async () => {
     const oneGreyLevel = (2 / 255) * BUILTIN_DESIGN.scalingFactor;
-    for (const [t, bound] of [
-      [1, 1e-5],
-      // Smooth fur has near-identical neighbouring patches, and at these noise levels the posterior
-      // averages them: still well under one 8-bit grey level on average.
-      [50, oneGreyLevel],
-      [100, oneGreyLevel],
-    ]) {
+    for (const t of [101, 351, 551]) {
       const alpha = alphaAt(t);
-      const sample = noised(reference, gaussian(reference.data.length, 3), alpha);
-      const clean = predictedClean(sample, await predictNoise(sample, reference, [t]), alpha);
-      const error = clean.reduce((sum, value, i) => sum + Math.abs(value - reference.data[i]), 0) / clean.length;
-      expect(error, `t = ${t}`).toBeLessThan(bound);
+      const sample = noised(layer, gaussian(layer.data.length, 3), alpha);
+      const clean = predictedClean(sample, await predictNoise(sample, layer, source, [t]), alpha);
+      const error = clean.reduce((sum, value, i) => sum + Math.abs(value - layer.data[i]), 0) / clean.length;
+      expect(error, `t = ${t}`).toBeLessThan(oneGreyLevel);
     }
   });
 
-  it('at high noise averages nearby reference cells instead of inventing values', async () => {
-    const reference = await fixtureLatent('gravel', 40, 32);
-    const [, , height, width] = reference.shape;
-    const alpha = alphaAt(999);
-    const sample = noised(reference, gaussian(reference.data.length, 5), alpha);
-    const clean = predictedClean(sample, await predictNoise(sample, reference, [999]), alpha);
-    const plane = height * width;
-    let outside = 0;
-    for (let c = 0; c < CHANNELS; c++) {
-      for (let y = 0; y < height; y++) {
-        for (let x = 0; x < width; x++) {
-          // A posterior mean is a convex combination of the candidates in the window.
-          let low = Number.POSITIVE_INFINITY;
-          let high = Number.NEGATIVE_INFINITY;
-          for (let dy = -RADIUS; dy <= RADIUS; dy++) {
-            for (let dx = -RADIUS; dx <= RADIUS; dx++) {
-              const yy = reflect(y + dy, height);
-              const xx = reflect(x + dx, width);
-              const value = reference.data[c * plane + yy * width + xx];
-              low = Math.min(low, value);
-              high = Math.max(high, value);
-            }
-          }
-          const value = clean[c * plane + y * width + x];
-          if (value < low - 1e-3 || value > high + 1e-3) outside++;
-        }
-      }
+  it('gives a cell freed at noise level t the layer with the prior probability of t, and the source at t = 1', async () => {
+    const noise = gaussian(source.data.length, 5);
+    const clean = async (t: number) =>
+      predictedClean(
+        noised(source, noise, alphaAt(t)),
+        await predictNoise(noised(source, noise, alphaAt(t)), layer, source, [t]),
+        alphaAt(t),
+      );
+    expect(layerShare(await clean(1), source, layer)).toBeCloseTo(0, 3);
+    for (const t of [51, 151, 301, 451]) {
+      const share = layerShare(await clean(t), source, layer);
+      expect(Math.abs(share - releaseProbability(t, BUILTIN_DESIGN.designStrength)), `t = ${t}`).toBeLessThan(0.06);
     }
-    expect(outside).toBe(0);
-    // Nearly uninformative evidence: the estimate is a local average, much smoother than the texture.
-    expect(variance(clean)).toBeLessThan(0.5 * variance(reference.data));
+  });
+
+  it('switches between the two images instead of blending them', async () => {
+    const t = 301; // the prior gives the layer about half the cells
+    const alpha = alphaAt(t);
+    const sample = noised(source, gaussian(source.data.length, 5), alpha);
+    const clean = predictedClean(sample, await predictNoise(sample, layer, source, [t]), alpha);
+    // Per cell, how far along S → R the estimate is, where the two differ clearly.
+    const plane = 64 * 64;
+    let decided = 0;
+    let counted = 0;
+    for (let i = 0; i < plane; i++) {
+      let cross = 0;
+      let energy = 0;
+      for (let c = 0; c < CHANNELS; c++) {
+        const difference = layer.data[c * plane + i] - source.data[c * plane + i];
+        cross += (clean[c * plane + i] - source.data[c * plane + i]) * difference;
+        energy += difference * difference;
+      }
+      if (energy < 0.25) continue;
+      counted++;
+      const share = cross / energy;
+      if (share < 0.2 || share > 0.8) decided++;
+    }
+    // An alpha blend at 0.5 decides no cell; the coarse band's wider blend leaves some in between.
+    expect(decided / counted).toBeGreaterThan(0.6);
+  });
+
+  it('holds a choice through the later, quieter steps', async () => {
+    for (const start of [151, 301]) {
+      const timesteps: number[] = [];
+      for (let t = start; t >= 1; t -= 50) timesteps.push(t);
+      const first = noised(source, gaussian(source.data.length, 5), ALPHAS_CUMPROD[start]);
+      const atRelease = layerShare(
+        predictedClean(first, await predictNoise(first, layer, source, [start]), ALPHAS_CUMPROD[start]),
+        source,
+        layer,
+      );
+      const final = layerShare(await ddim(first, layer, source, timesteps), source, layer);
+      expect(Math.abs(final - atRelease), `freed at ${start}`).toBeLessThan(0.12);
+    }
   });
 
   it('treats each batch row with its own timestep', async () => {
-    const reference = await fixtureLatent('brick', 24, 24);
-    const noise = gaussian(reference.data.length, 9);
-    const low = noised(reference, noise, alphaAt(20));
-    const high = noised(reference, noise, alphaAt(900));
+    const noise = gaussian(source.data.length, 9);
+    const low = noised(source, noise, alphaAt(20));
+    const high = noised(source, noise, alphaAt(900));
+    const twice = (tensor: Tensor) => ({
+      data: Float32Array.from([...tensor.data, ...tensor.data]),
+      shape: [2, ...tensor.shape.slice(1)],
+    });
     const batched = await predictNoise(
-      { data: Float32Array.from([...low.data, ...high.data]), shape: [2, ...reference.shape.slice(1)] },
-      { data: Float32Array.from([...reference.data, ...reference.data]), shape: [2, ...reference.shape.slice(1)] },
+      { data: Float32Array.from([...low.data, ...high.data]), shape: [2, ...source.shape.slice(1)] },
+      twice(layer),
+      twice(source),
       [20, 900],
     );
     const separate = [
-      ...(await predictNoise(low, reference, [20])).data,
-      ...(await predictNoise(high, reference, [900])).data,
+      ...(await predictNoise(low, layer, source, [20])).data,
+      ...(await predictNoise(high, layer, source, [900])).data,
     ];
     const worst = Math.max(...batched.data.map((value, i) => Math.abs(value - separate[i])));
-    expect(worst).toBeLessThan(1e-5);
+    expect(worst).toBeLessThan(1e-4);
   });
 });
-
-function reflect(index: number, size: number): number {
-  if (index < 0) return -index;
-  if (index >= size) return 2 * (size - 1) - index;
-  return index;
-}
-
-function variance(values: ArrayLike<number>): number {
-  let sum = 0;
-  let squares = 0;
-  for (let i = 0; i < values.length; i++) {
-    sum += values[i];
-    squares += values[i] * values[i];
-  }
-  const mean = sum / values.length;
-  return squares / values.length - mean * mean;
-}

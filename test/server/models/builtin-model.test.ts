@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { BUILTIN_DESIGN } from '@pixels/server/models/builtin/builtin-design.ts';
 import { generateBuiltinModel } from '@pixels/server/models/builtin/generate.ts';
-import { REFERENCE_INPUT } from '@pixels/server/models/builtin/unet-graph.ts';
+import { REFERENCE_INPUT, SOURCE_INPUT } from '@pixels/server/models/builtin/unet-graph.ts';
 import { buildVaeDecoderGraph, buildVaeEncoderGraph } from '@pixels/server/models/builtin/vae-graphs.ts';
 import { openSession } from '@pixels/server/models/onnx-runtime.ts';
 import { createModel, writeModel } from '@pixels/server/models/onnx-writer/index.ts';
@@ -150,6 +150,7 @@ describe('the parts in onnxruntime', () => {
         'timestep:float32[batch]',
         `encoder_hidden_states:float32[batch,sequence,${d}]`,
         `${REFERENCE_INPUT}:float32[batch,3,height,width]`,
+        `${SOURCE_INPUT}:float32[batch,3,height,width]`,
         'out_sample:float32[batch,3,height,width]',
       ],
       vae_encoder: [

@@ -1,102 +1,168 @@
-import { attribute, type GraphBuilder } from '../onnx-writer/index.ts';
+import { attribute, type GraphBuilder, ONNX_DATA_TYPE } from '../onnx-writer/index.ts';
 
-/** The shape of the patch prior; see `addPatchPriorDenoiser`. */
-export interface PatchPriorOptions {
+/** The shape of the two-image switch prior; see `addSwitchPriorDenoiser`. */
+export interface SwitchPriorOptions {
   /** Latent channels C. */
   channels: number;
-  /** Candidates come from offsets in [-windowRadius, windowRadius]² around each cell. */
-  windowRadius: number;
-  /** Patches compared are (2·patchRadius + 1)² cells. */
-  patchRadius: number;
+  /** Gaussian std (cells) of the window that pools how far each cell has moved towards the layer. */
+  memoryBlur: number;
+  /** Gaussian std (cells) of the structure field that decides where the layer shows first. */
+  fieldBlur: number;
+  /** Gaussian std (cells) of the neighbourhood the structure field is standardised over. */
+  fieldContextBlur: number;
+  /** Gaussian std (cells) splitting coarse (colour, light) from fine (texture) content. */
+  bandBlur: number;
+  /** Gaussian std (cells) over which the coarse band follows the fine band's switch. */
+  coarseMaskBlur: number;
+  /** Hysteresis: how much a neighbourhood's movement towards the layer adds to its decision. */
+  commitment: number;
+  /** How hard the switch is: the logit is sharpness · (field + release probit). */
+  sharpness: number;
+  /** The release probit over log σ² (see release-prior.ts), on a uniform grid. */
+  releaseTable: { values: Float32Array; logSigmaFrom: number; logSigmaStep: number };
 }
 
 /**
  * Appends the analytic denoiser to `graph` and returns the name of its ε output.
  *
- * Prior: the clean latent is made of patches of `reference` [B,C,h,w] (the request's own surgical
- * composite), each cell's patch being one of the reference patches within a small window around it.
- * Given z = √ᾱ·x0 + √(1−ᾱ)·ε, the posterior over candidate offsets d is
- *   w_d ∝ exp(−|z_patch − √ᾱ·p_d|² / (2(1−ᾱ)))
- * and |z_patch|² is common to all candidates, so the logit is (2√ᾱ⟨z,p_d⟩ − ᾱ|p_d|²) / (2(1−ᾱ)),
- * a box filter of per-cell terms. x̂0 = Σ w_d·(centre of p_d) and ε̂ = (z − √ᾱ·x̂0)/√(1−ᾱ), so the
- * scheduler's own x0 estimate is exactly the posterior mean.
+ * Prior: every clean cell shows either the source S or the composited layers R, switching in
+ * coherent regions, the coarse band (colour, brightness) following the switch over a wider region
+ * than the fine band (texture), as in multi-band blending (Burt & Adelson 1983).
+ *
+ * With y = z/√ᾱ and σ² = (1−ᾱ)/ᾱ, a cell the loop has just freed is y = S + σ·n. Where the layer
+ * shows is decided by a field f, the images' own structure (their brightness difference, smoothed
+ * and standardised over a neighbourhood, so f is about N(0, 1)): the layer wins where
+ * f + probit(P) > 0, P being the prior probability that a cell freed at this noise level becomes
+ * the layer (release-prior.ts), so the layer takes about P of each region. A decision must survive
+ * the later, quieter steps: a cell that chose the layer at σ_r has moved
+ * y − S = (1 − σ/σ_r)·(R − S) + σn, so the share λ it has moved (pooled over a small window) gives
+ * back its release level σ_r = σ/(1 − λ), and the decision is taken at σ_r, not σ, with λ itself
+ * added as hysteresis so choices near the threshold hold. A cell that stayed the source has λ ≈ 0
+ * and decides at the current, lower level: it stays the source.
+ *   W = sigmoid(sharpness·(f + probit P(σ_r) + commitment·λ)),
+ *   x̂ = S + G_c(W)·L(R − S) + W·(R − S − L(R − S))
+ * with L the band split. ε̂ = (z − √ᾱ·x̂)/√(1−ᾱ), so the scheduler's x0 estimate is x̂. Everything
+ * is a handful of blurs and pointwise operations: linear in the pixel count.
  *
  * @param alpha ᾱ as [B,1,1,1]
  */
-export function addPatchPriorDenoiser(
+export function addSwitchPriorDenoiser(
   graph: GraphBuilder,
-  sample: string,
-  reference: string,
-  alpha: string,
-  options: PatchPriorOptions,
+  inputs: { sample: string; reference: string; source: string; alpha: string },
+  options: SwitchPriorOptions,
 ): string {
-  const { windowRadius, patchRadius } = options;
-  const windowSize = 2 * windowRadius + 1;
-  const sqrtAlpha = graph.op('Sqrt', [alpha]);
+  const { sample, reference, source, alpha } = inputs;
+  const op = (type: string, values: string[], attributes = {}) => graph.op(type, values, attributes);
+  const scalar = (value: number) => graph.scalar(value);
+  const sqrtAlpha = op('Sqrt', [alpha]);
   // 1 − ᾱ reaches 0 only with set_alpha_to_one-style tables; the floor keeps the division finite.
-  const noiseVariance = graph.op('Max', [graph.op('Sub', [graph.scalar(1), alpha]), graph.scalar(1e-6)]);
+  const noiseVariance = op('Max', [op('Sub', [scalar(1), alpha]), scalar(1e-6)]);
+  const sigmaSquared = op('Div', [noiseVariance, alpha]);
 
-  // Reflect padding lets border cells draw candidates from inside the image.
-  const borderPads = graph.int64s([0, 0, windowRadius, windowRadius, 0, 0, windowRadius, windowRadius]);
-  const paddedReference = graph.op('Pad', [reference, borderPads], { mode: attribute.string('reflect') });
-  // Opset 17 still takes ReduceSumSquare's axes as an attribute (ReduceSum's moved to an input in 13).
-  const paddedNorms = graph.op('ReduceSumSquare', [paddedReference], {
-    axes: attribute.ints([1]),
-    keepdims: attribute.int(1),
-  });
+  const observed = op('Div', [sample, sqrtAlpha]);
+  const difference = op('Sub', [reference, source]);
+  const channelSum = (value: string) =>
+    graph.op('ReduceSum', [value, graph.int64s([1])], { keepdims: attribute.int(1) });
+  const coarse = separableBlur(graph, difference, gaussianKernel(options.bandBlur), options.channels);
+  const fine = op('Sub', [difference, coarse]);
+  const offset = op('Sub', [observed, source]);
+  const moved = channelSum(op('Mul', [offset, difference]));
+  const energy = channelSum(op('Mul', [difference, difference]));
 
-  // Folding the constants into the operands: logit_d = box(⟨z·√ᾱ/(1−ᾱ)·n, p_d⟩ − |p_d|²·ᾱ/(2(1−ᾱ))·n)
-  // with n = patch cells, because AveragePool divides the patch sum by n.
-  const patchSize = 2 * patchRadius + 1;
-  const patchCells = graph.scalar(patchSize * patchSize);
-  const crossScale = graph.op('Div', [graph.op('Mul', [sqrtAlpha, patchCells]), noiseVariance]);
-  const normScale = graph.op('Div', [
-    graph.op('Mul', [alpha, patchCells]),
-    graph.op('Mul', [noiseVariance, graph.scalar(2)]),
+  // How far each neighbourhood has moved towards the layer, and the noise level it was freed at.
+  const memoryKernel = gaussianKernel(options.memoryBlur);
+  const share = op('Div', [
+    separableBlur(graph, moved, memoryKernel, 1),
+    op('Add', [separableBlur(graph, energy, memoryKernel, 1), scalar(1e-4)]),
   ]);
-  const scaledSample = graph.op('Mul', [sample, crossScale]);
-  const scaledNorms = graph.op('Mul', [paddedNorms, normScale]);
-
-  const spatialAxes = graph.int64s([2, 3]);
-  const channelAxis = graph.int64s([1]);
-  const candidates: string[] = [];
-  const logits: string[] = [];
-  for (let dy = 0; dy < windowSize; dy++) {
-    for (let dx = 0; dx < windowSize; dx++) {
-      // Candidate d is the reference shifted by d − windowRadius; each stays a separate [B,C,h,w]
-      // tensor because one [B,K,C,h,w] stack (and Softmax over a middle axis) is several times slower.
-      const starts = graph.int64s([dy, dx]);
-      const ends = graph.int64s([sliceEnd(dy, windowRadius), sliceEnd(dx, windowRadius)]);
-      const candidate = graph.op('Slice', [paddedReference, starts, ends, spatialAxes]);
-      const norm = graph.op('Slice', [scaledNorms, starts, ends, spatialAxes]);
-      const cross = graph.op('ReduceSum', [graph.op('Mul', [candidate, scaledSample]), channelAxis], {
-        keepdims: attribute.int(1),
-      });
-      const cellTerm = graph.op('Sub', [cross, norm]);
-      // Zero padding drops the same outside cells from every candidate's patch, so logits stay comparable.
-      const logit = graph.op('AveragePool', [cellTerm], {
-        kernel_shape: attribute.ints([patchSize, patchSize]),
-        pads: attribute.ints([patchRadius, patchRadius, patchRadius, patchRadius]),
-        count_include_pad: attribute.int(1),
-      });
-      candidates.push(candidate);
-      logits.push(logit);
-    }
-  }
-  // Softmax over the candidates, spelled out with variadic Max and Sum.
-  const largestLogit = graph.op('Max', logits);
-  const unnormalized = logits.map((logit) => graph.op('Exp', [graph.op('Sub', [logit, largestLogit])]));
-  const weightedSum = graph.op(
-    'Sum',
-    candidates.map((candidate, index) => graph.op('Mul', [candidate, unnormalized[index]])),
+  // Unclipped below 0, so the noise in the share is as likely to lower the release level as to raise it.
+  const kept = op('Sub', [scalar(1), op('Clip', [share, scalar(-1), scalar(0.98)])]);
+  const releaseLogSigma = op('Sub', [op('Log', [sigmaSquared]), op('Mul', [op('Log', [kept]), scalar(2)])]);
+  const { values, logSigmaFrom, logSigmaStep } = options.releaseTable;
+  const table = graph.initializer('release_probits', 'float32', [values.length], values);
+  const index = graph.op(
+    'Cast',
+    [
+      op('Round', [
+        op('Clip', [
+          op('Div', [op('Sub', [releaseLogSigma, scalar(logSigmaFrom)]), scalar(logSigmaStep)]),
+          scalar(0),
+          scalar(values.length - 1),
+        ]),
+      ]),
+    ],
+    { to: attribute.int(ONNX_DATA_TYPE.int64) },
   );
-  const posteriorMean = graph.op('Div', [weightedSum, graph.op('Sum', unnormalized)]);
-  const residual = graph.op('Sub', [sample, graph.op('Mul', [sqrtAlpha, posteriorMean])]);
-  return graph.op('Div', [residual, graph.op('Sqrt', [noiseVariance])]);
+  const releaseProbit = op('Gather', [table, index]);
+
+  // The decision field: the brightness difference, smoothed and standardised over its neighbourhood,
+  // negated so the layer shows first where the source is brighter than its surroundings suggest
+  // (mortar lines, highlights): narrow bright structures give way before the broad dark ones.
+  const fieldKernel = gaussianKernel(options.fieldBlur);
+  const contextKernel = gaussianKernel(options.fieldContextBlur);
+  // Averages over covered cells only (normalised convolution): where no layer covers the source
+  // (R = S) there is no structure, and the edge of a layer's coverage must not read as one.
+  const covered = op('Cast', [op('Greater', [energy, scalar(1e-6)])], { to: attribute.int(ONNX_DATA_TYPE.float32) });
+  const coveredWeight = (kernel: number[]) =>
+    op('Reciprocal', [op('Add', [separableBlur(graph, covered, kernel, 1), scalar(1e-3)])]);
+  const fieldWeight = coveredWeight(fieldKernel);
+  const contextWeight = coveredWeight(contextKernel);
+  const coveredMean = (value: string, kernel: number[], weight: string) =>
+    op('Mul', [separableBlur(graph, op('Mul', [value, covered]), kernel, 1), weight]);
+  const brightness = coveredMean(channelSum(difference), fieldKernel, fieldWeight);
+  const centred = op('Sub', [brightness, coveredMean(brightness, contextKernel, contextWeight)]);
+  const spread = op('Sqrt', [
+    op('Add', [coveredMean(op('Mul', [centred, centred]), contextKernel, contextWeight), scalar(1e-4)]),
+  ]);
+  const field = op('Neg', [op('Div', [centred, spread])]);
+  // Hysteresis: a neighbourhood that has moved keeps moving, so choices near the threshold hold.
+  const commitment = op('Mul', [op('Clip', [share, scalar(0), scalar(1)]), scalar(options.commitment)]);
+  const decision = op('Add', [op('Add', [field, releaseProbit]), commitment]);
+  // The layer fades in from the edge of its coverage over the coarse band's width, so a hard-edged
+  // layer leaves no cut line where its regions meet the uncovered source.
+  const inside = op('Clip', [
+    op('Sub', [
+      op('Mul', [separableBlur(graph, covered, gaussianKernel(options.coarseMaskBlur), 1), scalar(2)]),
+      scalar(1),
+    ]),
+    scalar(0),
+    scalar(1),
+  ]);
+  const fineMask = op('Mul', [op('Sigmoid', [op('Mul', [decision, scalar(options.sharpness)])]), inside]);
+  const coarseMask = separableBlur(graph, fineMask, gaussianKernel(options.coarseMaskBlur), 1);
+  const change = op('Add', [op('Mul', [coarseMask, coarse]), op('Mul', [fineMask, fine])]);
+  const predictedClean = op('Add', [source, change]);
+  const residual = op('Sub', [sample, op('Mul', [sqrtAlpha, predictedClean])]);
+  return op('Div', [residual, op('Sqrt', [noiseVariance])]);
 }
 
-/** End index of a window slice of a padded axis, counted from the end so it works for any size. */
-function sliceEnd(offset: number, windowRadius: number): number {
-  const fromEnd = offset - 2 * windowRadius;
-  return fromEnd === 0 ? Number.MAX_SAFE_INTEGER : fromEnd;
+/** A normalised 1-D Gaussian of standard deviation `std`, cut at 3 std. */
+export function gaussianKernel(std: number): number[] {
+  const radius = Math.ceil(3 * std);
+  const weights = Array.from({ length: 2 * radius + 1 }, (_, i) => Math.exp(-((i - radius) ** 2) / (2 * std * std)));
+  const total = weights.reduce((sum, weight) => sum + weight, 0);
+  return weights.map((weight) => weight / total);
+}
+
+/**
+ * The same 1-D kernel along x then y, per channel, with edge padding (reflect needs the image to be
+ * larger than the kernel; edge does not). `kernel` need not be normalised.
+ */
+function separableBlur(graph: GraphBuilder, value: string, kernel: readonly number[], channels: number): string {
+  const radius = (kernel.length - 1) / 2;
+  const weights = (shape: number[]) =>
+    graph.initializer(
+      graph.uniqueName('blur_kernel'),
+      'float32',
+      shape,
+      Array.from({ length: channels }, () => kernel).flat(),
+    );
+  const convolve = (input: string, pads: number[], shape: number[]) =>
+    graph.op(
+      'Conv',
+      [graph.op('Pad', [input, graph.int64s(pads)], { mode: attribute.string('edge') }), weights(shape)],
+      { group: attribute.int(channels) },
+    );
+  const alongX = convolve(value, [0, 0, 0, radius, 0, 0, 0, radius], [channels, 1, 1, kernel.length]);
+  return convolve(alongX, [0, 0, radius, 0, 0, 0, radius, 0], [channels, 1, kernel.length, 1]);
 }

@@ -33,7 +33,9 @@ export async function generateBuiltinModel(dir: string): Promise<void> {
 async function writeBuiltinModelFiles(dir: string): Promise<void> {
   const tokenizer = buildTokenizer();
   const vocabularySize = Object.keys(tokenizer.vocab).length;
-  const { hiddenSize, sequenceLength, latentChannels, windowRadius, patchRadius, scaleFactor } = BUILTIN_DESIGN;
+  const { hiddenSize, sequenceLength, latentChannels, scaleFactor } = BUILTIN_DESIGN;
+  const { memoryBlur, fieldBlur, fieldContextBlur, bandBlur, coarseMaskBlur, commitment, sharpness } = BUILTIN_DESIGN;
+  const { designStrength } = BUILTIN_DESIGN;
   const schedule = BUILTIN_SCHEDULER_CONFIG;
   const alphasCumprod = scaledLinearAlphasCumprod(schedule.beta_start, schedule.beta_end, schedule.num_train_timesteps);
 
@@ -63,7 +65,19 @@ async function writeBuiltinModelFiles(dir: string): Promise<void> {
   await save('text_encoder', buildTextEncoderGraph({ vocabularySize, hiddenSize, sequenceLength }));
   await save(
     'unet',
-    buildUnetGraph({ channels: latentChannels, windowRadius, patchRadius, hiddenSize, alphasCumprod }),
+    buildUnetGraph({
+      channels: latentChannels,
+      memoryBlur,
+      fieldBlur,
+      fieldContextBlur,
+      bandBlur,
+      coarseMaskBlur,
+      commitment,
+      sharpness,
+      hiddenSize,
+      alphasCumprod,
+      designStrength,
+    }),
     UNET_EXTERNAL_DATA,
   );
   await save('vae_encoder', buildVaeEncoderGraph({ scaleFactor }));

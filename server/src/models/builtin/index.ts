@@ -2,4 +2,4 @@
 export { BUILTIN_DESIGN } from './builtin-design.ts';
 export { generateBuiltinModel, UNET_EXTERNAL_DATA } from './generate.ts';
 export { BUILTIN_SCHEDULER_CONFIG } from './scheduler-config.ts';
-export { REFERENCE_INPUT } from './unet-graph.ts';
+export { REFERENCE_INPUT, SOURCE_INPUT } from './unet-graph.ts';

@@ -1,5 +1,5 @@
 import { BUILTIN_DESIGN } from './builtin-design.ts';
-import { REFERENCE_INPUT } from './unet-graph.ts';
+import { REFERENCE_INPUT, SOURCE_INPUT } from './unet-graph.ts';
 
 const DIFFUSERS_VERSION = '0.30.0';
 
@@ -33,7 +33,9 @@ export function textEncoderConfig(vocabularySize: number): Record<string, unknow
 }
 
 export function unetConfig(): Record<string, unknown> {
-  const { latentChannels, nativeSize, scaleFactor, hiddenSize, windowRadius, patchRadius } = BUILTIN_DESIGN;
+  const { latentChannels, nativeSize, scaleFactor, hiddenSize } = BUILTIN_DESIGN;
+  const { memoryBlur, fieldBlur, fieldContextBlur, bandBlur, coarseMaskBlur, commitment, sharpness } = BUILTIN_DESIGN;
+  const { designStrength } = BUILTIN_DESIGN;
   return {
     _class_name: 'UNet2DConditionModel',
     _diffusers_version: DIFFUSERS_VERSION,
@@ -42,10 +44,17 @@ export function unetConfig(): Record<string, unknown> {
     sample_size: nativeSize / scaleFactor,
     cross_attention_dim: hiddenSize,
     pixels_denoiser: {
-      kind: 'patch-prior posterior mean',
+      kind: 'source/exemplar switch prior, two bands',
       reference_input: REFERENCE_INPUT,
-      window_radius: windowRadius,
-      patch_radius: patchRadius,
+      source_input: SOURCE_INPUT,
+      memory_blur: memoryBlur,
+      field_blur: fieldBlur,
+      field_context_blur: fieldContextBlur,
+      band_blur: bandBlur,
+      coarse_mask_blur: coarseMaskBlur,
+      commitment,
+      sharpness,
+      design_strength: designStrength,
     },
   };
 }

@@ -1,8 +1,11 @@
 import { GraphBuilder, type GraphValue } from '../onnx-writer/index.ts';
 import { addAlphaLookup } from './alpha-lookup.ts';
-import { addPatchPriorDenoiser, type PatchPriorOptions } from './denoiser-graph.ts';
+import { addSwitchPriorDenoiser, type SwitchPriorOptions } from './denoiser-graph.ts';
+import { LOG_SIGMA_FROM, LOG_SIGMA_STEP, releaseProbitTable } from './release-prior.ts';
 
-export interface UnetGraphOptions extends PatchPriorOptions {
+export interface UnetGraphOptions extends Omit<SwitchPriorOptions, 'releaseTable'> {
+  /** The strength at which the layer's share of the band equals the map (release-prior.ts). */
+  designStrength: number;
   /** Text embedding width D of `encoder_hidden_states` (unused by the prior, declared like SD's). */
   hiddenSize: number;
   /** ᾱ for every training timestep. */
@@ -11,8 +14,10 @@ export interface UnetGraphOptions extends PatchPriorOptions {
 
 /** The extra UNet input through which the loader passes the clean surgical composite latent. */
 export const REFERENCE_INPUT = 'reference_sample';
+/** The extra UNet input through which the loader passes the clean source latent. */
+export const SOURCE_INPUT = 'source_sample';
 
-/** A UNet-shaped graph: SD's inputs and `out_sample` (ε), plus `reference_sample`. */
+/** A UNet-shaped graph: SD's inputs and `out_sample` (ε), plus `reference_sample` and `source_sample`. */
 export function buildUnetGraph(options: UnetGraphOptions): GraphValue {
   const graph = new GraphBuilder('pixels_builtin_unet');
   const latentShape = ['batch', options.channels, 'height', 'width'];
@@ -20,9 +25,22 @@ export function buildUnetGraph(options: UnetGraphOptions): GraphValue {
   const timestep = graph.input('timestep', 'float32', ['batch']);
   graph.input('encoder_hidden_states', 'float32', ['batch', 'sequence', options.hiddenSize]);
   const reference = graph.input(REFERENCE_INPUT, 'float32', latentShape);
-  const table = graph.initializer('alphas_cumprod', 'float32', [options.alphasCumprod.length], options.alphasCumprod);
-  const alpha = addAlphaLookup(graph, timestep, table, options.alphasCumprod.length);
-  const epsilon = addPatchPriorDenoiser(graph, sample, reference, alpha, options);
+  const source = graph.input(SOURCE_INPUT, 'float32', latentShape);
+  const steps = options.alphasCumprod.length;
+  const table = graph.initializer('alphas_cumprod', 'float32', [steps], options.alphasCumprod);
+  const alpha = addAlphaLookup(graph, timestep, table, steps);
+  const epsilon = addSwitchPriorDenoiser(
+    graph,
+    { sample, reference, source, alpha },
+    {
+      ...options,
+      releaseTable: {
+        values: releaseProbitTable(options.alphasCumprod, options.designStrength),
+        logSigmaFrom: LOG_SIGMA_FROM,
+        logSigmaStep: LOG_SIGMA_STEP,
+      },
+    },
+  );
   graph.op('Identity', [epsilon], {}, { outputs: ['out_sample'] });
   graph.output('out_sample', 'float32', latentShape);
   return graph.build();

@@ -119,7 +119,7 @@ export class GraphBuilder {
   }
 
   /** `prefix_N` with N counting per prefix, so generated names are stable from run to run. */
-  private uniqueName(prefix: string): string {
+  uniqueName(prefix: string): string {
     let count = this.nodeCounts.get(prefix) ?? 0;
     let name: string;
     do {

@@ -6,7 +6,7 @@
 import { PixelsError } from '@pixels/shared';
 import type { PredictInput, PredictOutput } from '../../engine/model.ts';
 import type { Tensor } from '../../engine/tensor.ts';
-import { REFERENCE_INPUT } from '../builtin/unet-graph.ts';
+import { REFERENCE_INPUT, SOURCE_INPUT } from '../builtin/unet-graph.ts';
 import type { Feed, ModelSession, ValueInfo } from '../onnx-runtime.ts';
 import type { BranchConditioning, TextConditioning } from './text-conditioning.ts';
 
@@ -172,6 +172,11 @@ export class UnetRunner {
     };
     if (this.names.has(REFERENCE_INPUT)) {
       feeds[REFERENCE_INPUT] = { kind: 'float', tensor: stackRows(new Array(rows).fill(input.reference)) };
+    }
+    if (this.names.has(SOURCE_INPUT)) {
+      // Models that declare the source get the loop's own clean source; plain img2img has no other.
+      const source = input.source ?? input.reference;
+      feeds[SOURCE_INPUT] = { kind: 'float', tensor: stackRows(new Array(rows).fill(source)) };
     }
     const outputs = await this.session.run(feeds);
     return outputs[this.outputName];
