@@ -14,6 +14,13 @@ export type FitMode = (typeof FIT_MODES)[number];
 export const EXEMPLAR_MODES = ['layered', 'iterative'] as const;
 export type ExemplarMode = (typeof EXEMPLAR_MODES)[number];
 
+/**
+ * Which part of the source the model processes: `auto` crops to the region the edit touches plus
+ * context and composites it back at full resolution; `full` scales the whole source.
+ */
+export const REGION_MODES = ['auto', 'full'] as const;
+export type RegionMode = (typeof REGION_MODES)[number];
+
 export const MAX_SEED = 2 ** 32 - 1;
 
 /**
@@ -45,6 +52,23 @@ export const EditSettings = z
     grow: z.number().min(-512).max(512).default(0),
     /** ...and soften it over a band this many source pixels wide, centred on the edge. */
     feather: z.number().min(0).max(1024).default(32),
+    region: z
+      .enum(REGION_MODES)
+      .default('auto')
+      .describe(
+        "'auto': process only the region the edit touches (edit map above 0, and the exemplars' coverage) plus " +
+          'context, at the model working size, and composite it back into the full-resolution source; ' +
+          "'full': scale the whole source to the working size and back.",
+      ),
+    regionMargin: z
+      .number()
+      .int()
+      .min(0)
+      .max(8192)
+      .optional()
+      .describe(
+        "Context in source pixels around the edit region (region 'auto'); absent: an eighth of the region's long side, at least 32.",
+      ),
     /** Send a small JPEG preview with each progress step. */
     previews: z.boolean().default(false),
   })

@@ -7,8 +7,9 @@ import { encodePng, encodePreviewJpeg, type RawImage, resizeRaw } from '../image
 import { imageTensorToRaw, rawToImageTensor } from '../images/pixel-tensors.ts';
 import { addPngText } from '../images/png-text.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
+import { compositeEditRegion, planEditRegion, regionWarnings } from './edit-region.ts';
 import type { EditInputs, EditOutcome, RunOptions } from './edit-runner.ts';
-import { prepareInputs } from './prepare-inputs.ts';
+import { cropInputs, decodeInputs } from './prepare-inputs.ts';
 import { workingSize } from './working-size.ts';
 
 /** The PNG text keyword under which every setting of an edit is stored. */
@@ -75,7 +76,9 @@ export async function runEditPipeline(
   options: RunOptions = {},
 ): Promise<EditOutcome> {
   const startedAt = performance.now();
-  const prepared = await prepareInputs(settings, inputs, limits.maxPixels, limits.maxExemplars);
+  const decoded = await decodeInputs(settings, inputs, limits.maxPixels, limits.maxExemplars);
+  const region = planEditRegion(decoded, settings);
+  const prepared = cropInputs(decoded, settings, region.crop);
   const model = await registry.get(settings.model);
   const seed = settings.seed ?? randomInt(0, MAX_SEED);
   const guidance = settings.guidance ?? model.info.defaultGuidance;
@@ -91,12 +94,16 @@ export async function runEditPipeline(
     seed,
     totalSteps,
     ...size,
-    warnings: mapWarnings(prepared.editMap, totalSteps / passCount(settings, prepared.exemplars.length)),
+    crop: region.crop,
+    warnings: [
+      ...mapWarnings(prepared.editMap, totalSteps / passCount(settings, prepared.exemplars.length)),
+      ...regionWarnings(region.region, region.crop, size),
+    ],
   });
 
   let output: RawImage;
   if (totalSteps === 0) {
-    output = source; // strength 0: nothing is denoised, so the source comes back untouched
+    output = decoded.source; // strength 0: nothing is denoised, so the source comes back untouched
   } else {
     const atWorkingSize = async (image: RawImage) => rawToImageTensor(await resizeRaw(image, size.width, size.height));
     const mapAtWorkingSize = (map: GrayMap) => resampleMap(map, size.width, size.height);
@@ -134,9 +141,10 @@ export async function runEditPipeline(
       },
     });
     const resized = await resizeRaw(imageTensorToRaw(result), source.width, source.height);
-    output = settings.pasteBack ? pasteBack(source, resized, prepared.editMap) : withSourceAlpha(source, resized);
+    const crop = settings.pasteBack ? pasteBack(source, resized, prepared.editMap) : withSourceAlpha(source, resized);
+    output = compositeEditRegion(decoded.source, crop, region, settings.pasteBack);
   }
   const metadata = JSON.stringify({ ...settings, seed, model: settings.model, guidance });
   const png = addPngText(await encodePng(output), SETTINGS_PNG_KEYWORD, metadata);
-  return { png, width: source.width, height: source.height, seed, engineMs: performance.now() - startedAt };
+  return { png, width: output.width, height: output.height, seed, engineMs: performance.now() - startedAt };
 }

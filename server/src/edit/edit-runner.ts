@@ -1,4 +1,5 @@
 import type { EditSettings, ModelSummary } from '@pixels/shared';
+import type { Rect } from './edit-region.ts';
 
 /** The encoded image files of one edit request (PNG, JPEG or WebP bytes), exemplars in z-order. */
 export interface EditInputs {
@@ -15,6 +16,8 @@ export interface EditStart {
   /** Working size the model runs at. */
   width: number;
   height: number;
+  /** The part of the source the model processes (region plus context; the whole frame for region 'full'). */
+  crop: Rect;
   /** Things the user should know about this run, one sentence each. */
   warnings: string[];
 }

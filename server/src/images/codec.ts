@@ -20,6 +20,8 @@ function rawFrom(data: Buffer, info: OutputInfo): RawImage {
 }
 
 export type ResizeFit = 'fill' | 'contain' | 'cover';
+/** 'lanczos3' for pictures; 'linear' (a triangle filter, no ringing) for maps that must stay within their range. */
+export type ResizeKernel = 'lanczos3' | 'linear';
 
 /** Header fields only; no pixel is decoded. Throws on unreadable input. */
 export async function readHeader(bytes: Uint8Array): Promise<Metadata> {
@@ -54,17 +56,18 @@ function fromRaw(image: RawImage) {
 
 /**
  * Resizes to exactly width x height. 'fill' stretches; 'contain' letterboxes with transparent
- * (or black, without alpha) bands; 'cover' scales up and crops the centre. Lanczos filtering.
+ * (or black, without alpha) bands; 'cover' scales up and crops the centre. Lanczos filtering by default.
  */
 export async function resizeRaw(
   image: RawImage,
   width: number,
   height: number,
   fit: ResizeFit = 'fill',
+  kernel: ResizeKernel = 'lanczos3',
 ): Promise<RawImage> {
   if (image.width === width && image.height === height) return image;
   const { data, info } = await fromRaw(image)
-    .resize(width, height, { fit, kernel: 'lanczos3', background: { r: 0, g: 0, b: 0, alpha: 0 } })
+    .resize(width, height, { fit, kernel, background: { r: 0, g: 0, b: 0, alpha: 0 } })
     .raw()
     .toBuffer({ resolveWithObject: true });
   return rawFrom(data, info);
