@@ -3,18 +3,18 @@ import { type EditSettings, type GrayMap, MAX_SEED, resampleMap } from '@pixels/
 import { editImage, totalStepCount } from '../engine/edit-image.ts';
 import { createNoise } from '../engine/noise.ts';
 import { createScheduler } from '../engine/schedulers/create-scheduler.ts';
-import { encodePng, encodePreviewJpeg, type RawImage, resizeRaw } from '../images/codec.ts';
+import { encodePng, type RawImage, resizeRaw } from '../images/codec.ts';
 import { imageTensorToRaw, rawToImageTensor } from '../images/pixel-tensors.ts';
 import { addPngText } from '../images/png-text.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
 import { compositeEditRegion, planEditRegion, regionWarnings } from './edit-region.ts';
 import type { EditInputs, EditOutcome, RunOptions } from './edit-runner.ts';
 import { cropInputs, decodeInputs } from './prepare-inputs.ts';
+import { stepPreviewJpeg } from './step-preview.ts';
 import { workingSize } from './working-size.ts';
 
 /** The PNG text keyword under which every setting of an edit is stored. */
 export const SETTINGS_PNG_KEYWORD = 'pixels';
-const PREVIEW_LONG_SIDE = 256;
 
 export interface PipelineLimits {
   maxPixels: number;
@@ -134,9 +134,7 @@ export async function runEditPipeline(
         if (!options.onProgress) return;
         const elapsedMs = performance.now() - startedAt;
         const preview =
-          settings.previews && predictedOriginal
-            ? await encodePreviewJpeg(imageTensorToRaw(await model.decodeLatent(predictedOriginal)), PREVIEW_LONG_SIDE)
-            : undefined;
+          settings.previews && predictedOriginal ? await stepPreviewJpeg(model, predictedOriginal, size) : undefined;
         options.onProgress({ step, totalSteps: stepCount, elapsedMs, ...(preview ? { preview } : {}) });
       },
     });

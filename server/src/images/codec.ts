@@ -112,14 +112,13 @@ export async function encodePng(image: RawImage): Promise<Uint8Array> {
   return new Uint8Array(await fromRaw(image).png({ compressionLevel: 6 }).toBuffer());
 }
 
-/** A small JPEG, for step previews. */
-export async function encodePreviewJpeg(image: RawImage, longSide: number): Promise<Uint8Array> {
-  const scale = Math.min(1, longSide / Math.max(image.width, image.height));
-  const pipeline = fromRaw(image).resize(
-    Math.max(1, Math.round(image.width * scale)),
-    Math.max(1, Math.round(image.height * scale)),
-  );
-  return new Uint8Array(await pipeline.jpeg({ quality: 70 }).toBuffer());
+/** A small JPEG, for step previews, resized (up or down) to width x height. */
+export async function encodePreviewJpeg(image: RawImage, width: number, height: number): Promise<Uint8Array> {
+  const resized =
+    image.width === width && image.height === height
+      ? fromRaw(image)
+      : fromRaw(image).resize(width, height, { fit: 'fill' });
+  return new Uint8Array(await resized.jpeg({ quality: 70 }).toBuffer());
 }
 
 /** Images side by side on a background, each scaled to `height`, for documentation pictures. */
