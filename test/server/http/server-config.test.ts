@@ -72,6 +72,10 @@ describe('pixels serve configuration', () => {
     expect(refusal([], { PIXELS_MAX_STEPS: '500' })).toContain(
       '--max-steps (PIXELS_MAX_STEPS) must be a whole number from 1 to 150',
     );
+    expect(refusal(['--max-pixels', String(8192 * 8192 + 1)])).toBe(
+      `--max-pixels (PIXELS_MAX_PIXELS) must be a whole number from 4096 to ${8192 * 8192}, not '${8192 * 8192 + 1}'.`,
+    );
+    expect(parse(['--max-pixels', String(8192 * 8192)])?.limits.maxPixels).toBe(8192 * 8192);
     expect(refusal(['--devices', 'gpu'])).toContain('--devices must list devices from auto, cpu, cuda, webgpu');
     expect(refusal(['--tls-cert', '/c.pem'])).toBe(
       '--tls-cert and --tls-key go together: give both to serve https, or neither.',
