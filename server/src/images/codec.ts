@@ -1,5 +1,6 @@
 /** The one module that talks to sharp: everything else sees plain pixel buffers. */
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import { encodePngParallel } from './png-encoder.ts';
 
 /** 8-bit interleaved pixels, row-major. */
 export interface RawImage {
@@ -107,9 +108,9 @@ export async function placeOnCanvas(
   return rawFrom(data, info);
 }
 
-/** Lossless PNG (compression level 6: a balance of size and time for 512² to 2048² results). */
+/** Lossless PNG, by our parallel encoder (libvips' single-threaded deflate takes seconds at 4096²; see png-encoder.ts). */
 export async function encodePng(image: RawImage): Promise<Uint8Array> {
-  return new Uint8Array(await fromRaw(image).png({ compressionLevel: 6 }).toBuffer());
+  return encodePngParallel(image);
 }
 
 /** A small JPEG, for step previews, resized (up or down) to width x height. */
