@@ -7,7 +7,7 @@ import { encodePng, type RawImage, resizeRaw } from '../images/codec.ts';
 import { imageTensorToRaw, rawToImageTensor } from '../images/pixel-tensors.ts';
 import { addPngText } from '../images/png-text.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
-import { compositeEditRegion, planEditRegion, regionWarnings } from './edit-region.ts';
+import { beginResultPng, compositeEditRegion, planEditRegion, regionWarnings } from './edit-region.ts';
 import type { EditInputs, EditOutcome, RunOptions } from './edit-runner.ts';
 import { cropInputs, decodeInputs } from './prepare-inputs.ts';
 import { stepPreviewJpeg } from './step-preview.ts';
@@ -101,6 +101,7 @@ export async function runEditPipeline(
     ],
   });
 
+  const earlyPng = totalSteps > 0 ? beginResultPng(decoded.source, region) : undefined;
   let output: RawImage;
   if (totalSteps === 0) {
     output = decoded.source; // strength 0: nothing is denoised, so the source comes back untouched
@@ -143,6 +144,7 @@ export async function runEditPipeline(
     output = compositeEditRegion(decoded.source, crop, region, settings.pasteBack);
   }
   const metadata = JSON.stringify({ ...settings, seed, model: settings.model, guidance });
-  const png = addPngText(await encodePng(output), SETTINGS_PNG_KEYWORD, metadata);
+  const encoded = earlyPng && output === decoded.source ? await earlyPng.finish() : await encodePng(output);
+  const png = addPngText(encoded, SETTINGS_PNG_KEYWORD, metadata);
   return { png, width: output.width, height: output.height, seed, engineMs: performance.now() - startedAt };
 }

@@ -8,6 +8,7 @@
  */
 import type { EditSettings } from '@pixels/shared';
 import type { RawImage } from '../images/codec.ts';
+import { beginPngEncode, type PendingPng } from '../images/png-encoder.ts';
 import type { DecodedInputs } from './prepare-inputs.ts';
 import type { Size } from './working-size.ts';
 
@@ -258,4 +259,14 @@ export function compositeEditRegion(
 ): RawImage {
   if (isWholeFrame(plan.crop, source)) return crop;
   return isPastedBack ? pasteCropInto(source, crop, plan.crop) : blendCropInto(source, crop, plan.crop, plan.region);
+}
+
+/**
+ * Begins the result's PNG while the model runs: outside the crop's rows the result is the source,
+ * row for row, so those rows are compressed now on zlib's threads (on a GPU server the CPU is idle
+ * meanwhile). Undefined when the crop is the whole frame. `finish` once the crop is composited.
+ */
+export function beginResultPng(source: RawImage, plan: EditRegion): PendingPng | undefined {
+  if (isWholeFrame(plan.crop, source)) return undefined;
+  return beginPngEncode(source, { from: plan.crop.top, to: plan.crop.top + plan.crop.height });
 }

@@ -17,7 +17,7 @@ import type { EditInputs } from './edit-runner.ts';
 export interface DecodedInputs {
   /** RGBA source. */
   source: RawImage;
-  /** RGBA exemplars in z-order, each pasted over the source by its own alpha (alpha kept: their coverage). */
+  /** RGBA exemplars in z-order, placed in the source frame; their alpha is their coverage. */
   exemplars: RawImage[];
   /** The user's edit map as one 8-bit channel (white = change, already inverted if asked), when given. */
   map?: RawImage;
@@ -60,17 +60,15 @@ async function fitToFrame(exemplar: RawImage, width: number, height: number, fit
   }
 }
 
-/**
- * Pastes an RGBA layer over an RGBA base by the layer's alpha, keeping the layer's alpha. Writes
- * into the layer's own buffer (freshly decoded or placed for this edit), so a large frame is not copied.
- */
+/** Pastes an RGBA layer over an RGBA base by the layer's alpha, keeping the layer's alpha. */
 function pasteOver(base: RawImage, layer: RawImage): RawImage {
-  const { data } = layer;
+  const data = new Uint8Array(layer.data.length);
   for (let i = 0; i < data.length; i += 4) {
-    const alpha = data[i + 3] / 255;
-    for (let c = 0; c < 3; c++) data[i + c] = Math.round(data[i + c] * alpha + base.data[i + c] * (1 - alpha));
+    const alpha = layer.data[i + 3] / 255;
+    for (let c = 0; c < 3; c++) data[i + c] = Math.round(layer.data[i + c] * alpha + base.data[i + c] * (1 - alpha));
+    data[i + 3] = layer.data[i + 3];
   }
-  return layer;
+  return { ...layer, data };
 }
 
 /**
@@ -121,13 +119,14 @@ export async function decodeInputs(
       );
     }
   };
-  const source = await decode(inputs.source, 'source');
+  // Decoded side by side: sharp works on its own threads, and a 4096² PNG takes a while.
+  const [source, ...decodedExemplars] = await Promise.all([
+    decode(inputs.source, 'source'),
+    ...inputs.exemplars.map((bytes, k) => decode(bytes, exemplarRole(k))),
+  ]);
   const { width, height } = source;
   const exemplars: RawImage[] = [];
-  for (const [k, bytes] of inputs.exemplars.entries()) {
-    const placed = await fitToFrame(await decode(bytes, exemplarRole(k)), width, height, settings.fit);
-    exemplars.push(pasteOver(source, placed));
-  }
+  for (const exemplar of decodedExemplars) exemplars.push(await fitToFrame(exemplar, width, height, settings.fit));
   if (!inputs.map) {
     if (exemplars.every(isOpaqueEverywhere)) {
       throw new PixelsError(
@@ -162,7 +161,8 @@ export async function decodeInputs(
  */
 export function cropInputs(decoded: DecodedInputs, settings: EditSettings, rect: Rect): PreparedInputs {
   const source = cropRaw(decoded.source, rect);
-  const exemplars = decoded.exemplars.map((exemplar) => cropRaw(exemplar, rect));
+  // Pasted over the source only here, in the crop: outside it the exemplars' colours are never read.
+  const exemplars = decoded.exemplars.map((exemplar) => pasteOver(source, cropRaw(exemplar, rect)));
   const alphas = exemplars.map((exemplar) => channelToMap(exemplar, 3));
   if (decoded.map) {
     const editMap = channelToMap(cropRaw(decoded.map, rect), 0);

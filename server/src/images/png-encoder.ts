@@ -75,55 +75,82 @@ function filterRows(pixels: PngPixels, from: number, to: number): Uint8Array {
   return out;
 }
 
-/** Adler-32 of several byte ranges in order (the zlib stream's trailer). */
-function adler32(parts: readonly Uint8Array[]): number {
+const ADLER_BASE = 65521;
+
+/** Adler-32 of one byte range. */
+function adler32(bytes: Uint8Array): number {
   let a = 1;
   let b = 0;
-  for (const part of parts) {
-    // 5552 bytes is the most zlib sums before b could overflow 2^32.
-    for (let start = 0; start < part.length; start += 5552) {
-      const end = Math.min(part.length, start + 5552);
-      for (let i = start; i < end; i++) {
-        a += part[i];
-        b += a;
-      }
-      a %= 65521;
-      b %= 65521;
+  // 5552 bytes is the most zlib sums before b could overflow 2^32.
+  for (let start = 0; start < bytes.length; start += 5552) {
+    const end = Math.min(bytes.length, start + 5552);
+    for (let i = start; i < end; i++) {
+      a += bytes[i];
+      b += a;
     }
+    a %= ADLER_BASE;
+    b %= ADLER_BASE;
   }
   return ((b << 16) | a) >>> 0;
 }
 
-/** Encodes 8-bit pixels as PNG. */
-export async function encodePngParallel(pixels: PngPixels, options: PngEncodeOptions = {}): Promise<Uint8Array> {
-  const { width, height, channels } = pixels;
-  const level = options.level ?? 1;
-  const rowsPerBand = Math.max(1, options.rowsPerBand ?? Math.ceil((2 << 20) / (width * channels + 1)));
-  const bands: Uint8Array[] = [];
-  for (let from = 0; from < height; from += rowsPerBand)
-    bands.push(filterRows(pixels, from, Math.min(height, from + rowsPerBand)));
-  const compressed = await Promise.all(
-    bands.map((band, index) =>
-      deflateRawAsync(band, {
-        level,
-        // Every band but the last ends on a byte boundary without the final-block bit, so they join.
-        finishFlush: index === bands.length - 1 ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
-      }),
-    ),
-  );
+/** Adler-32 of two ranges joined, from each one's checksum and the second's length (zlib's adler32_combine). */
+function combineAdler32(first: number, second: number, secondLength: number): number {
+  const remainder = secondLength % ADLER_BASE;
+  let sum1 = first & 0xffff;
+  let sum2 = (remainder * sum1) % ADLER_BASE;
+  sum1 += (second & 0xffff) + ADLER_BASE - 1;
+  sum2 += (first >>> 16) + (second >>> 16) + ADLER_BASE - remainder;
+  if (sum1 >= ADLER_BASE) sum1 -= ADLER_BASE;
+  if (sum1 >= ADLER_BASE) sum1 -= ADLER_BASE;
+  if (sum2 >= 2 * ADLER_BASE) sum2 -= 2 * ADLER_BASE;
+  if (sum2 >= ADLER_BASE) sum2 -= ADLER_BASE;
+  return ((sum2 << 16) | sum1) >>> 0;
+}
+
+/** Rows [from, to), filtered and deflated as one piece of the image's zlib stream. */
+interface CompressedRows {
+  from: number;
+  deflated: Uint8Array;
+  adler: number;
+  length: number;
+}
+
+async function compressRows(pixels: PngPixels, from: number, to: number, level: number): Promise<CompressedRows> {
+  const filtered = filterRows(pixels, from, to);
+  const deflated = await deflateRawAsync(filtered, {
+    level,
+    // Every piece but the last ends on a byte boundary without the final-block bit, so they join.
+    finishFlush: to === pixels.height ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+  });
+  return {
+    from,
+    deflated: new Uint8Array(deflated.buffer, deflated.byteOffset, deflated.length),
+    adler: adler32(filtered),
+    length: filtered.length,
+  };
+}
+
+/** Row ranges [from, to) cut into bands of at most `rows`. */
+function bands(from: number, to: number, rows: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let start = from; start < to; start += rows) out.push([start, Math.min(to, start + rows)]);
+  return out;
+}
+
+function assemblePng(pixels: PngPixels, parts: CompressedRows[]): Uint8Array {
+  parts.sort((a, b) => a.from - b.from);
   const header = new Uint8Array(13);
   const view = new DataView(header.buffer);
-  view.setUint32(0, width);
-  view.setUint32(4, height);
+  view.setUint32(0, pixels.width);
+  view.setUint32(4, pixels.height);
   header[8] = 8;
-  header[9] = COLOUR_TYPE[channels];
+  header[9] = COLOUR_TYPE[pixels.channels];
+  let adler = 1;
+  for (const part of parts) adler = combineAdler32(adler, part.adler, part.length);
   const trailer = new Uint8Array(4);
-  new DataView(trailer.buffer).setUint32(0, adler32(bands));
-  const idat = [
-    Uint8Array.from([0x78, 0x01]),
-    ...compressed.map((part) => new Uint8Array(part.buffer, part.byteOffset, part.length)),
-    trailer,
-  ];
+  new DataView(trailer.buffer).setUint32(0, adler);
+  const idat = [Uint8Array.from([0x78, 0x01]), ...parts.map((part) => part.deflated), trailer];
   const chunks = [
     SIGNATURE,
     chunk('IHDR', header),
@@ -137,4 +164,43 @@ export async function encodePngParallel(pixels: PngPixels, options: PngEncodeOpt
     offset += part.length;
   }
   return out;
+}
+
+/** A PNG encode begun early: `finish` compresses the rows that were still to change and joins all. */
+export interface PendingPng {
+  finish(): Promise<Uint8Array>;
+}
+
+/**
+ * Begins encoding `pixels`, compressing every row outside `changing` now (in the background, on
+ * zlib's threads) so that work overlaps whatever runs next; the caller may then change rows
+ * [changing.from, changing.to) only, and calls `finish` once they are final. The row just below
+ * the changing ones is filtered against the last of them, so it is left for `finish` too.
+ */
+export function beginPngEncode(
+  pixels: PngPixels,
+  changing: { from: number; to: number },
+  options: PngEncodeOptions = {},
+): PendingPng {
+  const { width, height, channels } = pixels;
+  const level = options.level ?? 1;
+  const rowsPerBand = Math.max(1, options.rowsPerBand ?? Math.ceil((2 << 20) / (width * channels + 1)));
+  const from = Math.max(0, Math.min(height, changing.from));
+  const lateTo = Math.min(height, Math.max(from, changing.to + 1));
+  const early = [...bands(0, from, rowsPerBand), ...bands(lateTo, height, rowsPerBand)].map(([a, b]) =>
+    compressRows(pixels, a, b, level),
+  );
+  // Finished or not, nothing may reject unobserved (an edit that is canceled never calls finish).
+  for (const part of early) part.catch(() => {});
+  return {
+    async finish() {
+      const late = bands(from, lateTo, rowsPerBand).map(([a, b]) => compressRows(pixels, a, b, level));
+      return assemblePng(pixels, await Promise.all([...early, ...late]));
+    },
+  };
+}
+
+/** Encodes 8-bit pixels as PNG. */
+export function encodePngParallel(pixels: PngPixels, options: PngEncodeOptions = {}): Promise<Uint8Array> {
+  return beginPngEncode(pixels, { from: 0, to: pixels.height }, options).finish();
 }

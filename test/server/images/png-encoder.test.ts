@@ -1,5 +1,5 @@
 import { decodeLuminance, decodeRgba, readHeader, resizeRaw } from '@pixels/server/images/codec.ts';
-import { encodePngParallel } from '@pixels/server/images/png-encoder.ts';
+import { beginPngEncode, encodePngParallel } from '@pixels/server/images/png-encoder.ts';
 import { describe, expect, it } from 'vitest';
 import { fixture } from '../../helpers/images.ts';
 
@@ -42,5 +42,13 @@ describe('encodePngParallel', () => {
     const photo = await resizeRaw(await decodeRgba(fixture('chelsea'), 1 << 24), 300, 1000, 'cover');
     const decoded = await decodeRgba(await encodePngParallel(photo, { rowsPerBand: 64 }), 1 << 24);
     expect(Buffer.from(decoded.data).equals(Buffer.from(photo.data))).toBe(true);
+  });
+
+  it('begun early, encodes the rows changed before finish as they are at finish', async () => {
+    const image = pixels(50, 90, 4);
+    const pending = beginPngEncode(image, { from: 30, to: 60 }, { rowsPerBand: 8 });
+    for (let i = 30 * 50 * 4; i < 60 * 50 * 4; i++) image.data[i] = 255 - image.data[i];
+    const decoded = await decodeRgba(await pending.finish(), 1 << 20);
+    expect(Buffer.from(decoded.data).equals(Buffer.from(image.data))).toBe(true);
   });
 });
