@@ -15,12 +15,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runEditPipeline } from '@pixels/server/edit/edit-pipeline.ts';
 import { cropRaw } from '@pixels/server/edit/edit-region.ts';
 import type { EditInputs } from '@pixels/server/edit/edit-runner.ts';
 import { stepPreviewJpeg } from '@pixels/server/edit/step-preview.ts';
+import { projectLatentToRgb } from '@pixels/server/engine/latent-preview.ts';
 import type { DiffusionModel } from '@pixels/server/engine/model.ts';
 import { decodeRgba, encodePng, type RawImage, resizeRaw } from '@pixels/server/images/codec.ts';
 import { rawToImageTensor } from '@pixels/server/images/pixel-tensors.ts';
@@ -136,6 +137,7 @@ function childCase(size: 4096 | 512, modelsDir: string): { ms: number; beforeMb:
 }
 
 async function benchTime(modelsDir: string, rounds: number): Promise<RegionRow[]> {
+  const loadStart = loadavg()[0];
   const registry = createRegistry(modelsDir);
   const big = await timingInputs(4096);
   const small = await timingInputs(512);
@@ -164,12 +166,17 @@ async function benchTime(modelsDir: string, rounds: number): Promise<RegionRow[]
     await encodePng(cropRaw(result, { left: 3 * TILE - 256, top: 3 * TILE - 256, width: 1024, height: 1024 })),
   );
   const ratio = median(bigMs) / median(smallMs);
+  const loadDuring = loadavg()[0];
   const bigAlone = childCase(4096, modelsDir);
   const smallAlone = childCase(512, modelsDir);
   return [
     { figure: '512² source, 512² edit region (median)', value: `${median(smallMs).toFixed(0)} ms` },
     { figure: '4096² source, the same 512² edit region (median)', value: `${median(bigMs).toFixed(0)} ms` },
     { figure: '4096² / 512² time', value: ratio.toFixed(2), target: '≤ 1.3', pass: ratio <= 1.3 },
+    {
+      figure: "machine load while timing (1-minute load average; this machine's 2 cores are shared)",
+      value: `${loadStart.toFixed(1)} → ${loadDuring.toFixed(1)}`,
+    },
     {
       figure: 'peak RSS, 4096² case alone in a fresh process (after loading the model)',
       value: `${bigAlone.peakMb.toFixed(0)} MB (${bigAlone.beforeMb.toFixed(0)} MB)`,
@@ -277,20 +284,27 @@ async function benchPreviews(repeats: number): Promise<RegionRow[]> {
         predict: (input) => model.predict(input),
       };
       const working = { width: TILE, height: TILE };
-      const time = async (which: DiffusionModel) => {
-        await stepPreviewJpeg(which, latent, working);
+      const time = async (work: () => Promise<unknown>) => {
+        await work();
         const times: number[] = [];
         for (let i = 0; i < repeats; i++) {
           const started = performance.now();
-          await stepPreviewJpeg(which, latent, working);
+          await work();
           times.push(performance.now() - started);
         }
         return median(times);
       };
-      const projected = await time(model);
-      const decoded = await time(decoding);
+      const projection = model.info.latentPreview!;
+      const projectOnly = await time(async () => projectLatentToRgb(latent, projection));
+      const decodeOnly = await time(() => model.decodeLatent(latent));
+      const projected = await time(() => stepPreviewJpeg(model, latent, working));
+      const decoded = await time(() => stepPreviewJpeg(decoding, latent, working));
       rows.push({
-        figure: `${name}: one step preview at 64x64 latents, projected / VAE decode (median)`,
+        figure: `${name}: latent → RGB per step at 64x64 latents, projection / VAE decode (median)`,
+        value: `${projectOnly.toFixed(2)} / ${decodeOnly.toFixed(2)} ms`,
+      });
+      rows.push({
+        figure: `${name}: whole step preview (with the resize to 256² and the JPEG), projected / decoded`,
         value: `${projected.toFixed(2)} / ${decoded.toFixed(2)} ms`,
       });
     }

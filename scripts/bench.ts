@@ -150,12 +150,12 @@ async function regionSections(): Promise<Section[]> {
     {
       title: 'Sharpness: texture of a small edit on a 2048² source, region auto against full (built-in model)',
       rows: region.sharpness,
-      note: "Mean |dx| + |dy| of the result over the exemplar's, where the map is 1 (brief §9's texture measure). A 384² region's crop (480²) is upscaled to the working size, so the edit keeps full resolution; a 512² region's crop (640²) is scaled by 0.8, and 'full' scales the whole 2048² frame by 0.25. Crops: test-output/bench/region-2048-{auto,full}.png.",
+      note: "Mean |dx| + |dy| of the result over the exemplar's, where the map is 1 (brief §9's texture measure). A 384² region's crop (480²) is upscaled to the working size, so the edit keeps full resolution; a 512² region's crop (640²) is scaled by 0.8, and 'full' scales the whole 2048² frame by 0.25. The built-in model keeps 0.99 of the texture at 1:1 (the reference row), so what 'auto' loses here is the two Lanczos resamplings, 480² → 512² → 480²: pixel-space models still run at the native area, not at the crop's own size. Crops: test-output/bench/region-2048-{auto,full}.png.",
     },
     {
       title: 'Step previews: latent projection against a VAE decode (tiny generated models, 64x64 latents)',
       rows: region.previews,
-      note: "Each figure is one whole preview: the latent → RGB image, resized to 256² and encoded as JPEG. The tiny models' VAE decoder is a cheap analytic graph (a 1x1 convolution and an upsample), so the gap to a real SD decoder (about a UNet call: tens of ms on a GPU, seconds on a CPU) is far wider than shown here; the projection's cost does not depend on the model.",
+      note: "The first row of each pair is the part that differs (latent → RGB at the working size's latent grid); the second is the whole preview as the pipeline sends it. The tiny models' VAE decoder is a cheap analytic graph (a 1x1 convolution and an upsample), so the gap to a real SD decoder (about a UNet call: tens of ms on a GPU, seconds on a CPU) is far wider than shown here; the projection's cost does not depend on the model.",
     },
   ];
 }

@@ -61,16 +61,17 @@ class Bounds {
 
 /** Bounding box (inclusive) of the pixels whose `channel` is above 0, or undefined when none is. */
 function nonZeroBounds(image: RawImage, channel: number): [number, number, number, number] | undefined {
-  const { data, width, height, channels } = image;
+  const { width, height } = image;
+  const isNonZero = nonZeroTest(image, channel);
   let top = -1;
   let bottom = -1;
   let left = width;
   let right = -1;
   for (let y = 0; y < height; y++) {
-    const row = y * width * channels + channel;
+    const row = y * width;
     let first = -1;
     for (let x = 0; x < width; x++) {
-      if (data[row + x * channels] > 0) {
+      if (isNonZero(row + x)) {
         first = x;
         break;
       }
@@ -80,7 +81,7 @@ function nonZeroBounds(image: RawImage, channel: number): [number, number, numbe
     bottom = y;
     left = Math.min(left, first);
     for (let x = width - 1; x > right; x--) {
-      if (data[row + x * channels] > 0) {
+      if (isNonZero(row + x)) {
         right = x;
         break;
       }
@@ -88,6 +89,21 @@ function nonZeroBounds(image: RawImage, channel: number): [number, number, numbe
   }
   return top < 0 ? undefined : [left, top, Math.max(left, right), bottom];
 }
+
+/**
+ * Whether pixel i's `channel` is above 0. An RGBA alpha is read a whole pixel at a time (the top
+ * byte of a little-endian word), four times fewer reads over a 4096² frame.
+ */
+function nonZeroTest(image: RawImage, channel: number): (pixel: number) => boolean {
+  const { data, channels } = image;
+  if (channels === 4 && channel === 3 && data.byteOffset % 4 === 0 && IS_LITTLE_ENDIAN) {
+    const words = new Uint32Array(data.buffer, data.byteOffset, data.length / 4);
+    return (pixel) => words[pixel] >= 0x01000000;
+  }
+  return (pixel) => data[pixel * channels + channel] > 0;
+}
+
+const IS_LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 /** Whether an RGBA image is opaque over its whole frame (an exemplar with no shape of its own). */
 export function isOpaqueEverywhere(exemplar: RawImage): boolean {
