@@ -112,11 +112,17 @@ function createRegistry(modelsDir: string): ModelRegistry {
   return new ModelRegistry({ modelsDir, session: { providers: ['cpu'], intraOpThreads: 0 } });
 }
 
-/** The per-case child: one case alone, its time and this process's peak RSS, as JSON on stdout. */
-async function runCase(size: 4096 | 512, modelsDir: string): Promise<void> {
+/**
+ * The per-case child: one case alone, its time and this process's peak RSS, as JSON on stdout. It
+ * reads the inputs' files, so the peak is the model and the edit, not making the inputs.
+ */
+async function runCase(size: 4096 | 512, modelsDir: string, inputsDir: string): Promise<void> {
   const registry = createRegistry(modelsDir);
   await registry.get('builtin');
-  const inputs = await timingInputs(size);
+  const inputs = {
+    source: new Uint8Array(await readFile(join(inputsDir, `source-${size}.png`))),
+    exemplars: [new Uint8Array(await readFile(join(inputsDir, `exemplar-${size}.png`)))],
+  };
   const before = process.memoryUsage.rss();
   const started = performance.now();
   const outcome = await runEditPipeline(registry, EditSettings.parse(TIMING_SETTINGS), inputs, LIMITS);
@@ -126,10 +132,25 @@ async function runCase(size: 4096 | 512, modelsDir: string): Promise<void> {
   console.log(JSON.stringify({ ms, beforeMb: before / MB, peakMb: peakRss / MB, width: outcome.width }));
 }
 
-function childCase(size: 4096 | 512, modelsDir: string): { ms: number; beforeMb: number; peakMb: number } {
+async function childCase(
+  size: 4096 | 512,
+  inputs: EditInputs,
+  modelsDir: string,
+): Promise<{ ms: number; beforeMb: number; peakMb: number }> {
+  const dir = await mkdtemp(join(tmpdir(), 'pixels-bench-'));
+  try {
+    await writeFile(join(dir, `source-${size}.png`), inputs.source);
+    await writeFile(join(dir, `exemplar-${size}.png`), inputs.exemplars[0]);
+    return runChild(size, modelsDir, dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function runChild(size: 4096 | 512, modelsDir: string, inputsDir: string) {
   const run = spawnSync(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'scripts', 'bench-region.ts'), 'case', String(size), modelsDir],
+    ['--import', 'tsx', join(ROOT, 'scripts', 'bench-region.ts'), 'case', String(size), modelsDir, inputsDir],
     { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 20 },
   );
   if (run.status !== 0) throw new Error(`bench-region case ${size} failed:\n${run.stderr}`);
@@ -167,8 +188,8 @@ async function benchTime(modelsDir: string, rounds: number): Promise<RegionRow[]
   );
   const ratio = median(bigMs) / median(smallMs);
   const loadDuring = loadavg()[0];
-  const bigAlone = childCase(4096, modelsDir);
-  const smallAlone = childCase(512, modelsDir);
+  const bigAlone = await childCase(4096, big, modelsDir);
+  const smallAlone = await childCase(512, small, modelsDir);
   return [
     { figure: '512² source, 512² edit region (median)', value: `${median(smallMs).toFixed(0)} ms` },
     { figure: '4096² source, the same 512² edit region (median)', value: `${median(bigMs).toFixed(0)} ms` },
@@ -333,5 +354,5 @@ export async function benchRegion(options: { modelsDir: string; rounds?: number 
 }
 
 if (process.argv[2] === 'case') {
-  await runCase(Number(process.argv[3]) as 4096 | 512, process.argv[4]);
+  await runCase(Number(process.argv[3]) as 4096 | 512, process.argv[4], process.argv[5]);
 }
