@@ -345,7 +345,7 @@ export interface RegionSections {
 export async function benchRegion(options: { modelsDir: string; rounds?: number }): Promise<RegionSections> {
   await mkdir(OUTPUT, { recursive: true });
   console.error('bench: big canvas, 4096² vs 512²…');
-  const time = await benchTime(options.modelsDir, options.rounds ?? 3);
+  const time = await benchTime(options.modelsDir, options.rounds ?? 5);
   console.error('bench: sharpness of a small edit on 2048²…');
   const sharpness = await benchSharpness(options.modelsDir);
   console.error('bench: step previews…');
