@@ -8,6 +8,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchLoop, type LoopFigures } from './bench-engine.ts';
 import { benchModels, modelOverheadRows } from './bench-models.ts';
+import { benchRegion } from './bench-region.ts';
 import { benchServer, serverBenchRows } from './bench-server.ts';
 import { benchSizes } from './bench-sizes.ts';
 import { writeExampleExemplar } from './make-example-inputs.ts';
@@ -140,8 +141,62 @@ async function benchPlugin(): Promise<{ title: string; rows: Row[]; note?: strin
   };
 }
 
+interface Section {
+  title: string;
+  rows: Row[];
+  note?: string;
+}
+
+/** Issue 11's figures: crop to the edit, sharpness, latent previews. */
+async function regionSections(): Promise<Section[]> {
+  const region = await benchRegion({ modelsDir: MODELS });
+  return [
+    {
+      title:
+        'Big canvases: a 512² edit region in a 4096² source against a 512² source (built-in model, 20 steps at 0.6)',
+      rows: region.time,
+      note: "Region 'auto' (the default): the edit's crop (region plus its context margin, 640² here) runs at the model's working size (512²) and is composited back; the rest of the 4096² frame is decoded once, kept as 8-bit RGBA and encoded once. The source is the five fixtures tiled at 512² (real photographic detail to decode and encode); both cases edit the same gravel tile with the same grass disc. Times alternate in one process; peak RSS is `maxRSS` of a fresh process running that case once, with the RSS after loading the model in brackets. The result's edited tile: test-output/bench/region-4096-edit.png.",
+    },
+    {
+      title: 'Sharpness: texture of a small edit on a 2048² source, region auto against full (built-in model)',
+      rows: region.sharpness,
+      note: "Mean |dx| + |dy| of the result over the exemplar's, where the map is 1 (brief §9's texture measure). A 384² region's crop (480²) is upscaled to the working size, so the edit keeps full resolution; a 512² region's crop (640²) is scaled by 0.8, and 'full' scales the whole 2048² frame by 0.25. The built-in model keeps 0.99 of the texture at 1:1 (the reference row), so what 'auto' loses here is the two Lanczos resamplings, 480² → 512² → 480²: pixel-space models still run at the native area, not at the crop's own size. Crops: test-output/bench/region-2048-{auto,full}.png.",
+    },
+    {
+      title: 'Step previews: latent projection against a VAE decode (tiny generated models, 64x64 latents)',
+      rows: region.previews,
+      note: "The first row of each pair is the part that differs (latent → RGB at the working size's latent grid); the second is the whole preview as the pipeline sends it. The tiny models' VAE decoder is a cheap analytic graph (a 1x1 convolution and an upsample), so the gap to a real SD decoder (about a UNet call: tens of ms on a GPU, seconds on a CPU) is far wider than shown here; the projection's cost does not depend on the model.",
+    },
+  ];
+}
+
+/** BENCHMARKS.md with these sections replaced (or added), the others kept as the last full run wrote them. */
+async function replaceSections(sections: Section[]): Promise<string> {
+  const existing = await readFile(join(ROOT, 'BENCHMARKS.md'), 'utf8').catch(() => '# Benchmarks\n');
+  const parts = existing.split(/\n(?=## )/);
+  for (const section of sections) {
+    const text = renderSection(section).trimEnd();
+    const index = parts.findIndex((part) => part.startsWith(`## ${section.title}\n`));
+    if (index >= 0) parts[index] = `${text}\n`;
+    else parts.push(`${text}\n`);
+  }
+  return parts.join('\n');
+}
+
+function renderSection(section: Section): string {
+  return [`## ${section.title}`, '', table(section.rows), '', ...(section.note ? [section.note, ''] : [])].join('\n');
+}
+
 async function main(): Promise<void> {
-  const sections: { title: string; rows: Row[]; note?: string }[] = [];
+  if (process.argv.includes('--only')) {
+    const only = process.argv[process.argv.indexOf('--only') + 1];
+    if (only !== 'region') throw new Error(`--only takes 'region', got '${only}'`);
+    const body = await replaceSections(await regionSections());
+    await writeFile(join(ROOT, 'BENCHMARKS.md'), body);
+    console.log(body);
+    return;
+  }
+  const sections: Section[] = [];
   console.error('bench: PIXELS loop vs img2img…');
   const loop = await benchLoop({ fixturesDir: FIXTURES, modelsDir: MODELS });
   sections.push({
@@ -190,6 +245,7 @@ async function main(): Promise<void> {
     title: 'Server: request to result minus engine time, and event-loop stalls (512x512, built-in model)',
     rows: serverBenchRows(await benchServer({ modelsDir: MODELS, fixturesDir: FIXTURES })),
   });
+  sections.push(...(await regionSections()));
   console.error('bench: plugin share of a 1024x1024 blend (Chromium e2e test)…');
   sections.push(await benchPlugin());
 
@@ -199,13 +255,7 @@ async function main(): Promise<void> {
     '',
     `Written by \`pnpm bench\` on ${new Date().toISOString()} — ${machine}. Each run overwrites this file.`,
     '',
-    ...sections.flatMap((section) => [
-      `## ${section.title}`,
-      '',
-      table(section.rows),
-      '',
-      ...(section.note ? [section.note, ''] : []),
-    ]),
+    ...sections.map(renderSection),
   ].join('\n');
   await writeFile(join(ROOT, 'BENCHMARKS.md'), body);
   console.log(body);

@@ -8,3 +8,6 @@ export const DEFAULT_LIMITS = Object.freeze({
   /** Bytes of one multipart request. */
   maxBodyBytes: 64 * 1024 * 1024,
 });
+
+/** The most `maxPixels` may be configured to: every full-size buffer is 8-bit RGBA, 256 MiB at 8192². */
+export const PIXEL_LIMIT_CEILING = 8192 * 8192;

@@ -14,6 +14,13 @@ export type FitMode = (typeof FIT_MODES)[number];
 export const EXEMPLAR_MODES = ['layered', 'iterative'] as const;
 export type ExemplarMode = (typeof EXEMPLAR_MODES)[number];
 
+/**
+ * Which part of the source the model processes: `auto` crops to the region the edit touches plus
+ * context and composites it back at full resolution; `full` scales the whole source.
+ */
+export const REGION_MODES = ['auto', 'full'] as const;
+export type RegionMode = (typeof REGION_MODES)[number];
+
 export const MAX_SEED = 2 ** 32 - 1;
 
 /**
@@ -130,6 +137,23 @@ export const EditSettings = z
       .default(32)
       .describe(
         "Only without a map part: soften the shape's edge over a band this many source pixels wide, centred on the edge, 0 to 1024. Default 32.",
+      ),
+    region: z
+      .enum(REGION_MODES)
+      .default('auto')
+      .describe(
+        "Which part of the source the model processes. auto: only the region the edit touches (edit map above 0, and the exemplars' coverage) " +
+          "plus context, at the model's working size, composited back into the full-resolution source; " +
+          "full: the whole source scaled to the working size and back. Default 'auto'.",
+      ),
+    regionMargin: z
+      .number()
+      .int()
+      .min(0)
+      .max(8192)
+      .optional()
+      .describe(
+        "Context in source pixels around the edit region for region auto, an integer from 0 to 8192. Default: an eighth of the region's long side, at least 32.",
       ),
     previews: z
       .boolean()

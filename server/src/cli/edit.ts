@@ -1,5 +1,12 @@
 import { parseArgs } from 'node:util';
-import { EditSettings, type EditSettingsInput, FIT_MODES, PixelsError, THRESHOLD_CURVES } from '@pixels/shared';
+import {
+  EditSettings,
+  type EditSettingsInput,
+  FIT_MODES,
+  PixelsError,
+  REGION_MODES,
+  THRESHOLD_CURVES,
+} from '@pixels/shared';
 import { createEditRunner } from '../edit/create-edit-runner.ts';
 import { DEVICE_SPELLINGS, type DeviceSpec, parseDeviceSpec } from '../models/devices.ts';
 import {
@@ -32,6 +39,10 @@ export const EDIT_USAGE = `usage: pixels edit --source F --exemplar F [--exempla
   --fit MODE            ${FIT_MODES.join(' | ')}: how an exemplar of another size is placed (default contain)
   --grow PX, --feather PX
   --no-paste-back       keep the model's pixels where the map keeps the source
+  --region MODE         ${REGION_MODES.join(' | ')}: auto (default) processes only the region the edit touches plus
+                        context, at the model's working size, and puts it back at full resolution;
+                        full scales the whole source to the working size and back
+  --region-margin PX    context around the edit region (default: 1/8 of its long side, at least 32)
   --iterative           one pass per exemplar, each pass's output the next one's source
   --out F               where to write the PNG (written whole or not at all)
 
@@ -51,6 +62,8 @@ const FLAG_OF: Record<string, string> = {
   fit: '--fit',
   grow: '--grow',
   feather: '--feather',
+  region: '--region',
+  regionMargin: '--region-margin',
 };
 
 function parseNumber(flag: string, text: string | undefined): number | undefined {
@@ -102,6 +115,8 @@ export function parseEditArguments(argv: string[]) {
         grow: { type: 'string' },
         feather: { type: 'string' },
         'no-paste-back': { type: 'boolean' },
+        region: { type: 'string' },
+        'region-margin': { type: 'string' },
         iterative: { type: 'boolean' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -134,6 +149,8 @@ export function parseEditArguments(argv: string[]) {
     feather: parseNumber('--feather', values.feather),
     invertMap: values['invert-map'],
     pasteBack: values['no-paste-back'] ? false : undefined,
+    region: values.region as EditSettingsInput['region'],
+    regionMargin: parseNumber('--region-margin', values['region-margin']),
     exemplarMode: values.iterative ? 'iterative' : undefined,
   };
   const result = EditSettings.safeParse(input);
@@ -181,6 +198,10 @@ export async function runEdit(argv: string[]): Promise<number> {
       onStart: (start) => {
         console.error(
           `model ${args.settings.model}, ${start.width}x${start.height}, seed ${start.seed}, ${start.totalSteps} steps`,
+        );
+        const { crop } = start;
+        console.error(
+          `region ${args.settings.region}: ${crop.width}x${crop.height} at (${crop.left}, ${crop.top}) processed at ${start.width}x${start.height}`,
         );
         for (const note of start.notes) console.error(`note: ${note}`);
         for (const warning of start.warnings) console.error(`warning: ${warning}`);

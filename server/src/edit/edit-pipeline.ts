@@ -4,18 +4,19 @@ import { editImage, totalStepCount } from '../engine/edit-image.ts';
 import type { ModelInfo } from '../engine/model.ts';
 import { createNoise } from '../engine/noise.ts';
 import { createScheduler } from '../engine/schedulers/create-scheduler.ts';
-import { encodePng, encodePreviewJpeg, type RawImage, resizeRaw } from '../images/codec.ts';
+import { encodePng, type RawImage, resizeRaw } from '../images/codec.ts';
 import { imageTensorToRaw, rawToImageTensor } from '../images/pixel-tensors.ts';
 import { addPngText } from '../images/png-text.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
+import { beginResultPng, compositeEditRegion, planEditRegion, regionWarnings } from './edit-region.ts';
 import type { EditInputs, EditOutcome, RunOptions } from './edit-runner.ts';
 import { pasteBack, withSourceAlpha } from './paste-back.ts';
-import { prepareInputs } from './prepare-inputs.ts';
+import { cropInputs, decodeInputs } from './prepare-inputs.ts';
+import { stepPreviewJpeg } from './step-preview.ts';
 import { PIXEL_SPACE_MAX_PIXELS, type Size, workingSizeFor } from './working-size.ts';
 
 /** The PNG text keyword under which every setting of an edit is stored. */
 export const SETTINGS_PNG_KEYWORD = 'pixels';
-const PREVIEW_LONG_SIDE = 256;
 
 export interface PipelineLimits {
   maxPixels: number;
@@ -43,7 +44,8 @@ function mapWarnings(editMap: GrayMap, stepsPerPass: number): string[] {
 }
 
 /** What the run does with the request that it did not spell out: a prompt ignored, another working size. */
-function runNotes(settings: EditSettings, info: ModelInfo, source: Size, size: Size): string[] {
+function runNotes(settings: EditSettings, info: ModelInfo, source: Size, size: Size, whole: boolean): string[] {
+  const what = whole ? "the source's" : "the edit region's";
   const notes: string[] = [];
   if (!info.usesPrompt && (settings.prompt !== '' || settings.negativePrompt !== '')) {
     notes.push(
@@ -54,10 +56,10 @@ function runNotes(settings: EditSettings, info: ModelInfo, source: Size, size: S
     const multiple = info.sizeMultiple > 1 ? `, sides multiples of ${info.sizeMultiple}` : '';
     const why =
       info.vaeScaleFactor === 1
-        ? `a pixel-space model works at the source's own size up to ${PIXEL_SPACE_MAX_PIXELS} pixels (its time budget)${multiple}`
-        : `its native ${info.nativeSize}x${info.nativeSize} area at the source's aspect${multiple}`;
+        ? `a pixel-space model works at the image's own size up to ${PIXEL_SPACE_MAX_PIXELS} pixels (its time budget)${multiple}`
+        : `its native ${info.nativeSize}x${info.nativeSize} area at the same aspect${multiple}`;
     notes.push(
-      `The model works at ${size.width}x${size.height}, not the source's ${source.width}x${source.height}: ${why}. ` +
+      `The model works at ${size.width}x${size.height}, not ${what} ${source.width}x${source.height}: ${why}. ` +
         `The result is scaled back to ${source.width}x${source.height}.`,
     );
   }
@@ -75,7 +77,9 @@ export async function runEditPipeline(
   const startedAt = performance.now();
   // An unknown or broken model is named before the inputs are checked (reading its configs takes milliseconds).
   await registry.describe(settings.model);
-  const prepared = await prepareInputs(settings, inputs, limits.maxPixels, limits.maxExemplars);
+  const decoded = await decodeInputs(settings, inputs, limits.maxPixels, limits.maxExemplars);
+  const region = planEditRegion(decoded, settings);
+  const prepared = cropInputs(decoded, settings, region.crop);
   const model = await registry.get(settings.model);
   const seed = settings.seed ?? randomInt(0, MAX_SEED);
   const guidance = settings.guidance ?? model.info.defaultGuidance;
@@ -91,13 +95,27 @@ export async function runEditPipeline(
     seed,
     totalSteps,
     ...size,
-    warnings: mapWarnings(prepared.editMap, totalSteps / passCount(settings, prepared.exemplars.length)),
-    notes: [...prepared.notes, ...runNotes(settings, model.info, source, size)],
+    crop: region.crop,
+    warnings: [
+      ...mapWarnings(prepared.editMap, totalSteps / passCount(settings, prepared.exemplars.length)),
+      ...regionWarnings(region.region, region.crop, size),
+    ],
+    notes: [
+      ...prepared.notes,
+      ...runNotes(
+        settings,
+        model.info,
+        source,
+        size,
+        region.crop.width === decoded.source.width && region.crop.height === decoded.source.height,
+      ),
+    ],
   });
 
+  const earlyPng = totalSteps > 0 ? beginResultPng(decoded.source, region) : undefined;
   let output: RawImage;
   if (totalSteps === 0) {
-    output = source; // strength 0: nothing is denoised, so the source comes back untouched
+    output = decoded.source; // strength 0: nothing is denoised, so the source comes back untouched
   } else {
     const atWorkingSize = async (image: RawImage) => rawToImageTensor(await resizeRaw(image, size.width, size.height));
     const mapAtWorkingSize = (map: GrayMap) => resampleMap(map, size.width, size.height);
@@ -128,16 +146,16 @@ export async function runEditPipeline(
         if (!options.onProgress) return;
         const elapsedMs = performance.now() - startedAt;
         const preview =
-          settings.previews && predictedOriginal
-            ? await encodePreviewJpeg(imageTensorToRaw(await model.decodeLatent(predictedOriginal)), PREVIEW_LONG_SIDE)
-            : undefined;
+          settings.previews && predictedOriginal ? await stepPreviewJpeg(model, predictedOriginal, size) : undefined;
         options.onProgress({ step, totalSteps: stepCount, elapsedMs, ...(preview ? { preview } : {}) });
       },
     });
     const resized = await resizeRaw(imageTensorToRaw(result), source.width, source.height);
-    output = settings.pasteBack ? pasteBack(source, resized, prepared.editMap) : withSourceAlpha(source, resized);
+    const crop = settings.pasteBack ? pasteBack(source, resized, prepared.editMap) : withSourceAlpha(source, resized);
+    output = compositeEditRegion(decoded.source, crop, region, settings.pasteBack);
   }
   const metadata = JSON.stringify({ ...settings, seed, model: settings.model, guidance });
-  const png = addPngText(await encodePng(output), SETTINGS_PNG_KEYWORD, metadata);
-  return { png, width: source.width, height: source.height, seed, engineMs: performance.now() - startedAt };
+  const encoded = earlyPng && output === decoded.source ? await earlyPng.finish() : await encodePng(output);
+  const png = addPngText(encoded, SETTINGS_PNG_KEYWORD, metadata);
+  return { png, width: output.width, height: output.height, seed, engineMs: performance.now() - startedAt };
 }

@@ -3,6 +3,8 @@ import type { DeviceReport } from '../models/model-registry.ts';
 
 export type { DeviceReport };
 
+import type { Rect } from './edit-region.ts';
+
 /** The encoded image files of one edit request (PNG, JPEG or WebP bytes), exemplars in z-order. */
 export interface EditInputs {
   source: Uint8Array;
@@ -18,6 +20,8 @@ export interface EditStart {
   /** Working size the model runs at. */
   width: number;
   height: number;
+  /** The part of the source the model processes (region plus context; the whole frame for region 'full'). */
+  crop: Rect;
   /** Things the user should know about this run, one sentence each. */
   warnings: string[];
   /**

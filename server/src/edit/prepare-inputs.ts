@@ -3,18 +3,29 @@ import {
   type EditSettings,
   type FitMode,
   type GrayMap,
-  invertMap,
   PixelsError,
-  resampleMap,
   shapeToMap,
   unionMaps,
 } from '@pixels/shared';
 import { decodeLuminance, decodeRgba, placeOnCanvas, type RawImage, resizeRaw } from '../images/codec.ts';
 import { channelToMap } from '../images/pixel-tensors.ts';
 import { probeImage } from '../images/probe.ts';
+import { cropRaw, isOpaqueEverywhere, type Rect } from './edit-region.ts';
 import type { EditInputs } from './edit-runner.ts';
 
-/** Inputs decoded and placed in the source frame, at the source's own size. */
+/** Inputs decoded and placed in the source frame, 8-bit and at the source's own size. */
+export interface DecodedInputs {
+  /** RGBA source. */
+  source: RawImage;
+  /** RGBA exemplars in z-order, placed in the source frame; their alpha is their coverage. */
+  exemplars: RawImage[];
+  /** The user's edit map as one 8-bit channel (white = change, already inverted if asked), when given. */
+  map?: RawImage;
+  /** What was done to the inputs that the user did not spell out (an exemplar rescaled), one sentence each. */
+  notes: string[];
+}
+
+/** Inputs as the engine takes them, for one rectangle of the source frame (the crop, or all of it). */
 export interface PreparedInputs {
   /** RGBA source. */
   source: RawImage;
@@ -32,8 +43,6 @@ export interface PreparedInputs {
 
 /** Aspect ratios may differ by this fraction (rounding in exports) before a map is refused. */
 const ASPECT_TOLERANCE = 0.01;
-/** An exemplar whose alpha is at least this everywhere counts as opaque and full-frame. */
-const OPAQUE_ALPHA = 0.999;
 
 /** Fits an exemplar of another size into the source frame (see FIT_MODES in the settings). */
 async function fitToFrame(exemplar: RawImage, width: number, height: number, fit: FitMode): Promise<RawImage> {
@@ -83,20 +92,16 @@ function pasteOver(base: RawImage, layer: RawImage): RawImage {
   return { ...layer, data };
 }
 
-function isOpaque(alpha: GrayMap): boolean {
-  return alpha.data.every((value) => value >= OPAQUE_ALPHA);
-}
-
 /**
- * Validates and decodes every input, then places exemplars and the map in the source frame.
- * Everything is checked from headers before any pixel is decoded.
+ * Validates and decodes every input once, then places exemplars and the map in the source frame,
+ * as 8-bit buffers. Everything is checked from headers before any pixel is decoded.
  */
-export async function prepareInputs(
+export async function decodeInputs(
   settings: EditSettings,
   inputs: EditInputs,
   maxPixels: number = DEFAULT_LIMITS.maxPixels,
   maxExemplars: number = DEFAULT_LIMITS.maxExemplars,
-): Promise<PreparedInputs> {
+): Promise<DecodedInputs> {
   if (inputs.exemplars.length === 0) {
     throw new PixelsError('missing_part', 'No exemplar was given: add at least one exemplar image.', 'exemplar');
   }
@@ -135,38 +140,21 @@ export async function prepareInputs(
       );
     }
   };
-  const source = await decode(inputs.source, 'source');
+  // Decoded side by side: sharp works on its own threads, and a 4096² PNG takes a while.
+  const [source, ...decodedExemplars] = await Promise.all([
+    decode(inputs.source, 'source'),
+    ...inputs.exemplars.map((bytes, k) => decode(bytes, exemplarRole(k))),
+  ]);
   const { width, height } = source;
   const exemplars: RawImage[] = [];
-  const alphas: GrayMap[] = [];
   const notes: string[] = [];
-  for (const [k, bytes] of inputs.exemplars.entries()) {
-    const exemplar = await decode(bytes, exemplarRole(k));
+  for (const [k, exemplar] of decodedExemplars.entries()) {
     const note = fitNote(exemplarRole(k), exemplar, width, height, settings.fit);
     if (note) notes.push(note);
-    const placed = await fitToFrame(exemplar, width, height, settings.fit);
-    exemplars.push(pasteOver(source, placed));
-    alphas.push(channelToMap(placed, 3));
+    exemplars.push(await fitToFrame(exemplar, width, height, settings.fit));
   }
-
-  let editMap: GrayMap;
-  let exemplarMaps: GrayMap[];
-  if (inputs.map) {
-    let luminance: RawImage;
-    try {
-      luminance = await decodeLuminance(inputs.map, maxPixels);
-    } catch (error) {
-      throw new PixelsError(
-        'invalid_image',
-        `The map image could not be decoded (${(error as Error).message}); re-export it.`,
-        'map',
-      );
-    }
-    const map = resampleMap(channelToMap(luminance, 0), width, height);
-    editMap = settings.invertMap ? invertMap(map) : map;
-    exemplarMaps = exemplars.map(() => editMap);
-  } else {
-    if (alphas.every(isOpaque)) {
+  if (!inputs.map) {
+    if (exemplars.every(isOpaqueEverywhere)) {
       throw new PixelsError(
         'missing_part',
         'The exemplar is opaque and covers the whole source, so there is no shape to build an edit map from. ' +
@@ -174,8 +162,49 @@ export async function prepareInputs(
         'map',
       );
     }
-    exemplarMaps = alphas.map((alpha) => shapeToMap(alpha, { grow: settings.grow, feather: settings.feather }));
-    editMap = unionMaps(exemplarMaps);
+    return { source, exemplars, notes };
   }
-  return { source, exemplars, alphas, editMap, exemplarMaps, notes };
+  let luminance: RawImage;
+  try {
+    luminance = await decodeLuminance(inputs.map, maxPixels);
+  } catch (error) {
+    throw new PixelsError(
+      'invalid_image',
+      `The map image could not be decoded (${(error as Error).message}); re-export it.`,
+      'map',
+    );
+  }
+  // A triangle filter: no ringing, so black stays exactly black and the edit region does not spread.
+  const map = await resizeRaw(luminance, width, height, 'fill', 'linear');
+  if (settings.invertMap) for (let i = 0; i < map.data.length; i++) map.data[i] = 255 - map.data[i];
+  return { source, exemplars, map, notes };
+}
+
+/**
+ * The engine's inputs for one rectangle of the frame: crops of the 8-bit buffers, turned into
+ * float maps only at the crop's size. A map built from the exemplars' shapes is built in the crop,
+ * which holds the whole shape and its feather (see findEditRegion), so it matches the full frame's.
+ */
+export function cropInputs(decoded: DecodedInputs, settings: EditSettings, rect: Rect): PreparedInputs {
+  const source = cropRaw(decoded.source, rect);
+  // Pasted over the source only here, in the crop: outside it the exemplars' colours are never read.
+  const exemplars = decoded.exemplars.map((exemplar) => pasteOver(source, cropRaw(exemplar, rect)));
+  const alphas = exemplars.map((exemplar) => channelToMap(exemplar, 3));
+  if (decoded.map) {
+    const editMap = channelToMap(cropRaw(decoded.map, rect), 0);
+    return { source, exemplars, alphas, editMap, exemplarMaps: exemplars.map(() => editMap), notes: decoded.notes };
+  }
+  const exemplarMaps = alphas.map((alpha) => shapeToMap(alpha, { grow: settings.grow, feather: settings.feather }));
+  return { source, exemplars, alphas, editMap: unionMaps(exemplarMaps), exemplarMaps, notes: decoded.notes };
+}
+
+/** Decodes and places every input over the whole frame (see decodeInputs and cropInputs). */
+export async function prepareInputs(
+  settings: EditSettings,
+  inputs: EditInputs,
+  maxPixels: number = DEFAULT_LIMITS.maxPixels,
+  maxExemplars: number = DEFAULT_LIMITS.maxExemplars,
+): Promise<PreparedInputs> {
+  const decoded = await decodeInputs(settings, inputs, maxPixels, maxExemplars);
+  return cropInputs(decoded, settings, { left: 0, top: 0, width: decoded.source.width, height: decoded.source.height });
 }

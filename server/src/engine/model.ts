@@ -1,4 +1,5 @@
 import type { ModelSummary } from '@pixels/shared';
+import type { LatentRgbProjection } from './latent-preview.ts';
 import type { SchedulerConfig } from './scheduler.ts';
 import type { Tensor } from './tensor.ts';
 
@@ -16,6 +17,8 @@ export interface ModelInfo extends ModelSummary {
   schedulerConfig: SchedulerConfig;
   /** 'classifier-free': two branches mixed by the guidance scale; 'embedded' (LCM): the scale is a model input; 'none' (Turbo). */
   guidanceMode: 'classifier-free' | 'embedded' | 'none';
+  /** Latent → RGB for step previews; absent when no projection fits (previews then decode). */
+  latentPreview?: LatentRgbProjection;
 }
 
 export interface PredictInput {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { DEFAULT_LIMITS } from '@pixels/shared';
+import { DEFAULT_LIMITS, PIXEL_LIMIT_CEILING } from '@pixels/shared';
 import { LOG_LEVELS, type LogLevel } from '../jobs/logger.ts';
 import { DEVICE_SPELLINGS, type DeviceSpec, parseDeviceSpec } from '../models/devices.ts';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './server-limits.ts';
@@ -80,7 +80,7 @@ const OPTIONS: Record<string, OptionSpec> = {
     type: 'string',
     env: 'PIXELS_MAX_PIXELS',
     fallback: String(DEFAULT_SERVER_LIMITS.maxPixels),
-    help: 'pixels per image, read from the header',
+    help: `pixels per image, read from the header (at most ${PIXEL_LIMIT_CEILING}, 8192²)`,
   },
   'max-exemplars': {
     type: 'string',
@@ -204,7 +204,7 @@ export function parseServeConfig(
     tls: certFile && keyFile ? { certFile, keyFile } : undefined,
     limits: {
       maxBodyBytes: integer('max-body-bytes', 1024),
-      maxPixels: integer('max-pixels', 64 * 64),
+      maxPixels: integer('max-pixels', 64 * 64, PIXEL_LIMIT_CEILING),
       maxExemplars: integer('max-exemplars', 1, 64),
       maxSteps: integer('max-steps', 1, DEFAULT_LIMITS.maxSteps),
       maxPromptLength: integer('max-prompt-length', 0, DEFAULT_LIMITS.maxPromptLength),

@@ -1,5 +1,6 @@
 /** The one module that talks to sharp: everything else sees plain pixel buffers. */
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import { encodePngParallel } from './png-encoder.ts';
 
 /** 8-bit interleaved pixels, row-major. */
 export interface RawImage {
@@ -20,6 +21,8 @@ function rawFrom(data: Buffer, info: OutputInfo): RawImage {
 }
 
 export type ResizeFit = 'fill' | 'contain' | 'cover';
+/** 'lanczos3' for pictures; 'linear' (a triangle filter, no ringing) for maps that must stay within their range. */
+export type ResizeKernel = 'lanczos3' | 'linear';
 
 /** Header fields only; no pixel is decoded. Throws on unreadable input. */
 export async function readHeader(bytes: Uint8Array): Promise<Metadata> {
@@ -54,17 +57,18 @@ function fromRaw(image: RawImage) {
 
 /**
  * Resizes to exactly width x height. 'fill' stretches; 'contain' letterboxes with transparent
- * (or black, without alpha) bands; 'cover' scales up and crops the centre. Lanczos filtering.
+ * (or black, without alpha) bands; 'cover' scales up and crops the centre. Lanczos filtering by default.
  */
 export async function resizeRaw(
   image: RawImage,
   width: number,
   height: number,
   fit: ResizeFit = 'fill',
+  kernel: ResizeKernel = 'lanczos3',
 ): Promise<RawImage> {
   if (image.width === width && image.height === height) return image;
   const { data, info } = await fromRaw(image)
-    .resize(width, height, { fit, kernel: 'lanczos3', background: { r: 0, g: 0, b: 0, alpha: 0 } })
+    .resize(width, height, { fit, kernel, background: { r: 0, g: 0, b: 0, alpha: 0 } })
     .raw()
     .toBuffer({ resolveWithObject: true });
   return rawFrom(data, info);
@@ -104,19 +108,18 @@ export async function placeOnCanvas(
   return rawFrom(data, info);
 }
 
-/** Lossless PNG (compression level 6: a balance of size and time for 512² to 2048² results). */
+/** Lossless PNG, by our parallel encoder (libvips' single-threaded deflate takes seconds at 4096²; see png-encoder.ts). */
 export async function encodePng(image: RawImage): Promise<Uint8Array> {
-  return new Uint8Array(await fromRaw(image).png({ compressionLevel: 6 }).toBuffer());
+  return encodePngParallel(image);
 }
 
-/** A small JPEG, for step previews. */
-export async function encodePreviewJpeg(image: RawImage, longSide: number): Promise<Uint8Array> {
-  const scale = Math.min(1, longSide / Math.max(image.width, image.height));
-  const pipeline = fromRaw(image).resize(
-    Math.max(1, Math.round(image.width * scale)),
-    Math.max(1, Math.round(image.height * scale)),
-  );
-  return new Uint8Array(await pipeline.jpeg({ quality: 70 }).toBuffer());
+/** A small JPEG, for step previews, resized (up or down) to width x height. */
+export async function encodePreviewJpeg(image: RawImage, width: number, height: number): Promise<Uint8Array> {
+  const resized =
+    image.width === width && image.height === height
+      ? fromRaw(image)
+      : fromRaw(image).resize(width, height, { fit: 'fill' });
+  return new Uint8Array(await resized.jpeg({ quality: 70 }).toBuffer());
 }
 
 /** Images side by side on a background, each scaled to `height`, for documentation pictures. */

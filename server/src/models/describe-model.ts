@@ -10,6 +10,7 @@ import type { ModelInfo } from '../engine/model.ts';
 import { createScheduler } from '../engine/schedulers/create-scheduler.ts';
 import { configNumber, detectFamily, type FamilyTraits, fixedDim, inputNamed, timeIdCount } from './detect-family.ts';
 import { FAMILY_DEFAULTS } from './family-defaults.ts';
+import { latentRgbProjection } from './latent-rgb-factors.ts';
 import { type ModelFolder, type PartName, readModelFolder } from './model-folder.ts';
 import { externalDataProblems } from './onnx-file/external-data-problems.ts';
 import { type OnnxMetadata, readOnnxMetadata } from './onnx-file/read-onnx-metadata.ts';
@@ -149,6 +150,12 @@ export async function describeModel(
       vaeScaleFactor,
       schedulerConfig: folder.schedulerConfig,
       guidanceMode,
+      latentPreview: latentRgbProjection({
+        isPixelSpace: traits.family === 'builtin' && vaeScaleFactor === 1,
+        isSdxlLatent: isSdxlShaped,
+        latentChannels,
+        scalingFactor,
+      }),
     },
   };
   checkPartInterfaces(description);

@@ -1,5 +1,7 @@
 import { runEditPipeline, SETTINGS_PNG_KEYWORD } from '@pixels/server/edit/edit-pipeline.ts';
-import { decodeRgba } from '@pixels/server/images/codec.ts';
+import { cropRaw } from '@pixels/server/edit/edit-region.ts';
+import type { EditStart } from '@pixels/server/edit/edit-runner.ts';
+import { decodeRgba, encodePng, type RawImage } from '@pixels/server/images/codec.ts';
 import { readPngText } from '@pixels/server/images/png-text.ts';
 import { ModelRegistry } from '@pixels/server/models/model-registry.ts';
 import { DEFAULT_LIMITS, EditSettings } from '@pixels/shared';
@@ -63,7 +65,8 @@ describe('the edit pipeline on the built-in model', () => {
   });
 
   it('keeps the source exactly where the map keeps it, pastes the exemplar, and moves from one to the other across the band', async () => {
-    const result = await decodeRgba((await edit({ feather: 96, strength: 0.8 })).png, 1 << 20);
+    // The whole-frame path; the crop path is pinned to it by the region tests below.
+    const result = await decodeRgba((await edit({ feather: 96, strength: 0.8, region: 'full' })).png, 1 << 20);
     const brick = (await decodeRgba(source, 1 << 20)).data;
     const grass = (await decodeRgba(exemplar, 1 << 20)).data;
     const out = result.data;
@@ -140,5 +143,118 @@ describe('the edit pipeline on the built-in model', () => {
     );
     await expect(run).rejects.toMatchObject({ code: 'canceled' });
     expect(steps).toEqual([1, 2, 3]);
+  });
+});
+
+/** `image` with `patch` pasted at (left, top); all RGBA. */
+function pasted(image: RawImage, patch: RawImage, left: number, top: number): RawImage {
+  const data = new Uint8Array(image.data);
+  for (let y = 0; y < patch.height; y++) {
+    data.set(patch.data.subarray(y * patch.width * 4, (y + 1) * patch.width * 4), ((top + y) * image.width + left) * 4);
+  }
+  return { ...image, data };
+}
+
+/** A one-channel map: 0 outside [from, to) in x and y, rising from 1/255 to 1 across x inside it. */
+function rampMap(size: number, from: number, to: number): RawImage {
+  const data = new Uint8Array(size * size);
+  for (let y = from; y < to; y++)
+    for (let x = from; x < to; x++) data[y * size + x] = Math.max(1, Math.round((255 * (x - from)) / (to - from - 1)));
+  return { data, width: size, height: size, channels: 1 };
+}
+
+describe("region 'auto': the edit runs on a crop and comes back at full resolution", () => {
+  const BIG = 512;
+  const PATCH = 256;
+  const AT = 128; // the patch's corner in the big frame
+  let big: { source: RawImage; exemplar: RawImage; map: RawImage };
+  let patch: { source: RawImage; exemplar: RawImage; map: RawImage };
+
+  beforeAll(async () => {
+    const brick = await decodeRgba(await fixtureAt('brick', PATCH), 1 << 20);
+    const bigSource = pasted(await decodeRgba(await fixtureAt('gravel', BIG), 1 << 20), brick, AT, AT);
+    const bigExemplar = await decodeRgba(await fixtureAt('grass', BIG), 1 << 20);
+    // The map touches [160, 352): with a 32 px margin the crop is exactly the brick patch.
+    const bigMap = rampMap(BIG, AT + 32, AT + PATCH - 32);
+    big = { source: bigSource, exemplar: bigExemplar, map: bigMap };
+    const rect = { left: AT, top: AT, width: PATCH, height: PATCH };
+    patch = { source: brick, exemplar: cropRaw(bigExemplar, rect), map: cropRaw(bigMap, rect) };
+  });
+
+  const run = async (images: typeof big, overrides: Partial<EditSettings>, onStart?: (start: EditStart) => void) =>
+    decodeRgba(
+      (
+        await runEditPipeline(
+          registry,
+          EditSettings.parse({ steps: 10, strength: 0.8, seed: 5, regionMargin: 32, ...overrides }),
+          {
+            source: await encodePng(images.source),
+            exemplars: [await encodePng(images.exemplar)],
+            map: await encodePng(images.map),
+          },
+          LIMITS,
+          { onStart },
+        )
+      ).png,
+      1 << 22,
+    );
+
+  it('gives, inside the crop, the bytes the whole-frame path gives for the crop alone, and the source outside', async () => {
+    let start: EditStart | undefined;
+    const whole = await run(big, {}, (value) => {
+      start = value;
+    });
+    expect(start?.crop).toEqual({ left: AT, top: AT, width: PATCH, height: PATCH });
+    expect([start?.width, start?.height]).toEqual([512, 512]); // the crop is upscaled to the working size
+    expect([whole.width, whole.height]).toEqual([BIG, BIG]);
+    const alone = await run(patch, { region: 'full' });
+    let outsideDifferences = 0;
+    let insideDifferences = 0;
+    let changed = 0;
+    for (let y = 0; y < BIG; y++) {
+      for (let x = 0; x < BIG; x++) {
+        const i = (y * BIG + x) * 4;
+        const isInside = x >= AT && x < AT + PATCH && y >= AT && y < AT + PATCH;
+        for (let c = 0; c < 4; c++) {
+          if (!isInside) outsideDifferences += whole.data[i + c] !== big.source.data[i + c] ? 1 : 0;
+          else {
+            const j = ((y - AT) * PATCH + (x - AT)) * 4 + c;
+            insideDifferences += whole.data[i + c] !== alone.data[j] ? 1 : 0;
+            changed += whole.data[i + c] !== big.source.data[i + c] ? 1 : 0;
+          }
+        }
+      }
+    }
+    expect(outsideDifferences).toBe(0);
+    expect(insideDifferences).toBe(0);
+    expect(changed).toBeGreaterThan(PATCH * PATCH); // and the edit did change the patch
+  });
+
+  it('without paste-back, keeps the source outside the crop and blends the crop in across its margin', async () => {
+    const result = await run(big, { pasteBack: false, strength: 0.5 });
+    const red = (x: number, y: number) => result.data[(y * BIG + x) * 4];
+    const sourceRed = (x: number, y: number) => big.source.data[(y * BIG + x) * 4];
+    for (let x = 0; x < AT; x += 7) expect(red(x, 300)).toBe(sourceRed(x, 300));
+    // At the crop's very edge the weight is 1/64: within a few levels of the source.
+    for (let y = AT; y < AT + PATCH; y += 5) expect(Math.abs(red(AT, y) - sourceRed(AT, y))).toBeLessThanOrEqual(4);
+  });
+
+  it("warns when the edit region does not fit the model's working size", async () => {
+    const large = 768;
+    let warnings: string[] = [];
+    await run(
+      {
+        source: await decodeRgba(await fixtureAt('gravel', large), 1 << 22),
+        exemplar: await decodeRgba(await fixtureAt('grass', large), 1 << 22),
+        map: { data: new Uint8Array(large * large).fill(255), width: large, height: large, channels: 1 },
+      },
+      { strength: 0.2 },
+      (start) => {
+        warnings = start.warnings;
+      },
+    );
+    expect(warnings).toEqual([
+      "The edit region (768x768 px) is larger than the model's working size (512x512), so it is processed at 67% of its resolution; split the edit into smaller ones for full detail.",
+    ]);
   });
 });

@@ -80,6 +80,10 @@ describe('pixels serve configuration', () => {
     expect(refusal(['--devices', 'cuda,cuda'])).toBe(
       "--devices 'cuda,cuda': name each GPU by its index, e.g. cuda:0,cuda:1 for one worker per GPU (cuda:0,cuda:0 puts two workers on GPU 0).",
     );
+    expect(refusal(['--max-pixels', String(8192 * 8192 + 1)])).toBe(
+      `--max-pixels (PIXELS_MAX_PIXELS) must be a whole number from 4096 to ${8192 * 8192}, not '${8192 * 8192 + 1}'.`,
+    );
+    expect(parse(['--max-pixels', String(8192 * 8192)])?.limits.maxPixels).toBe(8192 * 8192);
     expect(refusal(['--tls-cert', '/c.pem'])).toBe(
       '--tls-cert and --tls-key go together: give both to serve https, or neither.',
     );

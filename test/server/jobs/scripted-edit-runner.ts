@@ -44,7 +44,15 @@ export class ScriptedEditRunner implements EditRunner {
     const began = performance.now();
     const seed = settings.seed ?? 1234;
     const totalSteps = settings.steps;
-    options.onStart?.({ seed, totalSteps, width: 64, height: 64, warnings: [], notes: [] });
+    options.onStart?.({
+      seed,
+      totalSteps,
+      width: 64,
+      height: 64,
+      crop: { left: 0, top: 0, width: 64, height: 64 },
+      warnings: [],
+      notes: [],
+    });
     for (let step = 1; step <= totalSteps; step++) {
       await this.wait(options.signal);
       if (options.signal?.aborted) throw new PixelsError('canceled', 'The edit was canceled.');

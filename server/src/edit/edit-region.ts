@@ -1,0 +1,288 @@
+/**
+ * Crop to the edit: find the rectangle an edit can change, pad it with context, cut that crop out of
+ * the full-resolution inputs and put the processed crop back. Outside the crop the source's pixels
+ * are never touched, so the model's cost and the result's sharpness follow the edit, not the canvas
+ * (A1111's "inpaint only masked" and Krita's selection crop work the same way).
+ *
+ * Everything here works on 8-bit buffers at the source's size: no float copy of a full frame.
+ */
+import type { EditSettings } from '@pixels/shared';
+import type { RawImage } from '../images/codec.ts';
+import { beginPngEncode, type PendingPng } from '../images/png-encoder.ts';
+import type { DecodedInputs } from './prepare-inputs.ts';
+import type { Size } from './working-size.ts';
+
+/** A rectangle of whole pixels in the source frame. */
+export interface Rect {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+/** Context around the region by default: this fraction of the region's long side... */
+export const DEFAULT_MARGIN_FRACTION = 1 / 8;
+/** ...but never fewer pixels than this, so a small edit still sees its surroundings. */
+export const DEFAULT_MARGIN_FLOOR = 32;
+
+/** What reaches into the edit region: the map and the exemplars, all at the source's size. */
+export interface RegionInputs {
+  width: number;
+  height: number;
+  /** One-channel edit map (white = change), when the user gave one. */
+  map?: RawImage;
+  /** RGBA exemplars in the source frame; their alpha is their coverage. */
+  exemplars: readonly RawImage[];
+  /**
+   * How far beyond an exemplar's shape a map built from it reaches (grow + feather / 2), in pixels;
+   * 0 when a map was given.
+   */
+  shapeReach: number;
+}
+
+/** Grows a bounding box to take in a rectangle. */
+class Bounds {
+  left = Number.POSITIVE_INFINITY;
+  top = Number.POSITIVE_INFINITY;
+  right = Number.NEGATIVE_INFINITY;
+  bottom = Number.NEGATIVE_INFINITY;
+
+  add(left: number, top: number, right: number, bottom: number): void {
+    this.left = Math.min(this.left, left);
+    this.top = Math.min(this.top, top);
+    this.right = Math.max(this.right, right);
+    this.bottom = Math.max(this.bottom, bottom);
+  }
+
+  get isEmpty(): boolean {
+    return this.right < this.left;
+  }
+}
+
+/** Bounding box (inclusive) of the pixels whose `channel` is above 0, or undefined when none is. */
+function nonZeroBounds(image: RawImage, channel: number): [number, number, number, number] | undefined {
+  const { width, height } = image;
+  const isNonZero = nonZeroTest(image, channel);
+  let top = -1;
+  let bottom = -1;
+  let left = width;
+  let right = -1;
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    let first = -1;
+    for (let x = 0; x < width; x++) {
+      if (isNonZero(row + x)) {
+        first = x;
+        break;
+      }
+    }
+    if (first < 0) continue;
+    if (top < 0) top = y;
+    bottom = y;
+    left = Math.min(left, first);
+    for (let x = width - 1; x > right; x--) {
+      if (isNonZero(row + x)) {
+        right = x;
+        break;
+      }
+    }
+  }
+  return top < 0 ? undefined : [left, top, Math.max(left, right), bottom];
+}
+
+/**
+ * Whether pixel i's `channel` is above 0. An RGBA alpha is read a whole pixel at a time (the top
+ * byte of a little-endian word), four times fewer reads over a 4096² frame.
+ */
+function nonZeroTest(image: RawImage, channel: number): (pixel: number) => boolean {
+  const { data, channels } = image;
+  if (channels === 4 && channel === 3 && data.byteOffset % 4 === 0 && IS_LITTLE_ENDIAN) {
+    const words = new Uint32Array(data.buffer, data.byteOffset, data.length / 4);
+    return (pixel) => words[pixel] >= 0x01000000;
+  }
+  return (pixel) => data[pixel * channels + channel] > 0;
+}
+
+const IS_LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/** Whether an RGBA image is opaque over its whole frame (an exemplar with no shape of its own). */
+export function isOpaqueEverywhere(exemplar: RawImage): boolean {
+  for (let i = 3; i < exemplar.data.length; i += 4) if (exemplar.data[i] < 255) return false;
+  return true;
+}
+
+function clampToFrame(bounds: Bounds, width: number, height: number): Rect | undefined {
+  if (bounds.isEmpty) return undefined;
+  const left = Math.max(0, Math.floor(bounds.left));
+  const top = Math.max(0, Math.floor(bounds.top));
+  const right = Math.min(width - 1, Math.ceil(bounds.right));
+  const bottom = Math.min(height - 1, Math.ceil(bounds.bottom));
+  if (right < left || bottom < top) return undefined;
+  return { left, top, width: right - left + 1, height: bottom - top + 1 };
+}
+
+/**
+ * The rectangle the edit can change: every map pixel above zero, unioned with the exemplars'
+ * coverage (alpha above zero, reached out by `shapeReach` when the map is built from the shapes).
+ * Undefined when nothing is edited. Exemplars opaque over the whole frame are left out when a map
+ * is given: they cover everything, but only where the map is above zero do they take effect.
+ */
+export function findEditRegion(inputs: RegionInputs): Rect | undefined {
+  const bounds = new Bounds();
+  if (inputs.map) {
+    const box = nonZeroBounds(inputs.map, 0);
+    if (box) bounds.add(...box);
+  }
+  // A shape-built map reaches past the shape's edge, which lies half a pixel beyond the last pixel.
+  const reach = inputs.map ? 0 : Math.max(0, inputs.shapeReach) + 1;
+  for (const exemplar of inputs.exemplars) {
+    if (inputs.map && isOpaqueEverywhere(exemplar)) continue;
+    const box = nonZeroBounds(exemplar, 3);
+    if (box) bounds.add(box[0] - reach, box[1] - reach, box[2] + reach, box[3] + reach);
+  }
+  return clampToFrame(bounds, inputs.width, inputs.height);
+}
+
+/** The default context: an eighth of the region's long side, at least 32 pixels. */
+export function defaultMargin(region: Size): number {
+  return Math.max(DEFAULT_MARGIN_FLOOR, Math.round(DEFAULT_MARGIN_FRACTION * Math.max(region.width, region.height)));
+}
+
+/** The region grown by `margin` pixels on every side, within the frame. */
+export function padRegion(region: Rect, frame: Size, margin: number): Rect {
+  const left = Math.max(0, region.left - margin);
+  const top = Math.max(0, region.top - margin);
+  const right = Math.min(frame.width, region.left + region.width + margin);
+  const bottom = Math.min(frame.height, region.top + region.height + margin);
+  return { left, top, width: right - left, height: bottom - top };
+}
+
+export function isWholeFrame(rect: Rect, frame: Size): boolean {
+  return rect.left === 0 && rect.top === 0 && rect.width === frame.width && rect.height === frame.height;
+}
+
+/** A copy of the pixels inside `rect` (the image itself when the rect is the whole frame). */
+export function cropRaw(image: RawImage, rect: Rect): RawImage {
+  if (isWholeFrame(rect, image)) return image;
+  const { channels } = image;
+  const rowBytes = rect.width * channels;
+  const data = new Uint8Array(rect.height * rowBytes);
+  for (let y = 0; y < rect.height; y++) {
+    const from = ((rect.top + y) * image.width + rect.left) * channels;
+    data.set(image.data.subarray(from, from + rowBytes), y * rowBytes);
+  }
+  return { data, width: rect.width, height: rect.height, channels };
+}
+
+/**
+ * Writes `crop` (same channels) into `target` at `rect`, in place: the full-size frame is reused
+ * rather than copied, so a 4096² edit holds one full RGBA frame, not two.
+ */
+export function pasteCropInto(target: RawImage, crop: RawImage, rect: Rect): RawImage {
+  if (crop.width !== rect.width || crop.height !== rect.height || crop.channels !== target.channels) {
+    throw new Error(
+      `pasteCropInto: a ${crop.width}x${crop.height}x${crop.channels} crop for a ${rect.width}x${rect.height} rect of a ${target.channels}-channel frame`,
+    );
+  }
+  const rowBytes = rect.width * target.channels;
+  for (let y = 0; y < rect.height; y++) {
+    const to = ((rect.top + y) * target.width + rect.left) * target.channels;
+    target.data.set(crop.data.subarray(y * rowBytes, (y + 1) * rowBytes), to);
+  }
+  return target;
+}
+
+/**
+ * Blends a crop into the frame with a weight that rises from 0 at the crop's edge to 1 at `inner`
+ * (the unpadded region), for results that are not pasted back by the map: without it the crop's
+ * rectangle would show as a seam. Edges that lie on the frame's border get no ramp.
+ */
+export function blendCropInto(target: RawImage, crop: RawImage, rect: Rect, inner: Rect): RawImage {
+  const channels = target.channels;
+  const ramp = (distance: number, span: number) => (span <= 0 ? 1 : Math.min(1, Math.max(0, distance / span)));
+  const leftSpan = rect.left === 0 ? 0 : inner.left - rect.left;
+  const topSpan = rect.top === 0 ? 0 : inner.top - rect.top;
+  const rightEdge = rect.left + rect.width;
+  const bottomEdge = rect.top + rect.height;
+  const rightSpan = rightEdge === target.width ? 0 : rightEdge - (inner.left + inner.width);
+  const bottomSpan = bottomEdge === target.height ? 0 : bottomEdge - (inner.top + inner.height);
+  for (let y = 0; y < rect.height; y++) {
+    const wy = Math.min(ramp(y + 0.5, topSpan), ramp(rect.height - y - 0.5, bottomSpan));
+    for (let x = 0; x < rect.width; x++) {
+      const weight = Math.min(wy, ramp(x + 0.5, leftSpan), ramp(rect.width - x - 0.5, rightSpan));
+      const to = ((rect.top + y) * target.width + rect.left + x) * channels;
+      const from = (y * rect.width + x) * channels;
+      for (let c = 0; c < channels; c++) {
+        target.data[to + c] = Math.round(crop.data[from + c] * weight + target.data[to + c] * (1 - weight));
+      }
+    }
+  }
+  return target;
+}
+
+/**
+ * Said when even the bare region does not fit the model's working size: the edit then comes back
+ * at less than full resolution (tiling such regions is not implemented).
+ */
+export function regionWarnings(region: Rect, crop: Rect, working: Size): string[] {
+  if (working.width >= region.width && working.height >= region.height) return [];
+  const scale = Math.min(working.width / crop.width, working.height / crop.height);
+  return [
+    `The edit region (${region.width}x${region.height} px) is larger than the model's working size ` +
+      `(${working.width}x${working.height}), so it is processed at ${Math.round(100 * scale)}% of its resolution; ` +
+      'split the edit into smaller ones for full detail.',
+  ];
+}
+
+/** Where an edit runs: the region it touches and the crop (region plus context) the model sees. */
+export interface EditRegion {
+  region: Rect;
+  crop: Rect;
+}
+
+/**
+ * Plans the crop for `settings.region`: 'full' is the whole frame; 'auto' is the edit region padded
+ * by `regionMargin` (default: defaultMargin). An edit that touches nothing runs on the whole frame.
+ */
+export function planEditRegion(
+  decoded: DecodedInputs,
+  settings: Pick<EditSettings, 'region' | 'regionMargin' | 'grow' | 'feather'>,
+): EditRegion {
+  const { width, height } = decoded.source;
+  const frame = { left: 0, top: 0, width, height };
+  const region =
+    findEditRegion({
+      width,
+      height,
+      map: decoded.map,
+      exemplars: decoded.exemplars,
+      shapeReach: decoded.map ? 0 : settings.grow + settings.feather / 2,
+    }) ?? frame;
+  if (settings.region === 'full') return { region, crop: frame };
+  return { region, crop: padRegion(region, frame, settings.regionMargin ?? defaultMargin(region)) };
+}
+
+/**
+ * Puts the processed crop back into the full-resolution source (in place). A crop pasted back by
+ * the map already equals the source at its border, where the map is 0; one that was not is blended
+ * in across its context margin.
+ */
+export function compositeEditRegion(
+  source: RawImage,
+  crop: RawImage,
+  plan: EditRegion,
+  isPastedBack: boolean,
+): RawImage {
+  if (isWholeFrame(plan.crop, source)) return crop;
+  return isPastedBack ? pasteCropInto(source, crop, plan.crop) : blendCropInto(source, crop, plan.crop, plan.region);
+}
+
+/**
+ * Begins the result's PNG while the model runs: outside the crop's rows the result is the source,
+ * row for row, so those rows are compressed now on zlib's threads (on a GPU server the CPU is idle
+ * meanwhile). Undefined when the crop is the whole frame. `finish` once the crop is composited.
+ */
+export function beginResultPng(source: RawImage, plan: EditRegion): PendingPng | undefined {
+  if (isWholeFrame(plan.crop, source)) return undefined;
+  return beginPngEncode(source, { from: plan.crop.top, to: plan.crop.top + plan.crop.height });
+}
