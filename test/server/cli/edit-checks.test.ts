@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runPixels } from '../../helpers/cli.ts';
 import { fixtureAt, solidPng } from '../../helpers/images.ts';
 import { tempDir } from '../../helpers/temp-dirs.ts';
+import { tinyModel } from '../models/tiny-models.ts';
 
 let dir: string;
 const path = (name: string) => join(dir, name);
@@ -118,7 +119,35 @@ describe('pixels edit: says what it does that was not asked for', () => {
     expect(notes).toEqual([
       'note: Exemplar 2 is 128x128 and the source 64x64, so it was scaled to fit inside it, transparent where it does not reach (fit contain; choose another fit to change this).',
       "note: Model 'builtin' does not use text (its metadata says so: it is conditioned on the images alone), so the prompt is ignored.",
-      "note: The model works at 512x512, not the source's 64x64: its native 512x512 area at the source's aspect. The result is scaled back to 64x64.",
+    ]);
+  });
+
+  it('a latent model working at its native area, not the size of the whole source it was given', async () => {
+    const model = await tinyModel('sd1');
+    const result = await runPixels(
+      [
+        'edit',
+        '--source',
+        'source-512.png',
+        '--exemplar',
+        'exemplar-512.png',
+        '--steps',
+        '2',
+        '--seed',
+        '1',
+        '--region',
+        'full',
+        '--model',
+        model,
+        '--out',
+        'pictures/native.png',
+      ],
+      { INIT_CWD: dir },
+    );
+    expect(result.code).toBe(0);
+    const notes = result.stderr.split('\n').filter((line) => line.startsWith('note: '));
+    expect(notes).toEqual([
+      "note: The model works at 64x64, not the source's 512x512: its native 64x64 area at the same aspect, sides multiples of 16. The result is scaled back to 512x512.",
     ]);
   });
 
