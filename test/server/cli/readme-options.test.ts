@@ -48,6 +48,8 @@ function realDefaults(): Record<string, string> {
     '--feather': String(settings.feather),
     '--no-paste-back': settings.pasteBack ? 'paste-back on' : 'paste-back off',
     '--iterative': settings.exemplarMode,
+    '--region': settings.region,
+    '--region-margin': absent(settings.regionMargin, '1/8 of the region, ≥ 32 px'),
   };
 }
 

@@ -1,9 +1,11 @@
+import { join } from 'node:path';
 import { runEditPipeline, SETTINGS_PNG_KEYWORD } from '@pixels/server/edit/edit-pipeline.ts';
 import { cropRaw } from '@pixels/server/edit/edit-region.ts';
 import type { EditStart } from '@pixels/server/edit/edit-runner.ts';
 import { decodeRgba, encodePng, type RawImage } from '@pixels/server/images/codec.ts';
 import { readPngText } from '@pixels/server/images/png-text.ts';
 import { ModelRegistry } from '@pixels/server/models/model-registry.ts';
+import { writeTinyModel } from '@pixels/server/models/testing/write-tiny-model.ts';
 import { DEFAULT_LIMITS, EditSettings } from '@pixels/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureAt } from '../../helpers/images.ts';
@@ -16,8 +18,11 @@ let source: Uint8Array;
 let exemplar: Uint8Array;
 
 beforeAll(async () => {
+  const modelsDir = await tempDir('models');
+  // A latent model with a small native area, for the region that does not fit it.
+  await writeTinyModel(join(modelsDir, 'tiny-sd1'), 'sd1');
   registry = new ModelRegistry({
-    modelsDir: await tempDir('models'),
+    modelsDir,
     session: { providers: ['cpu'], intraOpThreads: 0 },
   });
   source = await fixtureAt('brick', SIZE);
@@ -93,7 +98,7 @@ describe('the edit pipeline on the built-in model', () => {
     const wide = await fixtureAt('gravel', 300, 120);
     await runEditPipeline(
       registry,
-      EditSettings.parse({ steps: 4, strength: 0.5, seed: 1 }),
+      EditSettings.parse({ steps: 4, strength: 0.5, seed: 1, region: 'full' }),
       { source: wide, exemplars: [await fixtureAt('grass', 300, 120, (x) => (x >= 150 ? 1 : 0))] },
       LIMITS,
       { onStart: (start) => sizes.push([start.width, start.height]) },
@@ -205,7 +210,8 @@ describe("region 'auto': the edit runs on a crop and comes back at full resoluti
       start = value;
     });
     expect(start?.crop).toEqual({ left: AT, top: AT, width: PATCH, height: PATCH });
-    expect([start?.width, start?.height]).toEqual([512, 512]); // the crop is upscaled to the working size
+    // A pixel-space model works at the crop's own size: the edit keeps its full resolution.
+    expect([start?.width, start?.height]).toEqual([PATCH, PATCH]);
     expect([whole.width, whole.height]).toEqual([BIG, BIG]);
     const alone = await run(patch, { region: 'full' });
     let outsideDifferences = 0;
@@ -240,7 +246,7 @@ describe("region 'auto': the edit runs on a crop and comes back at full resoluti
   });
 
   it("warns when the edit region does not fit the model's working size", async () => {
-    const large = 768;
+    const large = 256;
     let warnings: string[] = [];
     await run(
       {
@@ -248,13 +254,13 @@ describe("region 'auto': the edit runs on a crop and comes back at full resoluti
         exemplar: await decodeRgba(await fixtureAt('grass', large), 1 << 22),
         map: { data: new Uint8Array(large * large).fill(255), width: large, height: large, channels: 1 },
       },
-      { strength: 0.2 },
+      { strength: 0.2, model: 'tiny-sd1' },
       (start) => {
         warnings = start.warnings;
       },
     );
     expect(warnings).toEqual([
-      "The edit region (768x768 px) is larger than the model's working size (512x512), so it is processed at 67% of its resolution; split the edit into smaller ones for full detail.",
+      "The edit region (256x256 px) is larger than the model's working size (64x64), so it is processed at 25% of its resolution; split the edit into smaller ones for full detail.",
     ]);
   });
 });
