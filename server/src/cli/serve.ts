@@ -6,7 +6,7 @@ import { checkExposure, ExposureError } from '../http/exposure.ts';
 import { ConfigError, parseServeConfig, SERVE_USAGE, type ServeConfig } from '../http/server-config.ts';
 import { type RunningServer, startServer } from '../http/start-server.ts';
 import { loadTokensFile, parseTokensVariable, type TokenEntry, TokenRegistry } from '../http/tokens.ts';
-import { createJsonLogger } from '../jobs/logger.ts';
+import { createJsonLogger, type Logger } from '../jobs/logger.ts';
 import { DEFAULT_MODELS_DIR } from './cli-support.ts';
 
 /** `pixels serve`: the team server until SIGINT/SIGTERM, then a graceful stop and exit 0. */
@@ -43,7 +43,7 @@ export async function runServe(argv: string[]): Promise<number> {
     console.error(`pixels serve: ${(error as Error).message}`);
     return 2;
   }
-  const runners = createRunners(config);
+  const runners = createRunners(config, logger);
   let server: RunningServer;
   try {
     server = await startServer({
@@ -55,6 +55,7 @@ export async function runServe(argv: string[]): Promise<number> {
       tls,
       limits: config.limits,
       retentionMs: config.retentionMs,
+      resultsDir: config.resultsDir,
       shutdownMs: config.shutdownMs,
       logger,
     });
@@ -104,7 +105,7 @@ export function cpuThreadsPerWorker(cores: number, cpuWorkers: number): number {
 }
 
 /** One runner per device. */
-function createRunners(config: ServeConfig): EditRunner[] {
+function createRunners(config: ServeConfig, logger: Logger): EditRunner[] {
   const mayUseCpu = config.devices.filter((device) => device === 'cpu' || device === 'auto').length;
   const intraOpThreads = cpuThreadsPerWorker(availableParallelism(), mayUseCpu);
   return config.devices.map((device) =>
@@ -112,8 +113,9 @@ function createRunners(config: ServeConfig): EditRunner[] {
       modelsDir: config.modelsDir,
       device,
       intraOpThreads,
-      maxPixels: config.limits.maxPixels,
-      maxExemplars: config.limits.maxExemplars,
+      limits: config.limits,
+      resourceLimits: { maxOldGenerationSizeMb: config.limits.maxWorkerHeapMb },
+      logger: logger.child({ device }),
     }),
   );
 }

@@ -1,10 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { DEFAULT_LIMITS, type EditSettings, type ModelSummary, PixelsError } from '@pixels/shared';
+import { type ResourceLimits, Worker } from 'node:worker_threads';
+import { type EditSettings, type ModelSummary, PixelsError } from '@pixels/shared';
+import { type Logger, silentLogger } from '../jobs/logger.ts';
 import type { Device } from '../models/devices.ts';
+import { EditFailed, type EditFailure } from './edit-failure.ts';
+import type { PipelineLimits } from './edit-pipeline.ts';
 import type { EditInputs, EditOutcome, EditRunner, RunOptions } from './edit-runner.ts';
-import type { FromWorker, ToWorker, WorkerConfig } from './worker-protocol.ts';
+import type { FaultInjection, FromWorker, ToWorker, WorkerConfig } from './worker-protocol.ts';
 
 export interface EditRunnerOptions {
   modelsDir: string;
@@ -15,8 +18,16 @@ export interface EditRunnerOptions {
   /** Threads per operator. Default: every core. */
   intraOpThreads?: number;
   maxResidentModels?: number;
-  maxPixels?: number;
-  maxExemplars?: number;
+  /** The request limits the pipeline checks again (the CLI has no HTTP layer in front). */
+  limits: PipelineLimits;
+  /**
+   * V8 heap limits of the worker thread: over them the thread dies with an out-of-memory error
+   * (reported as such) instead of taking the process down. Tensors live outside this heap.
+   */
+  resourceLimits?: ResourceLimits;
+  logger?: Logger;
+  /** Tests only: kill the thread mid-job (see FaultInjection). */
+  faultInjection?: FaultInjection;
 }
 
 interface PendingJob {
@@ -31,40 +42,85 @@ const workerUrl = new URL(
   import.meta.url,
 );
 
-/** Starts one worker thread that owns the models of one device; edits on it run one at a time. */
+/** Deaths closer together than this count as a crash loop, and the restart waits longer each time. */
+const CRASH_WINDOW_MS = 60_000;
+const MAX_RESTART_DELAY_MS = 30_000;
+
+/**
+ * One supervised worker thread that owns the models of one device. The job queue hands it one
+ * job at a time. A thread that dies (a native fault, out of memory, an exit) fails the job in
+ * hand with `worker_lost` or `out_of_memory` and is replaced; the next job runs on the new
+ * thread. `isAlive` is false while no thread is up (readiness).
+ */
 export function createEditRunner(options: EditRunnerOptions): EditRunner {
-  const config: WorkerConfig = {
+  const logger = options.logger ?? silentLogger;
+  const baseConfig: Omit<WorkerConfig, 'generation'> = {
     modelsDir: options.modelsDir,
     providers: options.providers ?? ['cpu'],
     ...(options.device ? { device: options.device } : {}),
     intraOpThreads: options.intraOpThreads ?? availableParallelism(),
     maxResidentModels: options.maxResidentModels ?? 1,
-    limits: {
-      maxPixels: options.maxPixels ?? DEFAULT_LIMITS.maxPixels,
-      maxExemplars: options.maxExemplars ?? DEFAULT_LIMITS.maxExemplars,
-    },
+    limits: options.limits,
+    ...(options.faultInjection ? { faultInjection: options.faultInjection } : {}),
   };
-  const worker = new Worker(fileURLToPath(workerUrl), { workerData: config });
-  const jobs = new Map<number, PendingJob>();
   const modelRequests = new Map<
     number,
     { resolve: (models: ModelSummary[]) => void; reject: (error: Error) => void }
   >();
-  let nextId = 1;
-  let queue: Promise<unknown> = Promise.resolve();
+  let worker: Worker;
+  let generation = 0;
+  let alive = false;
   let closed = false;
+  let current: { jobId: number; job: PendingJob } | undefined;
+  let nextId = 1;
+  let deaths: number[] = [];
+  let restartTimer: NodeJS.Timeout | undefined;
+  let becameAlive: Promise<void>;
+  let markAlive: () => void = () => {};
 
-  const failAll = (error: Error) => {
-    for (const job of jobs.values()) job.reject(error);
-    jobs.clear();
-    for (const request of modelRequests.values()) request.reject(error);
-    modelRequests.clear();
+  const failCurrent = (failure: EditFailure) => {
+    const pending = current;
+    current = undefined;
+    pending?.job.reject(new EditFailed(failure));
   };
-  worker.on('error', (error) => failAll(new Error(`edit worker crashed: ${error.message}`)));
-  worker.on('exit', (code) => {
-    if (!closed) failAll(new Error(`edit worker exited with code ${code}`));
-  });
-  worker.on('message', (message: FromWorker) => {
+
+  const onDeath = (thread: Worker, code: number, error: (Error & { code?: string }) | undefined) => {
+    if (thread !== worker || closed) return;
+    alive = false;
+    const outOfMemory = error?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+    const detail = error ? (error.stack ?? error.message) : `the thread exited with code ${code}`;
+    logger.error(outOfMemory ? 'edit worker ran out of memory' : 'edit worker died', {
+      generation: generation - 1,
+      exitCode: code,
+      detail,
+    });
+    failCurrent(
+      outOfMemory
+        ? {
+            code: 'out_of_memory',
+            message:
+              'The edit ran out of memory on the server and its worker was restarted; send smaller images or fewer exemplars, or ask the admin for a larger memory limit.',
+            reason: 'out_of_memory',
+            detail,
+          }
+        : {
+            code: 'worker_lost',
+            message:
+              'The worker thread running this edit died (a fault in the model runtime or the device) and was restarted; resend the edit, and tell the server admin if it happens again.',
+            reason: 'worker_lost',
+            detail,
+          },
+    );
+    for (const request of modelRequests.values()) request.reject(new Error(`the edit worker died: ${detail}`));
+    modelRequests.clear();
+    const now = Date.now();
+    deaths = [...deaths.filter((at) => now - at < CRASH_WINDOW_MS), now];
+    const delayMs = deaths.length <= 1 ? 0 : Math.min(MAX_RESTART_DELAY_MS, 250 * 2 ** (deaths.length - 1));
+    logger.warn('restarting the edit worker', { delayMs, recentDeaths: deaths.length });
+    restartTimer = setTimeout(start, delayMs);
+  };
+
+  const onMessage = (message: FromWorker) => {
     if (message.type === 'models') {
       const request = modelRequests.get(message.requestId);
       modelRequests.delete(message.requestId);
@@ -72,8 +128,8 @@ export function createEditRunner(options: EditRunnerOptions): EditRunner {
       else request?.reject(new Error(message.error));
       return;
     }
-    const job = jobs.get(message.jobId);
-    if (!job) return;
+    if (!current || current.jobId !== message.jobId) return;
+    const { job } = current;
     switch (message.type) {
       case 'start':
         job.options.onStart?.(message.start);
@@ -82,36 +138,63 @@ export function createEditRunner(options: EditRunnerOptions): EditRunner {
         job.options.onProgress?.(message.progress);
         break;
       case 'done':
-        jobs.delete(message.jobId);
+        current = undefined;
         job.resolve(message.outcome);
         break;
       case 'failed':
-        jobs.delete(message.jobId);
-        job.reject(
-          message.internal
-            ? new Error(message.error.message)
-            : new PixelsError(message.error.code, message.error.message, message.error.field),
-        );
+        current = undefined;
+        job.reject(new EditFailed(message.failure));
         break;
     }
-  });
+  };
+
+  function start(): void {
+    restartTimer = undefined;
+    if (closed) return;
+    becameAlive = new Promise((resolve) => {
+      markAlive = resolve;
+    });
+    const thread = new Worker(fileURLToPath(workerUrl), {
+      workerData: { ...baseConfig, generation: generation++ } satisfies WorkerConfig,
+      ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
+    });
+    worker = thread;
+    let lastError: Error | undefined;
+    thread.once('online', () => {
+      alive = true;
+      markAlive();
+    });
+    thread.on('message', onMessage);
+    thread.on('error', (error) => {
+      lastError = error;
+    });
+    thread.on('exit', (code) => onDeath(thread, code, lastError));
+  }
+  start();
+
   const post = (message: ToWorker) => worker.postMessage(message);
 
-  const runNow = (settings: EditSettings, inputs: EditInputs, runOptions: RunOptions) =>
-    new Promise<EditOutcome>((resolve, reject) => {
-      if (runOptions.signal?.aborted) return reject(new PixelsError('canceled', 'The edit was canceled.'));
-      const jobId = nextId++;
-      jobs.set(jobId, { resolve, reject, options: runOptions });
-      runOptions.signal?.addEventListener('abort', () => post({ type: 'cancel', jobId }), { once: true });
-      post({ type: 'run', jobId, settings, inputs });
-    });
-
   return {
-    run(settings, inputs, runOptions = {}) {
-      if (closed) return Promise.reject(new Error('the edit runner is closed'));
-      const result = queue.then(() => runNow(settings, inputs, runOptions));
-      queue = result.catch(() => undefined);
-      return result;
+    get isAlive() {
+      return alive && !closed;
+    },
+    async run(settings: EditSettings, inputs: EditInputs, runOptions: RunOptions = {}) {
+      if (closed) throw new Error('the edit runner is closed');
+      if (current) throw new Error('the edit runner takes one job at a time; the job queue hands them out');
+      if (!alive) await becameAlive;
+      return new Promise<EditOutcome>((resolve, reject) => {
+        if (runOptions.signal?.aborted) return reject(new PixelsError('canceled', 'The edit was canceled.'));
+        const jobId = nextId++;
+        current = { jobId, job: { resolve, reject, options: runOptions } };
+        runOptions.signal?.addEventListener(
+          'abort',
+          () => {
+            if (current?.jobId === jobId) post({ type: 'cancel', jobId });
+          },
+          { once: true },
+        );
+        post({ type: 'run', jobId, settings, inputs });
+      });
     },
     listModels() {
       return new Promise((resolve, reject) => {
@@ -122,6 +205,7 @@ export function createEditRunner(options: EditRunnerOptions): EditRunner {
     },
     async close() {
       closed = true;
+      clearTimeout(restartTimer);
       await worker.terminate();
     },
   };

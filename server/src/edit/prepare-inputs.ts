@@ -1,5 +1,4 @@
 import {
-  DEFAULT_LIMITS,
   type EditSettings,
   type FitMode,
   type GrayMap,
@@ -11,8 +10,8 @@ import {
 } from '@pixels/shared';
 import { decodeLuminance, decodeRgba, placeOnCanvas, type RawImage, resizeRaw } from '../images/codec.ts';
 import { channelToMap } from '../images/pixel-tensors.ts';
-import { probeImage } from '../images/probe.ts';
-import type { EditInputs } from './edit-runner.ts';
+import { type ImageHeader, probeImage } from '../images/probe.ts';
+import type { EditInputs, InputHeaders } from './edit-runner.ts';
 
 /** Inputs decoded and placed in the source frame, at the source's own size. */
 export interface PreparedInputs {
@@ -68,15 +67,47 @@ function isOpaque(alpha: GrayMap): boolean {
   return alpha.data.every((value) => value >= OPAQUE_ALPHA);
 }
 
+/** Each image's header: as the HTTP layer probed it when it passed them on, else probed here (the CLI). */
+async function readHeaders(
+  inputs: EditInputs,
+  maxPixels: number,
+  exemplarRole: (k: number) => string,
+): Promise<InputHeaders> {
+  if (inputs.headers) return inputs.headers;
+  const exemplars: ImageHeader[] = [];
+  for (const [k, bytes] of inputs.exemplars.entries())
+    exemplars.push(await probeImage(bytes, exemplarRole(k), maxPixels));
+  return {
+    source: await probeImage(inputs.source, 'source', maxPixels),
+    exemplars,
+    ...(inputs.map ? { map: await probeImage(inputs.map, 'map', maxPixels) } : {}),
+  };
+}
+
+/** Refuses a map whose aspect ratio differs from the source's (both upright), before anything is decoded. */
+export function checkMapMatchesSource(source: ImageHeader, map: ImageHeader): void {
+  const sourceAspect = source.width / source.height;
+  const mapAspect = map.width / map.height;
+  if (Math.abs(mapAspect / sourceAspect - 1) > ASPECT_TOLERANCE) {
+    throw new PixelsError(
+      'map_mismatch',
+      `The map is ${map.width}x${map.height} but the source is ${source.width}x${source.height}: ` +
+        "their aspect ratios differ (both as shown upright, after any EXIF orientation). Export the map at the source frame's size.",
+      'map',
+    );
+  }
+}
+
 /**
  * Validates and decodes every input, then places exemplars and the map in the source frame.
- * Everything is checked from headers before any pixel is decoded.
+ * Everything is checked from headers before any pixel is decoded; images are decoded upright
+ * (EXIF orientation applied), so the map and the result follow the upright source.
  */
 export async function prepareInputs(
   settings: EditSettings,
   inputs: EditInputs,
-  maxPixels: number = DEFAULT_LIMITS.maxPixels,
-  maxExemplars: number = DEFAULT_LIMITS.maxExemplars,
+  maxPixels: number,
+  maxExemplars: number,
 ): Promise<PreparedInputs> {
   if (inputs.exemplars.length === 0) {
     throw new PixelsError('missing_part', 'No exemplar was given: add at least one exemplar image.', 'exemplar');
@@ -89,21 +120,8 @@ export async function prepareInputs(
     );
   }
   const exemplarRole = (k: number) => (inputs.exemplars.length === 1 ? 'exemplar' : `exemplar ${k + 1}`);
-  const sourceHeader = await probeImage(inputs.source, 'source', maxPixels);
-  for (const [k, bytes] of inputs.exemplars.entries()) await probeImage(bytes, exemplarRole(k), maxPixels);
-  const mapHeader = inputs.map ? await probeImage(inputs.map, 'map', maxPixels) : undefined;
-  if (mapHeader) {
-    const sourceAspect = sourceHeader.width / sourceHeader.height;
-    const mapAspect = mapHeader.width / mapHeader.height;
-    if (Math.abs(mapAspect / sourceAspect - 1) > ASPECT_TOLERANCE) {
-      throw new PixelsError(
-        'map_mismatch',
-        `The map is ${mapHeader.width}x${mapHeader.height} but the source is ${sourceHeader.width}x${sourceHeader.height}: ` +
-          "their aspect ratios differ. Export the map at the source frame's size.",
-        'map',
-      );
-    }
-  }
+  const headers = await readHeaders(inputs, maxPixels, exemplarRole);
+  if (headers.map) checkMapMatchesSource(headers.source, headers.map);
 
   const decode = async (bytes: Uint8Array, role: string) => {
     try {
@@ -111,8 +129,9 @@ export async function prepareInputs(
     } catch (error) {
       throw new PixelsError(
         'invalid_image',
-        `The ${role} image could not be decoded (${(error as Error).message}); re-export it.`,
+        `The ${role} image could not be decoded: its pixel data is damaged. Export it again and resend.`,
         role,
+        { cause: error },
       );
     }
   };
@@ -135,8 +154,9 @@ export async function prepareInputs(
     } catch (error) {
       throw new PixelsError(
         'invalid_image',
-        `The map image could not be decoded (${(error as Error).message}); re-export it.`,
+        'The map image could not be decoded: its pixel data is damaged. Export it again and resend.',
         'map',
+        { cause: error },
       );
     }
     const map = resampleMap(channelToMap(luminance, 0), width, height);

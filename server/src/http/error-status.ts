@@ -20,6 +20,8 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, ClientErrorStatusCode | 
     canceled: 409,
     queue_full: 429,
     not_ready: 503,
+    worker_lost: 503,
+    out_of_memory: 507,
     model_error: 500,
     internal: 500,
   },

@@ -6,6 +6,7 @@ import type { EditRunner } from '../edit/edit-runner.ts';
 import { JobMetrics } from '../jobs/job-metrics.ts';
 import { createJobQueue, type JobQueue } from '../jobs/job-queue.ts';
 import { type Logger, silentLogger } from '../jobs/logger.ts';
+import { ResultStore } from '../jobs/result-store.ts';
 import { createApp, type PixelsApp } from './app.ts';
 import { EventLoopStallMonitor } from './event-loop-monitor.ts';
 import { checkExposure } from './exposure.ts';
@@ -25,7 +26,12 @@ export interface StartServerOptions {
   limits?: ServerLimits;
   /** How long finished jobs and results are kept. Default one hour. */
   retentionMs?: number;
-  /** How long running jobs may finish on shutdown before they are canceled. Default 30 s. */
+  /** Folder for finished results; default a temporary `pixels-results-*` folder, removed on stop. */
+  resultsDir?: string;
+  /**
+   * The drain on shutdown: running jobs may finish this long before they are canceled, and the
+   * results they finish stay fetchable until the same deadline. Default 30 s.
+   */
   shutdownMs?: number;
   logger?: Logger;
   heartbeatMs?: number;
@@ -37,7 +43,11 @@ export interface RunningServer {
   port: number;
   app: PixelsApp;
   queue: JobQueue;
-  /** Graceful stop: refuse new work, cancel queued jobs, let running ones finish until the deadline, close. */
+  /**
+   * Graceful stop: refuse new jobs (503) while GETs go on, cancel queued jobs, let running ones
+   * finish until the deadline and keep their results fetchable until it (or until each was
+   * downloaded), then close.
+   */
   close(): Promise<void>;
 }
 
@@ -63,10 +73,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   }
   const metrics = new JobMetrics();
   const stalls = new EventLoopStallMonitor();
+  const results = new ResultStore(options.resultsDir);
+  const limits = options.limits ?? DEFAULT_SERVER_LIMITS;
   const queue = createJobQueue({
     onRunningChange: (running) => stalls.update(running),
     runners: options.runners,
-    limits: options.limits ?? DEFAULT_SERVER_LIMITS,
+    limits,
+    results,
     retentionMs: options.retentionMs,
     logger,
     metrics,
@@ -74,12 +87,24 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const app = createApp({
     queue,
     tokens: options.tokens,
-    limits: options.limits ?? DEFAULT_SERVER_LIMITS,
+    limits,
     listModels: async () => models,
     logger,
     metrics,
+    results,
     heartbeatMs: options.heartbeatMs,
-    stalls,
+    stalls: {
+      get maxStallMs() {
+        return stalls.maxStallMs;
+      },
+      get maxBusyStallMs() {
+        return stalls.maxBusyStallMs;
+      },
+      get requestStallsMs() {
+        return stalls.requestStallsMs;
+      },
+      track: (kind) => stalls.track(kind),
+    },
   });
   const server = createAdaptorServer({
     fetch: app.fetch,
@@ -87,16 +112,21 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ? { createServer: createHttpsServer, serverOptions: { cert: options.tls.cert, key: options.tls.key } }
       : {}),
   }) as import('node:http').Server;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        error.code === 'EADDRINUSE'
-          ? new Error(`Port ${options.port} on ${options.host} is in use; pick another with --port.`)
-          : new Error(`Cannot listen on ${options.host}:${options.port}: ${error.message}`),
-      ),
-    );
-    server.listen(options.port, options.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          error.code === 'EADDRINUSE'
+            ? new Error(`Port ${options.port} on ${options.host} is in use; pick another with --port.`)
+            : new Error(`Cannot listen on ${options.host}:${options.port}: ${error.message}`),
+        ),
+      );
+      server.listen(options.port, options.host, () => resolve());
+    });
+  } catch (error) {
+    await results.close();
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   const hostInUrl = options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host;
   const url = `${options.tls ? 'https' : 'http'}://${hostInUrl}:${port}`;
@@ -111,8 +141,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const close = async () => {
     const started = Date.now();
     logger.info('shutting down', { queued: queue.stats().queued, running: queue.stats().running });
-    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // The listener stays open through the drain: status, events and results keep working,
+    // submissions get 503 and /healthz says draining.
     await queue.drain(options.shutdownMs ?? 30_000);
+    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
     // Event streams end with their jobs; cut whatever is still open after a grace period.
     server.closeIdleConnections();
     const timer = setTimeout(() => server.closeAllConnections(), CONNECTION_GRACE_MS);
@@ -120,6 +152,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     clearTimeout(timer);
     stalls.close();
     await Promise.all(options.runners.map((runner) => runner.close()));
+    await results.close();
     logger.info('stopped', { durationMs: Date.now() - started });
   };
   return {

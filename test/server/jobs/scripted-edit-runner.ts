@@ -12,6 +12,7 @@ export class ScriptedEditRunner implements EditRunner {
   /** The settings of each run, in the order runs started. */
   readonly started: EditSettings[] = [];
   closed = false;
+  isAlive = true;
   private waiters: (() => void)[] = [];
 
   constructor(
@@ -21,6 +22,8 @@ export class ScriptedEditRunner implements EditRunner {
       holdSteps?: boolean;
       /** Throw this instead of finishing (after the first step). */
       failWith?: (settings: EditSettings) => Error | undefined;
+      /** The finished PNG (default a small one). */
+      result?: Uint8Array;
     } = {},
   ) {}
 
@@ -54,7 +57,8 @@ export class ScriptedEditRunner implements EditRunner {
       });
     }
     return {
-      png: encodePng(8, 8),
+      // A copy per run, as a worker transfers a fresh buffer each time.
+      png: this.options.result ? this.options.result.slice() : encodePng(8, 8),
       width: 8,
       height: 8,
       seed,
