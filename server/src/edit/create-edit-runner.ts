@@ -75,8 +75,14 @@ export function createEditRunner(options: EditRunnerOptions): EditRunner {
   let nextId = 1;
   let deaths: number[] = [];
   let restartTimer: NodeJS.Timeout | undefined;
-  let becameAlive: Promise<void>;
+  let becameAlive: Promise<void> = Promise.resolve();
   let markAlive: () => void = () => {};
+  /** A run that finds no live thread waits on this; it is renewed the moment a thread dies. */
+  const awaitNextThread = () => {
+    becameAlive = new Promise((resolve) => {
+      markAlive = resolve;
+    });
+  };
 
   const failCurrent = (failure: EditFailure) => {
     const pending = current;
@@ -87,6 +93,7 @@ export function createEditRunner(options: EditRunnerOptions): EditRunner {
   const onDeath = (thread: Worker, code: number, error: (Error & { code?: string }) | undefined) => {
     if (thread !== worker || closed) return;
     alive = false;
+    awaitNextThread();
     const outOfMemory = error?.code === 'ERR_WORKER_OUT_OF_MEMORY';
     const detail = error ? (error.stack ?? error.message) : `the thread exited with code ${code}`;
     logger.error(outOfMemory ? 'edit worker ran out of memory' : 'edit worker died', {
@@ -151,9 +158,6 @@ export function createEditRunner(options: EditRunnerOptions): EditRunner {
   function start(): void {
     restartTimer = undefined;
     if (closed) return;
-    becameAlive = new Promise((resolve) => {
-      markAlive = resolve;
-    });
     const thread = new Worker(fileURLToPath(workerUrl), {
       workerData: { ...baseConfig, generation: generation++ } satisfies WorkerConfig,
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
@@ -170,6 +174,7 @@ export function createEditRunner(options: EditRunnerOptions): EditRunner {
     });
     thread.on('exit', (code) => onDeath(thread, code, lastError));
   }
+  awaitNextThread();
   start();
 
   const post = (message: ToWorker) => worker.postMessage(message);
@@ -196,8 +201,9 @@ export function createEditRunner(options: EditRunnerOptions): EditRunner {
         post({ type: 'run', jobId, settings, inputs });
       });
     },
-    listModels() {
-      return new Promise((resolve, reject) => {
+    async listModels() {
+      if (!alive) await becameAlive;
+      return new Promise<ModelSummary[]>((resolve, reject) => {
         const requestId = nextId++;
         modelRequests.set(requestId, { resolve, reject });
         post({ type: 'models', requestId });
