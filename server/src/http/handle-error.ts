@@ -67,7 +67,8 @@ export function handleNotFound(c: Context): Response {
   return errorResponse(
     new PixelsError(
       'not_found',
-      `There is no ${c.req.method} ${c.req.path}; the endpoints are listed at /openapi.json and /docs.`,
+      `There is no ${c.req.method} ${c.req.path.slice(0, 200)}; the endpoints are listed at /openapi.json and /docs.`,
     ),
+    hasBody(c.req.raw),
   );
 }

@@ -27,6 +27,7 @@ type RequestLimits = Pick<
 >;
 
 const PART_NAMES = ['settings', 'source', 'exemplar', 'exemplar[]', 'map'] as const;
+const MAX_FILENAME_LENGTH = 255;
 const EXAMPLE = `curl -F settings='{"strength":0.6}' -F source=@source.png -F exemplar=@exemplar.png`;
 
 /** The parts of a body, read but not yet checked. */
@@ -181,7 +182,17 @@ async function readParts(request: Request, limits: RequestLimits): Promise<Parts
     }
     parts.settingsText = value;
   });
-  parser.on('file', (name: string, stream: BusboyFileStream) => {
+  parser.on('file', (name: string, stream: BusboyFileStream, filename: string) => {
+    // busboy cuts a part's headers at maxPartHeaderBytes (memory stays bounded); a file name that
+    // long is no export's, so such a part is refused rather than read from its cut headers.
+    if (!failure && filename.length > MAX_FILENAME_LENGTH) {
+      fail(
+        new PixelsError(
+          'bad_request',
+          `A part's headers are longer than this server takes (${limits.maxPartHeaderBytes} bytes, file names up to ${MAX_FILENAME_LENGTH} characters); send the images with short file names.`,
+        ),
+      );
+    }
     if (failure || !(PART_NAMES as readonly string[]).includes(name)) {
       if (!failure) fail(unknownPart(name));
       stream.resume();

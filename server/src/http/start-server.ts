@@ -1,5 +1,5 @@
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import type { ModelSummary } from '@pixels/shared';
 import type { EditRunner } from '../edit/edit-runner.ts';
@@ -53,6 +53,39 @@ export interface RunningServer {
 
 /** Connections still open this long after the queue drained are cut (stuck clients must not block exit). */
 const CONNECTION_GRACE_MS = 2000;
+/** After an answer that closes the connection, this much more of a refused body is read and dropped, at most. */
+const LINGER_MS = 1000;
+const LINGER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A lingering close for answers with `Connection: close` (a refused upload): Node destroys the
+ * socket as soon as the answer is written, and a close with the client's unread body still
+ * arriving resets the connection, which can discard the answer before the client reads it. So
+ * the socket half-closes, then reads and drops what still arrives for a moment (capped in time
+ * and bytes: the body is never drained), then closes.
+ */
+function lingerOnClose(socket: Socket): void {
+  socket.destroySoon = function destroySoon(this: Socket) {
+    if (this.writable) this.end();
+    const linger = () => {
+      let dropped = 0;
+      const timer = setTimeout(() => this.destroy(), LINGER_MS);
+      timer.unref();
+      const stop = () => {
+        clearTimeout(timer);
+        this.destroy();
+      };
+      this.on('data', (chunk: Buffer) => {
+        dropped += chunk.length;
+        if (dropped > LINGER_BYTES) stop();
+      });
+      this.once('end', stop);
+      this.resume();
+    };
+    if (this.writableFinished) linger();
+    else this.once('finish', linger);
+  };
+}
 
 /** Starts the team server; refuses (throws) an exposed address without tokens, and a model folder it cannot read. */
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
@@ -112,6 +145,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ? { createServer: createHttpsServer, serverOptions: { cert: options.tls.cert, key: options.tls.key } }
       : {}),
   }) as import('node:http').Server;
+  server.on(options.tls ? 'secureConnection' : 'connection', lingerOnClose);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) =>
