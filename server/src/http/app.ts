@@ -119,13 +119,20 @@ export function createApp(dependencies: AppDependencies) {
         onClose: () => openEventStreams--,
       });
     })
-    .get('/v1/jobs/:id/result', (c) => {
+    .get('/v1/jobs/:id/result', async (c) => {
       const job = findJob(queue, c.req.param('id'), c.get('caller'));
       const result = job.result;
       if (!result) throw noResult(job);
+      let file: ReadableStream<Uint8Array>;
+      try {
+        file = await dependencies.results.openStream(result);
+      } catch {
+        // Deleted (DELETE, or expiry) between the lookup and the open.
+        throw new PixelsError('not_found', `Job ${job.id}'s result was just deleted; submit the edit again.`, 'id');
+      }
       const done = track('download');
       // The file streams from disk to every client; nothing of it is copied into memory per download.
-      const body = observeEnd(dependencies.results.stream(result), (completed) => {
+      const body = observeEnd(file, (completed) => {
         if (completed) job.downloads++;
         done();
       });

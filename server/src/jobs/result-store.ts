@@ -1,8 +1,9 @@
-import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+
+/** Bytes read from disk per chunk of a download. */
+const CHUNK_BYTES = 64 * 1024;
 
 /** A finished image as the store keeps it: once, on disk. */
 export interface StoredResult {
@@ -37,9 +38,40 @@ export class ResultStore {
     return { file, bytes: png.byteLength };
   }
 
-  /** The file as a web stream in 64 KiB chunks: each download reads the disk (page cache), never a copy in memory. */
-  stream(result: StoredResult): ReadableStream<Uint8Array> {
-    return Readable.toWeb(createReadStream(result.file, { highWaterMark: 64 * 1024 })) as ReadableStream<Uint8Array>;
+  /**
+   * Opens the file as a web stream read on demand, one 64 KiB chunk ahead of the client: each
+   * download reads the disk (the page cache), so memory per download is a chunk, never a copy.
+   * (Readable.toWeb would queue up to 65536 chunks ahead of a slow client: the whole file.)
+   */
+  async openStream(result: StoredResult): Promise<ReadableStream<Uint8Array>> {
+    const handle = await open(result.file, 'r');
+    let position = 0;
+    let closed = false;
+    const close = async () => {
+      if (closed) return;
+      closed = true;
+      await handle.close();
+    };
+    return new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          try {
+            const chunk = new Uint8Array(CHUNK_BYTES);
+            const { bytesRead } = await handle.read(chunk, 0, CHUNK_BYTES, position);
+            position += bytesRead;
+            if (bytesRead === 0) {
+              await close();
+              controller.close();
+            } else controller.enqueue(chunk.subarray(0, bytesRead));
+          } catch (error) {
+            await close().catch(() => {});
+            controller.error(error);
+          }
+        },
+        cancel: close,
+      },
+      { highWaterMark: 1 },
+    );
   }
 
   /** Deletes a result (a download in flight keeps reading its open file). */

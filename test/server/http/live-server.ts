@@ -14,6 +14,8 @@ export interface LiveServer {
   url: string;
   server: RunningServer;
   logLines: Record<string, unknown>[];
+  /** The bearer token of a team member. */
+  tokenOf(name: string): string;
   /** fetch against the server with the given headers only. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** fetch against the server as the named token holder (no header for `undefined`). */
@@ -68,6 +70,7 @@ export async function startLiveServer(
     server,
     logLines,
     fetch: (path, init) => fetch(`${server.url}${path}`, init),
+    tokenOf: (name) => (options.tokens ?? TEAM_TOKENS).find((entry) => entry.name === name)!.token,
     fetchAs,
     async submit(name, form) {
       const response = await fetchAs(name, '/v1/edits', { method: 'POST', body: form });
