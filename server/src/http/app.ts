@@ -36,6 +36,7 @@ export interface AppDependencies {
     readonly maxBusyStallMs: number | undefined;
     /** Largest stalls while uploads were parsed and results streamed (no job needed). */
     readonly requestStallsMs?: { upload: number; download: number };
+    readonly requestBusyStallsMs?: { upload: number; download: number };
     /** Counts a request of this kind in flight until the returned function is called. */
     track?: (kind: 'upload' | 'download') => () => void;
   };
@@ -158,6 +159,7 @@ export function createApp(dependencies: AppDependencies) {
           maxStallMs: dependencies.stalls?.maxStallMs ?? 0,
           maxBusyStallMs: dependencies.stalls?.maxBusyStallMs,
           requestStallsMs: dependencies.stalls?.requestStallsMs,
+          requestBusyStallsMs: dependencies.stalls?.requestBusyStallsMs,
         }),
         200,
         {

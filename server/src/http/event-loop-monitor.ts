@@ -40,6 +40,7 @@ export class EventLoopStallMonitor {
   private running = 0;
   private readonly inFlight: Record<RequestKind, number> = { upload: 0, download: 0 };
   private readonly worstRequestMs: Record<RequestKind, number> = { upload: 0, download: 0 };
+  private readonly worstRequestBusyMs: Record<RequestKind, number> = { upload: 0, download: 0 };
 
   /** Call with the number of running jobs whenever it changes. */
   update(running: number): void {
@@ -66,6 +67,11 @@ export class EventLoopStallMonitor {
   /** Largest wall-clock stalls in ms while uploads, and while downloads, were in flight. */
   get requestStallsMs(): { upload: number; download: number } {
     return { ...this.worstRequestMs };
+  }
+
+  /** The same, counting only time the thread ran (undefined where not measurable). */
+  get requestBusyStallsMs(): { upload: number; download: number } | undefined {
+    return this.cpu ? { ...this.worstRequestBusyMs } : undefined;
   }
 
   private get active(): boolean {
@@ -113,7 +119,9 @@ export class EventLoopStallMonitor {
       this.worstBusyMs = Math.max(this.worstBusyMs, cpuMs - this.lastCpuMs);
     }
     for (const kind of ['upload', 'download'] as const) {
-      if (this.inFlight[kind] > 0) this.worstRequestMs[kind] = Math.max(this.worstRequestMs[kind], stallMs);
+      if (this.inFlight[kind] === 0) continue;
+      this.worstRequestMs[kind] = Math.max(this.worstRequestMs[kind], stallMs);
+      this.worstRequestBusyMs[kind] = Math.max(this.worstRequestBusyMs[kind], cpuMs - this.lastCpuMs);
     }
     this.lastWallMs = wallMs;
     this.lastCpuMs = cpuMs;

@@ -11,6 +11,7 @@ export function renderMetricsText(
     maxStallMs: number;
     maxBusyStallMs: number | undefined;
     requestStallsMs?: { upload: number; download: number };
+    requestBusyStallsMs?: { upload: number; download: number };
   },
 ): string {
   return `${[
@@ -55,6 +56,15 @@ export function renderMetricsText(
           'gauge',
           'during',
           { upload: server.requestStallsMs.upload / 1000, download: server.requestStallsMs.download / 1000 },
+        )
+      : []),
+    ...(server.requestBusyStallsMs
+      ? renderLabelled(
+          'pixels_event_loop_request_busy_stall_max_seconds',
+          'The same, counting only time the HTTP thread spent running (Linux).',
+          'gauge',
+          'during',
+          { upload: server.requestBusyStallsMs.upload / 1000, download: server.requestBusyStallsMs.download / 1000 },
         )
       : []),
     ...metrics.render(),

@@ -28,6 +28,8 @@ type RequestLimits = Pick<
 
 const PART_NAMES = ['settings', 'source', 'exemplar', 'exemplar[]', 'map'] as const;
 const MAX_FILENAME_LENGTH = 255;
+/** Bytes handed to the parser at once (a slice of many tiny parts is a few hundred of them). */
+const PARSE_SLICE_BYTES = 4 * 1024;
 const EXAMPLE = `curl -F settings='{"strength":0.6}' -F source=@source.png -F exemplar=@exemplar.png`;
 
 /** The parts of a body, read but not yet checked. */
@@ -246,8 +248,16 @@ async function readParts(request: Request, limits: RequestLimits): Promise<Parts
       const { done, value } = await reader.read();
       if (done) break;
       received += value.byteLength;
-      if (received > limits.maxBodyBytes) fail(tooLarge(limits));
-      else if (!parser.write(value)) await new Promise((resolve) => parser.once('drain', resolve));
+      if (received > limits.maxBodyBytes) {
+        fail(tooLarge(limits));
+        break;
+      }
+      // In slices, so that a chunk of thousands of tiny parts stops being parsed at the part limit.
+      for (let offset = 0; offset < value.byteLength && !failure; offset += PARSE_SLICE_BYTES) {
+        if (!parser.write(value.subarray(offset, offset + PARSE_SLICE_BYTES))) {
+          await new Promise((resolve) => parser.once('drain', resolve));
+        }
+      }
     }
   } catch (error) {
     // A body-limit wrapper or a client that went away.
@@ -257,7 +267,7 @@ async function readParts(request: Request, limits: RequestLimits): Promise<Parts
     // Stop here: the rest of the body is not read, and the error answer closes the connection.
     reader.releaseLock();
     parser.destroy();
-    throw failure;
+    throw failure as PixelsError;
   }
   parser.end();
   await finished;

@@ -136,6 +136,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       get requestStallsMs() {
         return stalls.requestStallsMs;
       },
+      get requestBusyStallsMs() {
+        return stalls.requestBusyStallsMs;
+      },
       track: (kind) => stalls.track(kind),
     },
   });
