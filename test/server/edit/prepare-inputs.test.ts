@@ -57,3 +57,22 @@ describe('prepareInputs: maps', () => {
     expect([fromAlpha.editMap.data[32 * 64 + 31], fromAlpha.editMap.data[32 * 64 + 32]]).toEqual([0, 1]);
   });
 });
+
+describe('prepareInputs: headers probed by the HTTP layer', () => {
+  it('uses the headers it is handed instead of probing the files again', async () => {
+    const source = await fixtureAt('brick', 64);
+    const exemplar = await fixtureAt('grass', 64, 64, (x) => (x >= 32 ? 1 : 0));
+    const map = await solidPng(64, 64, 128);
+    const header = { format: 'png', width: 64, height: 64, hasAlpha: true } as const;
+    // The files agree; the headers handed over say the map is twice as wide. Only headers that are
+    // used (not probed again) can make the check fail.
+    const handed = prepare(EditSettings.parse({}), {
+      source,
+      exemplars: [exemplar],
+      map,
+      headers: { source: header, exemplars: [header], map: { ...header, width: 128 } },
+    });
+    await expect(handed).rejects.toMatchObject({ code: 'map_mismatch' });
+    await expect(prepare(EditSettings.parse({}), { source, exemplars: [exemplar], map })).resolves.toBeDefined();
+  });
+});
