@@ -22,6 +22,10 @@ export const ERROR_CODES = [
   'device_unavailable',
   'queue_full',
   'canceled',
+  /** The worker thread running the job died (twice: a first death is retried). */
+  'worker_lost',
+  /** The worker ran out of memory on this job: use smaller images or fewer exemplars. */
+  'out_of_memory',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -43,8 +47,10 @@ export class PixelsError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly field?: string,
+    /** `cause`: the detail behind the message, for the server log only (never sent to clients). */
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = 'PixelsError';
   }
 

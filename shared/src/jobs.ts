@@ -5,6 +5,23 @@ import { EditSettings } from './settings.ts';
 export const JOB_STATES = ['queued', 'running', 'done', 'failed', 'canceled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
+/**
+ * Why a job ended without a result, on every `failed` and `canceled` event: `owner` or `admin`
+ * canceled it; `shutdown` (the server stopped); `worker_lost` (its worker thread died twice, or a
+ * device fault); `out_of_memory` (its worker ran out of memory on it); `bad_input` (the request
+ * could not be served: fix it and resend); `server_fault` (a bug or a broken model: tell the admin).
+ */
+export const END_REASONS = [
+  'owner',
+  'admin',
+  'shutdown',
+  'worker_lost',
+  'out_of_memory',
+  'bad_input',
+  'server_fault',
+] as const;
+export type EndReason = (typeof END_REASONS)[number];
+
 /** Progress of a running edit: step `step` of `totalSteps` (1-based, counted over all passes). */
 export const Progress = z.object({
   step: z.number().int().nonnegative(),
@@ -29,6 +46,8 @@ export const Job = z.object({
   /** Where the finished PNG can be fetched. */
   resultUrl: z.string().optional(),
   error: ErrorBody.shape.error.optional(),
+  /** Why a failed or canceled job ended. */
+  reason: z.enum(END_REASONS).optional(),
 });
 export type Job = z.infer<typeof Job>;
 
@@ -57,7 +76,7 @@ export const JobEvent = z.discriminatedUnion('type', [
     preview: z.string().optional(),
   }),
   z.object({ type: z.literal('done'), resultUrl: z.string(), width: z.number().int(), height: z.number().int() }),
-  z.object({ type: z.literal('failed'), error: ErrorBody.shape.error }),
-  z.object({ type: z.literal('canceled') }),
+  z.object({ type: z.literal('failed'), error: ErrorBody.shape.error, reason: z.enum(END_REASONS) }),
+  z.object({ type: z.literal('canceled'), reason: z.enum(END_REASONS) }),
 ]);
 export type JobEvent = z.infer<typeof JobEvent>;

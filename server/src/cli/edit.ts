@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import {
+  DEFAULT_LIMITS,
   EditSettings,
   type EditSettingsInput,
   FIT_MODES,
@@ -8,6 +9,7 @@ import {
   THRESHOLD_CURVES,
 } from '@pixels/shared';
 import { createEditRunner } from '../edit/create-edit-runner.ts';
+import { EditFailed } from '../edit/edit-failure.ts';
 import { DEVICE_SPELLINGS, type DeviceSpec, parseDeviceSpec } from '../models/devices.ts';
 import {
   CliError,
@@ -192,7 +194,7 @@ export async function runEdit(argv: string[]): Promise<number> {
       exemplars: await Promise.all(args.exemplars.map((path) => readInputFile(path, '--exemplar'))),
       map: args.map ? await readInputFile(args.map, '--map') : undefined,
     };
-    runner = createEditRunner({ modelsDir: DEFAULT_MODELS_DIR, device: args.device });
+    runner = createEditRunner({ modelsDir: DEFAULT_MODELS_DIR, device: args.device, limits: DEFAULT_LIMITS });
     const progress = createProgressReporter();
     const outcome = await runner.run(args.settings, inputs, {
       onStart: (start) => {
@@ -220,6 +222,12 @@ export async function runEdit(argv: string[]): Promise<number> {
     }
     if (error instanceof PixelsError) {
       console.error(`pixels edit: ${error.message}`);
+      return 1;
+    }
+    if (error instanceof EditFailed) {
+      // A local run: the detail is the user's own, so it is shown too.
+      const { message, detail, reason } = error.failure;
+      console.error(`pixels edit: ${message}${reason === 'bad_input' || !detail ? '' : `\n${detail}`}`);
       return 1;
     }
     console.error(`pixels edit: internal error: ${(error as Error).stack ?? error}`);

@@ -6,7 +6,7 @@ import { checkExposure, ExposureError } from '../http/exposure.ts';
 import { ConfigError, parseServeConfig, SERVE_USAGE, type ServeConfig } from '../http/server-config.ts';
 import { type RunningServer, startServer } from '../http/start-server.ts';
 import { loadTokensFile, parseTokensVariable, type TokenEntry, TokenRegistry } from '../http/tokens.ts';
-import { createJsonLogger } from '../jobs/logger.ts';
+import { createJsonLogger, type Logger, silentLogger } from '../jobs/logger.ts';
 import { DEFAULT_MODELS_DIR, resolveUserPath } from './cli-support.ts';
 
 /** Relative paths in flags and variables are the user's: taken from the folder the command was run from. */
@@ -55,7 +55,7 @@ export async function runServe(argv: string[]): Promise<number> {
     console.error(`pixels serve: ${(error as Error).message}`);
     return 2;
   }
-  const runners = createRunners(config);
+  const runners = createRunners(config, logger);
   let server: RunningServer;
   try {
     server = await startServer({
@@ -68,6 +68,7 @@ export async function runServe(argv: string[]): Promise<number> {
       tls,
       limits: config.limits,
       retentionMs: config.retentionMs,
+      resultsDir: config.resultsDir,
       shutdownMs: config.shutdownMs,
       logger,
     });
@@ -117,7 +118,11 @@ export function cpuThreadsPerWorker(cores: number, cpuWorkers: number): number {
 }
 
 /** What each worker is started with: one per `--devices` entry, its device named in errors as `--devices`. */
-export function workerOptions(config: ServeConfig, cores = availableParallelism()): EditRunnerOptions[] {
+export function workerOptions(
+  config: ServeConfig,
+  cores = availableParallelism(),
+  logger: Logger = silentLogger,
+): EditRunnerOptions[] {
   const mayUseCpu = config.devices.filter((device) => device === 'cpu' || device === 'auto').length;
   const intraOpThreads = cpuThreadsPerWorker(cores, mayUseCpu);
   return config.devices.map((device) => ({
@@ -125,11 +130,12 @@ export function workerOptions(config: ServeConfig, cores = availableParallelism(
     device,
     deviceFlag: '--devices',
     intraOpThreads,
-    maxPixels: config.limits.maxPixels,
-    maxExemplars: config.limits.maxExemplars,
+    limits: config.limits,
+    resourceLimits: { maxOldGenerationSizeMb: config.limits.maxWorkerHeapMb },
+    logger: logger.child({ device }),
   }));
 }
 
-function createRunners(config: ServeConfig): EditRunner[] {
-  return workerOptions(config).map((options) => createEditRunner(options));
+function createRunners(config: ServeConfig, logger: Logger): EditRunner[] {
+  return workerOptions(config, availableParallelism(), logger).map((options) => createEditRunner(options));
 }

@@ -5,8 +5,8 @@
  * Afterwards each worker is ready until a job fails with `device_unavailable`; it is ready again
  * once a job runs to the end on it, or once a fresh probe passes (asking for readiness starts one).
  */
-import { PixelsError } from '@pixels/shared';
 import type { Logger } from '../jobs/logger.ts';
+import { EditFailed } from './edit-failure.ts';
 import type { DeviceReport, EditRunner } from './edit-runner.ts';
 
 /** Whether one worker's model session can run, for /readyz. */
@@ -44,7 +44,8 @@ export class ProbedRunner implements EditRunner {
       this.deviceFailure = undefined;
       return outcome;
     } catch (error) {
-      if (error instanceof PixelsError && error.code === 'device_unavailable') this.deviceFailure = error.message;
+      if (error instanceof EditFailed && error.failure.code === 'device_unavailable')
+        this.deviceFailure = error.message;
       throw error;
     }
   }
@@ -65,6 +66,10 @@ export class ProbedRunner implements EditRunner {
         this.recheck = undefined;
       });
     return this.recheck;
+  }
+
+  get isAlive(): boolean {
+    return this.runner.isAlive;
   }
 
   listModels(): ReturnType<EditRunner['listModels']> {
@@ -104,7 +109,9 @@ export async function probeRunners(
       options.logger.info('worker ready', { worker: index + 1, ...outcome.value });
       continue;
     }
-    const message = (outcome.reason as Error).message;
+    // For the admin at start-up: the device's own words (EditFailed keeps them as its detail).
+    const reason = outcome.reason as Error;
+    const message = reason instanceof EditFailed ? (reason.failure.detail ?? reason.message) : reason.message;
     failures.push(`worker ${index + 1}: ${message}`);
     if (options.fallback) options.logger.warn('device dropped: it cannot start', { worker: index + 1, error: message });
   }

@@ -3,13 +3,23 @@ import type { DeviceReport } from '../models/model-registry.ts';
 
 export type { DeviceReport };
 
+import type { ImageHeader } from '../images/probe.ts';
 import type { Rect } from './edit-region.ts';
+
+/** The probed header of each input image, in the order of EditInputs. */
+export interface InputHeaders {
+  source: ImageHeader;
+  exemplars: readonly ImageHeader[];
+  map?: ImageHeader;
+}
 
 /** The encoded image files of one edit request (PNG, JPEG or WebP bytes), exemplars in z-order. */
 export interface EditInputs {
   source: Uint8Array;
   exemplars: readonly Uint8Array[];
   map?: Uint8Array;
+  /** The headers as the HTTP layer probed them, passed on so the pipeline does not probe twice. */
+  headers?: InputHeaders;
 }
 
 export interface EditStart {
@@ -60,10 +70,12 @@ export interface RunOptions {
 
 /**
  * Runs whole edits (image decoding, the PIXELS loop, PNG encoding) off the main thread. One runner
- * owns one worker thread and one device; jobs on one runner run one at a time.
- * Bad input rejects with a PixelsError whose code maps to a 4xx.
+ * owns one worker thread and one device and runs one job at a time (the job queue hands them out).
+ * A failure rejects with EditFailed (its `failure` says the code, the client's message and the reason).
  */
 export interface EditRunner {
+  /** False while the runner has no live worker thread (starting, or restarting after a death). */
+  readonly isAlive: boolean;
   run(settings: EditSettings, inputs: EditInputs, options?: RunOptions): Promise<EditOutcome>;
   listModels(): Promise<ModelSummary[]>;
   /**

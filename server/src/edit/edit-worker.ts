@@ -1,9 +1,9 @@
 /** The worker thread that owns the models and runs edits, so inference never blocks the main event loop. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { PixelsError } from '@pixels/shared';
 import { ModelRegistry } from '../models/model-registry.ts';
+import { toEditFailure } from './edit-failure.ts';
 import { runEditPipeline } from './edit-pipeline.ts';
-import type { FromWorker, ToWorker, WorkerConfig } from './worker-protocol.ts';
+import type { FaultInjection, FromWorker, ToWorker, WorkerConfig } from './worker-protocol.ts';
 
 const config = workerData as WorkerConfig;
 const port = parentPort!;
@@ -28,19 +28,25 @@ async function run(message: Extract<ToWorker, { type: 'run' }>): Promise<void> {
     const outcome = await runEditPipeline(registry, message.settings, message.inputs, config.limits, {
       signal: controller.signal,
       onStart: (start) => send({ type: 'start', jobId, start }),
-      onProgress: (progress) => send({ type: 'progress', jobId, progress }),
+      onProgress: (progress) => {
+        injectFault(config.faultInjection, progress.step);
+        send({ type: 'progress', jobId, progress });
+      },
     });
     send({ type: 'done', jobId, outcome }, [outcome.png.buffer as ArrayBuffer]);
   } catch (error) {
-    if (error instanceof PixelsError) {
-      send({ type: 'failed', jobId, error: error.toBody().error, internal: false });
-    } else {
-      const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      send({ type: 'failed', jobId, error: { code: 'internal', message: detail }, internal: true });
-    }
+    send({ type: 'failed', jobId, failure: toEditFailure(error) });
   } finally {
     running.delete(jobId);
   }
+}
+
+/** The supervision tests' way to kill this thread mid-job (see FaultInjection). */
+function injectFault(fault: FaultInjection | undefined, step: number): void {
+  if (!fault || step < fault.atStep || (fault.threads > 0 && config.generation >= fault.threads)) return;
+  if (fault.kind === 'exit') process.exit(70);
+  const hog: number[][] = [];
+  for (;;) hog.push(new Array(1 << 20).fill(Math.random()));
 }
 
 port.on('message', (message: ToWorker) => {
@@ -55,12 +61,8 @@ port.on('message', (message: ToWorker) => {
       registry
         .probe()
         .then((device) => send({ type: 'probe', requestId: message.requestId, device }))
-        .catch((error: Error) =>
-          send({
-            type: 'probe',
-            requestId: message.requestId,
-            error: error instanceof PixelsError ? error.toBody().error : { code: 'internal', message: error.message },
-          }),
+        .catch((error: unknown) =>
+          send({ type: 'probe', requestId: message.requestId, failure: toEditFailure(error) }),
         );
       break;
     case 'models':

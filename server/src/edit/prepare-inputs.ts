@@ -1,17 +1,9 @@
-import {
-  DEFAULT_LIMITS,
-  type EditSettings,
-  type FitMode,
-  type GrayMap,
-  PixelsError,
-  shapeToMap,
-  unionMaps,
-} from '@pixels/shared';
+import { type EditSettings, type FitMode, type GrayMap, PixelsError, shapeToMap, unionMaps } from '@pixels/shared';
 import { decodeLuminance, decodeRgba, placeOnCanvas, type RawImage, resizeRaw } from '../images/codec.ts';
 import { channelToMap } from '../images/pixel-tensors.ts';
-import { probeImage } from '../images/probe.ts';
+import { type ImageHeader, probeImage } from '../images/probe.ts';
 import { cropRaw, isOpaqueEverywhere, type Rect } from './edit-region.ts';
-import type { EditInputs } from './edit-runner.ts';
+import type { EditInputs, InputHeaders } from './edit-runner.ts';
 
 /** Inputs decoded and placed in the source frame, 8-bit and at the source's own size. */
 export interface DecodedInputs {
@@ -92,15 +84,47 @@ function pasteOver(base: RawImage, layer: RawImage): RawImage {
   return { ...layer, data };
 }
 
+/** Each image's header: as the HTTP layer probed it when it passed them on, else probed here (the CLI). */
+async function readHeaders(
+  inputs: EditInputs,
+  maxPixels: number,
+  exemplarRole: (k: number) => string,
+): Promise<InputHeaders> {
+  if (inputs.headers) return inputs.headers;
+  const exemplars: ImageHeader[] = [];
+  for (const [k, bytes] of inputs.exemplars.entries())
+    exemplars.push(await probeImage(bytes, exemplarRole(k), maxPixels));
+  return {
+    source: await probeImage(inputs.source, 'source', maxPixels),
+    exemplars,
+    ...(inputs.map ? { map: await probeImage(inputs.map, 'map', maxPixels) } : {}),
+  };
+}
+
+/** Refuses a map whose aspect ratio differs from the source's (both upright), before anything is decoded. */
+export function checkMapMatchesSource(source: ImageHeader, map: ImageHeader): void {
+  const sourceAspect = source.width / source.height;
+  const mapAspect = map.width / map.height;
+  if (Math.abs(mapAspect / sourceAspect - 1) > ASPECT_TOLERANCE) {
+    throw new PixelsError(
+      'map_mismatch',
+      `The map is ${map.width}x${map.height} but the source is ${source.width}x${source.height}: ` +
+        "their aspect ratios differ (both as shown upright, after any EXIF orientation). Export the map at the source frame's size.",
+      'map',
+    );
+  }
+}
+
 /**
  * Validates and decodes every input once, then places exemplars and the map in the source frame,
- * as 8-bit buffers. Everything is checked from headers before any pixel is decoded.
+ * as 8-bit buffers. Everything is checked from headers before any pixel is decoded; images are
+ * decoded upright (EXIF orientation applied), so the map and the result follow the upright source.
  */
 export async function decodeInputs(
   settings: EditSettings,
   inputs: EditInputs,
-  maxPixels: number = DEFAULT_LIMITS.maxPixels,
-  maxExemplars: number = DEFAULT_LIMITS.maxExemplars,
+  maxPixels: number,
+  maxExemplars: number,
 ): Promise<DecodedInputs> {
   if (inputs.exemplars.length === 0) {
     throw new PixelsError('missing_part', 'No exemplar was given: add at least one exemplar image.', 'exemplar');
@@ -113,21 +137,8 @@ export async function decodeInputs(
     );
   }
   const exemplarRole = (k: number) => (inputs.exemplars.length === 1 ? 'exemplar' : `exemplar ${k + 1}`);
-  const sourceHeader = await probeImage(inputs.source, 'source', maxPixels);
-  for (const [k, bytes] of inputs.exemplars.entries()) await probeImage(bytes, exemplarRole(k), maxPixels);
-  const mapHeader = inputs.map ? await probeImage(inputs.map, 'map', maxPixels) : undefined;
-  if (mapHeader) {
-    const sourceAspect = sourceHeader.width / sourceHeader.height;
-    const mapAspect = mapHeader.width / mapHeader.height;
-    if (Math.abs(mapAspect / sourceAspect - 1) > ASPECT_TOLERANCE) {
-      throw new PixelsError(
-        'map_mismatch',
-        `The map is ${mapHeader.width}x${mapHeader.height} but the source is ${sourceHeader.width}x${sourceHeader.height}: ` +
-          "their aspect ratios differ. Export the map at the source frame's size.",
-        'map',
-      );
-    }
-  }
+  const headers = await readHeaders(inputs, maxPixels, exemplarRole);
+  if (headers.map) checkMapMatchesSource(headers.source, headers.map);
 
   const decode = async (bytes: Uint8Array, role: string) => {
     try {
@@ -135,8 +146,9 @@ export async function decodeInputs(
     } catch (error) {
       throw new PixelsError(
         'invalid_image',
-        `The ${role} image could not be decoded (${(error as Error).message}); re-export it.`,
+        `The ${role} image could not be decoded: its pixel data is damaged. Export it again and resend.`,
         role,
+        { cause: error },
       );
     }
   };
@@ -170,8 +182,9 @@ export async function decodeInputs(
   } catch (error) {
     throw new PixelsError(
       'invalid_image',
-      `The map image could not be decoded (${(error as Error).message}); re-export it.`,
+      'The map image could not be decoded: its pixel data is damaged. Export it again and resend.',
       'map',
+      { cause: error },
     );
   }
   // A triangle filter: no ringing, so black stays exactly black and the edit region does not spread.
@@ -202,8 +215,8 @@ export function cropInputs(decoded: DecodedInputs, settings: EditSettings, rect:
 export async function prepareInputs(
   settings: EditSettings,
   inputs: EditInputs,
-  maxPixels: number = DEFAULT_LIMITS.maxPixels,
-  maxExemplars: number = DEFAULT_LIMITS.maxExemplars,
+  maxPixels: number,
+  maxExemplars: number,
 ): Promise<PreparedInputs> {
   const decoded = await decodeInputs(settings, inputs, maxPixels, maxExemplars);
   return cropInputs(decoded, settings, { left: 0, top: 0, width: decoded.source.width, height: decoded.source.height });

@@ -1,8 +1,20 @@
-import type { EditSettings, ErrorBody, ModelSummary } from '@pixels/shared';
+import type { EditSettings, ModelSummary } from '@pixels/shared';
 import type { Device, DeviceSpec } from '../models/devices.ts';
 import type { DeviceReport } from '../models/model-registry.ts';
+import type { EditFailure } from './edit-failure.ts';
 import type { PipelineLimits } from './edit-pipeline.ts';
 import type { EditInputs, EditOutcome, EditProgress, EditStart } from './edit-runner.ts';
+
+/**
+ * Kills the worker thread mid-job, for the supervision tests: at step `atStep` of a job on one of
+ * the first `threads` threads (0 = every thread), it exits the thread or fills its heap until V8
+ * runs out of memory. Never set in production.
+ */
+export interface FaultInjection {
+  kind: 'exit' | 'out_of_memory';
+  atStep: number;
+  threads: number;
+}
 
 /** What the edit worker is started with. */
 export interface WorkerConfig {
@@ -16,6 +28,9 @@ export interface WorkerConfig {
   intraOpThreads: number;
   maxResidentModels: number;
   limits: PipelineLimits;
+  /** 0 for the first thread of a runner, 1 for its first replacement, and so on. */
+  generation: number;
+  faultInjection?: FaultInjection;
 }
 
 export type ToWorker =
@@ -28,6 +43,6 @@ export type FromWorker =
   | { type: 'start'; jobId: number; start: EditStart }
   | { type: 'progress'; jobId: number; progress: EditProgress }
   | { type: 'done'; jobId: number; outcome: EditOutcome }
-  | { type: 'failed'; jobId: number; error: ErrorBody['error']; internal: boolean }
+  | { type: 'failed'; jobId: number; failure: EditFailure }
   | { type: 'models'; requestId: number; models?: ModelSummary[]; error?: string }
-  | { type: 'probe'; requestId: number; device?: DeviceReport; error?: ErrorBody['error'] };
+  | { type: 'probe'; requestId: number; device?: DeviceReport; failure?: EditFailure };

@@ -47,3 +47,34 @@ export function workingSizeFor(source: Size, model: WorkingSizeModel, maxPixels:
   const side = (length: number) => Math.max(multiple, Math.floor((length * scale) / multiple) * multiple);
   return { width: side(source.width), height: side(source.height) };
 }
+
+export interface ShapeLimits {
+  /** Longest side over shortest side. */
+  maxAspectRatio: number;
+  /** Shortest side of the working size, in pixels. */
+  minWorkingSide: number;
+}
+
+/**
+ * Why the model cannot serve an image of this shape, or undefined when it can: an aspect ratio
+ * beyond `maxAspectRatio` (the working size would be a sliver, and a real model would allocate
+ * attention for the long side), or a working size with a side under `minWorkingSide`.
+ */
+export function unservableShape(
+  image: Size,
+  model: Omit<WorkingSizeModel, 'vaeScaleFactor'> & Partial<WorkingSizeModel>,
+  limits: ShapeLimits,
+): string | undefined {
+  const aspect = Math.max(image.width, image.height) / Math.min(image.width, image.height);
+  if (aspect > limits.maxAspectRatio) {
+    return `its aspect ratio is 1:${aspect.toFixed(aspect < 100 ? 1 : 0)}, beyond the 1:${limits.maxAspectRatio} this server's models can serve; crop it closer to square`;
+  }
+  const working =
+    model.vaeScaleFactor === undefined
+      ? workingSize(image, model.nativeSize, model.sizeMultiple)
+      : workingSizeFor(image, { ...model, vaeScaleFactor: model.vaeScaleFactor }, Number.POSITIVE_INFINITY);
+  if (Math.min(working.width, working.height) < limits.minWorkingSide) {
+    return `the model would run it at ${working.width}x${working.height}, under the ${limits.minWorkingSide} px a side it needs; crop it closer to square`;
+  }
+  return undefined;
+}

@@ -1,6 +1,5 @@
 import { type ModelSummary, PixelsError, type ServerStatus, type SubmitResponse } from '@pixels/shared';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import type { WorkerReadiness } from '../edit/device-readiness.ts';
 import { isJobIdShaped } from '../jobs/job-id.ts';
@@ -8,6 +7,7 @@ import type { JobMetrics } from '../jobs/job-metrics.ts';
 import type { JobQueue } from '../jobs/job-queue.ts';
 import { eventsUrl, type JobRecord, jobUrl } from '../jobs/job-record.ts';
 import type { Logger } from '../jobs/logger.ts';
+import type { ResultStore } from '../jobs/result-store.ts';
 import { renderApiPage } from './api-page.ts';
 import { type AppEnv, bearerAuth, mayAccess } from './auth.ts';
 import { createErrorHandler, handleNotFound } from './handle-error.ts';
@@ -27,10 +27,20 @@ export interface AppDependencies {
   listModels: () => Promise<ModelSummary[]>;
   logger: Logger;
   metrics: JobMetrics;
+  /** Where the queue keeps finished results; downloads stream from it. */
+  results: ResultStore;
   /** Keep-alive comment interval of event streams. Default 15 s. */
   heartbeatMs?: number;
   /** Event-loop stalls while jobs ran, for /metrics. */
-  stalls?: { readonly maxStallMs: number; readonly maxBusyStallMs: number | undefined };
+  stalls?: {
+    readonly maxStallMs: number;
+    readonly maxBusyStallMs: number | undefined;
+    /** Largest stalls while uploads were parsed and results streamed (no job needed). */
+    readonly requestStallsMs?: { upload: number; download: number };
+    readonly requestBusyStallsMs?: { upload: number; download: number };
+    /** Counts a request of this kind in flight until the returned function is called. */
+    track?: (kind: 'upload' | 'download') => () => void;
+  };
   /** Whether each worker's model session can run (probed at start-up; a device failure clears it). Default: all ready. */
   workerReadiness?: () => readonly WorkerReadiness[];
 }
@@ -51,11 +61,13 @@ export function createApp(dependencies: AppDependencies) {
   const describeUnready = (workers: ReturnType<typeof unreadyWorkers>) =>
     workers.map((worker) => `worker ${worker.number} (${worker.device}): ${worker.reason}`).join('; ');
 
+  const track = (kind: 'upload' | 'download') => dependencies.stalls?.track?.(kind) ?? (() => {});
   const status = (state: ServerStatus['status']): ServerStatus => {
     const stats = queue.stats();
     return {
       status: state,
       workers: stats.workers,
+      liveWorkers: stats.liveWorkers,
       queued: stats.queued,
       running: stats.running,
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
@@ -68,16 +80,6 @@ export function createApp(dependencies: AppDependencies) {
       },
     };
   };
-
-  const limitBody = bodyLimit({
-    maxSize: limits.maxBodyBytes,
-    onError: () => {
-      throw new PixelsError(
-        'payload_too_large',
-        `The request is larger than this server's limit of ${limits.maxBodyBytes} bytes; send smaller images (the frame at 1x) or ask the admin to raise --max-body-bytes.`,
-      );
-    },
-  });
 
   return new Hono<AppEnv>()
     .onError(createErrorHandler(logger))
@@ -95,15 +97,19 @@ export function createApp(dependencies: AppDependencies) {
     )
     .use('/v1/*', authenticate)
     .use('/metrics', authenticate)
-    .post('/v1/edits', limitBody, async (c) => {
-      if (queue.isDraining) throw new PixelsError('not_ready', 'The server is shutting down; retry in a minute.');
+    .post('/v1/edits', async (c) => {
+      const owner = c.get('caller').name;
+      // Refuse what the queue would refuse before reading a byte of the body.
+      queue.checkAdmission(owner, 0);
       const models = await listModels();
-      const request = await parseEditRequest(
-        c.req.raw,
-        limits,
-        models.map((model) => model.name),
-      );
-      const job = queue.submit(c.get('caller').name, request.settings, request.inputs);
+      const done = track('upload');
+      let request: Awaited<ReturnType<typeof parseEditRequest>>;
+      try {
+        request = await parseEditRequest(c.req.raw, limits, models);
+      } finally {
+        done();
+      }
+      const job = queue.submit(owner, request.settings, request.inputs);
       const body: SubmitResponse = {
         id: job.id,
         state: job.state,
@@ -116,8 +122,9 @@ export function createApp(dependencies: AppDependencies) {
     })
     .get('/v1/jobs/:id', (c) => c.json(findJob(queue, c.req.param('id'), c.get('caller')).toJob()))
     .delete('/v1/jobs/:id', async (c) => {
-      const job = findJob(queue, c.req.param('id'), c.get('caller'));
-      await queue.cancel(job.id);
+      const caller = c.get('caller');
+      const job = findJob(queue, c.req.param('id'), caller);
+      await queue.cancel(job.id, caller.name === job.owner ? 'owner' : 'admin');
       return c.json(job.toJob());
     })
     .get('/v1/jobs/:id/events', (c) => {
@@ -129,20 +136,36 @@ export function createApp(dependencies: AppDependencies) {
         onClose: () => openEventStreams--,
       });
     })
-    .get('/v1/jobs/:id/result', (c) => {
+    .get('/v1/jobs/:id/result', async (c) => {
       const job = findJob(queue, c.req.param('id'), c.get('caller'));
-      if (!job.result) throw noResult(job);
-      return c.body(job.result.png.slice(), 200, {
+      const result = job.result;
+      if (!result) throw noResult(job);
+      let file: ReadableStream<Uint8Array>;
+      try {
+        file = await dependencies.results.openStream(result);
+      } catch {
+        // Deleted (DELETE, or expiry) between the lookup and the open.
+        throw new PixelsError('not_found', `Job ${job.id}'s result was just deleted; submit the edit again.`, 'id');
+      }
+      const done = track('download');
+      // The file streams from disk to every client; nothing of it is copied into memory per download.
+      const body = observeEnd(file, (completed) => {
+        if (completed) job.downloads++;
+        done();
+      });
+      return c.body(body, 200, {
+        'Content-Length': String(result.bytes),
         'Content-Type': 'image/png',
         'Content-Disposition': `attachment; filename="pixels-${job.id}.png"`,
         'Cache-Control': 'private, no-store',
-        'Server-Timing': `engine;dur=${job.result.engineMs.toFixed(1)}`,
+        'Server-Timing': `engine;dur=${result.engineMs.toFixed(1)}`,
       });
     })
     .get('/v1/models', async (c) => c.json({ models: await listModels() }))
-    .get('/healthz', (c) => c.json(status('ok')))
+    .get('/healthz', (c) => c.json(status(queue.isDraining ? 'draining' : 'ok')))
     .get('/readyz', (c) => {
-      if (queue.isDraining) throw new PixelsError('not_ready', 'The server is shutting down and takes no new jobs.');
+      const problem = readinessProblem(queue);
+      if (problem) throw new PixelsError('not_ready', problem);
       const unready = unreadyWorkers();
       if (unready.length > 0) {
         throw new PixelsError(
@@ -158,6 +181,8 @@ export function createApp(dependencies: AppDependencies) {
           openEventStreams,
           maxStallMs: dependencies.stalls?.maxStallMs ?? 0,
           maxBusyStallMs: dependencies.stalls?.maxBusyStallMs,
+          requestStallsMs: dependencies.stalls?.requestStallsMs,
+          requestBusyStallsMs: dependencies.stalls?.requestBusyStallsMs,
         }),
         200,
         {
@@ -171,6 +196,46 @@ export function createApp(dependencies: AppDependencies) {
 }
 
 export type PixelsApp = ReturnType<typeof createApp>;
+
+/** Why the server cannot take jobs now, or undefined when it can (`/readyz`). */
+function readinessProblem(queue: JobQueue): string | undefined {
+  if (queue.isDraining) return 'The server is shutting down and takes no new jobs.';
+  if (queue.stats().liveWorkers === 0) {
+    return 'No edit worker is running (the last one died and is being restarted); retry in a few seconds.';
+  }
+  return undefined;
+}
+
+/** Calls `onEnd` once: with true when the stream was read to its end, false when it failed or the client went away. */
+function observeEnd(
+  stream: ReadableStream<Uint8Array>,
+  onEnd: (completed: boolean) => void,
+): ReadableStream<Uint8Array> {
+  let ended = false;
+  const end = (completed: boolean) => {
+    if (!ended) onEnd(completed);
+    ended = true;
+  };
+  const reader = stream.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          end(true);
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (error) {
+        end(false);
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      end(false);
+      return reader.cancel(reason);
+    },
+  });
+}
 
 /** The job `id` if `caller` may see it; 404 for unknown or expired ids, 403 for another user's job. */
 function findJob(queue: JobQueue, id: string, caller: Caller): JobRecord {

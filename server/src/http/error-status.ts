@@ -21,6 +21,8 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, ClientErrorStatusCode | 
     queue_full: 429,
     not_ready: 503,
     device_unavailable: 503,
+    worker_lost: 503,
+    out_of_memory: 507,
     model_error: 500,
     internal: 500,
   },

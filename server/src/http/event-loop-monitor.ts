@@ -22,10 +22,13 @@ function openThreadCpuClock(): { read(): number; close(): void } | undefined {
   };
 }
 
+export type RequestKind = 'upload' | 'download';
+
 /**
- * The largest event-loop stalls while jobs run. Inference belongs on the worker threads: a stall
- * the HTTP thread spends running (`maxBusyStallMs`) is our code blocking every request; one it
- * spends waiting for a core shows only in `maxStallMs`. Sampling runs only while a job runs.
+ * The largest event-loop stalls while jobs run, and separately while uploads are parsed and
+ * results streamed. Inference belongs on the worker threads: a stall the HTTP thread spends
+ * running (`maxBusyStallMs`) is our code blocking every request; one it spends waiting for a core
+ * shows only in `maxStallMs`. Sampling runs only while something is in flight.
  */
 export class EventLoopStallMonitor {
   private timer: NodeJS.Timeout | undefined;
@@ -34,16 +37,58 @@ export class EventLoopStallMonitor {
   private lastCpuMs = 0;
   private worstMs = 0;
   private worstBusyMs = 0;
+  private running = 0;
+  private readonly inFlight: Record<RequestKind, number> = { upload: 0, download: 0 };
+  private readonly worstRequestMs: Record<RequestKind, number> = { upload: 0, download: 0 };
+  private readonly worstRequestBusyMs: Record<RequestKind, number> = { upload: 0, download: 0 };
 
   /** Call with the number of running jobs whenever it changes. */
   update(running: number): void {
-    if (running > 0 && !this.timer) {
+    this.sampleIfRunning();
+    this.running = running;
+    this.reschedule();
+  }
+
+  /** Counts one request of `kind` in flight until the returned function is called. */
+  track(kind: RequestKind): () => void {
+    this.sampleIfRunning();
+    this.inFlight[kind]++;
+    this.reschedule();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.sampleIfRunning();
+      this.inFlight[kind]--;
+      this.reschedule();
+    };
+  }
+
+  /** Largest wall-clock stalls in ms while uploads, and while downloads, were in flight. */
+  get requestStallsMs(): { upload: number; download: number } {
+    return { ...this.worstRequestMs };
+  }
+
+  /** The same, counting only time the thread ran (undefined where not measurable). */
+  get requestBusyStallsMs(): { upload: number; download: number } | undefined {
+    return this.cpu ? { ...this.worstRequestBusyMs } : undefined;
+  }
+
+  private get active(): boolean {
+    return this.running > 0 || this.inFlight.upload > 0 || this.inFlight.download > 0;
+  }
+
+  private sampleIfRunning(): void {
+    if (this.timer) this.sample();
+  }
+
+  private reschedule(): void {
+    if (this.active && !this.timer) {
       this.lastWallMs = performance.now();
       this.lastCpuMs = this.cpu?.read() ?? 0;
       this.timer = setInterval(() => this.sample(), SAMPLING_MS);
       this.timer.unref();
-    } else if (running === 0 && this.timer) {
-      this.sample();
+    } else if (!this.active && this.timer) {
       clearInterval(this.timer);
       this.timer = undefined;
     }
@@ -68,8 +113,16 @@ export class EventLoopStallMonitor {
   private sample(): void {
     const wallMs = performance.now();
     const cpuMs = this.cpu?.read() ?? 0;
-    this.worstMs = Math.max(this.worstMs, wallMs - this.lastWallMs - SAMPLING_MS);
-    this.worstBusyMs = Math.max(this.worstBusyMs, cpuMs - this.lastCpuMs);
+    const stallMs = Math.max(0, wallMs - this.lastWallMs - SAMPLING_MS);
+    if (this.running > 0) {
+      this.worstMs = Math.max(this.worstMs, stallMs);
+      this.worstBusyMs = Math.max(this.worstBusyMs, cpuMs - this.lastCpuMs);
+    }
+    for (const kind of ['upload', 'download'] as const) {
+      if (this.inFlight[kind] === 0) continue;
+      this.worstRequestMs[kind] = Math.max(this.worstRequestMs[kind], stallMs);
+      this.worstRequestBusyMs[kind] = Math.max(this.worstRequestBusyMs[kind], cpuMs - this.lastCpuMs);
+    }
     this.lastWallMs = wallMs;
     this.lastCpuMs = cpuMs;
   }

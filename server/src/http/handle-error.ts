@@ -5,14 +5,24 @@ import { QueueFullError } from '../jobs/job-queue.ts';
 import type { Logger } from '../jobs/logger.ts';
 import { STATUS_BY_CODE } from './error-status.ts';
 
-/** Renders one PixelsError as the shared error shape with its status and helpful headers. */
-export function errorResponse(error: PixelsError): Response {
+/**
+ * Renders one PixelsError as the shared error shape with its status and helpful headers.
+ * `refusedBody`: the request carried a body that is not read to its end; the answer then closes
+ * the connection, so the server never drains an upload it refused (no token, over a limit).
+ */
+export function errorResponse(error: PixelsError, refusedBody = false): Response {
   const headers: Record<string, string> = { 'Content-Type': 'application/json; charset=utf-8' };
   if (error instanceof QueueFullError) headers['Retry-After'] = String(error.retryAfterSeconds);
   if (error.code === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer realm="pixels"';
-  // The rest of an oversized body is never read, so this connection cannot carry another request.
-  if (error.code === 'payload_too_large') headers.Connection = 'close';
+  if (refusedBody || error.code === 'payload_too_large') headers.Connection = 'close';
   return new Response(JSON.stringify(error.toBody()), { status: STATUS_BY_CODE[error.code], headers });
+}
+
+/** Whether a request says it carries a body (a length above 0, or chunked). */
+function hasBody(request: Request): boolean {
+  if (request.method === 'GET' || request.method === 'HEAD') return false;
+  const length = request.headers.get('content-length');
+  return (length !== null && length !== '0') || request.headers.has('transfer-encoding');
 }
 
 /**
@@ -21,10 +31,24 @@ export function errorResponse(error: PixelsError): Response {
  */
 export function createErrorHandler(logger: Logger) {
   return function handleError(error: Error, c: Context): Response {
-    if (error instanceof PixelsError) return errorResponse(error);
+    const refusedBody = hasBody(c.req.raw);
+    if (error instanceof PixelsError) {
+      if (error.cause !== undefined) {
+        logger.info('request refused', {
+          method: c.req.method,
+          path: c.req.path,
+          code: error.code,
+          detail: error.cause,
+        });
+      }
+      return errorResponse(error, refusedBody);
+    }
     if (error instanceof HTTPException && error.status < 500) {
       // Hono's own refusals (for example a malformed request line); keep the status, use our shape.
-      const response = errorResponse(new PixelsError('bad_request', `${error.message || 'Bad request'}.`));
+      const response = errorResponse(
+        new PixelsError('bad_request', 'The request could not be read; check its request line and headers.'),
+        refusedBody,
+      );
       return new Response(response.body, { status: error.status, headers: response.headers });
     }
     logger.error('request failed', { method: c.req.method, path: c.req.path, error });
@@ -33,6 +57,7 @@ export function createErrorHandler(logger: Logger) {
         'internal',
         'The server failed on this request; the error is in its log. Retry, and tell the server admin if it happens again.',
       ),
+      refusedBody,
     );
   };
 }
@@ -42,7 +67,8 @@ export function handleNotFound(c: Context): Response {
   return errorResponse(
     new PixelsError(
       'not_found',
-      `There is no ${c.req.method} ${c.req.path}; the endpoints are listed at /openapi.json and /docs.`,
+      `There is no ${c.req.method} ${c.req.path.slice(0, 200)}; the endpoints are listed at /openapi.json and /docs.`,
     ),
+    hasBody(c.req.raw),
   );
 }

@@ -6,7 +6,13 @@ import { renderLabelled, renderSingle } from '../jobs/prometheus.ts';
 export function renderMetricsText(
   stats: QueueStats,
   metrics: JobMetrics,
-  server: { openEventStreams: number; maxStallMs: number; maxBusyStallMs: number | undefined },
+  server: {
+    openEventStreams: number;
+    maxStallMs: number;
+    maxBusyStallMs: number | undefined;
+    requestStallsMs?: { upload: number; download: number };
+    requestBusyStallsMs?: { upload: number; download: number };
+  },
 ): string {
   return `${[
     ...renderSingle('pixels_queue_depth', 'Jobs waiting to start.', 'gauge', stats.queued),
@@ -14,6 +20,19 @@ export function renderMetricsText(
       ...stats.byState,
     }),
     ...renderSingle('pixels_workers', 'Workers, one per configured device.', 'gauge', stats.workers),
+    ...renderSingle(
+      'pixels_workers_live',
+      'Workers with a live thread (a dead one is being replaced).',
+      'gauge',
+      stats.liveWorkers,
+    ),
+    ...renderSingle(
+      'pixels_queued_input_bytes',
+      'Bytes of input images held by queued and running jobs.',
+      'gauge',
+      stats.queuedInputBytes,
+    ),
+    ...renderSingle('pixels_result_bytes', 'Bytes of finished results kept on disk.', 'gauge', stats.resultBytes),
     ...renderSingle('pixels_workers_busy', 'Workers running a job now.', 'gauge', stats.running),
     ...renderSingle('pixels_event_streams_open', 'Open progress streams.', 'gauge', server.openEventStreams),
     ...renderSingle(
@@ -30,6 +49,24 @@ export function renderMetricsText(
           'gauge',
           server.maxBusyStallMs / 1000,
         )),
+    ...(server.requestStallsMs
+      ? renderLabelled(
+          'pixels_event_loop_request_stall_max_seconds',
+          'Largest event-loop stall while uploads were parsed or results streamed, since start.',
+          'gauge',
+          'during',
+          { upload: server.requestStallsMs.upload / 1000, download: server.requestStallsMs.download / 1000 },
+        )
+      : []),
+    ...(server.requestBusyStallsMs
+      ? renderLabelled(
+          'pixels_event_loop_request_busy_stall_max_seconds',
+          'The same, counting only time the HTTP thread spent running (Linux).',
+          'gauge',
+          'during',
+          { upload: server.requestBusyStallsMs.upload / 1000, download: server.requestBusyStallsMs.download / 1000 },
+        )
+      : []),
     ...metrics.render(),
   ].join('\n')}\n`;
 }

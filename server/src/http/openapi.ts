@@ -78,7 +78,9 @@ export function buildOpenApiDocument(limits: ServerLimits): JsonObject {
             `(repeat for several, bottom layer first, each already placed in the source's frame), map (optional grayscale edit map: ` +
             `white = change fully, black = keep the source; settings.invertMap flips it). Limits here: ${limits.maxExemplars} exemplars, ` +
             `${limits.maxPixels} pixels per image, ${limits.maxBodyBytes} bytes per request, ${limits.maxSteps} steps, ` +
-            `${limits.maxQueuedPerUser} jobs per user queued or running, ${limits.maxQueued} waiting in all.`,
+            `${limits.maxQueuedPerUser} jobs per user queued or running, ${limits.maxQueued} waiting in all, ` +
+            `${limits.maxQueuedInputBytesPerUser} bytes of queued images per user, aspect ratios up to 1:${limits.maxAspectRatio}. ` +
+            'Images are read upright (EXIF orientation applied). A refused upload is answered with Connection: close and not read further.',
           requestBody: {
             required: true,
             content: {
@@ -126,7 +128,7 @@ export function buildOpenApiDocument(limits: ServerLimits): JsonObject {
           summary: 'Progress as server-sent events',
           description:
             'Events: queued (position), started, step (i of N, with a base64 JPEG preview when settings.previews), then one of done, ' +
-            'failed, canceled, after which the stream ends. Each event has an id: to resume after a drop, reconnect with the header ' +
+            'failed, canceled (failed and canceled carry a reason: owner, admin, shutdown, worker_lost, out_of_memory, bad_input, server_fault), after which the stream ends. Each event has an id: to resume after a drop, reconnect with the header ' +
             'Last-Event-ID (or ?lastEventId=) set to the last id seen; the latest position and progress are sent again, nothing is lost.',
           parameters: [
             JOB_ID,

@@ -18,6 +18,8 @@ export interface ServeConfig {
   tls: { certFile: string; keyFile: string } | undefined;
   limits: ServerLimits;
   retentionMs: number;
+  /** Folder for finished results (default: a temporary folder removed on stop). */
+  resultsDir: string | undefined;
   shutdownMs: number;
   logLevel: LogLevel;
 }
@@ -111,6 +113,41 @@ const OPTIONS: Record<string, OptionSpec> = {
     env: 'PIXELS_MAX_QUEUED_PER_USER',
     fallback: String(DEFAULT_SERVER_LIMITS.maxQueuedPerUser),
     help: 'jobs one token may have queued or running (429 beyond)',
+  },
+  'max-queued-input-bytes': {
+    type: 'string',
+    env: 'PIXELS_MAX_QUEUED_INPUT_BYTES',
+    fallback: String(DEFAULT_SERVER_LIMITS.maxQueuedInputBytes),
+    help: 'bytes of input images held by queued and running jobs, all users (429 beyond)',
+  },
+  'max-queued-input-bytes-per-user': {
+    type: 'string',
+    env: 'PIXELS_MAX_QUEUED_INPUT_BYTES_PER_USER',
+    fallback: String(DEFAULT_SERVER_LIMITS.maxQueuedInputBytesPerUser),
+    help: 'the same for one token (429 beyond; 413 for one edit over it)',
+  },
+  'max-result-bytes': {
+    type: 'string',
+    env: 'PIXELS_MAX_RESULT_BYTES',
+    fallback: String(DEFAULT_SERVER_LIMITS.maxResultBytes),
+    help: 'bytes of finished results kept on disk, all users (new edits get 429 beyond)',
+  },
+  'max-result-bytes-per-user': {
+    type: 'string',
+    env: 'PIXELS_MAX_RESULT_BYTES_PER_USER',
+    fallback: String(DEFAULT_SERVER_LIMITS.maxResultBytesPerUser),
+    help: 'the same for one token',
+  },
+  'max-worker-heap-mb': {
+    type: 'string',
+    env: 'PIXELS_MAX_WORKER_HEAP_MB',
+    fallback: String(DEFAULT_SERVER_LIMITS.maxWorkerHeapMb),
+    help: 'JavaScript heap of each edit worker thread; over it the thread dies out of memory and is replaced',
+  },
+  'results-dir': {
+    type: 'string',
+    env: 'PIXELS_RESULTS_DIR',
+    help: 'folder for finished results (default: a temporary folder, removed on stop)',
   },
   'retention-minutes': {
     type: 'string',
@@ -210,8 +247,18 @@ export function parseServeConfig(
       maxPromptLength: integer('max-prompt-length', 0, DEFAULT_LIMITS.maxPromptLength),
       maxQueued: integer('max-queued', 1),
       maxQueuedPerUser: integer('max-queued-per-user', 1),
+      maxQueuedInputBytes: integer('max-queued-input-bytes', 1024),
+      maxQueuedInputBytesPerUser: integer('max-queued-input-bytes-per-user', 1024),
+      maxResultBytes: integer('max-result-bytes', 1024),
+      maxResultBytesPerUser: integer('max-result-bytes-per-user', 1024),
+      maxWorkerHeapMb: integer('max-worker-heap-mb', 64),
+      maxPartHeaderBytes: DEFAULT_SERVER_LIMITS.maxPartHeaderBytes,
+      maxSettingsBytes: DEFAULT_SERVER_LIMITS.maxSettingsBytes,
+      maxAspectRatio: DEFAULT_SERVER_LIMITS.maxAspectRatio,
+      minWorkingSide: DEFAULT_SERVER_LIMITS.minWorkingSide,
     },
     retentionMs: integer('retention-minutes', 1, 7 * 24 * 60) * 60_000,
+    resultsDir: text('results-dir'),
     shutdownMs: integer('shutdown-seconds', 0, 3600) * 1000,
     logLevel,
   };

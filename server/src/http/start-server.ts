@@ -1,5 +1,5 @@
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import type { ModelSummary } from '@pixels/shared';
 import { probeRunners } from '../edit/device-readiness.ts';
@@ -7,6 +7,7 @@ import type { EditRunner } from '../edit/edit-runner.ts';
 import { JobMetrics } from '../jobs/job-metrics.ts';
 import { createJobQueue, type JobQueue } from '../jobs/job-queue.ts';
 import { type Logger, silentLogger } from '../jobs/logger.ts';
+import { ResultStore } from '../jobs/result-store.ts';
 import { createApp, type PixelsApp } from './app.ts';
 import { EventLoopStallMonitor } from './event-loop-monitor.ts';
 import { checkExposure } from './exposure.ts';
@@ -28,7 +29,12 @@ export interface StartServerOptions {
   limits?: ServerLimits;
   /** How long finished jobs and results are kept. Default one hour. */
   retentionMs?: number;
-  /** How long running jobs may finish on shutdown before they are canceled. Default 30 s. */
+  /** Folder for finished results; default a temporary `pixels-results-*` folder, removed on stop. */
+  resultsDir?: string;
+  /**
+   * The drain on shutdown: running jobs may finish this long before they are canceled, and the
+   * results they finish stay fetchable until the same deadline. Default 30 s.
+   */
   shutdownMs?: number;
   logger?: Logger;
   heartbeatMs?: number;
@@ -40,12 +46,49 @@ export interface RunningServer {
   port: number;
   app: PixelsApp;
   queue: JobQueue;
-  /** Graceful stop: refuse new work, cancel queued jobs, let running ones finish until the deadline, close. */
+  /**
+   * Graceful stop: refuse new jobs (503) while GETs go on, cancel queued jobs, let running ones
+   * finish until the deadline and keep their results fetchable until it (or until each was
+   * downloaded), then close.
+   */
   close(): Promise<void>;
 }
 
 /** Connections still open this long after the queue drained are cut (stuck clients must not block exit). */
 const CONNECTION_GRACE_MS = 2000;
+/** After an answer that closes the connection, this much more of a refused body is read and dropped, at most. */
+const LINGER_MS = 1000;
+const LINGER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A lingering close for answers with `Connection: close` (a refused upload): Node destroys the
+ * socket as soon as the answer is written, and a close with the client's unread body still
+ * arriving resets the connection, which can discard the answer before the client reads it. So
+ * the socket half-closes, then reads and drops what still arrives for a moment (capped in time
+ * and bytes: the body is never drained), then closes.
+ */
+function lingerOnClose(socket: Socket): void {
+  socket.destroySoon = function destroySoon(this: Socket) {
+    if (this.writable) this.end();
+    const linger = () => {
+      let dropped = 0;
+      const timer = setTimeout(() => this.destroy(), LINGER_MS);
+      timer.unref();
+      const stop = () => {
+        clearTimeout(timer);
+        this.destroy();
+      };
+      this.on('data', (chunk: Buffer) => {
+        dropped += chunk.length;
+        if (dropped > LINGER_BYTES) stop();
+      });
+      this.once('end', stop);
+      this.resume();
+    };
+    if (this.writableFinished) linger();
+    else this.once('finish', linger);
+  };
+}
 
 /**
  * Starts the team server; refuses (throws) an exposed address without tokens, a device that cannot
@@ -71,10 +114,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   }
   const metrics = new JobMetrics();
   const stalls = new EventLoopStallMonitor();
+  const results = new ResultStore(options.resultsDir);
+  const limits = options.limits ?? DEFAULT_SERVER_LIMITS;
   const queue = createJobQueue({
     onRunningChange: (running) => stalls.update(running),
     runners,
-    limits: options.limits ?? DEFAULT_SERVER_LIMITS,
+    limits,
+    results,
     retentionMs: options.retentionMs,
     logger,
     metrics,
@@ -82,12 +128,27 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const app = createApp({
     queue,
     tokens: options.tokens,
-    limits: options.limits ?? DEFAULT_SERVER_LIMITS,
+    limits,
     listModels: async () => models,
     logger,
     metrics,
+    results,
     heartbeatMs: options.heartbeatMs,
-    stalls,
+    stalls: {
+      get maxStallMs() {
+        return stalls.maxStallMs;
+      },
+      get maxBusyStallMs() {
+        return stalls.maxBusyStallMs;
+      },
+      get requestStallsMs() {
+        return stalls.requestStallsMs;
+      },
+      get requestBusyStallsMs() {
+        return stalls.requestBusyStallsMs;
+      },
+      track: (kind) => stalls.track(kind),
+    },
     workerReadiness: () => runners.map((runner) => runner.readiness()),
   });
   const server = createAdaptorServer({
@@ -96,16 +157,22 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ? { createServer: createHttpsServer, serverOptions: { cert: options.tls.cert, key: options.tls.key } }
       : {}),
   }) as import('node:http').Server;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        error.code === 'EADDRINUSE'
-          ? new Error(`Port ${options.port} on ${options.host} is in use; pick another with --port.`)
-          : new Error(`Cannot listen on ${options.host}:${options.port}: ${error.message}`),
-      ),
-    );
-    server.listen(options.port, options.host, () => resolve());
-  });
+  server.on(options.tls ? 'secureConnection' : 'connection', lingerOnClose);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          error.code === 'EADDRINUSE'
+            ? new Error(`Port ${options.port} on ${options.host} is in use; pick another with --port.`)
+            : new Error(`Cannot listen on ${options.host}:${options.port}: ${error.message}`),
+        ),
+      );
+      server.listen(options.port, options.host, () => resolve());
+    });
+  } catch (error) {
+    await results.close();
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   const hostInUrl = options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host;
   const url = `${options.tls ? 'https' : 'http'}://${hostInUrl}:${port}`;
@@ -121,8 +188,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const close = async () => {
     const started = Date.now();
     logger.info('shutting down', { queued: queue.stats().queued, running: queue.stats().running });
-    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // The listener stays open through the drain: status, events and results keep working,
+    // submissions get 503 and /healthz says draining.
     await queue.drain(options.shutdownMs ?? 30_000);
+    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
     // Event streams end with their jobs; cut whatever is still open after a grace period.
     server.closeIdleConnections();
     const timer = setTimeout(() => server.closeAllConnections(), CONNECTION_GRACE_MS);
@@ -130,6 +199,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     clearTimeout(timer);
     stalls.close();
     await Promise.all(runners.map((runner) => runner.close()));
+    await results.close();
     logger.info('stopped', { durationMs: Date.now() - started });
   };
   return {

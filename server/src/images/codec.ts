@@ -29,10 +29,13 @@ export async function readHeader(bytes: Uint8Array): Promise<Metadata> {
   return sharp(bytes, { limitInputPixels: false }).metadata();
 }
 
-/** Decodes to RGBA (alpha added when absent). `maxPixels` guards the decoder too. */
+/**
+ * Decodes to RGBA (alpha added when absent), upright: the EXIF orientation is applied, as every
+ * photo tool shows the image. `maxPixels` guards the decoder too.
+ */
 export async function decodeRgba(bytes: Uint8Array, maxPixels: number): Promise<RawImage> {
   // Grey images decode to one or two channels unless converted: every caller expects RGBA.
-  const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels })
+  const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, autoOrient: true })
     .toColourspace('srgb')
     .ensureAlpha()
     .raw()
@@ -41,9 +44,9 @@ export async function decodeRgba(bytes: Uint8Array, maxPixels: number): Promise<
   return rawFrom(data, info);
 }
 
-/** Decodes any image to one luminance channel (transparent pixels count as black). */
+/** Decodes any image to one luminance channel (transparent pixels count as black), upright like decodeRgba. */
 export async function decodeLuminance(bytes: Uint8Array, maxPixels: number): Promise<RawImage> {
-  const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels })
+  const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, autoOrient: true })
     .flatten({ background: '#000000' })
     .toColourspace('b-w')
     .raw()

@@ -1,4 +1,4 @@
-import { DEFAULT_LIMITS, PixelsError } from '@pixels/shared';
+import { PixelsError } from '@pixels/shared';
 import type { Metadata } from 'sharp';
 import { readHeader } from './codec.ts';
 
@@ -7,6 +7,7 @@ export type ImageFormat = (typeof IMAGE_FORMATS)[number];
 
 export interface ImageHeader {
   format: ImageFormat;
+  /** Upright size: the EXIF orientation applied, as the decoder will deliver the pixels. */
   width: number;
   height: number;
   hasAlpha: boolean;
@@ -17,22 +18,19 @@ export interface ImageHeader {
  * unknown formats and images over `maxPixels`, so a decompression bomb costs nothing.
  * `role` names the input in messages ("source", "exemplar 2", "map").
  */
-export async function probeImage(
-  bytes: Uint8Array,
-  role: string,
-  maxPixels: number = DEFAULT_LIMITS.maxPixels,
-): Promise<ImageHeader> {
+export async function probeImage(bytes: Uint8Array, role: string, maxPixels: number): Promise<ImageHeader> {
   if (bytes.length === 0) {
     throw new PixelsError('invalid_image', `The ${role} image is empty: send a PNG, JPEG or WebP file.`, role);
   }
   let metadata: Metadata;
   try {
     metadata = await readHeader(bytes);
-  } catch {
+  } catch (error) {
     throw new PixelsError(
       'invalid_image',
       `The ${role} image could not be read: it is not a PNG, JPEG or WebP file, or it is damaged.`,
       role,
+      { cause: error },
     );
   }
   const format: string | undefined = metadata.format;
@@ -43,7 +41,8 @@ export async function probeImage(
       role,
     );
   }
-  const { width, height } = metadata;
+  // Orientations 5-8 swap the sides: the upright size is what the map and the result follow.
+  const { width, height } = metadata.autoOrient ?? metadata;
   if (!width || !height) {
     throw new PixelsError('invalid_image', `The ${role} image has no size in its header; re-export it.`, role);
   }

@@ -1,10 +1,10 @@
-import type { EditSettings, ErrorBody, Job, JobState, Progress } from '@pixels/shared';
+import type { EditSettings, EndReason, ErrorBody, Job, JobState, Progress } from '@pixels/shared';
 import type { EditInputs } from '../edit/edit-runner.ts';
 import { JobEventLog } from './job-event-log.ts';
+import type { StoredResult } from './result-store.ts';
 
-/** The finished image of a job, kept until the job expires. */
-export interface JobResult {
-  png: Uint8Array;
+/** The finished image of a job, kept on disk until the job expires. */
+export interface JobResult extends StoredResult {
   width: number;
   height: number;
   /** Time the engine spent (decode, loop, encode); the rest of a round trip is server overhead. */
@@ -22,6 +22,15 @@ export function resultUrl(id: string): string {
   return `/v1/jobs/${id}/result`;
 }
 
+/** Bytes of a request's encoded images: what a queued job holds in memory. */
+export function inputByteCount(inputs: EditInputs): number {
+  return (
+    inputs.source.byteLength +
+    inputs.exemplars.reduce((sum, exemplar) => sum + exemplar.byteLength, 0) +
+    (inputs.map?.byteLength ?? 0)
+  );
+}
+
 /** One job as the queue holds it: wire state plus the inputs, result and cancel switch. */
 export class JobRecord {
   state: JobState = 'queued';
@@ -33,9 +42,19 @@ export class JobRecord {
   startedAt: number | undefined;
   finishedAt: number | undefined;
   error: ErrorBody['error'] | undefined;
+  /** Why a failed or canceled job ended. */
+  reason: EndReason | undefined;
+  /** Who or what asked for the cancel, set before `abort` fires. */
+  cancelReason: EndReason | undefined;
   result: JobResult | undefined;
-  /** Dropped once the run ends, so a finished job holds only its result. */
+  /** Dropped once the run ends, so a finished job holds only its result (on disk). */
   inputs: EditInputs | undefined;
+  /** Bytes of the inputs, counted against the queue's byte caps while they are held. */
+  readonly inputBytes: number;
+  /** Runs started: a job whose worker died is retried once. */
+  attempts = 0;
+  /** Completed downloads of the result (shutdown waits for results finished during the drain). */
+  downloads = 0;
   readonly events = new JobEventLog();
   readonly abort = new AbortController();
 
@@ -48,6 +67,7 @@ export class JobRecord {
     now: number,
   ) {
     this.inputs = inputs;
+    this.inputBytes = inputByteCount(inputs);
     this.createdAt = now;
   }
 
@@ -70,6 +90,7 @@ export class JobRecord {
       ...(this.finishedAt !== undefined ? { finishedAt: iso(this.finishedAt) } : {}),
       ...(this.state === 'done' ? { resultUrl: resultUrl(this.id) } : {}),
       ...(this.error ? { error: this.error } : {}),
+      ...(this.reason ? { reason: this.reason } : {}),
     };
   }
 }

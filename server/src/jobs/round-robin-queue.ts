@@ -32,6 +32,19 @@ export class RoundRobinQueue<Item> {
     this.count++;
   }
 
+  /** Puts an item back at the head of its owner's line, and that owner first in turn (a retried job). */
+  pushFront(owner: string, item: Item): void {
+    const line = this.lines.get(owner);
+    if (line) {
+      line.unshift(item);
+      this.turn = this.owners.indexOf(owner);
+    } else {
+      this.lines.set(owner, [item]);
+      this.owners.splice(this.turn, 0, owner);
+    }
+    this.count++;
+  }
+
   /** Takes the next item in fair order, or undefined when empty. */
   shift(): Item | undefined {
     if (this.owners.length === 0) return undefined;

@@ -170,7 +170,8 @@ export class FakePixelsServer {
         if (!job.result) return this.sendError(response, 409, 'not_done', `Job ${job.id} is ${job.state}.`);
         response.writeHead(200, { ...CORS_HEADERS, 'Content-Type': 'image/png' }).end(Buffer.from(job.result));
       } else if (request.method === 'DELETE' && !jobMatch[2]) {
-        if (job.state === 'queued' || job.state === 'running') this.finish(job, 'canceled', { type: 'canceled' });
+        if (job.state === 'queued' || job.state === 'running')
+          this.finish(job, 'canceled', { type: 'canceled', reason: 'owner' });
         this.sendJson(response, 200, this.jobBody(job));
       } else this.sendError(response, 404, 'not_found', 'No such route.');
     } else {
@@ -265,7 +266,7 @@ export class FakePixelsServer {
       });
     }
     if (this.options.failJobsWith) {
-      this.finish(job, 'failed', { type: 'failed', error: this.options.failJobsWith });
+      this.finish(job, 'failed', { type: 'failed', error: this.options.failJobsWith, reason: 'server_fault' });
       return;
     }
     const source = await decodePng(job.edit.source);

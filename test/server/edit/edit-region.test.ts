@@ -10,7 +10,7 @@ import {
 } from '@pixels/server/edit/edit-region.ts';
 import { cropInputs, decodeInputs, prepareInputs } from '@pixels/server/edit/prepare-inputs.ts';
 import { encodePng, type RawImage } from '@pixels/server/images/codec.ts';
-import { EditSettings } from '@pixels/shared';
+import { DEFAULT_LIMITS, EditSettings } from '@pixels/shared';
 import { describe, expect, it } from 'vitest';
 import { fixtureAt } from '../../helpers/images.ts';
 
@@ -153,7 +153,7 @@ describe('planEditRegion and cropInputs on decoded inputs', () => {
       exemplars: [await fixtureAt('grass', 256)],
       map: await encodePng(boxMap(256, 256, [100, 120, 140, 160])), // white in one 40x40 square only
     };
-    const decoded = await decodeInputs(settings, inputs);
+    const decoded = await decodeInputs(settings, inputs, DEFAULT_LIMITS.maxPixels, DEFAULT_LIMITS.maxExemplars);
     expect(planEditRegion(decoded, settings)).toEqual({
       region: { left: 100, top: 120, width: 40, height: 40 },
       crop: { left: 68, top: 88, width: 104, height: 104 },
@@ -176,8 +176,8 @@ describe('planEditRegion and cropInputs on decoded inputs', () => {
     const settings = EditSettings.parse({ grow: 6, feather: 40 });
     const circle = (x: number, y: number) => ((x - 150) ** 2 + (y - 90) ** 2 < 30 ** 2 ? 1 : 0);
     const inputs = { source: await fixtureAt('brick', 256), exemplars: [await fixtureAt('grass', 256, 256, circle)] };
-    const whole = await prepareInputs(settings, inputs);
-    const decoded = await decodeInputs(settings, inputs);
+    const whole = await prepareInputs(settings, inputs, DEFAULT_LIMITS.maxPixels, DEFAULT_LIMITS.maxExemplars);
+    const decoded = await decodeInputs(settings, inputs, DEFAULT_LIMITS.maxPixels, DEFAULT_LIMITS.maxExemplars);
     const { crop } = planEditRegion(decoded, { ...settings, regionMargin: 0 });
     const cropped = cropInputs(decoded, settings, crop);
     let largest = 0;

@@ -1,11 +1,16 @@
+import type { EditInputs } from '@pixels/server/edit/edit-runner.ts';
 import { prepareInputs } from '@pixels/server/edit/prepare-inputs.ts';
+import { DEFAULT_SERVER_LIMITS } from '@pixels/server/http/server-limits.ts';
 import { EditSettings } from '@pixels/shared';
 import { describe, expect, it } from 'vitest';
 import { fixtureAt, solidPng } from '../../helpers/images.ts';
 
+const prepare = (settings: EditSettings, inputs: EditInputs) =>
+  prepareInputs(settings, inputs, DEFAULT_SERVER_LIMITS.maxPixels, DEFAULT_SERVER_LIMITS.maxExemplars);
+
 /** Rows and columns where an exemplar placed in a 64x64 frame is opaque. */
 async function opaqueBox(fit: EditSettings['fit']) {
-  const prepared = await prepareInputs(EditSettings.parse({ fit }), {
+  const prepared = await prepare(EditSettings.parse({ fit }), {
     source: await fixtureAt('brick', 64),
     exemplars: [await fixtureAt('grass', 32, 16)],
     map: await solidPng(64, 64, 255),
@@ -40,15 +45,34 @@ describe('prepareInputs: maps', () => {
     const source = await fixtureAt('brick', 64);
     const exemplar = await fixtureAt('grass', 64, 64, (x) => (x >= 32 ? 1 : 0));
     const grey = await solidPng(32, 32, 64); // another size, same aspect: resampled
-    const given = await prepareInputs(EditSettings.parse({}), { source, exemplars: [exemplar], map: grey });
+    const given = await prepare(EditSettings.parse({}), { source, exemplars: [exemplar], map: grey });
     expect(given.editMap.data[100]).toBeCloseTo(64 / 255, 2);
-    const inverted = await prepareInputs(EditSettings.parse({ invertMap: true }), {
+    const inverted = await prepare(EditSettings.parse({ invertMap: true }), {
       source,
       exemplars: [exemplar],
       map: grey,
     });
     expect(inverted.editMap.data[100]).toBeCloseTo(1 - 64 / 255, 2);
-    const fromAlpha = await prepareInputs(EditSettings.parse({ feather: 0 }), { source, exemplars: [exemplar] });
+    const fromAlpha = await prepare(EditSettings.parse({ feather: 0 }), { source, exemplars: [exemplar] });
     expect([fromAlpha.editMap.data[32 * 64 + 31], fromAlpha.editMap.data[32 * 64 + 32]]).toEqual([0, 1]);
+  });
+});
+
+describe('prepareInputs: headers probed by the HTTP layer', () => {
+  it('uses the headers it is handed instead of probing the files again', async () => {
+    const source = await fixtureAt('brick', 64);
+    const exemplar = await fixtureAt('grass', 64, 64, (x) => (x >= 32 ? 1 : 0));
+    const map = await solidPng(64, 64, 128);
+    const header = { format: 'png', width: 64, height: 64, hasAlpha: true } as const;
+    // The files agree; the headers handed over say the map is twice as wide. Only headers that are
+    // used (not probed again) can make the check fail.
+    const handed = prepare(EditSettings.parse({}), {
+      source,
+      exemplars: [exemplar],
+      map,
+      headers: { source: header, exemplars: [header], map: { ...header, width: 128 } },
+    });
+    await expect(handed).rejects.toMatchObject({ code: 'map_mismatch' });
+    await expect(prepare(EditSettings.parse({}), { source, exemplars: [exemplar], map })).resolves.toBeDefined();
   });
 });

@@ -5,7 +5,15 @@ import { type TokenEntry, TokenRegistry } from '@pixels/server/http/tokens.ts';
 import { JobMetrics } from '@pixels/server/jobs/job-metrics.ts';
 import { createJobQueue } from '@pixels/server/jobs/job-queue.ts';
 import { createJsonLogger } from '@pixels/server/jobs/logger.ts';
+import { ResultStore } from '@pixels/server/jobs/result-store.ts';
 import type { ModelSummary } from '@pixels/shared';
+import { afterAll } from 'vitest';
+
+/** Every result store a test app made, removed (with its temporary folder) after the file's tests. */
+const stores: ResultStore[] = [];
+afterAll(async () => {
+  await Promise.all(stores.splice(0).map((store) => store.close()));
+});
 
 /** Three users and an admin, as a team's tokens file would list them. */
 export const TEAM_TOKENS: TokenEntry[] = [
@@ -29,7 +37,9 @@ export function createTestApp(
   const logger = createJsonLogger({ level: 'debug', write: (line) => logLines.push(JSON.parse(line)) });
   const limits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
   const metrics = new JobMetrics();
-  const queue = createJobQueue({ runners: [runner], limits, logger, metrics });
+  const results = new ResultStore();
+  stores.push(results);
+  const queue = createJobQueue({ runners: [runner], limits, logger, metrics, results });
   const app = createApp({
     queue,
     tokens: new TokenRegistry(options.tokens ?? TEAM_TOKENS),
@@ -37,6 +47,7 @@ export function createTestApp(
     listModels: options.listModels ?? (() => runner.listModels()),
     logger,
     metrics,
+    results,
   });
   return { app, queue, logLines };
 }

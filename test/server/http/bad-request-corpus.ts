@@ -1,6 +1,7 @@
 import type { ErrorCode } from '@pixels/shared';
+import sharp from 'sharp';
 import { editForm, pngBlob } from './app-harness.ts';
-import { bombPng, discPng, encodePng, gradientPng, truncated } from './png-bytes.ts';
+import { bombPng, discPng, encodePng, gradientPng, noisePng, truncated } from './png-bytes.ts';
 
 /**
  * Bad requests for POST /v1/edits and around it, each with the status, code and field the server
@@ -13,7 +14,16 @@ export const LIMITS = {
   maxExemplars: 3,
   maxSteps: 50,
   maxPromptLength: 200,
+  maxSettingsBytes: 16 * 1024,
+  maxPartHeaderBytes: 2048,
+  maxQueuedInputBytesPerUser: 1_500_000,
 };
+
+/** A phone photo: stored 96x64 with EXIF orientation 6 (rotate 90° clockwise), shown upright at 64x96. */
+async function rotatedPhotoJpeg(): Promise<Uint8Array> {
+  const stored = await sharp(gradientPng(96, 64)).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+  return new Uint8Array(stored);
+}
 
 const SOURCE = gradientPng(64, 64);
 const EXEMPLAR = discPng(64, 64);
@@ -476,6 +486,59 @@ export const CORPUS: BadRequest[] = [
     status: 413,
     code: 'image_too_large',
     field: 'map',
+  },
+  // Limits of the multipart parser
+  {
+    name: 'more parts than an edit has',
+    request: form({ settings: {}, source: SOURCE, exemplars: Array.from({ length: 12 }, () => EXEMPLAR) }),
+    status: 413,
+    code: 'payload_too_large',
+  },
+  {
+    name: 'settings part over its size limit',
+    request: withSettings(`{"prompt":"${'x'.repeat(20_000)}"}`),
+    status: 413,
+    code: 'payload_too_large',
+    field: 'settings',
+  },
+  {
+    name: 'a part header over its size limit',
+    request: async () => {
+      const boundary = 'corpus-boundary';
+      const body = `--${boundary}\r\nContent-Disposition: form-data; name="source"; filename="${'s'.repeat(4000)}.png"\r\nContent-Type: image/png\r\n\r\nxx\r\n--${boundary}--\r\n`;
+      return post(body, { 'Content-Type': `multipart/form-data; boundary=${boundary}` });
+    },
+    status: 400,
+    code: 'bad_request',
+  },
+  // Shapes the model cannot serve, orientation, bytes
+  {
+    name: 'a 1x1000000 source (aspect far beyond 1:16)',
+    request: form({ source: encodePng(1, 1_000_000, () => [9, 9, 9, 255]), exemplars: [EXEMPLAR] }),
+    status: 400,
+    code: 'invalid_image',
+    field: 'source',
+  },
+  {
+    name: 'a 20x400 exemplar (1:20)',
+    request: form({ source: SOURCE, exemplars: [encodePng(20, 400)] }),
+    status: 400,
+    code: 'invalid_image',
+    field: 'exemplar[0]',
+  },
+  {
+    name: "a map drawn on a phone photo's stored (sideways) size",
+    request: async () =>
+      post(editForm({ source: await rotatedPhotoJpeg(), exemplars: [EXEMPLAR], map: gradientPng(96, 64) })),
+    status: 400,
+    code: 'map_mismatch',
+    field: 'map',
+  },
+  {
+    name: 'images over what one user may have queued',
+    request: form({ source: noisePng(690, 690), exemplars: [EXEMPLAR] }),
+    status: 413,
+    code: 'payload_too_large',
   },
   // Around the edit
   {

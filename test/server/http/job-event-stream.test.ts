@@ -35,8 +35,10 @@ describe('job event stream', () => {
       'retry: 1000\n\nid: 1\nevent: queued\ndata: {"type":"queued","position":2}\n\n',
     );
     await readUntil(reader, ': keep-alive\n\n');
-    job.events.append({ type: 'canceled' });
-    expect(await readUntil(reader, 'canceled')).toContain('id: 2\nevent: canceled\ndata: {"type":"canceled"}');
+    job.events.append({ type: 'canceled', reason: 'owner' });
+    expect(await readUntil(reader, 'canceled')).toContain(
+      'id: 2\nevent: canceled\ndata: {"type":"canceled","reason":"owner"}',
+    );
     expect((await reader.read()).done).toBe(true);
     expect(closed).toBe(1);
     expect(job.events.subscriberCount).toBe(0);
@@ -50,7 +52,7 @@ describe('job event stream', () => {
     await response.body!.cancel();
     expect(job.events.subscriberCount).toBe(0);
     expect(closed).toBe(1);
-    job.events.append({ type: 'canceled' });
+    job.events.append({ type: 'canceled', reason: 'owner' });
     expect(closed).toBe(1);
   });
 

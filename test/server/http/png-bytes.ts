@@ -77,3 +77,21 @@ export function bombPng(side: number): Uint8Array {
 export function truncated(bytes: Uint8Array, keep = Math.floor(bytes.length / 2)): Uint8Array {
   return bytes.slice(0, keep);
 }
+
+/** A PNG whose structure is whole (every chunk fits, IEND at the end) but whose pixel data is garbage. */
+export function damagedPixelsPng(width = 64, height = 64): Uint8Array {
+  const garbage = Buffer.alloc(200, 0x5a);
+  return new Uint8Array(
+    Buffer.concat([SIGNATURE, ihdr(width, height, 6), chunk('IDAT', garbage), chunk('IEND', new Uint8Array())]),
+  );
+}
+
+/** Noise, which PNG cannot compress: about 4 bytes per pixel on the wire. */
+export function noisePng(width: number, height: number, seed = 1): Uint8Array {
+  let state = seed;
+  const next = () => {
+    state = (state * 1103515245 + 12345) & 0x7fffffff;
+    return state >> 16;
+  };
+  return encodePng(width, height, () => [next() & 255, next() & 255, next() & 255, 255]);
+}

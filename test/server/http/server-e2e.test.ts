@@ -156,7 +156,7 @@ describe('team server on loopback with the built-in model', () => {
     const afterCancel = Job.parse(await canceledRunning.json());
     expect(afterCancel.state).toBe('canceled');
     await streamDone;
-    expect(seen.at(-1)?.event).toEqual({ type: 'canceled' });
+    expect(seen.at(-1)?.event).toEqual({ type: 'canceled', reason: 'owner' });
     // The step under way when the cancel arrived may finish (and one may be in flight to us); no more.
     expect(afterCancel.progress!.step).toBeLessThanOrEqual(stepsBeforeCancel + 2);
     expect(afterCancel.progress!.step).toBeLessThan(150);

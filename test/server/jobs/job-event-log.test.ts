@@ -24,7 +24,7 @@ describe('JobEventLog', () => {
     const unsubscribe = log.subscribe((entry) => seen.push(entry));
     log.append({ type: 'queued', position: 1 });
     expect(log.subscriberCount).toBe(1);
-    log.append({ type: 'canceled' });
+    log.append({ type: 'canceled', reason: 'owner' });
     expect(seen.map((entry) => entry.event.type)).toEqual(['queued', 'canceled']);
     expect(log.isFinished).toBe(true);
     expect(log.subscriberCount).toBe(0);
@@ -34,7 +34,7 @@ describe('JobEventLog', () => {
   it('refuses events after the final one (a bug in the queue, not a client error)', () => {
     const log = new JobEventLog();
     log.append({ type: 'done', resultUrl: '/x', width: 1, height: 1 });
-    expect(() => log.append({ type: 'canceled' })).toThrow("event 'canceled' after the job finished");
+    expect(() => log.append({ type: 'canceled', reason: 'owner' })).toThrow("event 'canceled' after the job finished");
     expect(log.subscribe(() => {})).toBeTypeOf('function');
     expect(log.subscriberCount).toBe(0);
   });

@@ -1,7 +1,14 @@
 import type { EditInputs } from '@pixels/server/edit/edit-runner.ts';
-import { createJobQueue, QueueFullError } from '@pixels/server/jobs/job-queue.ts';
+import { DEFAULT_SERVER_LIMITS } from '@pixels/server/http/server-limits.ts';
+import {
+  createJobQueue,
+  type JobQueueOptions,
+  QueueFullError,
+  type QueueLimits,
+} from '@pixels/server/jobs/job-queue.ts';
 import type { JobRecord } from '@pixels/server/jobs/job-record.ts';
 import { createJsonLogger } from '@pixels/server/jobs/logger.ts';
+import { ResultStore } from '@pixels/server/jobs/result-store.ts';
 import { EditSettings, PixelsError } from '@pixels/shared';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ScriptedEditRunner } from './scripted-edit-runner.ts';
@@ -18,18 +25,27 @@ function waitFor(job: JobRecord, state: JobRecord['state']): Promise<void> {
 }
 
 const queues: { drain(ms: number): Promise<void> }[] = [];
+const stores: ResultStore[] = [];
 afterEach(async () => {
   await Promise.all(queues.splice(0).map((queue) => queue.drain(0)));
+  await Promise.all(stores.splice(0).map((store) => store.close()));
 });
+
+/** A queue with the server's default limits but for `limits`, and a result store removed after the test. */
+function newQueue(options: Omit<JobQueueOptions, 'limits' | 'results'> & { limits?: Partial<QueueLimits> }) {
+  const results = new ResultStore();
+  stores.push(results);
+  const queue = createJobQueue({ ...options, limits: { ...DEFAULT_SERVER_LIMITS, ...options.limits }, results });
+  queues.push(queue);
+  return queue;
+}
 
 function makeQueue(
   runners: ScriptedEditRunner[],
-  limits = { maxQueued: 100, maxQueuedPerUser: 10 },
+  limits: Partial<QueueLimits> = { maxQueued: 100, maxQueuedPerUser: 10 },
   retentionMs = 60_000,
 ) {
-  const queue = createJobQueue({ runners, limits, retentionMs });
-  queues.push(queue);
-  return queue;
+  return newQueue({ runners, limits, retentionMs });
 }
 
 describe('job queue', () => {
@@ -41,7 +57,7 @@ describe('job queue', () => {
     expect(job.state).toBe('queued');
     expect(job.position).toBe(1);
     await waitFor(job, 'done');
-    expect(job.result?.png.length).toBeGreaterThan(0);
+    expect(job.result?.bytes).toBeGreaterThan(0);
     expect(job.inputs).toBeUndefined();
     expect(job.seed).toBe(1234);
     expect(job.toJob()).toMatchObject({ state: 'done', resultUrl: `/v1/jobs/${job.id}/result`, seed: 1234 });
@@ -137,7 +153,7 @@ describe('job queue', () => {
     await queue.cancel(waiting.id);
     expect(waiting.state).toBe('canceled');
     expect(waiting.inputs).toBeUndefined();
-    expect(waiting.events.since(0).at(-1)?.event).toEqual({ type: 'canceled' });
+    expect(waiting.events.since(0).at(-1)?.event).toEqual({ type: 'canceled', reason: 'owner' });
     expect(runner.started.map((s) => s.prompt)).toEqual(['running']);
   });
 
@@ -155,7 +171,7 @@ describe('job queue', () => {
     await queue.cancel(job.id);
     expect(job.state).toBe('canceled');
     expect(job.progress?.step).toBe(3);
-    expect(job.events.since(0).at(-1)?.event).toEqual({ type: 'canceled' });
+    expect(job.events.since(0).at(-1)?.event).toEqual({ type: 'canceled', reason: 'owner' });
     // The worker is free again.
     const next = queue.submit('ana', settings('next', 1), INPUTS);
     await vi.waitFor(() => expect(runner.heldSteps).toBe(1));
@@ -171,11 +187,10 @@ describe('job queue', () => {
           ? new PixelsError('map_mismatch', 'The map is 10x10 but the source is 64x64.', 'map')
           : new TypeError('secret internal detail'),
     });
-    const queue = createJobQueue({
+    const queue = newQueue({
       runners: [runner],
       logger: createJsonLogger({ write: (line) => lines.push(line) }),
     });
-    queues.push(queue);
     const refused = queue.submit('ana', settings('bad-map'), INPUTS);
     const crashed = queue.submit('ana', settings('crash'), INPUTS);
     await waitFor(refused, 'failed');
@@ -187,10 +202,12 @@ describe('job queue', () => {
     });
     expect(crashed.error?.code).toBe('internal');
     expect(crashed.error?.message).not.toContain('secret');
-    expect(crashed.error?.message).toContain(crashed.id);
+    expect(crashed.error?.message).toContain('server log');
+    expect(crashed.reason).toBe('server_fault');
+    expect(refused.reason).toBe('bad_input');
     const logged = lines.map((line) => JSON.parse(line));
     const crashLine = logged.find((line) => line.jobId === crashed.id && line.level === 'error');
-    expect(crashLine?.error.message).toBe('secret internal detail');
+    expect(crashLine?.detail).toContain('secret internal detail');
     expect(logged.find((line) => line.jobId === refused.id && line.msg === 'job refused by the engine')?.level).toBe(
       'info',
     );
@@ -228,11 +245,20 @@ describe('job queue', () => {
 
   it('drains on shutdown: cancels queued jobs, lets a running one finish, refuses new ones', async () => {
     const runner = new ScriptedEditRunner({ stepMs: 5 });
-    const queue = createJobQueue({ runners: [runner] });
+    const queue = newQueue({ runners: [runner] });
     const running = queue.submit('ana', settings('r', 4), INPUTS);
     const waiting = queue.submit('ana', settings('w', 4), INPUTS);
     await waitFor(running, 'running');
-    await queue.drain(5000);
+    let drained = false;
+    const draining = queue.drain(5000).then(() => {
+      drained = true;
+    });
+    await waitFor(running, 'done');
+    // The result finished during the drain stays until it has been downloaded once.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(drained).toBe(false);
+    running.downloads++;
+    await draining;
     expect(running.state).toBe('done');
     expect(waiting.state).toBe('canceled');
     expect(queue.isDraining).toBe(true);
@@ -241,12 +267,13 @@ describe('job queue', () => {
 
   it('cancels running jobs that outlast the shutdown deadline', async () => {
     const runner = new ScriptedEditRunner({ stepMs: 20 });
-    const queue = createJobQueue({ runners: [runner] });
+    const queue = newQueue({ runners: [runner] });
     const running = queue.submit('ana', settings('r', 100), INPUTS);
     await waitFor(running, 'running');
     const started = Date.now();
     await queue.drain(50);
     expect(running.state).toBe('canceled');
+    expect(running.events.since(0).at(-1)?.event).toEqual({ type: 'canceled', reason: 'shutdown' });
     expect(Date.now() - started).toBeLessThan(1000);
   });
 });

@@ -14,6 +14,7 @@ export class ScriptedEditRunner implements EditRunner {
   closed = false;
   /** How many times probe() was called. */
   probes = 0;
+  isAlive = true;
   private waiters: (() => void)[] = [];
 
   constructor(
@@ -25,6 +26,8 @@ export class ScriptedEditRunner implements EditRunner {
       failWith?: (settings: EditSettings) => Error | undefined;
       /** What probe() reports (default a CPU device), or the error it rejects with; a function is asked at each probe. */
       probe?: DeviceReport | Error | (() => DeviceReport | Error);
+      /** The finished PNG (default a small one). */
+      result?: Uint8Array;
     } = {},
   ) {}
 
@@ -66,7 +69,8 @@ export class ScriptedEditRunner implements EditRunner {
       });
     }
     return {
-      png: encodePng(8, 8),
+      // A copy per run, as a worker transfers a fresh buffer each time.
+      png: this.options.result ? this.options.result.slice() : encodePng(8, 8),
       width: 8,
       height: 8,
       seed,

@@ -26,6 +26,9 @@ const ADVICE: Record<ApiErrorCode, string> = {
     "The server's GPU cannot run edits right now. Try again later; tell the server's admin if it repeats.",
   queue_full: "The server's queue is full. Try again in a minute.",
   canceled: 'The job was canceled.',
+  worker_lost: 'The server lost its worker while blending (it restarts it). Blend again.',
+  out_of_memory:
+    'The server ran out of memory on this blend. Lower "Working size" in Settings, or use fewer exemplars.',
   internal: "The server hit an unexpected error. Try again; tell the server's admin if it repeats.",
   network:
     'Check that the server is running and the URL under Server is right. A server on another machine must use https (Figma only allows plain http to localhost) and allow requests from the plugin (CORS).',

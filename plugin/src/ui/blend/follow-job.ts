@@ -82,9 +82,10 @@ export async function followJob(
       return {
         type: 'failed',
         error: job.error ?? { code: 'internal', message: 'The job failed without saying why.' },
+        reason: job.reason ?? 'server_fault',
       };
     }
-    if (job.state === 'canceled') return { type: 'canceled' };
+    if (job.state === 'canceled') return { type: 'canceled', reason: job.reason ?? 'owner' };
     await sleep(options.retryDelayMs ?? 1000, options.signal);
   }
 }

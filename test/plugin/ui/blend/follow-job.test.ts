@@ -56,6 +56,7 @@ describe('followJob', () => {
     expect(terminal).toEqual({
       type: 'failed',
       error: { code: 'model_error', message: 'The UNet ran out of memory.' },
+      reason: 'server_fault',
     });
   });
 

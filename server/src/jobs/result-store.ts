@@ -1,0 +1,90 @@
+import { mkdir, mkdtemp, open, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Bytes read from disk per chunk of a download. */
+const CHUNK_BYTES = 64 * 1024;
+
+/** A finished image as the store keeps it: once, on disk. */
+export interface StoredResult {
+  file: string;
+  bytes: number;
+}
+
+/**
+ * Finished results, one PNG file per job in one folder, so memory does not grow with them and
+ * every download streams the same file (no copy per client). Without a folder named, the store
+ * makes a temporary `pixels-results-*` folder at its first result and removes it on close; a
+ * folder the admin names is kept, and only the files this process wrote are removed.
+ */
+export class ResultStore {
+  private readonly files = new Set<string>();
+  private folder: Promise<string> | undefined;
+
+  constructor(private readonly namedFolder?: string) {}
+
+  private ensureFolder(): Promise<string> {
+    this.folder ??= this.namedFolder
+      ? mkdir(this.namedFolder, { recursive: true }).then(() => this.namedFolder!)
+      : mkdtemp(join(tmpdir(), 'pixels-results-'));
+    return this.folder;
+  }
+
+  /** Writes the PNG (off the event loop, in libuv's pool); the caller drops its copy after. */
+  async save(jobId: string, png: Uint8Array): Promise<StoredResult> {
+    const file = join(await this.ensureFolder(), `${jobId}.png`);
+    await writeFile(file, png);
+    this.files.add(file);
+    return { file, bytes: png.byteLength };
+  }
+
+  /**
+   * Opens the file as a web stream read on demand, one 64 KiB chunk ahead of the client: each
+   * download reads the disk (the page cache), so memory per download is a chunk, never a copy.
+   * (Readable.toWeb would queue up to 65536 chunks ahead of a slow client: the whole file.)
+   */
+  async openStream(result: StoredResult): Promise<ReadableStream<Uint8Array>> {
+    const handle = await open(result.file, 'r');
+    let position = 0;
+    let closed = false;
+    const close = async () => {
+      if (closed) return;
+      closed = true;
+      await handle.close();
+    };
+    return new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          try {
+            const chunk = new Uint8Array(CHUNK_BYTES);
+            const { bytesRead } = await handle.read(chunk, 0, CHUNK_BYTES, position);
+            position += bytesRead;
+            if (bytesRead === 0) {
+              await close();
+              controller.close();
+            } else controller.enqueue(chunk.subarray(0, bytesRead));
+          } catch (error) {
+            await close().catch(() => {});
+            controller.error(error);
+          }
+        },
+        cancel: close,
+      },
+      { highWaterMark: 1 },
+    );
+  }
+
+  /** Deletes a result (a download in flight keeps reading its open file). */
+  async remove(result: StoredResult): Promise<void> {
+    this.files.delete(result.file);
+    await unlink(result.file).catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    const folder = this.folder && (await this.folder.catch(() => undefined));
+    if (folder && !this.namedFolder) await rm(folder, { recursive: true, force: true });
+    else await Promise.all([...this.files].map((file) => unlink(file).catch(() => {})));
+    this.files.clear();
+    this.folder = undefined;
+  }
+}
