@@ -48,10 +48,50 @@ describe('prepareUpload', () => {
       source: { raster: patternRaster(34, 24), x: -2, y: -2 },
       exemplars: [{ raster: solidRaster(5, 5, [255, 0, 0, 255]) }],
     });
-    layers.frame = { ...layers.frame, width: 30, height: 20 };
+    layers.frame = { ...layers.frame, width: 30, height: 20, window: { x: 0, y: 0, width: 30, height: 20 } };
     const prepared = await prepareUpload(layers, SHAPING, decodePng);
     const source = await decodePng(prepared.upload.source);
     expect([source.width, source.height]).toEqual([30, 20]);
     expect(pixelAt(source, 0, 0)).toEqual(pixelAt(patternRaster(34, 24), 2, 2));
+  });
+
+  it('sends only the region the edit touches inside the exported window, and where it goes', async () => {
+    const layers = await exportedLayers({
+      source: { raster: patternRaster(300, 200) },
+      exemplars: [{ raster: solidRaster(10, 10, [255, 0, 0, 255]), x: 120, y: 90 }],
+    });
+    layers.frame = { ...layers.frame, window: { x: 50, y: 40, width: 200, height: 150 }, region: true };
+    const prepared = await prepareUpload(layers, SHAPING, decodePng);
+    // Touched: x 120..129, y 90..99; 64 px of margin each side, kept inside the window.
+    expect(prepared.sent).toEqual({ x: 56, y: 40, width: 138, height: 124 });
+    expect(prepared.box).toEqual({ x: 56, y: 40, width: 138, height: 124 });
+    expect([prepared.width, prepared.height]).toEqual([138, 124]);
+    const source = await decodePng(prepared.upload.source);
+    expect([source.width, source.height]).toEqual([138, 124]);
+    expect(pixelAt(source, 0, 0)).toEqual(pixelAt(patternRaster(300, 200), 56, 40));
+    expect(pixelAt(source, 137, 123)).toEqual(pixelAt(patternRaster(300, 200), 193, 163));
+    const exemplar = await decodePng(prepared.upload.exemplars[0]);
+    expect([pixelAt(exemplar, 120 - 56, 90 - 40), pixelAt(exemplar, 119 - 56, 90 - 40)]).toEqual([
+      [255, 0, 0, 255],
+      [0, 0, 0, 0],
+    ]);
+    const map = await decodePng(prepared.upload.map!);
+    expect([map.width, map.height]).toEqual([138, 124]);
+    expect([pixelAt(map, 64, 50), pixelAt(map, 63, 50)]).toEqual([
+      [255, 255, 255, 255],
+      [0, 0, 0, 255],
+    ]);
+  });
+
+  it('sends the whole frame, and no box, when the edit reaches everywhere', async () => {
+    const layers = await exportedLayers({
+      source: { raster: patternRaster(60, 40) },
+      exemplars: [{ raster: solidRaster(60, 40, [255, 0, 0, 255]) }],
+    });
+    layers.frame = { ...layers.frame, region: true };
+    const prepared = await prepareUpload(layers, SHAPING, decodePng);
+    expect(prepared.sent).toEqual({ x: 0, y: 0, width: 60, height: 40 });
+    expect(prepared.box).toBeUndefined();
+    expect(prepared.upload.source).toBe(layers.source.png);
   });
 });
