@@ -231,13 +231,16 @@ export function planExport(source: Box, reach: EditReach | null, maxSide: number
 
 /**
  * The region an edit touches inside a window, in the window's pixels: every pixel where the map is
- * above zero or an exemplar covers anything, padded by the margin and kept inside the window.
+ * above zero or an exemplar covers anything (grown by `spreadPx`), padded by the margin and kept
+ * inside the window.
  * Null when nothing is touched.
  */
 export function editRegionOf(
   masks: ReadonlyArray<{ data: ArrayLike<number>; width: number; height: number }>,
   width: number,
   height: number,
+  /** Pixels the edit reaches beyond what the masks mark (a map not built here), before the margin. */
+  spreadPx = 0,
 ): PixelRect | null {
   let left = width;
   let top = height;
@@ -259,6 +262,11 @@ export function editRegionOf(
     }
   }
   if (right < 0) return null;
+  const spread = Math.ceil(spreadPx);
+  left -= spread;
+  top -= spread;
+  right += spread;
+  bottom += spread;
   const margin = Math.ceil(editMargin(Math.max(right - left + 1, bottom - top + 1)));
   const x = Math.max(0, left - margin);
   const y = Math.max(0, top - margin);

@@ -72,17 +72,21 @@ export async function prepareUpload(
   const windowExemplars = await Promise.all(layers.exemplars.map((layer) => placeIn(layer, window, decode)));
   const drawnMap = layers.map ? mapFromDrawnLayer(await placeIn(layers.map, window, decode)) : undefined;
   const mapNeeded = drawnMap !== undefined || shaping.falloff !== SERVER_FALLOFF;
-  // Built only when it is sent or bounds the region: a whole-frame map of 4096² takes seconds.
-  const windowMap =
-    mapNeeded || frame.region
-      ? editMapFor({ exemplars: windowExemplars, ...(drawnMap ? { drawnMap } : {}) }, shaping).map
-      : undefined;
+  // Built only when it is sent: its distance transform is the costly part of preparing an edit.
+  const windowMap = mapNeeded
+    ? editMapFor({ exemplars: windowExemplars, ...(drawnMap ? { drawnMap } : {}) }, shaping).map
+    : undefined;
 
   // Inside the window, the region the edit really touches (the window was sized from layer boxes).
-  const touched =
-    frame.region && windowMap
-      ? editRegionOf([windowMap, ...windowExemplars.map(alphaOf)], window.width, window.height)
-      : null;
+  // A map left to the server is above zero within grow + feather / 2 + 0.5 px of the shape (shapeToMap).
+  const touched = frame.region
+    ? editRegionOf(
+        [...(windowMap ? [windowMap] : []), ...windowExemplars.map(alphaOf)],
+        window.width,
+        window.height,
+        windowMap ? 0 : shaping.grow + shaping.feather / 2 + 0.5,
+      )
+    : null;
   const inWindow = touched ?? { x: 0, y: 0, width: window.width, height: window.height };
   const sent: PixelRect = { ...inWindow, x: window.x + inWindow.x, y: window.y + inWindow.y };
   const whole = sent.x === 0 && sent.y === 0 && sent.width === frame.width && sent.height === frame.height;
