@@ -345,6 +345,31 @@ describe('the panel in Chromium: selection, preview and blending', () => {
     expect(readPngSize(scene.figma.images.get(imageHash)!)).toEqual({ width: sent.width, height: sent.height });
   }, 120_000);
 
+  it('a region longer than the working-size cap: sent scaled down, placed scaled up over it, and the panel says so', async () => {
+    const scene = await photoDocument({ width: 3000, height: 2000 }, { x: 1800, y: 1100 });
+    await scene.figma.clientStorage.setAsync('pixels.panelSettings', { workingSize: 256 });
+    const { frame } = await openWith(scene);
+    await frame.waitForSelector('#blend:not([disabled])');
+    await frame.click('#blend');
+    await frame.waitForSelector('.history-entry', { timeout: 60_000 });
+    const sent = readPngSize(server!.submissions[0].source);
+    expect(Math.max(sent.width, sent.height)).toBeLessThanOrEqual(256);
+    expect(Math.max(sent.width, sent.height)).toBeGreaterThan(200);
+    const notes = await frame.$$eval('#notes .note', (items) => items.map((item) => item.textContent));
+    expect(
+      notes.some((note) =>
+        /^Sends the region around the edit, scaled by 0\.\d+× to fit the working size of 256 px; the result is placed scaled up 1\.\d+× over it\./.test(
+          note ?? '',
+        ),
+      ),
+    ).toBe(true);
+    const [placed] = placedResults(scene);
+    const box = placed.absoluteBoundingBox;
+    expect(box.width).toBeGreaterThan(256);
+    expect(containsBox(box, scene.sticker.absoluteBoundingBox)).toBe(true);
+    expect(containsBox(scene.source.absoluteBoundingBox, box)).toBe(true);
+  }, 120_000);
+
   it('Ctrl+Enter blends', async () => {
     const { frame, page } = await openWith(await photoDocument());
     await frame.waitForSelector('#blend:not([disabled])');

@@ -52,8 +52,9 @@ export async function exportLayers(nodes: RoleNodes, maxSide: number, spread?: E
 
   const notes: string[] = [];
   if (working.capped) {
+    // The panel may crop the region further (to what the map really touches), so its size is not told here.
     const sent = working.region
-      ? `the region around the edit, ${working.window.width}×${working.window.height} px`
+      ? 'the region around the edit'
       : `the whole source, ${working.width}×${working.height} px`;
     const limit =
       Math.max(working.window.width, working.window.height) >= maxSide

@@ -124,7 +124,7 @@ describe('prepareUpload', () => {
     expect(largest).toBe(0);
     expect(outside).toBe(0);
     // The spread (8 + 24 / 2 + 0.5 px) and 64 px of margin each side, inside the window.
-    // (the disc covers pixels 120..130 and 90..100): x up to 130 + 21 + 64, y up to 100 + 21 + 64.
+    // (the disc covers pixels 121..130 and 91..100): x up to 130 + 21 + 64, y up to 100 + 21 + 64.
     expect(sent).toEqual({ x: 50, y: 40, width: 166, height: 146 });
   });
 });
