@@ -163,6 +163,16 @@ describe('the panel in Chromium: connection and errors', () => {
     expect(server!.submissions).toHaveLength(0);
   });
 
+  it("a server taking fewer pixels than the working size: the cap follows the server's limit", async () => {
+    const scene = await photoDocument();
+    const { frame } = await openWith(scene, { maxPixels: 200 * 200 });
+    await frame.waitForSelector('#blend:not([disabled])');
+    await frame.click('#blend');
+    await frame.waitForSelector('.history-entry', { timeout: 20_000 });
+    const sent = readPngSize(server!.submissions[0].source);
+    expect(Math.max(sent.width, sent.height)).toBeLessThanOrEqual(200);
+  });
+
   it('a failed job: the server message once, and Retry blends again', async () => {
     const { frame } = await openWith(await photoDocument(), {
       steps: 1,

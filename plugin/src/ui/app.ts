@@ -323,7 +323,13 @@ export class PanelApp {
     this.showProblem(undefined);
     const session = this.newSession();
     this.session = session;
-    await session.start(this.settings, client, { promptUsed: this.currentModel()?.usesPrompt ?? true });
+    // Never send more than the server takes: a square of its pixel limit bounds every side.
+    const serverSide = this.limits ? Math.floor(Math.sqrt(this.limits.maxPixels)) : undefined;
+    const settings =
+      serverSide !== undefined && serverSide < this.settings.workingSize
+        ? { ...this.settings, workingSize: serverSide }
+        : this.settings;
+    await session.start(settings, client, { promptUsed: this.currentModel()?.usesPrompt ?? true });
     this.sessionEnded();
   }
 
