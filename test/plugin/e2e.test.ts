@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Job } from '@pixels/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPlugin } from '../../plugin/build.ts';
+import { containsBox } from '../../plugin/src/main/geometry.ts';
 import { BlendTimings } from '../../plugin/src/messages/blend-timings.ts';
 import { DEFAULT_PANEL_SETTINGS } from '../../plugin/src/messages/panel-settings.ts';
 import type { PlaceResultMessage } from '../../plugin/src/messages/ui-to-main.ts';
@@ -18,7 +19,7 @@ import { readPngSize } from '../../plugin/src/png/png-header.ts';
 import { TEAM_TOKENS } from '../server/http/app-harness.ts';
 import { type LiveServer, startLiveServer } from '../server/http/live-server.ts';
 import { launchChromium } from './support/chromium.ts';
-import { FakeFigma, FakeRectangle } from './support/fake-figma.ts';
+import { FakeFigma, type FakeNode, FakeRectangle } from './support/fake-figma.ts';
 import { type OpenPanel, PanelHost } from './support/panel-harness.ts';
 import { discRaster } from './support/test-images.ts';
 
@@ -55,7 +56,7 @@ function serverUrl(): string {
 async function openDocument(
   size: number,
   settings: Partial<typeof DEFAULT_PANEL_SETTINGS>,
-): Promise<OpenPanel & { figma: FakeFigma }> {
+): Promise<OpenPanel & { figma: FakeFigma; sticker: FakeNode }> {
   const figma = new FakeFigma();
   const photo = await decodePng(
     new Uint8Array(await readFile(new URL('../fixtures/images/chelsea.png', import.meta.url))),
@@ -78,7 +79,7 @@ async function openDocument(
   const panel = await host.open(browser.context, figma);
   await panel.frame.waitForSelector('#connection-status[data-state="connected"]', { timeout: 30_000 });
   await panel.frame.waitForSelector('#blend:not([disabled])');
-  return { ...panel, figma };
+  return { ...panel, figma, sticker };
 }
 
 describe('the plugin against the real server with the built-in model', () => {
@@ -93,7 +94,11 @@ describe('the plugin against the real server with the built-in model', () => {
 
   it('blends a 1024x1024 frame: queue, steps with previews, the result bytes placed over the source', async () => {
     const edit = { ...DEFAULT_PANEL_SETTINGS.edit, steps: 20, strength: 0.6, previews: true, seed: 7 };
-    const { page, frame, figma, fromUi } = await openDocument(1024, { edit, seedMode: 'fixed', workingSize: 1024 });
+    const { page, frame, figma, fromUi, sticker } = await openDocument(1024, {
+      edit,
+      seedMode: 'fixed',
+      workingSize: 1024,
+    });
     await frame.click('#blend');
     await frame.waitForFunction(
       () => /^Step [1-9]\d* of 12$/.test(document.getElementById('status-line')?.textContent ?? ''),
@@ -116,9 +121,12 @@ describe('the plugin against the real server with the built-in model', () => {
     const placedMessage = fromUi.find(
       (message) => (message as { type: string }).type === 'place-result',
     ) as PlaceResultMessage;
-    expect(readPngSize(placedMessage.png)).toEqual({ width: 1024, height: 1024 });
+    // Only the region around the sticker is sent, at 1x; the result lies 1:1 over that region.
+    const sent = readPngSize(placedMessage.png);
+    expect(placedMessage.box).toMatchObject(sent);
     const result = figma.allNodes().find((node) => node instanceof FakeRectangle) as FakeRectangle;
-    expect(result.absoluteBoundingBox).toEqual({ x: 0, y: 0, width: 1024, height: 1024 });
+    expect(result.absoluteBoundingBox).toEqual(placedMessage.box);
+    expect(containsBox(result.absoluteBoundingBox, sticker.absoluteBoundingBox)).toBe(true);
     const imageHash = (result.fills as unknown as Array<{ imageHash: string }>)[0].imageHash;
     expect(figma.images.get(imageHash)).toEqual(placedMessage.png);
     expect(result.name).toContain(`seed ${placedMessage.seed}`);
@@ -134,9 +142,11 @@ describe('the plugin against the real server with the built-in model', () => {
       BENCH_OUTPUT,
       `${JSON.stringify(
         {
-          name: 'plugin share of a 1024x1024 blend',
+          name: 'plugin share of a blend on a 1024x1024 frame',
           what: "plugin-side time of one blend (export on the Figma fake, compositing and PNG encoding, upload, download, result checks) over the whole click-to-placed time; panelMs leaves out the export, which is Figma's own work in real use",
           size: { width: 1024, height: 1024 },
+          // The region around the edit that was sent and placed (the whole frame is still exported and cropped).
+          sent,
           model: 'builtin',
           steps: 12,
           timings,

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { EditSettings } from '@pixels/shared';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildPlugin } from '../../plugin/build.ts';
+import { containsBox } from '../../plugin/src/main/geometry.ts';
+import { decodePng } from '../../plugin/src/png/png-decode.ts';
 import { readPngSize } from '../../plugin/src/png/png-header.ts';
 import { launchChromium } from './support/chromium.ts';
 import { FakePixelsServer, type FakeServerOptions } from './support/fake-pixels-server.ts';
@@ -161,6 +163,16 @@ describe('the panel in Chromium: connection and errors', () => {
     expect(server!.submissions).toHaveLength(0);
   });
 
+  it("a server taking fewer pixels than the working size: the cap follows the server's limit", async () => {
+    const scene = await photoDocument();
+    const { frame } = await openWith(scene, { maxPixels: 200 * 200 });
+    await frame.waitForSelector('#blend:not([disabled])');
+    await frame.click('#blend');
+    await frame.waitForSelector('.history-entry', { timeout: 20_000 });
+    const sent = readPngSize(server!.submissions[0].source);
+    expect(Math.max(sent.width, sent.height)).toBeLessThanOrEqual(200);
+  });
+
   it('a failed job: the server message once, and Retry blends again', async () => {
     const { frame } = await openWith(await photoDocument(), {
       steps: 1,
@@ -281,14 +293,92 @@ describe('the panel in Chromium: selection, preview and blending', () => {
     expect(await frame.textContent('#status-line')).toBe('Placed the result over the source.');
 
     const submission = server!.submissions[0];
-    expect(readPngSize(submission.source)).toEqual({ width: 451, height: 300 });
+    // Only the region around the sticker is sent (at 1x); the result covers exactly that region.
+    const sent = readPngSize(submission.source);
+    expect(sent.width * sent.height).toBeLessThan(451 * 300);
     expect(submission.map).toBeUndefined();
     expect(submission.settings).toMatchObject({ grow: 0, feather: 32, invertMap: false, previews: true });
     const [placed] = placedResults(scene);
-    expect(placed.absoluteBoundingBox).toEqual(scene.source.absoluteBoundingBox);
+    const box = placed.absoluteBoundingBox;
+    expect([box.width, box.height]).toEqual([sent.width, sent.height]);
+    expect(containsBox(scene.source.absoluteBoundingBox, box)).toBe(true);
+    expect(containsBox(box, scene.sticker.absoluteBoundingBox)).toBe(true);
     expect(placed.name).not.toContain('weathered');
     expect(placed.name).toContain(`seed ${server!.jobs.get('job-1')!.seed}`);
   });
+
+  it('a 3000 px frame with a small edit: the region is sent at 1x and the result placed 1:1 at its place', async () => {
+    const scene = await photoDocument({ width: 3000, height: 2000 }, { x: 1800, y: 1100 });
+    await scene.figma.clientStorage.setAsync('pixels.panelSettings', { workingSize: 1024 });
+    const { frame } = await openWith(scene);
+    await frame.waitForSelector('#blend:not([disabled])');
+    await frame.click('#blend');
+    await frame.waitForSelector('.history-entry', { timeout: 60_000 });
+    expect(await frame.textContent('#status-line')).toBe('Placed the result over the source.');
+
+    const submission = server!.submissions[0];
+    const sent = await decodePng(submission.source);
+    // The sticker (120 px), the map's 32 px feather and 64 px of margin each side: under the 1024 px cap, so at 1x.
+    expect(sent.width).toBeGreaterThanOrEqual(120 + 2 * 64);
+    expect(sent.width).toBeLessThan(1024);
+    const [placed] = placedResults(scene);
+    const box = placed.absoluteBoundingBox;
+    expect([box.width, box.height]).toEqual([sent.width, sent.height]);
+    const origin = scene.source.absoluteBoundingBox;
+    const at = { x: box.x - origin.x, y: box.y - origin.y };
+    expect(Number.isInteger(at.x) && Number.isInteger(at.y)).toBe(true);
+    expect(containsBox(box, scene.sticker.absoluteBoundingBox)).toBe(true);
+
+    // What was sent is the source at 1x at exactly that place, pixel for pixel (the sticker not baked in).
+    scene.sticker.visible = false;
+    const whole = await decodePng(
+      await scene.source.exportAsync({
+        format: 'PNG',
+        constraint: { type: 'SCALE', value: 1 },
+        useAbsoluteBounds: true,
+      }),
+    );
+    scene.sticker.visible = true;
+    expect([whole.width, whole.height]).toEqual([3000, 2000]);
+    let differing = 0;
+    for (let y = 0; y < sent.height; y++) {
+      for (let x = 0; x < sent.width; x++) {
+        const from = ((y + at.y) * whole.width + x + at.x) * 4;
+        const to = (y * sent.width + x) * 4;
+        for (let c = 0; c < 4; c++) if (whole.data[from + c] !== sent.data[to + c]) differing++;
+      }
+    }
+    expect(differing).toBe(0);
+    // The placed image is the server's result, byte for byte, unscaled.
+    const imageHash = (placed.fills as unknown as Array<{ imageHash: string }>)[0].imageHash;
+    expect(scene.figma.images.get(imageHash)).toEqual(server!.jobs.get('job-1')!.result);
+    expect(readPngSize(scene.figma.images.get(imageHash)!)).toEqual({ width: sent.width, height: sent.height });
+  }, 120_000);
+
+  it('a region longer than the working-size cap: sent scaled down, placed scaled up over it, and the panel says so', async () => {
+    const scene = await photoDocument({ width: 3000, height: 2000 }, { x: 1800, y: 1100 });
+    await scene.figma.clientStorage.setAsync('pixels.panelSettings', { workingSize: 256 });
+    const { frame } = await openWith(scene);
+    await frame.waitForSelector('#blend:not([disabled])');
+    await frame.click('#blend');
+    await frame.waitForSelector('.history-entry', { timeout: 60_000 });
+    const sent = readPngSize(server!.submissions[0].source);
+    expect(Math.max(sent.width, sent.height)).toBeLessThanOrEqual(256);
+    expect(Math.max(sent.width, sent.height)).toBeGreaterThan(200);
+    const notes = await frame.$$eval('#notes .note', (items) => items.map((item) => item.textContent));
+    expect(
+      notes.some((note) =>
+        /^Sends the region around the edit, scaled by 0\.\d+× to fit the working size of 256 px; the result is placed scaled up 1\.\d+× over it\./.test(
+          note ?? '',
+        ),
+      ),
+    ).toBe(true);
+    const [placed] = placedResults(scene);
+    const box = placed.absoluteBoundingBox;
+    expect(box.width).toBeGreaterThan(256);
+    expect(containsBox(box, scene.sticker.absoluteBoundingBox)).toBe(true);
+    expect(containsBox(scene.source.absoluteBoundingBox, box)).toBe(true);
+  }, 120_000);
 
   it('Ctrl+Enter blends', async () => {
     const { frame, page } = await openWith(await photoDocument());

@@ -1,7 +1,8 @@
 import type { ExportedLayer, ExportedLayers } from '../messages/exported-layers.ts';
+import { FIGMA_MAX_IMAGE_SIDE } from '../png/figma-image-limit.ts';
 import { readPngSize } from '../png/png-header.ts';
 import type { Box, PngExportSettings, SurfaceNode } from './figma-surface.ts';
-import { intersectBoxes, placeExport, workingSizeFor } from './geometry.ts';
+import { type EditReach, intersectBoxes, placeExport, planExport } from './geometry.ts';
 
 /** The selected nodes by role, exemplars bottom first. */
 export interface RoleNodes {
@@ -10,15 +11,37 @@ export interface RoleNodes {
   map?: SurfaceNode;
 }
 
+/** How the edit spreads, from the panel's settings: absent for a whole-frame export (previews). */
+export interface EditSpread {
+  /** Working pixels the map reaches beyond the exemplars' shape (grow + feather). */
+  spreadPx: number;
+  /** A drawn map whose white means "keep": it changes everything its layer does not cover. */
+  invertMap: boolean;
+}
+
+/** What the edit reaches, from the layers' boxes: the exemplars with their effects, a drawn map's layer. */
+export function reachOf(nodes: RoleNodes, spread: EditSpread): EditReach {
+  const boxesOf = (node: SurfaceNode) =>
+    [node.absoluteBoundingBox, node.absoluteRenderBounds].filter((box): box is Box => Boolean(box));
+  return {
+    boxes: [...nodes.exemplars.flatMap(boxesOf), ...(nodes.map ? boxesOf(nodes.map) : [])],
+    spreadPx: nodes.map ? 0 : spread.spreadPx,
+    everywhere: Boolean(nodes.map) && spread.invertMap,
+  };
+}
+
 /**
- * Rasterizes the source, the exemplars and the map at one scale, in the source's frame. Exemplars
- * and the map are hidden while the source is exported (a frame's export would include them when
- * they are its children) and shown again afterwards, even when the export fails.
+ * Rasterizes the source, the exemplars and the map at one scale, in the source's frame: at 1x
+ * unless the working-size cap (the longest side sent) or Figma's image limit asks for less. With
+ * `spread`, the scale is chosen for the region around the edit, which is all the panel sends.
+ * Figma exports whole nodes only, so the source is exported whole and the panel crops it.
+ * Exemplars and the map are hidden while the source is exported (a frame's export would include
+ * them when they are its children) and shown again afterwards, even when the export fails.
  */
-export async function exportLayers(nodes: RoleNodes, maxSide: number): Promise<ExportedLayers> {
+export async function exportLayers(nodes: RoleNodes, maxSide: number, spread?: EditSpread): Promise<ExportedLayers> {
   const frameBox = nodes.source.absoluteBoundingBox;
   if (!frameBox) throw new Error(`The source "${nodes.source.name}" renders nothing, so it cannot be exported.`);
-  const working = workingSizeFor(frameBox, maxSide);
+  const working = planExport(frameBox, spread ? reachOf(nodes, spread) : null, maxSide);
   const settings: PngExportSettings = {
     format: 'PNG',
     constraint: { type: 'SCALE', value: working.scale },
@@ -29,9 +52,17 @@ export async function exportLayers(nodes: RoleNodes, maxSide: number): Promise<E
 
   const notes: string[] = [];
   if (working.capped) {
+    // The panel may crop the region further (to what the map really touches), so its size is not told here.
+    const sent = working.region
+      ? 'the region around the edit'
+      : `the whole source, ${working.width}×${working.height} px`;
+    const limit =
+      Math.max(working.window.width, working.window.height) >= maxSide
+        ? `the working size of ${maxSide} px`
+        : `Figma's ${FIGMA_MAX_IMAGE_SIDE} px export limit for the ${working.fullWidth}×${working.fullHeight} source`;
     notes.push(
-      `Working at ${working.width}×${working.height} px: the source is ${working.fullWidth}×${working.fullHeight} at 1x, ` +
-        `scaled by ${formatScale(working.scale)} to fit the working size of ${maxSide} px. Raise "Working size" for more detail.`,
+      `Sends ${sent}, scaled by ${formatScale(working.scale)} to fit ${limit}; the result is placed scaled up ` +
+        `${formatScale(1 / working.scale)} over it. Raise "Working size" for full resolution.`,
     );
   }
   const locate = (node: SurfaceNode, png: Uint8Array): ExportedLayer => {
@@ -61,6 +92,8 @@ export async function exportLayers(nodes: RoleNodes, maxSide: number): Promise<E
       fullWidth: working.fullWidth,
       fullHeight: working.fullHeight,
       capped: working.capped,
+      window: working.window,
+      region: working.region,
     },
     source,
     exemplars,

@@ -22,8 +22,8 @@ function isAutoLayout(parent: SurfaceParent): boolean {
 }
 
 /**
- * Places a result as a new image layer exactly over its source: same parent, directly above it,
- * same size and position (taken out of auto-layout flow so it does not push its siblings). The
+ * Places a result as a new image layer exactly over its source (or over the region of it that was
+ * sent, 1:1 when it was sent at 1x): same parent, directly above it, same size and position (taken out of auto-layout flow so it does not push its siblings). The
  * placement is one undo step of its own.
  */
 export async function placeResult(api: FigmaSurface, message: PlaceResultMessage): Promise<PlacedResult> {
@@ -56,11 +56,17 @@ export async function placeResult(api: FigmaSurface, message: PlaceResultMessage
   const index = parent.children.findIndex((child) => child.id === source.id);
   parent.insertChild(index + 1, rectangle);
   if (isAutoLayout(parent)) rectangle.layoutPositioning = 'ABSOLUTE';
-  rectangle.resize(source.width, source.height);
+  // A region's result goes over that region (its box, in the source's own axes), else over the whole source.
+  const box = message.box;
+  const left = box ? Math.min(box.x, source.width) : 0;
+  const top = box ? Math.min(box.y, source.height) : 0;
+  const width = box ? Math.max(0.01, Math.min(box.width, source.width - left)) : source.width;
+  const height = box ? Math.max(0.01, Math.min(box.height, source.height - top)) : source.height;
+  rectangle.resize(width, height);
   const [[a, b, x], [c, d, y]] = source.relativeTransform;
   rectangle.relativeTransform = [
-    [a, b, x],
-    [c, d, y],
+    [a, b, x + a * left + b * top],
+    [c, d, y + c * left + d * top],
   ];
   const fill: ImageFill = { type: 'IMAGE', imageHash: image.hash, scaleMode: 'FILL' };
   rectangle.fills = [fill];
@@ -75,6 +81,7 @@ export async function placeResult(api: FigmaSurface, message: PlaceResultMessage
     ...(message.mapId ? { mapId: message.mapId } : {}),
     width: size.width,
     height: size.height,
+    ...(box ? { box } : {}),
     placedAt: new Date().toISOString(),
     ...(message.batchId ? { batchId: message.batchId } : {}),
     ...(message.variation !== undefined ? { variation: message.variation } : {}),

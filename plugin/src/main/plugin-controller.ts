@@ -5,7 +5,7 @@ import type { SelectionSummary } from '../messages/selection-summary.ts';
 import { UiToMain } from '../messages/ui-to-main.ts';
 import { assignRoles } from './assign-roles.ts';
 import { describeLayer } from './describe-layer.ts';
-import { exportLayers, type RoleNodes } from './export-layers.ts';
+import { type EditSpread, exportLayers, type RoleNodes } from './export-layers.ts';
 import {
   type FigmaSurface,
   isSurfaceNode,
@@ -223,7 +223,7 @@ export class PluginController {
         await saveConnection(storage, message.connection);
         return;
       case 'export-layers':
-        await this.exportSelection(message.requestId, message.maxSide);
+        await this.exportSelection(message.requestId, message.maxSide, message.edit);
         return;
       case 'job-submitted':
         await addPendingJob(storage, documentKeyOf(this.api), message.job);
@@ -270,7 +270,7 @@ export class PluginController {
     writeChosenRole(node, role);
   }
 
-  private async exportSelection(requestId: string, maxSide: number): Promise<void> {
+  private async exportSelection(requestId: string, maxSide: number, spread?: EditSpread): Promise<void> {
     const summary = this.summarizeSelection();
     const blocking = summary.issues.find((issue) => issue.severity === 'error');
     if (blocking || !summary.source) {
@@ -284,7 +284,7 @@ export class PluginController {
       ...(summary.mapId ? { map: byId(summary.mapId) } : {}),
     };
     try {
-      this.post({ type: 'layers-exported', requestId, layers: await exportLayers(nodes, maxSide) });
+      this.post({ type: 'layers-exported', requestId, layers: await exportLayers(nodes, maxSide, spread) });
     } catch (error) {
       this.post({ type: 'export-failed', requestId, message: (error as Error).message });
     }

@@ -30,6 +30,18 @@ export const ExportedLayers = z.object({
     fullWidth: z.number().int().positive(),
     fullHeight: z.number().int().positive(),
     capped: z.boolean(),
+    /**
+     * The part of the frame to send, in working pixels: the region around the edit (padded by a
+     * margin), or the whole frame. Layers are composited into it, never into the whole frame.
+     */
+    window: z.object({
+      x: z.number().int().nonnegative(),
+      y: z.number().int().nonnegative(),
+      width: z.number().int().positive(),
+      height: z.number().int().positive(),
+    }),
+    /** Whether `window` is smaller than the frame (only the edit's region is sent). */
+    region: z.boolean(),
   }),
   source: ExportedLayer,
   /** Bottom first: the last one is composited on top. */

@@ -9,6 +9,15 @@ export const JobLayers = z.object({
 });
 export type JobLayers = z.infer<typeof JobLayers>;
 
+/** A result's place over its source, in canvas units from the source's top-left corner. */
+export const PlacementBox = z.object({
+  x: z.number().nonnegative(),
+  y: z.number().nonnegative(),
+  width: z.number().positive(),
+  height: z.number().positive(),
+});
+export type PlacementBox = z.infer<typeof PlacementBox>;
+
 /**
  * A submitted job the plugin has not placed yet, kept in clientStorage so that a plugin closed
  * mid-job (which kills its requests) picks the job up again when reopened.
@@ -20,6 +29,8 @@ export const PendingJob = JobLayers.extend({
   /** The working image size the job was sent at. */
   width: z.number().int().positive(),
   height: z.number().int().positive(),
+  /** Only a region of the source was sent: where its result goes (absent: over the whole source). */
+  box: PlacementBox.optional(),
   submittedAt: z.string(),
   /** Whether the model read the prompt, for the result's name; absent from older records. */
   promptUsed: z.boolean().optional(),
@@ -35,6 +46,8 @@ export const Provenance = JobLayers.extend({
   seed: z.number().int(),
   width: z.number().int().positive(),
   height: z.number().int().positive(),
+  /** Where over the source the result was placed, when it covers only a region of it. */
+  box: PlacementBox.optional(),
   placedAt: z.string(),
   plugin: z.literal('pixels'),
   /** Results of one click share a batch (variations), so the history can show them side by side. */

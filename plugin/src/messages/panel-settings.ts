@@ -4,8 +4,11 @@ import { z } from 'zod';
 export const SEED_MODES = ['random', 'fixed'] as const;
 export type SeedMode = (typeof SEED_MODES)[number];
 
-/** Longest side of the working image, in pixels. Figma images are capped at 4096 px per side. */
-export const WORKING_SIZE_RANGE = Object.freeze({ min: 256, max: 4096, default: 1024 });
+/**
+ * The cap on the longest side sent, in pixels: the edit's region or the whole source goes at 1x up
+ * to it (Figma images are capped at 4096 px per side), scaled down beyond it.
+ */
+export const WORKING_SIZE_RANGE = Object.freeze({ min: 256, max: 4096, default: 4096 });
 export const MAX_VARIATIONS = 4;
 
 /**

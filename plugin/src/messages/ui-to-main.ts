@@ -2,7 +2,7 @@ import { EditSettings } from '@pixels/shared';
 import { z } from 'zod';
 import { BlendTimings } from './blend-timings.ts';
 import { Bytes } from './bytes.ts';
-import { JobLayers, PendingJob } from './job-records.ts';
+import { JobLayers, PendingJob, PlacementBox } from './job-records.ts';
 import { Connection, PanelSettings } from './panel-settings.ts';
 import { LAYER_ROLES } from './selection-summary.ts';
 
@@ -15,8 +15,17 @@ export const UiToMain = z.discriminatedUnion('type', [
   z.object({ type: z.literal('set-exemplar-order'), nodeIds: z.array(z.string()) }),
   z.object({ type: z.literal('save-settings'), settings: PanelSettings }),
   z.object({ type: z.literal('save-connection'), connection: Connection }),
-  /** Rasterize the current selection with the source's long side at most `maxSide` pixels. */
-  z.object({ type: z.literal('export-layers'), requestId: z.string(), maxSide: z.number().int().positive() }),
+  /**
+   * Rasterize the current selection, sending at most `maxSide` pixels on the long side. With
+   * `edit`, only the region around the edit is sent when it is smaller than the frame (the map
+   * spreads `spreadPx` working pixels beyond the exemplars); without it, the whole frame (previews).
+   */
+  z.object({
+    type: z.literal('export-layers'),
+    requestId: z.string(),
+    maxSide: z.number().int().positive(),
+    edit: z.object({ spreadPx: z.number().nonnegative(), invertMap: z.boolean() }).optional(),
+  }),
   z.object({ type: z.literal('job-submitted'), job: PendingJob }),
   /** The job was placed, failed or was canceled: forget it. */
   z.object({ type: z.literal('job-ended'), jobId: z.string() }),
@@ -28,6 +37,8 @@ export const UiToMain = z.discriminatedUnion('type', [
     png: Bytes,
     width: z.number().int().positive(),
     height: z.number().int().positive(),
+    /** Where the result goes over the source (canvas units from its top-left); absent: the whole source. */
+    box: PlacementBox.optional(),
     settings: EditSettings,
     seed: z.number().int(),
     notes: z.array(z.string()),

@@ -1,5 +1,6 @@
 import type { ModelSummary, ServerRequestLimits } from '@pixels/shared';
-import { workingSizeFor } from '../main/geometry.ts';
+import type { Box } from '../main/figma-surface.ts';
+import { planExport, workingSizeFor } from '../main/geometry.ts';
 import type { HistoryEntry } from '../messages/history-entry.ts';
 import type { PendingJob } from '../messages/job-records.ts';
 import type { MainToUi } from '../messages/main-to-ui.ts';
@@ -58,7 +59,17 @@ export class PanelApp {
   private limits: ServerRequestLimits | undefined;
   private workers = 1;
   private selection: SelectionSummary | undefined;
-  private preview: { key: string; layers: ComposedLayers; frameScale: number; fullSide: number } | undefined;
+  private preview:
+    | {
+        key: string;
+        layers: ComposedLayers;
+        frameScale: number;
+        /** The source's box and what the edit reaches, in canvas units: the blend's export plan. */
+        sourceBox: Box;
+        reachBoxes: Box[];
+        hasMap: boolean;
+      }
+    | undefined;
   private session: BlendSession | undefined;
   private sessionView: SessionView | undefined;
   private history: HistoryEntry[] = [];
@@ -312,7 +323,13 @@ export class PanelApp {
     this.showProblem(undefined);
     const session = this.newSession();
     this.session = session;
-    await session.start(this.settings, client, { promptUsed: this.currentModel()?.usesPrompt ?? true });
+    // Never send more than the server takes: a square of its pixel limit bounds every side.
+    const serverSide = this.limits ? Math.floor(Math.sqrt(this.limits.maxPixels)) : undefined;
+    const settings =
+      serverSide !== undefined && serverSide < this.settings.workingSize
+        ? { ...this.settings, workingSize: serverSide }
+        : this.settings;
+    await session.start(settings, client, { promptUsed: this.currentModel()?.usesPrompt ?? true });
     this.sessionEnded();
   }
 
@@ -476,10 +493,12 @@ export class PanelApp {
       this.elements.workingSizeHint.textContent = '';
       return;
     }
-    const size = workingSizeFor({ x: 0, y: 0, width: source.width, height: source.height }, this.settings.workingSize);
+    const cap = this.settings.workingSize;
+    const size = workingSizeFor({ x: 0, y: 0, width: source.width, height: source.height }, cap);
     this.elements.workingSizeHint.textContent = size.capped
-      ? `Sends ${size.width}×${size.height} px; the source is ${size.fullWidth}×${size.fullHeight} at 1x.`
-      : `Sends the source at 1x: ${size.width}×${size.height} px.`;
+      ? `The most sent: the region around the edit, or the whole ${size.fullWidth}×${size.fullHeight} source, ` +
+        `at 1x up to ${cap} px; larger ones are sent scaled down and placed scaled up.`
+      : `Sends the region around the edit, or the whole source, at 1x (${size.width}×${size.height} px at most).`;
   }
 
   /**
@@ -522,7 +541,14 @@ export class PanelApp {
           key,
           layers,
           frameScale: exported.frame.scale,
-          fullSide: Math.max(exported.frame.fullWidth, exported.frame.fullHeight),
+          sourceBox: { x: 0, y: 0, width: exported.frame.fullWidth, height: exported.frame.fullHeight },
+          reachBoxes: [...exported.exemplars, ...(exported.map ? [exported.map] : [])].map(({ placement }) => ({
+            x: placement.x / exported.frame.scale,
+            y: placement.y / exported.frame.scale,
+            width: placement.width / exported.frame.scale,
+            height: placement.height / exported.frame.scale,
+          })),
+          hasMap: exported.map !== undefined,
         };
         this.drawPreview();
       } catch (error) {
@@ -538,9 +564,14 @@ export class PanelApp {
   private drawPreview(): void {
     if (!this.preview) return;
     const e = this.elements;
-    const { layers, frameScale, fullSide, key } = this.preview;
-    // Grow and feather are in working pixels; the preview frame is smaller.
-    const workingScale = Math.min(1, this.settings.workingSize / fullSide);
+    const { layers, frameScale, sourceBox, reachBoxes, hasMap, key } = this.preview;
+    // Grow and feather are in the pixels sent (the region or the whole frame, at the blend's scale).
+    const edit = this.settings.edit;
+    const workingScale = planExport(
+      sourceBox,
+      { boxes: reachBoxes, spreadPx: hasMap ? 0 : edit.grow + edit.feather, everywhere: hasMap && edit.invertMap },
+      this.settings.workingSize,
+    ).scale;
     const { map } = editMapFor(
       layers,
       {

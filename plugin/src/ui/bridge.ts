@@ -54,12 +54,15 @@ export class MainBridge {
     this.listeners.add(listener);
   }
 
-  /** Asks the main thread to rasterize the selection with the source's long side ≤ `maxSide`. */
-  exportLayers(maxSide: number): Promise<ExportedLayers> {
+  /**
+   * Asks the main thread to rasterize the selection, at most `maxSide` pixels on the long side
+   * sent; with `edit`, sized for the region around the edit (see planExport).
+   */
+  exportLayers(maxSide: number, edit?: { spreadPx: number; invertMap: boolean }): Promise<ExportedLayers> {
     const requestId = `export-${++this.nextRequest}`;
     return new Promise((resolve, reject) => {
       this.exports.set(requestId, { resolve, reject });
-      this.send({ type: 'export-layers', requestId, maxSide });
+      this.send({ type: 'export-layers', requestId, maxSide, ...(edit ? { edit } : {}) });
     });
   }
 

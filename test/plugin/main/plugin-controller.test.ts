@@ -159,7 +159,16 @@ describe('exporting the selection', () => {
     await controller.receive({ type: 'export-layers', requestId: 'r1', maxSide: 1024 });
     const { layers, requestId } = last(figma, 'layers-exported');
     expect(requestId).toBe('r1');
-    expect(layers.frame).toEqual({ width: 400, height: 300, scale: 1, fullWidth: 400, fullHeight: 300, capped: false });
+    expect(layers.frame).toEqual({
+      width: 400,
+      height: 300,
+      scale: 1,
+      fullWidth: 400,
+      fullHeight: 300,
+      capped: false,
+      window: { x: 0, y: 0, width: 400, height: 300 },
+      region: false,
+    });
     expect(layers.notes).toEqual([]);
 
     const sourceExport = figma.exports.find((call) => call.nodeId === source.id)!;
@@ -189,8 +198,59 @@ describe('exporting the selection', () => {
     expect(layers.frame).toMatchObject({ width: 1024, height: 512, scale: 0.5, capped: true });
     expect(layers.exemplars[0].placement).toMatchObject({ x: 50, y: 50, width: 100, height: 50 });
     expect(layers.notes).toEqual([
-      'Working at 1024×512 px: the source is 2048×1024 at 1x, scaled by 0.5× to fit the working size of 1024 px. Raise "Working size" for more detail.',
+      'Sends the whole source, 1024×512 px, scaled by 0.5× to fit the working size of 1024 px; the result is placed scaled up 2× over it. Raise "Working size" for full resolution.',
     ]);
+  });
+
+  it('exports a 3000 px frame at 1x for a small edit, and says which region to send', async () => {
+    const figma = new FakeFigma();
+    const source = figma.frame({ name: 'Hero', x: 100, y: 50, width: 3000, height: 2000, paint: WHITE });
+    const exemplar = figma.layer({ name: 'Sticker', width: 200, height: 100, x: 1000, y: 600, paint: RED }, source);
+    const controller = await startPlugin(figma, '');
+    figma.currentPage.selection = [source, exemplar];
+    await controller.receive({
+      type: 'export-layers',
+      requestId: 'r',
+      maxSide: 1024,
+      edit: { spreadPx: 32, invertMap: false },
+    });
+    const { layers } = last(figma, 'layers-exported');
+    // The whole frame would be capped at 1024 px; its region (400x300 px with spread and margin) is not.
+    expect(layers.frame).toEqual({
+      width: 3000,
+      height: 2000,
+      scale: 1,
+      fullWidth: 3000,
+      fullHeight: 2000,
+      capped: false,
+      window: { x: 900, y: 500, width: 400, height: 300 },
+      region: true,
+    });
+    expect(figma.exports.every((call) => call.scale === 1)).toBe(true);
+    expect(readPngSize(layers.source.png)).toEqual({ width: 3000, height: 2000 });
+    expect(layers.exemplars[0].placement).toMatchObject({ x: 1000, y: 600, width: 200, height: 100 });
+    expect(layers.notes).toEqual([]);
+  });
+
+  it('a region larger than the cap is sent scaled down, and the note says the result is placed scaled up', async () => {
+    const figma = new FakeFigma();
+    const source = figma.frame({ name: 'Hero', width: 3000, height: 2000, paint: WHITE });
+    const exemplar = figma.layer({ width: 1000, height: 800, x: 500, y: 500, paint: RED }, source);
+    const controller = await startPlugin(figma, '');
+    figma.currentPage.selection = [source, exemplar];
+    await controller.receive({
+      type: 'export-layers',
+      requestId: 'r',
+      maxSide: 512,
+      edit: { spreadPx: 0, invertMap: false },
+    });
+    const { layers } = last(figma, 'layers-exported');
+    expect(layers.frame).toMatchObject({ capped: true, region: true });
+    expect(Math.max(layers.frame.window.width, layers.frame.window.height)).toBe(512);
+    expect(layers.notes).toHaveLength(1);
+    expect(layers.notes[0]).toMatch(
+      /^Sends the region around the edit, scaled by 0\.\d+× to fit the working size of 512 px; the result is placed scaled up \d\.\d+× over it\./,
+    );
   });
 
   it('shows hidden layers again when the export fails, and says what failed', async () => {
@@ -255,6 +315,23 @@ describe('placing a result', () => {
     const step = figma.changes.slice(commits[0] + 1, commits[1]);
     expect(step.every((change) => change.includes(result.id) || change.startsWith('create image'))).toBe(true);
     expect(step).toContain(`insert ${result.id} into ${row.id} at 2`);
+  });
+
+  it('places the result of a region 1:1 over that region of the source', async () => {
+    const figma = new FakeFigma();
+    const parent = figma.frame({ name: 'Page frame', x: 10, y: 20, width: 4000, height: 3000 });
+    const source = figma.frame({ name: 'Hero', x: 100, y: 50, width: 3000, height: 2000, paint: WHITE }, parent);
+    const controller = await startPlugin(figma, '');
+    const png = await pngOf(patternRaster(400, 300));
+    await controller.receive(placeMessage(source.id, png, { box: { x: 900, y: 500, width: 400, height: 300 } }));
+    const placed = last(figma, 'placed');
+    const result = (await figma.getNodeByIdAsync(placed.nodeId)) as FakeRectangle;
+    expect(result.absoluteBoundingBox).toEqual({ x: 10 + 100 + 900, y: 20 + 50 + 500, width: 400, height: 300 });
+    expect(JSON.parse(result.getPluginData('pixels.provenance'))).toMatchObject({
+      width: 400,
+      height: 300,
+      box: { x: 900, y: 500, width: 400, height: 300 },
+    });
   });
 
   it('places over a source on the page without touching layout', async () => {

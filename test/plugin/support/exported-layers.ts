@@ -34,7 +34,16 @@ export async function exportedLayers(spec: {
 }): Promise<ExportedLayers> {
   const { width, height } = spec.source.raster;
   return {
-    frame: { width, height, scale: 1, fullWidth: width, fullHeight: height, capped: false },
+    frame: {
+      width,
+      height,
+      scale: 1,
+      fullWidth: width,
+      fullHeight: height,
+      capped: false,
+      window: { x: 0, y: 0, width, height },
+      region: false,
+    },
     source: await exported(spec.source, 'source'),
     exemplars: await Promise.all(spec.exemplars.map((exemplar, index) => exported(exemplar, `exemplar-${index}`))),
     ...(spec.map ? { map: await exported(spec.map, 'map') } : {}),

@@ -60,6 +60,8 @@ export interface FakeServerOptions {
   models?: ModelSummary[];
   /** Steps this server runs at most (submissions above get invalid_settings, like the real one). Default 150. */
   maxSteps?: number;
+  /** Pixels per image this server reports it accepts (the panel caps what it sends by it). Default: DEFAULT_LIMITS'. */
+  maxPixels?: number;
   /** Whether /healthz reports the limits (older servers do not). Default true. */
   reportLimits?: boolean;
   workers?: number;
@@ -147,7 +149,13 @@ export class FakePixelsServer {
         uptimeSeconds: 1,
         ...(this.options.reportLimits === false
           ? {}
-          : { limits: { ...DEFAULT_LIMITS, maxSteps: this.options.maxSteps ?? DEFAULT_LIMITS.maxSteps } }),
+          : {
+              limits: {
+                ...DEFAULT_LIMITS,
+                maxSteps: this.options.maxSteps ?? DEFAULT_LIMITS.maxSteps,
+                maxPixels: this.options.maxPixels ?? DEFAULT_LIMITS.maxPixels,
+              },
+            }),
       };
       this.sendJson(response, 200, status);
       return;

@@ -21,15 +21,21 @@ export interface PhotoScene {
   addEarlierResult(overrides?: Partial<Provenance>): Promise<FakeRectangle>;
 }
 
-/** A Figma document with a photo frame, a round pink sticker over it (both selected) and a green badge. */
-export async function photoDocument(): Promise<PhotoScene> {
+/**
+ * A Figma document with a photo frame, a round pink sticker over it (both selected) and a green
+ * badge. `size` stretches the photo to a larger frame; `stickerAt` places the 120 px sticker.
+ */
+export async function photoDocument(
+  size = { width: 451, height: 300 },
+  stickerAt = { x: 250, y: 90 },
+): Promise<PhotoScene> {
   const figma = new FakeFigma();
   const photo = await decodePng(
     new Uint8Array(await readFile(new URL('../../fixtures/images/chelsea.png', import.meta.url))),
   );
-  const source = figma.frame({ name: 'Cat photo', x: 40, y: 40, width: 451, height: 300, image: photo });
+  const source = figma.frame({ name: 'Cat photo', x: 40, y: 40, ...size, image: photo });
   const sticker = figma.layer(
-    { name: 'Sticker', x: 250, y: 90, width: 120, height: 120, image: discRaster(120, [236, 72, 153, 255]) },
+    { name: 'Sticker', ...stickerAt, width: 120, height: 120, image: discRaster(120, [236, 72, 153, 255]) },
     source,
   );
   const badge = figma.layer(

@@ -1,6 +1,6 @@
 import type { EditSettings, JobEvent } from '@pixels/shared';
 import type { BlendTimings } from '../../messages/blend-timings.ts';
-import type { JobLayers, PendingJob } from '../../messages/job-records.ts';
+import type { JobLayers, PendingJob, PlacementBox } from '../../messages/job-records.ts';
 import type { PanelSettings } from '../../messages/panel-settings.ts';
 import { ApiError, isAbort } from '../api/api-error.ts';
 import type { PixelsClient } from '../api/pixels-client.ts';
@@ -47,6 +47,8 @@ interface JobContext extends JobLayers {
   settings: EditSettings;
   width: number;
   height: number;
+  /** Where over the source the result goes, when only a region was sent. */
+  box?: PlacementBox;
   /** Present for blends started in this panel; resumed jobs have no plugin-side timings. */
   timing?: { startedAt: number; exportMs: number; composeMs: number; uploadMs: number };
   batchId?: string;
@@ -90,7 +92,10 @@ export class BlendSession {
     const startedAt = this.now();
     this.update({ phase: 'exporting' });
     try {
-      const layers = await this.deps.bridge.exportLayers(panel.workingSize);
+      const layers = await this.deps.bridge.exportLayers(panel.workingSize, {
+        spreadPx: panel.edit.grow + panel.edit.feather,
+        invertMap: panel.edit.invertMap,
+      });
       const exportMs = this.now() - startedAt;
       if (signal.aborted) return;
       this.update({ phase: 'preparing', notes: layers.notes });
@@ -133,6 +138,7 @@ export class BlendSession {
             settings,
             width: prepared.width,
             height: prepared.height,
+            ...(prepared.box ? { box: prepared.box } : {}),
             submittedAt: new Date().toISOString(),
             promptUsed: options.promptUsed,
           };
@@ -264,6 +270,7 @@ export class BlendSession {
           png: fitted.png,
           width: fitted.width,
           height: fitted.height,
+          ...(context.box ? { box: context.box } : {}),
           settings: context.settings,
           seed,
           sourceId: context.sourceId,

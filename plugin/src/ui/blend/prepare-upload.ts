@@ -1,8 +1,13 @@
-import type { ExportedLayers } from '../../messages/exported-layers.ts';
+import type { GrayMap } from '@pixels/shared';
+import { editRegionOf, type PixelRect } from '../../main/geometry.ts';
+import type { ExportedLayer, ExportedLayers } from '../../messages/exported-layers.ts';
+import type { PlacementBox } from '../../messages/job-records.ts';
 import { encodePng } from '../../png/png-encode.ts';
+import type { Raster } from '../../png/raster.ts';
 import type { EditUpload } from '../api/pixels-client.ts';
-import { grayRasterOf, mapFromDrawnLayer } from '../images/layer-maps.ts';
-import { type DecodeImage, fillsFrame, placeExportedLayer } from './compose-layers.ts';
+import { alphaOf, grayRasterOf, mapFromDrawnLayer } from '../images/layer-maps.ts';
+import { placeInFrame } from '../images/place-in-frame.ts';
+import { type DecodeImage, fillsFrame } from './compose-layers.ts';
 import { editMapFor, type MapShaping } from './edit-map.ts';
 
 /**
@@ -15,15 +20,47 @@ export interface PreparedUpload {
   upload: EditUpload;
   /** `drawn`: a map layer; `shape`: built from the exemplars, here or (with no map sent) on the server. */
   mapOrigin: 'drawn' | 'shape';
+  /** The size of every image sent (and of the result expected back). */
   width: number;
   height: number;
+  /** What was sent, in working pixels of the frame: the region around the edit, or the whole frame. */
+  sent: PixelRect;
+  /** Where the result goes over the source in canvas units, when only a region was sent. */
+  box?: PlacementBox;
+}
+
+/** Decodes one exported layer and puts it at its true offset in `rect` of the working frame. */
+async function placeIn(layer: ExportedLayer, rect: PixelRect, decode: DecodeImage): Promise<Raster> {
+  const raster = await decode(layer.png);
+  if (raster.width !== layer.placement.width || raster.height !== layer.placement.height) {
+    throw new Error(
+      `The export of "${layer.name}" decoded to ${raster.width}x${raster.height} but its header said ${layer.placement.width}x${layer.placement.height}; export it again.`,
+    );
+  }
+  return placeInFrame(raster, layer.placement.x - rect.x, layer.placement.y - rect.y, rect.width, rect.height);
+}
+
+function cropRaster(raster: Raster, rect: PixelRect): Raster {
+  return placeInFrame(raster, -rect.x, -rect.y, rect.width, rect.height);
+}
+
+function cropMap(map: GrayMap, rect: PixelRect): GrayMap {
+  const data = new Float32Array(rect.width * rect.height);
+  for (let row = 0; row < rect.height; row++) {
+    const from = (row + rect.y) * map.width + rect.x;
+    data.set(map.data.subarray(from, from + rect.width), row * rect.width);
+  }
+  return { data, width: rect.width, height: rect.height };
 }
 
 /**
- * The files of one edit, every one the size of the source's frame: the source (Figma's own PNG
- * when it is exactly the frame, which it is unless shadows or strokes reach outside), each
- * exemplar at its offset, and the edit map when the server cannot build the same one itself (a
- * drawn map, or a falloff other than the server's).
+ * The files of one edit, every one the size of what is sent: the region around the edit (every
+ * pixel the map changes or an exemplar covers, padded by a margin) when the main thread exported
+ * for one, else the whole frame. The source is Figma's own PNG when it is exactly what is sent;
+ * each exemplar sits at its offset; the edit map goes along when the server cannot build the
+ * same one itself (a drawn map, or a falloff other than the server's). The map the server builds
+ * from a cropped exemplar is the same as the whole frame's, cropped: the crop holds the whole shape
+ * and the map's spread.
  */
 export async function prepareUpload(
   layers: ExportedLayers,
@@ -31,21 +68,54 @@ export async function prepareUpload(
   decode: DecodeImage,
 ): Promise<PreparedUpload> {
   const { frame } = layers;
-  const exemplars = await Promise.all(layers.exemplars.map((layer) => placeExportedLayer(layer, frame, decode)));
-  const drawnMap = layers.map ? mapFromDrawnLayer(await placeExportedLayer(layers.map, frame, decode)) : undefined;
+  const window = frame.window;
+  const windowExemplars = await Promise.all(layers.exemplars.map((layer) => placeIn(layer, window, decode)));
+  const drawnMap = layers.map ? mapFromDrawnLayer(await placeIn(layers.map, window, decode)) : undefined;
   const mapNeeded = drawnMap !== undefined || shaping.falloff !== SERVER_FALLOFF;
-  const editMap = mapNeeded ? editMapFor({ exemplars, ...(drawnMap ? { drawnMap } : {}) }, shaping) : undefined;
-  const [source, map, ...exemplarPngs] = await Promise.all([
-    fillsFrame(layers.source, frame)
+  // Built only when it is sent: its distance transform is the costly part of preparing an edit.
+  const windowMap = mapNeeded
+    ? editMapFor({ exemplars: windowExemplars, ...(drawnMap ? { drawnMap } : {}) }, shaping).map
+    : undefined;
+
+  // Inside the window, the region the edit really touches (the window was sized from layer boxes).
+  // A map left to the server is above zero within grow + feather / 2 + 0.5 px of the shape (shapeToMap).
+  const touched = frame.region
+    ? editRegionOf(
+        [...(windowMap ? [windowMap] : []), ...windowExemplars.map(alphaOf)],
+        window.width,
+        window.height,
+        windowMap ? 0 : shaping.grow + shaping.feather / 2 + 0.5,
+      )
+    : null;
+  const inWindow = touched ?? { x: 0, y: 0, width: window.width, height: window.height };
+  const sent: PixelRect = { ...inWindow, x: window.x + inWindow.x, y: window.y + inWindow.y };
+  const whole = sent.x === 0 && sent.y === 0 && sent.width === frame.width && sent.height === frame.height;
+  const same = inWindow.width === window.width && inWindow.height === window.height;
+  const exemplars = same ? windowExemplars : windowExemplars.map((raster) => cropRaster(raster, inWindow));
+  const map = mapNeeded && windowMap ? (same ? windowMap : cropMap(windowMap, inWindow)) : undefined;
+
+  const [source, mapPng, ...exemplarPngs] = await Promise.all([
+    whole && fillsFrame(layers.source, frame)
       ? layers.source.png
-      : placeExportedLayer(layers.source, frame, decode).then((raster) => encodePng(raster)),
-    editMap ? encodePng(grayRasterOf(editMap.map)) : undefined,
+      : placeIn(layers.source, sent, decode).then((raster) => encodePng(raster)),
+    map ? encodePng(grayRasterOf(map)) : undefined,
     ...exemplars.map((raster) => encodePng(raster)),
   ]);
   return {
-    upload: { source: source!, exemplars: exemplarPngs as Uint8Array[], ...(map ? { map } : {}) },
+    upload: { source: source!, exemplars: exemplarPngs as Uint8Array[], ...(mapPng ? { map: mapPng } : {}) },
     mapOrigin: drawnMap ? 'drawn' : 'shape',
-    width: frame.width,
-    height: frame.height,
+    width: sent.width,
+    height: sent.height,
+    sent,
+    ...(whole
+      ? {}
+      : {
+          box: {
+            x: sent.x / frame.scale,
+            y: sent.y / frame.scale,
+            width: sent.width / frame.scale,
+            height: sent.height / frame.scale,
+          },
+        }),
   };
 }
