@@ -6,7 +6,7 @@
  * once a job runs to the end on it, or once a fresh probe passes (asking for readiness starts one).
  */
 import type { Logger } from '../jobs/logger.ts';
-import { EditFailed } from './edit-failure.ts';
+import { EditFailed, toEditFailure } from './edit-failure.ts';
 import type { DeviceReport, EditRunner } from './edit-runner.ts';
 
 /** Whether one worker's model session can run, for /readyz. */
@@ -17,6 +17,9 @@ export interface WorkerReadiness {
   /** Why it is not ready. */
   reason?: string;
 }
+
+/** Why a worker is not ready, for the unauthenticated /readyz: the device's own words go to the log only. */
+const DEVICE_FAILED = 'its device failed; the server log has the detail under the job id';
 
 /** A runner whose device passed the probe; tracks device failures of later jobs. */
 export class ProbedRunner implements EditRunner {
@@ -44,8 +47,7 @@ export class ProbedRunner implements EditRunner {
       this.deviceFailure = undefined;
       return outcome;
     } catch (error) {
-      if (error instanceof EditFailed && error.failure.code === 'device_unavailable')
-        this.deviceFailure = error.message;
+      if (toEditFailure(error).code === 'device_unavailable') this.deviceFailure = DEVICE_FAILED;
       throw error;
     }
   }
@@ -58,8 +60,8 @@ export class ProbedRunner implements EditRunner {
         () => {
           this.deviceFailure = undefined;
         },
-        (error: Error) => {
-          this.deviceFailure = error.message;
+        () => {
+          this.deviceFailure = DEVICE_FAILED;
         },
       )
       .finally(() => {

@@ -23,7 +23,7 @@ export class EditFailed extends Error {
 }
 
 /** Codes that mean the server, not the request, is at fault. */
-const SERVER_FAULT_CODES: ReadonlySet<ErrorCode> = new Set(['internal', 'model_error']);
+const SERVER_FAULT_CODES: ReadonlySet<ErrorCode> = new Set(['internal', 'model_error', 'device_unavailable']);
 
 function describe(error: unknown): string {
   if (error instanceof Error) {

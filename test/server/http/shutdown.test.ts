@@ -49,7 +49,15 @@ describe('graceful shutdown of the live server', () => {
 
   it('cancels a running job that outlasts the deadline, with the reason shutdown, and still stops', async () => {
     const live = await startLiveServer({ shutdownMs: 300 });
-    const long = await live.submit('ana', edit({ steps: 150, strength: 1 }));
+    // Large enough that 150 steps outlast the deadline (the built-in model works at the image's own size).
+    const long = await live.submit(
+      'ana',
+      editForm({
+        settings: { steps: 150, strength: 1 },
+        source: gradientPng(512, 512),
+        exemplars: [discPng(512, 512)],
+      }),
+    );
     const events = readEventStream(await live.fetchAs('ana', long.eventsUrl));
     // Wait until it is really running on the worker.
     await readEventStream(await live.fetchAs('ana', long.eventsUrl), (entry) => entry.event.type === 'step');
