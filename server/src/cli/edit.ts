@@ -226,8 +226,10 @@ export async function runEdit(argv: string[]): Promise<number> {
     }
     if (error instanceof EditFailed) {
       // A local run: the detail is the user's own, so it is shown too.
-      const { message, detail, reason } = error.failure;
-      console.error(`pixels edit: ${message}${reason === 'bad_input' || !detail ? '' : `\n${detail}`}`);
+      const { code, message, detail, reason } = error.failure;
+      // The device's own words say what is missing on this machine; the server's wording is for remote clients.
+      if (code === 'device_unavailable' && detail) console.error(`pixels edit: ${detail}`);
+      else console.error(`pixels edit: ${message}${reason === 'bad_input' || !detail ? '' : `\n${detail}`}`);
       return 1;
     }
     console.error(`pixels edit: internal error: ${(error as Error).stack ?? error}`);
