@@ -6,7 +6,7 @@
  *   the two alternate in one process, medians of the rounds. Peak RSS: each case alone in a fresh
  *   process (`maxRSS`, which only a fresh process can attribute to one case).
  * - Sharpness: a 2048² source with a small edit; mean |dx| + |dy| of the result over the exemplar's,
- *   where the map is 1 (brief §9's texture measure), for region 'auto' and 'full'.
+ *   where the map is 1 (the quality harness's texture measure, scripts/quality/metrics.ts), for region 'auto' and 'full'.
  * - Previews: one step preview by the latent projection against one by the VAE decoder, on the
  *   tiny generated models at 64x64 latents.
  *

@@ -1,7 +1,7 @@
 /**
  * `pnpm quality`: runs the fixed scenes of scripts/quality/scenarios.ts through the real edit
  * pipeline on the built-in model and judges each against an alpha blend and a hard paste by the
- * same map (BRIEF §9). Writes docs/quality/contact-sheet.png (per row: source | exemplar | map |
+ * same map. Writes docs/quality/contact-sheet.png (per row: source | exemplar | map |
  * alpha blend | hard paste | PIXELS), docs/quality/metrics.md and docs/quality/metrics.json.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

@@ -1,5 +1,5 @@
 /**
- * How a blend is judged (BRIEF §9): every figure compares a result with the source S and the
+ * How a blend is judged: every figure compares a result with the source S and the
  * exemplar E it was made from, by the edit map m (white = change). Images are RGB, 3 bytes a pixel,
  * all of one size; maps are one float in [0, 1] a pixel.
  */
@@ -124,7 +124,7 @@ export interface TextureFigures {
   low: number;
 }
 
-/** Band texture ratio (BRIEF §9), over the band and per tenth of it; the last row and column are left out. */
+/** Band texture ratio, over the band and per tenth of it; the last row and column are left out. */
 export function textureRatios(result: Rgb, source: Rgb, exemplar: Rgb, map: Map01): TextureFigures {
   const [r, s, e] = [result, source, exemplar].map(gradientEnergy);
   const got = new Float64Array(11);

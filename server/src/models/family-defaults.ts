@@ -18,7 +18,7 @@ export interface FamilyDefaults {
 const SD_SCALING = 0.18215;
 const SDXL_SCALING = 0.13025;
 
-/** Per-family facts (BRIEF §4), used where a model's own configs are silent. */
+/** Per-family facts, used where a model's own configs are silent. */
 export const FAMILY_DEFAULTS: Readonly<Record<ModelFamily, FamilyDefaults>> = Object.freeze({
   builtin: {
     guidance: 1,

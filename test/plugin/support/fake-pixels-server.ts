@@ -1,5 +1,5 @@
 /**
- * A small HTTP server that speaks the PIXELS protocol (design brief §3) for the panel's tests:
+ * A small HTTP server that speaks the PIXELS protocol for the panel's tests:
  * bearer auth, CORS for the null origin, multipart submissions validated with the shared schemas,
  * a queue that reports positions, step events (with previews), resumable event streams
  * (Last-Event-ID), results, cancel. Its "model" inverts the source's colours, so results are

@@ -24,7 +24,7 @@ function pngBlob(bytes: Uint8Array): Blob {
 }
 
 /**
- * The PIXELS HTTP API as the panel uses it (design brief §3): every response is parsed with the
+ * The PIXELS HTTP API as the panel uses it: every response is parsed with the
  * shared schemas, and every failure becomes an ApiError with a stable code and advice.
  */
 export class PixelsClient {

@@ -1,5 +1,5 @@
 /**
- * Prompts → UNet conditioning for each family (BRIEF §4): SD 1.x/2.x take one encoder's last hidden
+ * Prompts → UNet conditioning for each family: SD 1.x/2.x take one encoder's last hidden
  * state; SDXL concatenates both encoders' penultimate hidden states (768 + 1280 = 2048) and takes
  * the pooled `text_embeds` of the second; the refiner uses the second encoder alone. For SDXL an
  * empty negative prompt becomes zero embeddings, as diffusers' `force_zeros_for_empty_prompt`.
