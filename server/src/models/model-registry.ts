@@ -3,7 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { type ModelSummary, PixelsError } from '@pixels/shared';
 import type { DiffusionModel } from '../engine/model.ts';
 import { fileExists } from '../util/files.ts';
-import { generateBuiltinModel } from './builtin/generate.ts';
+import { generateBuiltinModel, holdsCurrentVersion } from './builtin/generate.ts';
 import { describeModel, type ModelDescription } from './describe-model.ts';
 import {
   type Device,
@@ -118,11 +118,11 @@ export class ModelRegistry {
     (this.options.onWarning ?? ((text) => console.warn(`pixels: ${text}`)))(message);
   }
 
-  /** The folder a model name or path refers to (the built-in model is generated on first use). */
+  /** The folder a model name or path refers to (the built-in model is generated on first use, and again after a design change). */
   async folderOf(name: string): Promise<string> {
     if (name === BUILTIN_MODEL) {
       const dir = join(this.options.modelsDir, BUILTIN_MODEL);
-      if (!(await fileExists(join(dir, 'model_index.json')))) await generateBuiltinModel(dir);
+      if (!(await holdsCurrentVersion(dir))) await generateBuiltinModel(dir);
       return dir;
     }
     const isPath = name.includes('/') || name.startsWith('.');

@@ -5,6 +5,7 @@ import { BUILTIN_DESIGN } from '@pixels/server/models/builtin/builtin-design.ts'
 import { generateBuiltinModel } from '@pixels/server/models/builtin/generate.ts';
 import { REFERENCE_INPUT, SOURCE_INPUT } from '@pixels/server/models/builtin/unet-graph.ts';
 import { buildVaeDecoderGraph, buildVaeEncoderGraph } from '@pixels/server/models/builtin/vae-graphs.ts';
+import { ModelRegistry } from '@pixels/server/models/model-registry.ts';
 import { openSession } from '@pixels/server/models/onnx-runtime.ts';
 import { createModel, writeModel } from '@pixels/server/models/onnx-writer/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -239,5 +240,30 @@ describe('the space-to-depth VAE variant', () => {
     expect(decoded.sample.data).toEqual(image);
     await encoder.release();
     await decoder.release();
+  });
+});
+
+describe('a built-in model folder from an earlier design', () => {
+  it('is generated again when the registry is asked for it, not used as it is', async () => {
+    const modelsDir = await mkdtemp(join(tmpdir(), 'pixels-builtin-stale-'));
+    try {
+      const dir = join(modelsDir, 'builtin');
+      await generateBuiltinModel(dir);
+      const indexPath = join(dir, 'model_index.json');
+      const index = JSON.parse(await readFile(indexPath, 'utf8'));
+      await writeFile(indexPath, JSON.stringify({ ...index, pixels_builtin_version: BUILTIN_DESIGN.version - 1 }));
+      await writeFile(join(dir, 'unet', 'model.onnx_data'), 'an older design');
+      const registry = new ModelRegistry({ modelsDir, session: CPU });
+      try {
+        expect(await registry.folderOf('builtin')).toBe(dir);
+      } finally {
+        await registry.close();
+      }
+      expect(JSON.parse(await readFile(indexPath, 'utf8')).pixels_builtin_version).toBe(BUILTIN_DESIGN.version);
+      expect(await readFile(join(dir, 'unet', 'model.onnx_data'), 'utf8')).not.toBe('an older design');
+      expect((await readdir(modelsDir)).sort()).toEqual(['builtin']); // no staging or retired folder left
+    } finally {
+      await rm(modelsDir, { recursive: true, force: true });
+    }
   });
 });

@@ -103,7 +103,8 @@ async function moveIntoPlace(staging: string, target: string): Promise<void> {
   await rm(retired, { recursive: true, force: true });
 }
 
-async function holdsCurrentVersion(dir: string): Promise<boolean> {
+/** Whether `dir` holds the built-in model of this design version (a folder from an older version does not). */
+export async function holdsCurrentVersion(dir: string): Promise<boolean> {
   try {
     const index = JSON.parse(await readFile(join(dir, 'model_index.json'), 'utf8'));
     return index.pixels_builtin_version === BUILTIN_DESIGN.version;
