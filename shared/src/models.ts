@@ -20,6 +20,8 @@ export const ModelSummary = z.object({
   nativeSize: z.number().int().positive(),
   /** Image sides must be multiples of this. */
   sizeMultiple: z.number().int().positive(),
+  /** Image pixels per latent cell along a side: 1 for a pixel-space model, which works at the image's own size. */
+  vaeScaleFactor: z.number().int().positive(),
   dtype: z.enum(['float32', 'float16']),
   scheduler: z.string(),
   defaultGuidance: z.number(),

@@ -60,21 +60,15 @@ export interface ShapeLimits {
  * beyond `maxAspectRatio` (the working size would be a sliver, and a real model would allocate
  * attention for the long side), or a working size with a side under `minWorkingSide`.
  */
-export function unservableShape(
-  image: Size,
-  model: Omit<WorkingSizeModel, 'vaeScaleFactor'> & Partial<WorkingSizeModel>,
-  limits: ShapeLimits,
-): string | undefined {
+export function unservableShape(image: Size, model: WorkingSizeModel, limits: ShapeLimits): string | undefined {
   const aspect = Math.max(image.width, image.height) / Math.min(image.width, image.height);
   if (aspect > limits.maxAspectRatio) {
     return `its aspect ratio is 1:${aspect.toFixed(aspect < 100 ? 1 : 0)}, beyond the 1:${limits.maxAspectRatio} this server's models can serve; crop it closer to square`;
   }
-  const working =
-    model.vaeScaleFactor === undefined
-      ? workingSize(image, model.nativeSize, model.sizeMultiple)
-      : workingSizeFor(image, { ...model, vaeScaleFactor: model.vaeScaleFactor }, Number.POSITIVE_INFINITY);
+  // The image is within the pixel limit already (its header was checked), so only the model's own rule applies.
+  const working = workingSizeFor(image, model, Number.POSITIVE_INFINITY);
   if (Math.min(working.width, working.height) < limits.minWorkingSide) {
-    return `the model would run it at ${working.width}x${working.height}, under the ${limits.minWorkingSide} px a side it needs; crop it closer to square`;
+    return `the model would run it at ${working.width}x${working.height}, under the ${limits.minWorkingSide} px a side it needs; send a larger image, or one closer to square`;
   }
   return undefined;
 }

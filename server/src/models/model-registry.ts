@@ -55,7 +55,7 @@ export interface ModelListing {
 
 /** The summary the wire and `pixels models --json` carry: the engine-only fields left out. */
 export function toSummary(description: ModelDescription): ModelSummary {
-  const { latentChannels, vaeScaleFactor, schedulerConfig, guidanceMode, latentPreview, ...summary } = description.info;
+  const { latentChannels, schedulerConfig, guidanceMode, latentPreview, ...summary } = description.info;
   return summary;
 }
 

@@ -74,6 +74,7 @@ export const FAKE_MODEL: ModelSummary = {
   family: 'builtin',
   nativeSize: 512,
   sizeMultiple: 8,
+  vaeScaleFactor: 8,
   dtype: 'float32',
   scheduler: 'ddim',
   defaultGuidance: 1,

@@ -41,7 +41,7 @@ describe('EXIF orientation on the live server', () => {
 });
 
 describe('shapes a model cannot serve', () => {
-  const model = { nativeSize: 512, sizeMultiple: 8 };
+  const model = { nativeSize: 512, sizeMultiple: 8, vaeScaleFactor: 8 };
   const limits = { maxAspectRatio: 16, minWorkingSide: 8 };
   it('refuses aspect ratios beyond 1:16 and working sizes under 8 px, and takes the rest', () => {
     expect(unservableShape({ width: 1, height: 4_000_000 }, model, limits)).toMatch(/aspect ratio is 1:4000000/);
@@ -49,8 +49,18 @@ describe('shapes a model cannot serve', () => {
     expect(unservableShape({ width: 1600, height: 100 }, model, limits)).toBeUndefined();
     expect(unservableShape({ width: 64, height: 64 }, model, limits)).toBeUndefined();
     // A small native size makes the short side of a long image fall under the minimum.
-    expect(unservableShape({ width: 1600, height: 100 }, { nativeSize: 24, sizeMultiple: 1 }, limits)).toMatch(
-      /under the 8 px a side/,
+    expect(
+      unservableShape({ width: 1600, height: 100 }, { nativeSize: 24, sizeMultiple: 1, vaeScaleFactor: 8 }, limits),
+    ).toMatch(/under the 8 px a side/);
+  });
+
+  it('judges a pixel-space model by the image itself, which it works on at its own size', () => {
+    const pixelSpace = { nativeSize: 512, sizeMultiple: 1, vaeScaleFactor: 1 };
+    // A latent model would scale 6x64 up to its native area; the pixel-space model runs it at 6 px.
+    expect(unservableShape({ width: 6, height: 64 }, model, limits)).toBeUndefined();
+    expect(unservableShape({ width: 6, height: 64 }, pixelSpace, limits)).toMatch(
+      /would run it at 6x64, under the 8 px/,
     );
+    expect(unservableShape({ width: 64, height: 64 }, pixelSpace, limits)).toBeUndefined();
   });
 });

@@ -85,6 +85,7 @@ export class ScriptedEditRunner implements EditRunner {
         family: 'builtin',
         nativeSize: 512,
         sizeMultiple: 8,
+        vaeScaleFactor: 8,
         dtype: 'float32',
         scheduler: 'ddim',
         defaultGuidance: 1,

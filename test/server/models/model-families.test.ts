@@ -200,6 +200,7 @@ describe('model families', () => {
         'scheduler',
         'sizeMultiple',
         'usesPrompt',
+        'vaeScaleFactor',
       ]);
     }
     expect(toSummary(listings[0].description!)).toMatchObject({
