@@ -3,11 +3,11 @@ import { availableParallelism } from 'node:os';
 import { createEditRunner, type EditRunnerOptions } from '../edit/create-edit-runner.ts';
 import type { EditRunner } from '../edit/edit-runner.ts';
 import { checkExposure, ExposureError } from '../http/exposure.ts';
-import { ConfigError, parseServeConfig, SERVE_USAGE, type ServeConfig } from '../http/server-config.ts';
 import { type RunningServer, startServer } from '../http/start-server.ts';
 import { loadTokensFile, parseTokensVariable, type TokenEntry, TokenRegistry } from '../http/tokens.ts';
-import { createJsonLogger, type Logger, silentLogger } from '../jobs/logger.ts';
+import { createJsonLogger, type Logger, silentLogger } from '../observability/logger.ts';
 import { DEFAULT_MODELS_DIR, resolveUserPath } from './cli-support.ts';
+import { ConfigError, parseServeConfig, SERVE_USAGE, type ServeConfig } from './serve-config.ts';
 
 /** Relative paths in flags and variables are the user's: taken from the folder the command was run from. */
 function withUserPaths(config: ServeConfig | undefined): ServeConfig | undefined {

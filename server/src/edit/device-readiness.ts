@@ -5,7 +5,7 @@
  * Afterwards each worker is ready until a job fails with `device_unavailable`; it is ready again
  * once a job runs to the end on it, or once a fresh probe passes (asking for readiness starts one).
  */
-import type { Logger } from '../jobs/logger.ts';
+import type { Logger } from '../observability/logger.ts';
 import { EditFailed, toEditFailure } from './edit-failure.ts';
 import type { DeviceReport, EditRunner } from './edit-runner.ts';
 

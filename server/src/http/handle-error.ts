@@ -2,7 +2,7 @@ import { PixelsError } from '@pixels/shared';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { QueueFullError } from '../jobs/job-queue.ts';
-import type { Logger } from '../jobs/logger.ts';
+import type { Logger } from '../observability/logger.ts';
 import { STATUS_BY_CODE } from './error-status.ts';
 
 /**

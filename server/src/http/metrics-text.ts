@@ -1,6 +1,6 @@
-import type { JobMetrics } from '../jobs/job-metrics.ts';
 import type { QueueStats } from '../jobs/job-queue.ts';
-import { renderLabelled, renderSingle } from '../jobs/prometheus.ts';
+import type { JobMetrics } from '../observability/job-metrics.ts';
+import { renderLabelled, renderSingle } from '../observability/prometheus.ts';
 
 /** The `/metrics` body: queue gauges sampled now, then the durations and counts recorded so far. */
 export function renderMetricsText(

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import type { Logger } from '../jobs/logger.ts';
+import type { Logger } from '../observability/logger.ts';
 import type { AppEnv } from './auth.ts';
 
 /** Probes hit these every few seconds; their lines would drown the interesting ones. */

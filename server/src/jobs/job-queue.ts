@@ -1,9 +1,9 @@
 import { type EditSettings, type EndReason, type JobState, PixelsError } from '@pixels/shared';
 import type { EditInputs, EditRunner } from '../edit/edit-runner.ts';
+import { JobMetrics } from '../observability/job-metrics.ts';
+import { type Logger, silentLogger } from '../observability/logger.ts';
 import { newJobId } from './job-id.ts';
-import { JobMetrics } from './job-metrics.ts';
 import { inputByteCount, JobRecord } from './job-record.ts';
-import { type Logger, silentLogger } from './logger.ts';
 import type { ResultStore } from './result-store.ts';
 import { RoundRobinQueue } from './round-robin-queue.ts';
 import { type RunEnd, runJob } from './run-job.ts';

@@ -1,8 +1,8 @@
 import { type EditFailure, toEditFailure } from '../edit/edit-failure.ts';
 import type { EditRunner } from '../edit/edit-runner.ts';
-import type { JobMetrics } from './job-metrics.ts';
+import type { JobMetrics } from '../observability/job-metrics.ts';
+import type { Logger } from '../observability/logger.ts';
 import type { JobRecord } from './job-record.ts';
-import type { Logger } from './logger.ts';
 import type { ResultStore } from './result-store.ts';
 
 export interface RunJobContext {

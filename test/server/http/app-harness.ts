@@ -2,10 +2,10 @@ import type { EditRunner } from '@pixels/server/edit/edit-runner.ts';
 import { createApp } from '@pixels/server/http/app.ts';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from '@pixels/server/http/server-limits.ts';
 import { type TokenEntry, TokenRegistry } from '@pixels/server/http/tokens.ts';
-import { JobMetrics } from '@pixels/server/jobs/job-metrics.ts';
 import { createJobQueue } from '@pixels/server/jobs/job-queue.ts';
-import { createJsonLogger } from '@pixels/server/jobs/logger.ts';
 import { ResultStore } from '@pixels/server/jobs/result-store.ts';
+import { JobMetrics } from '@pixels/server/observability/job-metrics.ts';
+import { createJsonLogger } from '@pixels/server/observability/logger.ts';
 import type { ModelSummary } from '@pixels/shared';
 import { afterAll } from 'vitest';
 

@@ -7,14 +7,14 @@
  * the error); everything around it (HTTP on loopback, queue, events, /readyz) is real.
  */
 import { workerOptions } from '@pixels/server/cli/serve.ts';
+import { parseServeConfig } from '@pixels/server/cli/serve-config.ts';
 import { DeviceStartError } from '@pixels/server/edit/device-readiness.ts';
-import { parseServeConfig } from '@pixels/server/http/server-config.ts';
 import { DEFAULT_SERVER_LIMITS } from '@pixels/server/http/server-limits.ts';
 import { type RunningServer, startServer } from '@pixels/server/http/start-server.ts';
 import { TokenRegistry } from '@pixels/server/http/tokens.ts';
-import { createJsonLogger } from '@pixels/server/jobs/logger.ts';
 import { providersFor } from '@pixels/server/models/execution-providers.ts';
 import { deviceFailure, ortSessionOptions } from '@pixels/server/models/onnx-runtime.ts';
+import { createJsonLogger } from '@pixels/server/observability/logger.ts';
 import { ErrorBody, Job, PixelsError } from '@pixels/shared';
 import { describe, expect, it } from 'vitest';
 import { ScriptedEditRunner } from '../jobs/scripted-edit-runner.ts';

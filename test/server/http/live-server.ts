@@ -5,8 +5,8 @@ import type { EditRunner } from '@pixels/server/edit/edit-runner.ts';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from '@pixels/server/http/server-limits.ts';
 import { type RunningServer, startServer } from '@pixels/server/http/start-server.ts';
 import { type TokenEntry, TokenRegistry } from '@pixels/server/http/tokens.ts';
-import { createJsonLogger, type Logger } from '@pixels/server/jobs/logger.ts';
 import { BUILTIN_DESIGN } from '@pixels/server/models/builtin/index.ts';
+import { createJsonLogger, type Logger } from '@pixels/server/observability/logger.ts';
 import { SubmitResponse } from '@pixels/shared';
 import { bearer, TEAM_TOKENS } from './app-harness.ts';
 

@@ -7,8 +7,8 @@ import {
   type QueueLimits,
 } from '@pixels/server/jobs/job-queue.ts';
 import type { JobRecord } from '@pixels/server/jobs/job-record.ts';
-import { createJsonLogger } from '@pixels/server/jobs/logger.ts';
 import { ResultStore } from '@pixels/server/jobs/result-store.ts';
+import { createJsonLogger } from '@pixels/server/observability/logger.ts';
 import { EditSettings, PixelsError } from '@pixels/shared';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ScriptedEditRunner } from './scripted-edit-runner.ts';

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_LIMITS, PIXEL_LIMIT_CEILING } from '@pixels/shared';
-import { LOG_LEVELS, type LogLevel } from '../jobs/logger.ts';
+import { DEFAULT_SERVER_LIMITS, type ServerLimits } from '../http/server-limits.ts';
 import { DEVICE_SPELLINGS, type DeviceSpec, parseDeviceSpec } from '../models/devices.ts';
-import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './server-limits.ts';
+import { LOG_LEVELS, type LogLevel } from '../observability/logger.ts';
 
 /** Everything `pixels serve` is told by flags and environment variables. */
 export interface ServeConfig {

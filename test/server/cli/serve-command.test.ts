@@ -6,10 +6,10 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { missingProviderLibraries } from '@pixels/server/models/onnx-runtime.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { editForm, TEAM_TOKENS } from './app-harness.ts';
-import { TEST_MODELS_DIR } from './live-server.ts';
-import { discPng, gradientPng } from './png-bytes.ts';
-import { readEventStream } from './sse-client.ts';
+import { editForm, TEAM_TOKENS } from '../http/app-harness.ts';
+import { TEST_MODELS_DIR } from '../http/live-server.ts';
+import { discPng, gradientPng } from '../http/png-bytes.ts';
+import { readEventStream } from '../http/sse-client.ts';
 
 const REPO_ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
 /** A self-signed certificate for localhost and 127.0.0.1, made for these tests only (openssl req -x509). */

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { EventLoopStallMonitor } from '@pixels/server/http/event-loop-monitor.ts';
+import { EventLoopStallMonitor } from '@pixels/server/observability/event-loop-monitor.ts';
 import { describe, expect, it } from 'vitest';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,5 +1,5 @@
+import { ConfigError, parseServeConfig, SERVE_USAGE } from '@pixels/server/cli/serve-config.ts';
 import { checkExposure, ExposureError, isLoopbackHost } from '@pixels/server/http/exposure.ts';
-import { ConfigError, parseServeConfig, SERVE_USAGE } from '@pixels/server/http/server-config.ts';
 import { DEFAULT_SERVER_LIMITS } from '@pixels/server/http/server-limits.ts';
 import { describe, expect, it } from 'vitest';
 
