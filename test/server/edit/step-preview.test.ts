@@ -16,10 +16,10 @@ import { imageTensorToRaw, rawToImageTensor } from '@pixels/server/images/pixel-
 import { LATENT_RGB_FACTORS } from '@pixels/server/models/latent-rgb-factors.ts';
 import { ModelRegistry } from '@pixels/server/models/model-registry.ts';
 import type { StableDiffusionModel } from '@pixels/server/models/sd/stable-diffusion-model.ts';
-import { writeTinyModel } from '@pixels/server/models/testing/write-tiny-model.ts';
 import { DEFAULT_LIMITS, EditSettings } from '@pixels/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, fixtureAt } from '../../helpers/images.ts';
+import { writeTinyModel } from '../../support/tiny-models/write-tiny-model.ts';
 
 let modelsDir: string;
 let registry: ModelRegistry;

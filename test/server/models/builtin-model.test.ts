@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { BUILTIN_DESIGN } from '@pixels/server/models/builtin/builtin-design.ts';
 import { generateBuiltinModel } from '@pixels/server/models/builtin/generate.ts';
-import { REFERENCE_INPUT, SOURCE_INPUT } from '@pixels/server/models/builtin/unet-graph.ts';
 import { buildVaeDecoderGraph, buildVaeEncoderGraph } from '@pixels/server/models/builtin/vae-graphs.ts';
+import { REFERENCE_INPUT, SOURCE_INPUT } from '@pixels/server/models/exemplar-inputs.ts';
 import { ModelRegistry } from '@pixels/server/models/model-registry.ts';
 import { openSession } from '@pixels/server/models/onnx-runtime.ts';
-import { createModel, writeModel } from '@pixels/server/models/onnx-writer/index.ts';
+import { createModel, writeModel } from '@pixels/server/onnx/writer/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const CPU = { providers: ['cpu'], intraOpThreads: 1 } as const;
