@@ -120,11 +120,12 @@ describe('the tokenizer', () => {
     expect(vocab['<|endoftext|>']).toBe(ids.length - 1);
     const merges = (await readFile(join(modelDir, 'tokenizer/merges.txt'), 'utf8')).trim().split('\n');
     expect(merges[0]).toMatch(/^#version/);
-    for (const merge of merges.slice(1)) {
+    // Merge n adds token 512 + n (after the 512 byte tokens), made of two tokens that came before it.
+    for (const [rank, merge] of merges.slice(1).entries()) {
       const [left, right] = merge.split(' ');
-      expect(vocab[left], merge).toBeDefined();
-      expect(vocab[right], merge).toBeDefined();
-      expect(vocab[left + right], merge).toBeDefined();
+      expect(vocab[left + right], merge).toBe(512 + rank);
+      expect(vocab[left], merge).toBeLessThan(512 + rank);
+      expect(vocab[right], merge).toBeLessThan(512 + rank);
     }
   });
 });
