@@ -19,7 +19,7 @@ import { createNoise } from '@pixels/server/engine/noise.ts';
 import { createScheduler } from '@pixels/server/engine/schedulers/create-scheduler.ts';
 import { ModelRegistry } from '@pixels/server/models/model-registry.ts';
 import type { StableDiffusionModel } from '@pixels/server/models/sd/stable-diffusion-model.ts';
-import { writeTinyModel } from '@pixels/server/models/testing/write-tiny-model.ts';
+import { writeTinyModel } from '../test/support/tiny-models/write-tiny-model.ts';
 
 export interface ModelOverheadFigure {
   model: string;

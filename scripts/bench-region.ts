@@ -26,8 +26,8 @@ import type { DiffusionModel } from '@pixels/server/engine/model.ts';
 import { decodeRgba, encodePng, type RawImage, resizeRaw } from '@pixels/server/images/codec.ts';
 import { rawToImageTensor } from '@pixels/server/images/pixel-tensors.ts';
 import { ModelRegistry } from '@pixels/server/models/model-registry.ts';
-import { writeTinyModel } from '@pixels/server/models/testing/write-tiny-model.ts';
 import { DEFAULT_LIMITS, EditSettings, type EditSettingsInput } from '@pixels/shared';
+import { writeTinyModel } from '../test/support/tiny-models/write-tiny-model.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'images');

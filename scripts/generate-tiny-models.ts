@@ -9,7 +9,7 @@
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeAllTinyModels } from '@pixels/server/models/testing/write-tiny-model.ts';
+import { writeAllTinyModels } from '../test/support/tiny-models/write-tiny-model.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { oracle: { type: 'string' } } });
 const oracle = values.oracle;

@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { PixelsError } from '@pixels/shared';
+import { DEFAULT_HUB_ENDPOINT } from '../hub/hub-client.ts';
+import { type PullProgress, pullModel } from '../hub/pull-model.ts';
 import { DEVICES, describeProviders, resolveDevice } from '../models/execution-providers.ts';
-import { DEFAULT_HUB_ENDPOINT } from '../models/hub/hub-client.ts';
-import { type PullProgress, pullModel } from '../models/hub/pull-model.ts';
 import { ModelRegistry, toSummary } from '../models/model-registry.ts';
 import { verifyModelFolder } from '../models/verify-model-folder.ts';
 import { CliError, DEFAULT_MODELS_DIR, resolveUserPath } from './cli-support.ts';

@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import { PixelsError } from '@pixels/shared';
 import type { ModelInfo } from '../engine/model.ts';
 import { createScheduler } from '../engine/schedulers/create-scheduler.ts';
+import { externalDataProblems } from '../onnx/reader/external-data-problems.ts';
+import { type OnnxMetadata, readOnnxMetadata } from '../onnx/reader/read-onnx-metadata.ts';
 import { configNumber, detectFamily, type FamilyTraits, fixedDim, inputNamed, timeIdCount } from './detect-family.ts';
 import { FAMILY_DEFAULTS } from './family-defaults.ts';
 import { latentRgbProjection } from './latent-rgb-factors.ts';
 import { type ModelFolder, type PartName, readModelFolder } from './model-folder.ts';
-import { externalDataProblems } from './onnx-file/external-data-problems.ts';
-import { type OnnxMetadata, readOnnxMetadata } from './onnx-file/read-onnx-metadata.ts';
 import { checkPartInterfaces } from './part-interfaces.ts';
 
 export interface ModelDescription {

@@ -7,8 +7,8 @@
  * each other (or the pipeline class) are refused, and the message names both.
  */
 import { type ModelFamily, PixelsError } from '@pixels/shared';
+import type { GraphValueInfo, OnnxMetadata } from '../onnx/reader/read-onnx-metadata.ts';
 import type { ModelFolder, PartName } from './model-folder.ts';
-import type { GraphValueInfo, OnnxMetadata } from './onnx-file/read-onnx-metadata.ts';
 
 /** How prompts become UNet inputs. */
 export type TextConditioningKind =

@@ -20,6 +20,9 @@ import {
 
 export { PART_NAMES, type PartName, TOKENIZER_NAMES, type TokenizerName };
 
+/** The suffix of a file whose download has not finished; `pixels models pull` resumes it, verify reports it. */
+export const INCOMPLETE_SUFFIX = '.incomplete';
+
 /** Where one ONNX part comes from. */
 export interface PartSource {
   /** Absolute path of the .onnx file (its external data lies beside it). */

@@ -6,8 +6,8 @@ import { dirname, join } from 'node:path';
 import { PixelsError } from '@pixels/shared';
 import * as ort from 'onnxruntime-node';
 import type { Tensor } from '../engine/tensor.ts';
-import { float16ToFloat32, float32ToFloat16 } from './float16.ts';
-import { createModel, GraphBuilder, serializeModel } from './onnx-writer/index.ts';
+import { float16ToFloat32, float32ToFloat16 } from '../onnx/float16.ts';
+import { createModel, GraphBuilder, serializeModel } from '../onnx/writer/index.ts';
 
 export type TensorType = 'float32' | 'float16' | 'int32' | 'int64';
 

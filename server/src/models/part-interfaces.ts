@@ -3,9 +3,17 @@
  * so an export of the wrong kind fails with the file, the offending input and the fix.
  */
 import { PixelsError } from '@pixels/shared';
-import type { ModelDescription } from './describe-model.ts';
-import type { PartName } from './model-folder.ts';
-import type { GraphValueInfo, OnnxMetadata } from './onnx-file/read-onnx-metadata.ts';
+import type { GraphValueInfo, OnnxMetadata } from '../onnx/reader/read-onnx-metadata.ts';
+import type { FamilyTraits } from './detect-family.ts';
+import { REFERENCE_INPUT, SOURCE_INPUT } from './exemplar-inputs.ts';
+import type { ModelFolder, PartName } from './model-folder.ts';
+
+/** What the check reads of a model: each part's interface, the detected family and the folder's configs. */
+export interface PartInterfaceFacts {
+  metadata: Partial<Record<PartName, OnnxMetadata>>;
+  traits: Pick<FamilyTraits, 'family' | 'conditioning'>;
+  folder: Pick<ModelFolder, 'parts'>;
+}
 
 const FLOAT_TYPES = ['float32', 'float16'];
 const ID_TYPES = ['int32', 'int64'];
@@ -19,8 +27,8 @@ const UNET_INPUTS: Readonly<Record<string, readonly string[]>> = Object.freeze({
   text_embeds: FLOAT_TYPES,
   time_ids: FLOAT_TYPES,
   timestep_cond: FLOAT_TYPES,
-  reference_sample: FLOAT_TYPES,
-  source_sample: FLOAT_TYPES,
+  [REFERENCE_INPUT]: FLOAT_TYPES,
+  [SOURCE_INPUT]: FLOAT_TYPES,
 });
 
 function describeValue(info: GraphValueInfo): string {
@@ -75,10 +83,10 @@ function checkTypes(metadata: OnnxMetadata, allowed: Readonly<Record<string, rea
   }
 }
 
-function checkTextEncoder(metadata: OnnxMetadata, description: ModelDescription, part: PartName): void {
+function checkTextEncoder(metadata: OnnxMetadata, model: PartInterfaceFacts, part: PartName): void {
   checkTypes(metadata, { input_ids: ID_TYPES }, 'text encoder');
   requireInputs(metadata, ['input_ids'], 'the text encoder');
-  const { conditioning } = description.traits;
+  const { conditioning } = model.traits;
   if (conditioning === 'sdxl' || conditioning === 'sdxl-refiner') {
     if (!metadata.outputs.some((output) => output.name.startsWith('hidden_states.'))) {
       throw partError(
@@ -93,12 +101,12 @@ function checkTextEncoder(metadata: OnnxMetadata, description: ModelDescription,
 }
 
 /** The SDXL VAE overflows in fp16 (diffusers sets force_upcast for it) unless it is the fp16-fix variant. */
-function checkVaePrecision(description: ModelDescription): void {
-  const decoder = description.metadata.vae_decoder!;
-  const { conditioning } = description.traits;
+function checkVaePrecision(model: PartInterfaceFacts): void {
+  const decoder = model.metadata.vae_decoder!;
+  const { conditioning } = model.traits;
   const isSdxlVae = conditioning === 'sdxl' || conditioning === 'sdxl-refiner';
   const isHalf = decoder.inputs.some((input) => input.name === 'latent_sample' && input.type === 'float16');
-  const config = description.folder.parts.vae_decoder!.config;
+  const config = model.folder.parts.vae_decoder!.config;
   if (isSdxlVae && isHalf && config.force_upcast === true) {
     throw partError(
       decoder,
@@ -113,8 +121,8 @@ function checkVaePrecision(description: ModelDescription): void {
  * Checks every part's inputs and outputs against what the family needs.
  * @throws PixelsError('model_error') naming the file, the input or output, and the fix
  */
-export function checkPartInterfaces(description: ModelDescription): void {
-  const { metadata, traits } = description;
+export function checkPartInterfaces(model: PartInterfaceFacts): void {
+  const { metadata, traits } = model;
   const unet = metadata.unet!;
   checkTypes(unet, UNET_INPUTS, 'UNet');
   requireInputs(unet, ['sample', 'timestep', 'encoder_hidden_states'], 'the UNet');
@@ -124,7 +132,7 @@ export function checkPartInterfaces(description: ModelDescription): void {
   }
   requireOutput(unet, ['out_sample'], 'the UNet');
   for (const part of ['text_encoder', 'text_encoder_2'] as const) {
-    if (metadata[part]) checkTextEncoder(metadata[part], description, part);
+    if (metadata[part]) checkTextEncoder(metadata[part], model, part);
   }
   const encoder = metadata.vae_encoder!;
   checkTypes(encoder, { sample: FLOAT_TYPES }, 'VAE encoder');
@@ -134,5 +142,5 @@ export function checkPartInterfaces(description: ModelDescription): void {
   checkTypes(decoder, { latent_sample: FLOAT_TYPES }, 'VAE decoder');
   requireInputs(decoder, ['latent_sample'], 'the VAE decoder');
   requireOutput(decoder, ['sample'], 'the VAE decoder');
-  checkVaePrecision(description);
+  checkVaePrecision(model);
 }

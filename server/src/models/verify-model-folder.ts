@@ -5,11 +5,10 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { externalDataProblems } from '../onnx/reader/external-data-problems.ts';
+import { readOnnxMetadata } from '../onnx/reader/read-onnx-metadata.ts';
 import { describeModel, type ModelDescription } from './describe-model.ts';
-import { INCOMPLETE_SUFFIX } from './hub/download-file.ts';
-import { readModelFolder } from './model-folder.ts';
-import { externalDataProblems } from './onnx-file/external-data-problems.ts';
-import { readOnnxMetadata } from './onnx-file/read-onnx-metadata.ts';
+import { INCOMPLETE_SUFFIX, readModelFolder } from './model-folder.ts';
 import { openSession } from './onnx-runtime.ts';
 
 export interface VerifyReport {

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runPixels } from '../../helpers/cli.ts';
 import { fixtureAt, solidPng } from '../../helpers/images.ts';
 import { tempDir } from '../../helpers/temp-dirs.ts';
-import { tinyModel } from '../models/tiny-models.ts';
+import { tinyModel } from '../../helpers/tiny-model-folders.ts';
 
 let dir: string;
 const path = (name: string) => join(dir, name);

@@ -2,7 +2,7 @@ import { mkdir, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runPixels } from '../../helpers/cli.ts';
-import { tinyModelsFolder } from '../models/tiny-models.ts';
+import { tinyModelsFolder } from '../../helpers/tiny-model-folders.ts';
 
 let models: string;
 beforeAll(async () => {

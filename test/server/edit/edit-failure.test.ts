@@ -1,5 +1,5 @@
 import { EditFailed, toEditFailure } from '@pixels/server/edit/edit-failure.ts';
-import { readOnnxMetadata } from '@pixels/server/models/onnx-file/read-onnx-metadata.ts';
+import { readOnnxMetadata } from '@pixels/server/onnx/reader/read-onnx-metadata.ts';
 import { PixelsError } from '@pixels/shared';
 import { describe, expect, it } from 'vitest';
 

@@ -5,11 +5,11 @@ import type { EditStart } from '@pixels/server/edit/edit-runner.ts';
 import { decodeRgba, encodePng, type RawImage } from '@pixels/server/images/codec.ts';
 import { readPngText } from '@pixels/server/images/png-text.ts';
 import { ModelRegistry } from '@pixels/server/models/model-registry.ts';
-import { writeTinyModel } from '@pixels/server/models/testing/write-tiny-model.ts';
 import { DEFAULT_LIMITS, EditSettings } from '@pixels/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureAt } from '../../helpers/images.ts';
 import { tempDir } from '../../helpers/temp-dirs.ts';
+import { writeTinyModel } from '../../support/tiny-models/write-tiny-model.ts';
 
 const SIZE = 256;
 const LIMITS = { maxPixels: DEFAULT_LIMITS.maxPixels, maxExemplars: DEFAULT_LIMITS.maxExemplars };

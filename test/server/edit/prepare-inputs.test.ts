@@ -73,6 +73,10 @@ describe('prepareInputs: headers probed by the HTTP layer', () => {
       headers: { source: header, exemplars: [header], map: { ...header, width: 128 } },
     });
     await expect(handed).rejects.toMatchObject({ code: 'map_mismatch' });
-    await expect(prepare(EditSettings.parse({}), { source, exemplars: [exemplar], map })).resolves.toBeDefined();
+    const probed = await prepare(EditSettings.parse({}), { source, exemplars: [exemplar], map });
+    expect([probed.source.width, probed.source.height, probed.editMap.width, probed.editMap.height]).toEqual([
+      64, 64, 64, 64,
+    ]);
+    expect(probed.editMap.data[100]).toBeCloseTo(128 / 255, 2);
   });
 });

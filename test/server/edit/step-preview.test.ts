@@ -13,13 +13,14 @@ import { previewSize, stepPreviewJpeg } from '@pixels/server/edit/step-preview.t
 import { projectLatentToRgb } from '@pixels/server/engine/latent-preview.ts';
 import { decodeRgba, resizeRaw } from '@pixels/server/images/codec.ts';
 import { imageTensorToRaw, rawToImageTensor } from '@pixels/server/images/pixel-tensors.ts';
+import { BUILTIN_DESIGN } from '@pixels/server/models/builtin/index.ts';
 import { LATENT_RGB_FACTORS } from '@pixels/server/models/latent-rgb-factors.ts';
 import { ModelRegistry } from '@pixels/server/models/model-registry.ts';
 import type { StableDiffusionModel } from '@pixels/server/models/sd/stable-diffusion-model.ts';
-import { writeTinyModel } from '@pixels/server/models/testing/write-tiny-model.ts';
 import { DEFAULT_LIMITS, EditSettings } from '@pixels/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, fixtureAt } from '../../helpers/images.ts';
+import { writeTinyModel } from '../../support/tiny-models/write-tiny-model.ts';
 
 let modelsDir: string;
 let registry: ModelRegistry;
@@ -45,7 +46,16 @@ function meanAbsoluteDifference(a: Uint8Array, b: Uint8Array, channelsA: number,
 describe('latent previews', () => {
   it('on the built-in model, the projection of an encoded fixture is the fixture, and its JPEG a downscaled copy', async () => {
     const model = await registry.get('builtin');
-    expect(model.info.latentPreview).toBeDefined();
+    // Its latent is the image times the VAE scaling factor: the projection divides that back out.
+    const inverse = 1 / BUILTIN_DESIGN.scalingFactor;
+    expect(model.info.latentPreview).toEqual({
+      factors: [
+        [inverse, 0, 0],
+        [0, inverse, 0],
+        [0, 0, inverse],
+      ],
+      bias: [0, 0, 0],
+    });
     const image = await decodeRgba(await fixtureAt('chelsea', 384, 288), 1 << 22);
     const latent = await model.encodeImage(rawToImageTensor(image));
     const projected = imageTensorToRaw(projectLatentToRgb(latent, model.info.latentPreview!));

@@ -1,3 +1,4 @@
+import { DEFAULT_SERVER_LIMITS } from '@pixels/server/http/server-limits.ts';
 import { EditSettings, ErrorBody, Job, ModelList, ServerStatus, SubmitResponse } from '@pixels/shared';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ScriptedEditRunner } from '../jobs/scripted-edit-runner.ts';
@@ -23,14 +24,19 @@ const GOOD_EDIT = () => editForm({ settings: { steps: 3 }, source: gradientPng()
 
 describe('team server app (in-process)', () => {
   it('answers health and readiness without a token', async () => {
-    const { app, queue } = setup(new ScriptedEditRunner());
+    const { app, queue } = setup(new ScriptedEditRunner(), { limits: { maxSteps: 37, maxExemplars: 3 } });
     const health = await app.request('/healthz');
     expect(health.status).toBe(200);
     const status = ServerStatus.parse(await health.json());
     expect(status).toMatchObject({ status: 'ok', workers: 1, queued: 0 });
-    // Clients bound their inputs by these before sending.
-    expect(status.limits?.maxSteps).toBeGreaterThan(0);
-    expect(status.limits?.maxExemplars).toBeGreaterThan(0);
+    // Clients bound their inputs by these before sending: the server's own limits, not the defaults.
+    expect(status.limits).toEqual({
+      maxSteps: 37,
+      maxExemplars: 3,
+      maxPromptLength: DEFAULT_SERVER_LIMITS.maxPromptLength,
+      maxPixels: DEFAULT_SERVER_LIMITS.maxPixels,
+      maxBodyBytes: DEFAULT_SERVER_LIMITS.maxBodyBytes,
+    });
     expect((await app.request('/readyz')).status).toBe(200);
     await queue.drain(0);
     const draining = await app.request('/readyz');

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { describeModel } from '@pixels/server/models/describe-model.ts';
 import { ModelRegistry } from '@pixels/server/models/model-registry.ts';
 import { openSession } from '@pixels/server/models/onnx-runtime.ts';
-import { createModel, GraphBuilder, writeModel } from '@pixels/server/models/onnx-writer/index.ts';
 import type { StableDiffusionModel } from '@pixels/server/models/sd/stable-diffusion-model.ts';
-import { TINY_MODEL_SPECS } from '@pixels/server/models/testing/tiny-model-variants.ts';
 import { verifyModelFolder } from '@pixels/server/models/verify-model-folder.ts';
+import { createModel, GraphBuilder, writeModel } from '@pixels/server/onnx/writer/index.ts';
 import { describe, expect, it } from 'vitest';
-import { tinyModel } from './tiny-models.ts';
+import { tinyModel } from '../../helpers/tiny-model-folders.ts';
+import { TINY_MODEL_SPECS } from '../../support/tiny-models/tiny-model-variants.ts';
 
 const describeDir = (dir: string) => describeModel(dir, 'broken');
 
@@ -125,7 +125,7 @@ describe('parts of the wrong kind', () => {
     const spec = { ...TINY_MODEL_SPECS.sdxl, floatType: 'float16' as const };
     const dir = await tinyModel('sdxl');
     await rm(dir, { recursive: true });
-    const { writeTinyModel } = await import('@pixels/server/models/testing/write-tiny-model.ts');
+    const { writeTinyModel } = await import('../../support/tiny-models/write-tiny-model.ts');
     await writeTinyModel(dir, spec);
     await expect(describeDir(dir)).rejects.toThrow(
       /vae_decoder[\\/]model\.onnx: this fp16 SDXL VAE decoder is known to overflow \(black or NaN images\).*fp16-fix VAE.*set "force_upcast": false/,

@@ -7,9 +7,9 @@ import { addAlphaLookup } from '@pixels/server/models/builtin/alpha-lookup.ts';
 import { BUILTIN_DESIGN } from '@pixels/server/models/builtin/builtin-design.ts';
 import { generateBuiltinModel } from '@pixels/server/models/builtin/generate.ts';
 import { releaseProbability } from '@pixels/server/models/builtin/release-prior.ts';
-import { REFERENCE_INPUT, SOURCE_INPUT } from '@pixels/server/models/builtin/unet-graph.ts';
+import { REFERENCE_INPUT, SOURCE_INPUT } from '@pixels/server/models/exemplar-inputs.ts';
 import { type ModelSession, openSession } from '@pixels/server/models/onnx-runtime.ts';
-import { createModel, GraphBuilder, writeModel } from '@pixels/server/models/onnx-writer/index.ts';
+import { createModel, GraphBuilder, writeModel } from '@pixels/server/onnx/writer/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES_DIR } from '../../helpers/images.ts';
 

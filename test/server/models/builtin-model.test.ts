@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { BUILTIN_DESIGN } from '@pixels/server/models/builtin/builtin-design.ts';
 import { generateBuiltinModel } from '@pixels/server/models/builtin/generate.ts';
-import { REFERENCE_INPUT, SOURCE_INPUT } from '@pixels/server/models/builtin/unet-graph.ts';
 import { buildVaeDecoderGraph, buildVaeEncoderGraph } from '@pixels/server/models/builtin/vae-graphs.ts';
+import { REFERENCE_INPUT, SOURCE_INPUT } from '@pixels/server/models/exemplar-inputs.ts';
 import { ModelRegistry } from '@pixels/server/models/model-registry.ts';
 import { openSession } from '@pixels/server/models/onnx-runtime.ts';
-import { createModel, writeModel } from '@pixels/server/models/onnx-writer/index.ts';
+import { createModel, writeModel } from '@pixels/server/onnx/writer/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const CPU = { providers: ['cpu'], intraOpThreads: 1 } as const;
@@ -120,11 +120,12 @@ describe('the tokenizer', () => {
     expect(vocab['<|endoftext|>']).toBe(ids.length - 1);
     const merges = (await readFile(join(modelDir, 'tokenizer/merges.txt'), 'utf8')).trim().split('\n');
     expect(merges[0]).toMatch(/^#version/);
-    for (const merge of merges.slice(1)) {
+    // Merge n adds token 512 + n (after the 512 byte tokens), made of two tokens that came before it.
+    for (const [rank, merge] of merges.slice(1).entries()) {
       const [left, right] = merge.split(' ');
-      expect(vocab[left], merge).toBeDefined();
-      expect(vocab[right], merge).toBeDefined();
-      expect(vocab[left + right], merge).toBeDefined();
+      expect(vocab[left + right], merge).toBe(512 + rank);
+      expect(vocab[left], merge).toBeLessThan(512 + rank);
+      expect(vocab[right], merge).toBeLessThan(512 + rank);
     }
   });
 });

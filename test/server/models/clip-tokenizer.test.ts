@@ -1,9 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { clipVocabulary, TINY_MERGES, tinyTokenizerFiles } from '@pixels/server/models/testing/tiny-tokenizer-files.ts';
 import { CLIP_SEQUENCE_LENGTH, ClipTokenizer } from '@pixels/server/models/tokenizer/clip-tokenizer.ts';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../helpers/temp-dirs.ts';
+import { clipVocabulary, TINY_MERGES, tinyTokenizerFiles } from '../../support/tiny-models/tiny-tokenizer-files.ts';
 
 /**
  * Ids worked out by hand from CLIP's construction: byte symbols in bytes_to_unicode order

@@ -12,7 +12,7 @@ import { EditSettings } from '@pixels/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPixels } from '../../helpers/cli.ts';
 import { fixtureAt } from '../../helpers/images.ts';
-import { tinyModelsFolder } from './tiny-models.ts';
+import { tinyModelsFolder } from '../../helpers/tiny-model-folders.ts';
 
 let models: string;
 let source: Uint8Array;

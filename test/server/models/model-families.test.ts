@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describeModel } from '@pixels/server/models/describe-model.ts';
 import { ModelRegistry, toSummary } from '@pixels/server/models/model-registry.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tinyModelsFolder } from './tiny-models.ts';
+import { tinyModelsFolder } from '../../helpers/tiny-model-folders.ts';
 
 let models: string;
 beforeAll(async () => {

@@ -11,10 +11,10 @@ import { runEditPipeline } from '@pixels/server/edit/edit-pipeline.ts';
 import { decodeRgba, encodePng } from '@pixels/server/images/codec.ts';
 import { describeModel } from '@pixels/server/models/describe-model.ts';
 import { ModelRegistry } from '@pixels/server/models/model-registry.ts';
-import { writeTinyModel } from '@pixels/server/models/testing/write-tiny-model.ts';
 import { EditSettings } from '@pixels/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureAt } from '../../helpers/images.ts';
+import { writeTinyModel } from '../../support/tiny-models/write-tiny-model.ts';
 
 let root: string;
 let registry: ModelRegistry;

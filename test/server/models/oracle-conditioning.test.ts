@@ -13,11 +13,11 @@ import type { Tensor } from '@pixels/server/engine/tensor.ts';
 import { ModelRegistry } from '@pixels/server/models/model-registry.ts';
 import type { StableDiffusionModel } from '@pixels/server/models/sd/stable-diffusion-model.ts';
 import type { TextConditioning } from '@pixels/server/models/sd/text-conditioning.ts';
-import { guidanceEmbeddingWeight, ORACLE_COEFFICIENTS, timeIdWeight } from '@pixels/server/models/testing/tiny-unet.ts';
-import { scaledLinearAlphas } from '@pixels/server/models/testing/write-tiny-model.ts';
 import { ClipTokenizer } from '@pixels/server/models/tokenizer/clip-tokenizer.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tinyModelsFolder } from './tiny-models.ts';
+import { tinyModelsFolder } from '../../helpers/tiny-model-folders.ts';
+import { guidanceEmbeddingWeight, ORACLE_COEFFICIENTS, timeIdWeight } from '../../support/tiny-models/tiny-unet.ts';
+import { scaledLinearAlphas } from '../../support/tiny-models/write-tiny-model.ts';
 
 const SIDE = 8;
 const SHAPE = [1, 4, SIDE, SIDE];

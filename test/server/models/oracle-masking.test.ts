@@ -14,10 +14,10 @@ import { createScheduler } from '@pixels/server/engine/schedulers/create-schedul
 import { truncatedStart } from '@pixels/server/engine/schedulers/schedule-math.ts';
 import type { Tensor } from '@pixels/server/engine/tensor.ts';
 import { ModelRegistry } from '@pixels/server/models/model-registry.ts';
-import { scaledLinearAlphas } from '@pixels/server/models/testing/write-tiny-model.ts';
 import { type ThresholdCurve, thresholds } from '@pixels/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tinyModelsFolder } from './tiny-models.ts';
+import { tinyModelsFolder } from '../../helpers/tiny-model-folders.ts';
+import { scaledLinearAlphas } from '../../support/tiny-models/write-tiny-model.ts';
 
 const SIDE = 8; // 64x64 images, 8x8 latents
 const CELLS = SIDE * SIDE;

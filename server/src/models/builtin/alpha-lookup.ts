@@ -1,4 +1,4 @@
-import { attribute, type GraphBuilder, ONNX_DATA_TYPE } from '../onnx-writer/index.ts';
+import { attribute, type GraphBuilder, ONNX_DATA_TYPE } from '../../onnx/writer/index.ts';
 
 /**
  * Appends ᾱ(t) for a float timestep [B] and returns it as [B,1,1,1]. Integer timesteps read the

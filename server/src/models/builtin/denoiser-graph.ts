@@ -1,4 +1,4 @@
-import { attribute, type GraphBuilder, ONNX_DATA_TYPE } from '../onnx-writer/index.ts';
+import { attribute, type GraphBuilder, ONNX_DATA_TYPE } from '../../onnx/writer/index.ts';
 
 /** The shape of the two-image switch prior; see `addSwitchPriorDenoiser`. */
 export interface SwitchPriorOptions {

@@ -1,6 +1,6 @@
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { createModel, type GraphValue, writeModel } from '../onnx-writer/index.ts';
+import { createModel, type GraphValue, writeModel } from '../../onnx/writer/index.ts';
 import { BUILTIN_DESIGN } from './builtin-design.ts';
 import { modelIndex, textEncoderConfig, unetConfig, vaeConfig } from './part-configs.ts';
 import { BUILTIN_SCHEDULER_CONFIG } from './scheduler-config.ts';

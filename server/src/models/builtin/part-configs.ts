@@ -1,5 +1,5 @@
+import { REFERENCE_INPUT, SOURCE_INPUT } from '../exemplar-inputs.ts';
 import { BUILTIN_DESIGN } from './builtin-design.ts';
-import { REFERENCE_INPUT, SOURCE_INPUT } from './unet-graph.ts';
 
 const DIFFUSERS_VERSION = '0.30.0';
 

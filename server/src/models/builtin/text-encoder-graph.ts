@@ -1,4 +1,4 @@
-import { attribute, GraphBuilder, type GraphValue } from '../onnx-writer/index.ts';
+import { attribute, GraphBuilder, type GraphValue } from '../../onnx/writer/index.ts';
 
 export interface TextEncoderOptions {
   vocabularySize: number;

@@ -1,4 +1,5 @@
-import { GraphBuilder, type GraphValue } from '../onnx-writer/index.ts';
+import { GraphBuilder, type GraphValue } from '../../onnx/writer/index.ts';
+import { REFERENCE_INPUT, SOURCE_INPUT } from '../exemplar-inputs.ts';
 import { addAlphaLookup } from './alpha-lookup.ts';
 import { addSwitchPriorDenoiser, type SwitchPriorOptions } from './denoiser-graph.ts';
 import { LOG_SIGMA_FROM, LOG_SIGMA_STEP, releaseProbitTable } from './release-prior.ts';
@@ -11,11 +12,6 @@ export interface UnetGraphOptions extends Omit<SwitchPriorOptions, 'releaseTable
   /** ᾱ for every training timestep. */
   alphasCumprod: Float64Array;
 }
-
-/** The extra UNet input through which the loader passes the clean surgical composite latent. */
-export const REFERENCE_INPUT = 'reference_sample';
-/** The extra UNet input through which the loader passes the clean source latent. */
-export const SOURCE_INPUT = 'source_sample';
 
 /** A UNet-shaped graph: SD's inputs and `out_sample` (ε), plus `reference_sample` and `source_sample`. */
 export function buildUnetGraph(options: UnetGraphOptions): GraphValue {

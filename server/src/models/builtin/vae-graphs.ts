@@ -1,4 +1,4 @@
-import { attribute, GraphBuilder, type GraphValue } from '../onnx-writer/index.ts';
+import { attribute, GraphBuilder, type GraphValue } from '../../onnx/writer/index.ts';
 
 /** The built-in VAE's lossless latent space: pixels rearranged into blocks, nothing learned. */
 export interface VaeGraphOptions {

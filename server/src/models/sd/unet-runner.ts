@@ -6,7 +6,7 @@
 import { PixelsError } from '@pixels/shared';
 import type { PredictInput, PredictOutput } from '../../engine/model.ts';
 import type { Tensor } from '../../engine/tensor.ts';
-import { REFERENCE_INPUT, SOURCE_INPUT } from '../builtin/unet-graph.ts';
+import { REFERENCE_INPUT, SOURCE_INPUT } from '../exemplar-inputs.ts';
 import type { Feed, ModelSession, ValueInfo } from '../onnx-runtime.ts';
 import type { BranchConditioning, TextConditioning } from './text-conditioning.ts';
 

@@ -1,4 +1,4 @@
-import { attribute } from '../onnx-writer/index.ts';
+import { attribute } from '@pixels/server/onnx/writer/index.ts';
 import { type FloatType, floatOutput, GraphBuilder, seededValues } from './graph-helpers.ts';
 
 export interface TinyTextEncoderOptions {

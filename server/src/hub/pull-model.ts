@@ -7,9 +7,9 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PixelsError } from '@pixels/shared';
-import { fileExists } from '../../util/files.ts';
-import { describeModel } from '../describe-model.ts';
-import { readOnnxMetadata } from '../onnx-file/read-onnx-metadata.ts';
+import { describeModel } from '../models/describe-model.ts';
+import { readOnnxMetadata } from '../onnx/reader/read-onnx-metadata.ts';
+import { fileExists } from '../util/files.ts';
 import { downloadFile } from './download-file.ts';
 import { checkRepoId, fetchRepository, type HubConnection, type HubFile, resolveUrl } from './hub-client.ts';
 import { findModelPrefix, selectGraphFiles, selectWeightFiles } from './select-files.ts';

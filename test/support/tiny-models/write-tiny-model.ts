@@ -1,7 +1,7 @@
 /** Writes tiny model folders for tests and benchmarks: see tiny-model-variants.ts for what each one mimics. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createModel, type GraphValue, writeModel } from '../onnx-writer/index.ts';
+import { createModel, type GraphValue, writeModel } from '@pixels/server/onnx/writer/index.ts';
 import { TINY_MODEL_SPECS, type TinyModelSpec } from './tiny-model-variants.ts';
 import { buildTinyTextEncoder } from './tiny-text-encoder.ts';
 import { clipVocabulary, TINY_MERGES, tinyTokenizerFiles } from './tiny-tokenizer-files.ts';

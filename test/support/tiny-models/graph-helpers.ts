@@ -1,5 +1,5 @@
 /** Small helpers shared by the tiny-model graphs: seeded weights and fp16 input/output wrapping. */
-import { GraphBuilder } from '../onnx-writer/index.ts';
+import { GraphBuilder } from '@pixels/server/onnx/writer/index.ts';
 
 /** Float I/O of an exported part: fp32, or fp16 (Olive, `--fp16` exports) with the math in fp32 inside. */
 export type FloatType = 'float32' | 'float16';

@@ -1,4 +1,4 @@
-import { attribute } from '../onnx-writer/index.ts';
+import { attribute } from '@pixels/server/onnx/writer/index.ts';
 import { type FloatType, floatInput, floatOutput, GraphBuilder } from './graph-helpers.ts';
 
 export interface TinyVaeOptions {

@@ -9,8 +9,8 @@ import {
   GraphBuilder,
   serializeModel,
   writeModel,
-} from '@pixels/server/models/onnx-writer/index.ts';
-import { ProtobufWriter } from '@pixels/server/models/onnx-writer/protobuf-writer.ts';
+} from '@pixels/server/onnx/writer/index.ts';
+import { ProtobufWriter } from '@pixels/server/onnx/writer/protobuf-writer.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const CPU = { providers: ['cpu'], intraOpThreads: 1 } as const;

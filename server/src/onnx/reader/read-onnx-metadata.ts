@@ -5,6 +5,7 @@
  */
 import { open } from 'node:fs/promises';
 import { PixelsError } from '@pixels/shared';
+import { DATA_LOCATION_EXTERNAL, elementBytes, elementTypeOf, FIELDS, type OnnxElementType } from '../onnx-proto.ts';
 import {
   FileMessageReader,
   FileWindow,
@@ -13,44 +14,8 @@ import {
   WIRE_LENGTH_DELIMITED,
 } from './protobuf-reader.ts';
 
-/** Field numbers from onnx/onnx.proto. */
-const MODEL = { irVersion: 1, producerName: 2, graph: 7, opsetImport: 8 };
-const GRAPH = { initializer: 5, input: 11, output: 12 };
-const TENSOR = { dims: 1, dataType: 2, name: 8, externalData: 13, dataLocation: 14 };
-const DATA_LOCATION_EXTERNAL = 1;
-
-/** `TensorProto.DataType` codes, named like onnxruntime's tensor types. */
-const ELEMENT_TYPES: Readonly<Record<number, string>> = Object.freeze({
-  1: 'float32',
-  2: 'uint8',
-  3: 'int8',
-  4: 'uint16',
-  5: 'int16',
-  6: 'int32',
-  7: 'int64',
-  8: 'string',
-  9: 'bool',
-  10: 'float16',
-  11: 'float64',
-  12: 'uint32',
-  13: 'uint64',
-  16: 'bfloat16',
-});
-const ELEMENT_BYTES: Readonly<Record<string, number>> = Object.freeze({
-  float32: 4,
-  uint8: 1,
-  int8: 1,
-  uint16: 2,
-  int16: 2,
-  int32: 4,
-  int64: 8,
-  bool: 1,
-  float16: 2,
-  float64: 8,
-  uint32: 4,
-  uint64: 8,
-  bfloat16: 2,
-});
+const { model: MODEL, graph: GRAPH, tensor: TENSOR } = FIELDS;
+const GRAPH_FIELDS_READ: readonly number[] = [GRAPH.initializer, GRAPH.input, GRAPH.output];
 
 /** A graph input or output; dimensions are sizes, symbolic names, or '?' when the file leaves them open. */
 export interface GraphValueInfo {
@@ -87,9 +52,10 @@ function parseValueInfo(bytes: Uint8Array): GraphValueInfo {
   const info: GraphValueInfo = { name: '', type: 'non-tensor', shape: [] };
   while (!message.done) {
     const { field, wireType } = message.header();
-    if (field === 1 && wireType === WIRE_LENGTH_DELIMITED) info.name = message.string();
-    else if (field === 2 && wireType === WIRE_LENGTH_DELIMITED) parseType(message.lengthDelimited(), info);
-    else message.skip(wireType);
+    if (field === FIELDS.valueInfo.name && wireType === WIRE_LENGTH_DELIMITED) info.name = message.string();
+    else if (field === FIELDS.valueInfo.type && wireType === WIRE_LENGTH_DELIMITED) {
+      parseType(message.lengthDelimited(), info);
+    } else message.skip(wireType);
   }
   return info;
 }
@@ -99,17 +65,17 @@ function parseType(bytes: Uint8Array, info: GraphValueInfo): void {
   const type = new MessageBytes(bytes);
   while (!type.done) {
     const { field, wireType } = type.header();
-    if (field !== 1 || wireType !== WIRE_LENGTH_DELIMITED) {
+    if (field !== FIELDS.type.tensorType || wireType !== WIRE_LENGTH_DELIMITED) {
       type.skip(wireType);
       continue;
     }
     const tensor = new MessageBytes(type.lengthDelimited());
     while (!tensor.done) {
       const entry = tensor.header();
-      if (entry.field === 1 && entry.wireType !== WIRE_LENGTH_DELIMITED) {
+      if (entry.field === FIELDS.tensorType.elemType && entry.wireType !== WIRE_LENGTH_DELIMITED) {
         const code = tensor.varint();
-        info.type = ELEMENT_TYPES[code] ?? `element type ${code}`;
-      } else if (entry.field === 2 && entry.wireType === WIRE_LENGTH_DELIMITED) {
+        info.type = elementTypeOf(code) ?? `element type ${code}`;
+      } else if (entry.field === FIELDS.tensorType.shape && entry.wireType === WIRE_LENGTH_DELIMITED) {
         info.shape = parseShape(tensor.lengthDelimited());
       } else tensor.skip(entry.wireType);
     }
@@ -121,7 +87,7 @@ function parseShape(bytes: Uint8Array): (number | string)[] {
   const dims: (number | string)[] = [];
   while (!shape.done) {
     const { field, wireType } = shape.header();
-    if (field !== 1 || wireType !== WIRE_LENGTH_DELIMITED) {
+    if (field !== FIELDS.shape.dim || wireType !== WIRE_LENGTH_DELIMITED) {
       shape.skip(wireType);
       continue;
     }
@@ -129,9 +95,11 @@ function parseShape(bytes: Uint8Array): (number | string)[] {
     let value: number | string = '?';
     while (!dimension.done) {
       const entry = dimension.header();
-      if (entry.field === 1 && entry.wireType !== WIRE_LENGTH_DELIMITED) value = dimension.varint();
-      else if (entry.field === 2 && entry.wireType === WIRE_LENGTH_DELIMITED) value = dimension.string();
-      else dimension.skip(entry.wireType);
+      if (entry.field === FIELDS.dimension.dimValue && entry.wireType !== WIRE_LENGTH_DELIMITED) {
+        value = dimension.varint();
+      } else if (entry.field === FIELDS.dimension.dimParam && entry.wireType === WIRE_LENGTH_DELIMITED) {
+        value = dimension.string();
+      } else dimension.skip(entry.wireType);
     }
     dims.push(value);
   }
@@ -147,7 +115,7 @@ interface InitializerHeader {
 async function parseInitializer(reader: FileMessageReader): Promise<InitializerHeader> {
   const header: InitializerHeader = { name: '' };
   const dims: number[] = [];
-  let elementType = '';
+  let elementType: OnnxElementType | undefined;
   let isExternal = false;
   const entries: Record<string, string> = {};
   while (!reader.done) {
@@ -156,7 +124,7 @@ async function parseInitializer(reader: FileMessageReader): Promise<InitializerH
       if (wireType === WIRE_LENGTH_DELIMITED) dims.push(...MessageBytes.packedVarints(await reader.lengthDelimited()));
       else dims.push(await reader.varint());
     } else if (field === TENSOR.dataType && wireType !== WIRE_LENGTH_DELIMITED) {
-      elementType = ELEMENT_TYPES[await reader.varint()] ?? '';
+      elementType = elementTypeOf(await reader.varint());
     } else if (field === TENSOR.name && wireType === WIRE_LENGTH_DELIMITED) {
       header.name = new TextDecoder().decode(await reader.lengthDelimited());
     } else if (field === TENSOR.externalData && wireType === WIRE_LENGTH_DELIMITED) {
@@ -165,8 +133,8 @@ async function parseInitializer(reader: FileMessageReader): Promise<InitializerH
       let value = '';
       while (!entry.done) {
         const part = entry.header();
-        if (part.field === 1) key = entry.string();
-        else if (part.field === 2) value = entry.string();
+        if (part.field === FIELDS.stringEntry.key) key = entry.string();
+        else if (part.field === FIELDS.stringEntry.value) value = entry.string();
         else entry.skip(part.wireType);
       }
       entries[key] = value;
@@ -177,7 +145,7 @@ async function parseInitializer(reader: FileMessageReader): Promise<InitializerH
   if (isExternal && entries.location) {
     const offset = Number(entries.offset ?? 0);
     const count = dims.reduce((product, size) => product * size, 1);
-    const length = entries.length !== undefined ? Number(entries.length) : count * (ELEMENT_BYTES[elementType] ?? 0);
+    const length = entries.length !== undefined ? Number(entries.length) : count * (elementBytes(elementType) ?? 0);
     header.external = { location: entries.location, end: offset + length };
   }
   return header;
@@ -190,7 +158,7 @@ async function parseGraph(reader: FileMessageReader, metadata: OnnxMetadata): Pr
   const inputs: GraphValueInfo[] = [];
   while (!reader.done) {
     const { field, wireType } = await reader.header();
-    if (wireType !== WIRE_LENGTH_DELIMITED || ![GRAPH.initializer, GRAPH.input, GRAPH.output].includes(field)) {
+    if (wireType !== WIRE_LENGTH_DELIMITED || !GRAPH_FIELDS_READ.includes(field)) {
       await reader.skip(wireType);
       continue;
     }
@@ -228,8 +196,8 @@ async function parseModel(path: string, file: FileWindow, metadata: OnnxMetadata
       let version = 0;
       while (!opset.done) {
         const entry = opset.header();
-        if (entry.field === 1) domain = opset.string();
-        else if (entry.field === 2) version = opset.varint();
+        if (entry.field === FIELDS.operatorSet.domain) domain = opset.string();
+        else if (entry.field === FIELDS.operatorSet.version) version = opset.varint();
         else opset.skip(entry.wireType);
       }
       if (domain === '' || domain === 'ai.onnx') metadata.opset = version;

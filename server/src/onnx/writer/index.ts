@@ -1,4 +1,6 @@
 /** A dependency-free ONNX model writer: build graphs in TypeScript, save them for onnxruntime. */
+
+export { ELEMENT_BYTES, ONNX_DATA_TYPE } from '../onnx-proto.ts';
 export { attribute } from './attributes.ts';
 export { createModel, DEFAULT_IR_VERSION, DEFAULT_OPSET, type ModelOptions } from './create-model.ts';
 export { GraphBuilder, type NodeOptions } from './graph-builder.ts';
@@ -13,7 +15,6 @@ export type {
   TensorValue,
   ValueInfo,
 } from './onnx-model.ts';
-export { ELEMENT_BYTES, ONNX_DATA_TYPE } from './onnx-model.ts';
 export { type ExternalDataOptions, type SerializedModel, serializeModel } from './serialize-model.ts';
 export { createTensor, type TensorElements } from './tensor-value.ts';
 export { writeModel } from './write-model.ts';

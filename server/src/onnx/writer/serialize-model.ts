@@ -1,5 +1,5 @@
+import { ATTRIBUTE_TYPE, DATA_LOCATION_EXTERNAL, FIELDS, ONNX_DATA_TYPE } from '../onnx-proto.ts';
 import type { AttributeValue, GraphValue, ModelValue, NodeValue, TensorValue, ValueInfo } from './onnx-model.ts';
-import { ONNX_DATA_TYPE } from './onnx-model.ts';
 import { ProtobufWriter } from './protobuf-writer.ts';
 
 /** Where and how large initializers leave the .onnx file. */
@@ -19,22 +19,8 @@ export interface SerializedModel {
   externalData: Uint8Array | null;
 }
 
-// Field numbers from onnx/onnx.proto.
-const MODEL = {
-  irVersion: 1,
-  producerName: 2,
-  producerVersion: 3,
-  docString: 6,
-  graph: 7,
-  opsetImport: 8,
-  metadata: 14,
-};
-const GRAPH = { node: 1, name: 2, initializer: 5, input: 11, output: 12 };
-const NODE = { input: 1, output: 2, name: 3, opType: 4, attribute: 5, domain: 7 };
-const ATTRIBUTE = { name: 1, f: 2, i: 3, s: 4, t: 5, floats: 7, ints: 8, strings: 9, type: 20 };
-const ATTRIBUTE_TYPE = { float: 1, int: 2, string: 3, tensor: 4, floats: 6, ints: 7, strings: 8 } as const;
-const TENSOR = { dims: 1, dataType: 2, name: 8, rawData: 9, externalData: 13, dataLocation: 14 };
-const DATA_LOCATION_EXTERNAL = 1;
+const { model: MODEL, graph: GRAPH, node: NODE, attribute: ATTRIBUTE, tensor: TENSOR } = FIELDS;
+const STRING_ENTRY = FIELDS.stringEntry;
 const textEncoder = new TextEncoder();
 
 /**
@@ -51,10 +37,14 @@ export function serializeModel(model: ModelValue, externalData?: ExternalDataOpt
   if (model.docString !== '') writer.string(MODEL.docString, model.docString);
   writer.message(MODEL.graph, (graph) => writeGraph(graph, model.graph, sideFile));
   for (const opset of model.opsetImports) {
-    writer.message(MODEL.opsetImport, (entry) => entry.string(1, opset.domain).varint(2, opset.version));
+    writer.message(MODEL.opsetImport, (entry) =>
+      entry.string(FIELDS.operatorSet.domain, opset.domain).varint(FIELDS.operatorSet.version, opset.version),
+    );
   }
   for (const [key, value] of Object.entries(model.metadata)) {
-    writer.message(MODEL.metadata, (entry) => entry.string(1, key).string(2, value));
+    writer.message(MODEL.metadataProps, (entry) =>
+      entry.string(STRING_ENTRY.key, key).string(STRING_ENTRY.value, value),
+    );
   }
   return { model: writer.finish(), externalData: sideFile?.finish() ?? null };
 }
@@ -120,21 +110,23 @@ function writeTensor(writer: ProtobufWriter, tensor: TensorValue, sideFile: Side
     ['length', String(tensor.data.byteLength)],
   ];
   for (const [key, value] of entries) {
-    writer.message(TENSOR.externalData, (entry) => entry.string(1, key).string(2, value));
+    writer.message(TENSOR.externalData, (entry) =>
+      entry.string(STRING_ENTRY.key, key).string(STRING_ENTRY.value, value),
+    );
   }
   writer.varint(TENSOR.dataLocation, DATA_LOCATION_EXTERNAL);
 }
 
 function writeValueInfo(writer: ProtobufWriter, info: ValueInfo): void {
-  writer.string(1, info.name);
-  writer.message(2, (type) =>
-    type.message(1, (tensorType) => {
-      tensorType.varint(1, ONNX_DATA_TYPE[info.type]);
-      tensorType.message(2, (shape) => {
+  writer.string(FIELDS.valueInfo.name, info.name);
+  writer.message(FIELDS.valueInfo.type, (type) =>
+    type.message(FIELDS.type.tensorType, (tensorType) => {
+      tensorType.varint(FIELDS.tensorType.elemType, ONNX_DATA_TYPE[info.type]);
+      tensorType.message(FIELDS.tensorType.shape, (shape) => {
         for (const dimension of info.shape) {
-          shape.message(1, (entry) => {
-            if (typeof dimension === 'number') entry.varint(1, dimension);
-            else entry.string(2, dimension);
+          shape.message(FIELDS.shape.dim, (entry) => {
+            if (typeof dimension === 'number') entry.varint(FIELDS.dimension.dimValue, dimension);
+            else entry.string(FIELDS.dimension.dimParam, dimension);
           });
         }
       });

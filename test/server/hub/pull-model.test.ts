@@ -1,14 +1,14 @@
 import { cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pullModel } from '@pixels/server/hub/pull-model.ts';
 import { describeModel } from '@pixels/server/models/describe-model.ts';
-import { pullModel } from '@pixels/server/models/hub/pull-model.ts';
 import { ModelRegistry } from '@pixels/server/models/model-registry.ts';
-import { createModel, GraphBuilder, writeModel } from '@pixels/server/models/onnx-writer/index.ts';
+import { createModel, GraphBuilder, writeModel } from '@pixels/server/onnx/writer/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPixels } from '../../helpers/cli.ts';
 import { tempDir } from '../../helpers/temp-dirs.ts';
+import { tinyModel } from '../../helpers/tiny-model-folders.ts';
 import { type FakeHub, startFakeHub } from './fake-hub.ts';
-import { tinyModel } from './tiny-models.ts';
 
 const COMMIT = 'c0ffee1234567890c0ffee1234567890c0ffee12';
 /** What the loader needs from the tiny SDXL-Turbo export, and nothing else. */

@@ -5,7 +5,7 @@
  * PyTorch weights, safety checkers and other variants are never fetched).
  */
 import { PixelsError } from '@pixels/shared';
-import { PAIRING_FILE, PART_NAMES, TOKENIZER_NAMES } from '../model-pairing.ts';
+import { PAIRING_FILE, PART_NAMES, TOKENIZER_NAMES } from '../models/model-pairing.ts';
 import type { HubFile, HubRepository } from './hub-client.ts';
 
 const TOKENIZER_FILES = [

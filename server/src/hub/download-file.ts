@@ -8,9 +8,9 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { PixelsError } from '@pixels/shared';
+import { INCOMPLETE_SUFFIX } from '../models/model-folder.ts';
 import { authorization, type HubConnection, type HubFile } from './hub-client.ts';
 
-export const INCOMPLETE_SUFFIX = '.incomplete';
 const ATTEMPTS = 4;
 
 /** The hash the Hub reports for a file, started on the git blob header when it is a git object id. */

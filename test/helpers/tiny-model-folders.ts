@@ -1,10 +1,6 @@
 import { join } from 'node:path';
-import {
-  type TinyModelOptions,
-  writeAllTinyModels,
-  writeTinyModel,
-} from '@pixels/server/models/testing/write-tiny-model.ts';
-import { tempDir } from '../../helpers/temp-dirs.ts';
+import { type TinyModelOptions, writeAllTinyModels, writeTinyModel } from '../support/tiny-models/write-tiny-model.ts';
+import { tempDir } from './temp-dirs.ts';
 
 /** A fresh temporary models folder holding every tiny model (random weights unless told), removed after the test file. */
 export async function tinyModelsFolder(options: Omit<TinyModelOptions, 'omit' | 'pairing'> = {}): Promise<string> {

@@ -3,31 +3,13 @@
  * Only the fields a model needs are modelled; everything else is left at its default.
  */
 
+import type { OnnxElementType } from '../onnx-proto.ts';
+
 /** Tensor element types we can write, named like onnxruntime's tensor types. */
-export type ElementType = 'float32' | 'float16' | 'float64' | 'int8' | 'uint8' | 'int32' | 'int64' | 'bool';
-
-/** `TensorProto.DataType` codes. */
-export const ONNX_DATA_TYPE: Readonly<Record<ElementType, number>> = Object.freeze({
-  float32: 1,
-  uint8: 2,
-  int8: 3,
-  int32: 6,
-  int64: 7,
-  bool: 9,
-  float16: 10,
-  float64: 11,
-});
-
-export const ELEMENT_BYTES: Readonly<Record<ElementType, number>> = Object.freeze({
-  float32: 4,
-  uint8: 1,
-  int8: 1,
-  int32: 4,
-  int64: 8,
-  bool: 1,
-  float16: 2,
-  float64: 8,
-});
+export type ElementType = Extract<
+  OnnxElementType,
+  'float32' | 'float16' | 'float64' | 'int8' | 'uint8' | 'int32' | 'int64' | 'bool'
+>;
 
 /** A dimension of a declared shape: a fixed size, or a symbolic name such as 'batch'. */
 export type Dimension = number | string;

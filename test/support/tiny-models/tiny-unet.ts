@@ -1,4 +1,4 @@
-import { attribute } from '../onnx-writer/index.ts';
+import { attribute } from '@pixels/server/onnx/writer/index.ts';
 import { type FloatType, floatInput, floatOutput, GraphBuilder, seededValues } from './graph-helpers.ts';
 import { LATENT_CHANNELS } from './tiny-vae.ts';
 

@@ -1,9 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readOnnxMetadata } from '@pixels/server/models/onnx-file/read-onnx-metadata.ts';
 import { openSession } from '@pixels/server/models/onnx-runtime.ts';
+import { readOnnxMetadata } from '@pixels/server/onnx/reader/read-onnx-metadata.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tinyModelsFolder } from './tiny-models.ts';
+import { tinyModelsFolder } from '../../helpers/tiny-model-folders.ts';
 
 let models: string;
 beforeAll(async () => {

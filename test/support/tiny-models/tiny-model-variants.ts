@@ -3,8 +3,9 @@
  * input and output names, shapes, dtypes, configs and file names of its full-size counterpart, at
  * 64x64 pixels (8x8 latents).
  */
+
+import type { SchedulerConfig } from '@pixels/server/engine/scheduler.ts';
 import type { ModelFamily } from '@pixels/shared';
-import type { SchedulerConfig } from '../../engine/scheduler.ts';
 import type { FloatType } from './graph-helpers.ts';
 import type { TimestepForm } from './tiny-unet.ts';
 

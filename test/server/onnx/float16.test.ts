@@ -1,4 +1,4 @@
-import { float16ToFloat32, float32ToFloat16, fromFloat16Bits, toFloat16Bits } from '@pixels/server/models/float16.ts';
+import { float16ToFloat32, float32ToFloat16, fromFloat16Bits, toFloat16Bits } from '@pixels/server/onnx/float16.ts';
 import { describe, expect, it } from 'vitest';
 
 describe('float16 conversion', () => {
