@@ -7,12 +7,11 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EditSettings } from '@pixels/shared';
+import { EditSettings, readPngSize } from '@pixels/shared';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildPlugin } from '../../plugin/build.ts';
 import { containsBox } from '../../plugin/src/main/geometry.ts';
 import { decodePng } from '../../plugin/src/png/png-decode.ts';
-import { readPngSize } from '../../plugin/src/png/png-header.ts';
 import { launchChromium } from './support/chromium.ts';
 import { FakePixelsServer, type FakeServerOptions } from './support/fake-pixels-server.ts';
 import { type OpenPanel, PanelHost } from './support/panel-harness.ts';

@@ -1,6 +1,6 @@
+import { readPngSize } from '@pixels/shared';
 import type { ExportedLayer, ExportedLayers } from '../messages/exported-layers.ts';
 import { FIGMA_MAX_IMAGE_SIDE } from '../png/figma-image-limit.ts';
-import { readPngSize } from '../png/png-header.ts';
 import type { Box, PngExportSettings, SurfaceNode } from './figma-surface.ts';
 import { type EditReach, intersectBoxes, placeExport, planExport } from './geometry.ts';
 

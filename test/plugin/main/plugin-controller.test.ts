@@ -1,11 +1,10 @@
-import { EditSettings } from '@pixels/shared';
+import { EditSettings, readPngSize } from '@pixels/shared';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type PluginController, startPlugin } from '../../../plugin/src/main/plugin-controller.ts';
 import type { PendingJob } from '../../../plugin/src/messages/job-records.ts';
 import { MainToUi } from '../../../plugin/src/messages/main-to-ui.ts';
 import { DEFAULT_CONNECTION, DEFAULT_PANEL_SETTINGS } from '../../../plugin/src/messages/panel-settings.ts';
 import { decodePng } from '../../../plugin/src/png/png-decode.ts';
-import { readPngSize } from '../../../plugin/src/png/png-header.ts';
 import { type FakeContainer, FakeFigma, type FakeNode, FakeRectangle } from '../support/fake-figma.ts';
 import { patternRaster, pixelAt, pngOf } from '../support/test-images.ts';
 

@@ -5,6 +5,8 @@
  * (4096 px image cap, layoutPositioning only inside auto-layout) and logs every document change
  * and undo commit so tests can check what one undo step would remove.
  */
+
+import { readPngSize } from '@pixels/shared';
 import type {
   AffineTransform,
   Box,
@@ -17,7 +19,6 @@ import type {
   SurfaceRectangle,
 } from '../../../plugin/src/main/figma-surface.ts';
 import { decodePng as decodePngForFake } from '../../../plugin/src/png/png-decode.ts';
-import { readPngSize } from '../../../plugin/src/png/png-header.ts';
 import { createRaster, type Raster } from '../../../plugin/src/png/raster.ts';
 import { encodePngNatively } from './native-png.ts';
 import type { Rgba } from './test-images.ts';
