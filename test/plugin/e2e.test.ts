@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Job, readPngSize } from '@pixels/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPlugin } from '../../plugin/build.ts';
-import { containsBox } from '../../plugin/src/main/geometry.ts';
+import { containsBox } from '../../plugin/src/common/box.ts';
 import { BlendTimings } from '../../plugin/src/messages/blend-timings.ts';
 import { DEFAULT_PANEL_SETTINGS } from '../../plugin/src/messages/panel-settings.ts';
 import type { PlaceResultMessage } from '../../plugin/src/messages/ui-to-main.ts';

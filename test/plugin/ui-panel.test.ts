@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { EditSettings, readPngSize } from '@pixels/shared';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildPlugin } from '../../plugin/build.ts';
-import { containsBox } from '../../plugin/src/main/geometry.ts';
+import { containsBox } from '../../plugin/src/common/box.ts';
 import { decodePng } from '../../plugin/src/png/png-decode.ts';
 import { launchChromium } from './support/chromium.ts';
 import { FakePixelsServer, type FakeServerOptions } from './support/fake-pixels-server.ts';

@@ -4,13 +4,9 @@
  * test/plugin/support implements it, so every main-thread module runs unchanged against both.
  */
 
-/** An axis-aligned rectangle in canvas units (Figma's `Rect`). */
-export interface Box {
-  readonly x: number;
-  readonly y: number;
-  readonly width: number;
-  readonly height: number;
-}
+import type { Box } from '../common/box.ts';
+
+export type { Box };
 
 /** A 2x3 affine matrix, rows first (Figma's `Transform`). */
 export type AffineTransform = [[number, number, number], [number, number, number]];

@@ -1,5 +1,5 @@
 import type { GrayMap } from '@pixels/shared';
-import { editRegionOf, type PixelRect } from '../../main/geometry.ts';
+import { editRegionOf, type PixelRect } from '../../common/export-sizing.ts';
 import type { ExportedLayer, ExportedLayers } from '../../messages/exported-layers.ts';
 import type { PlacementBox } from '../../messages/job-records.ts';
 import { encodePng } from '../../png/png-encode.ts';
