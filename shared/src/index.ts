@@ -4,5 +4,7 @@ export * from './jobs.ts';
 export * from './limits.ts';
 export * from './map-ops.ts';
 export * from './models.ts';
+export * from './png/chunks.ts';
+export * from './png/up-filter.ts';
 export * from './server-status.ts';
 export * from './settings.ts';

@@ -7,15 +7,14 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Job } from '@pixels/shared';
+import { Job, readPngSize } from '@pixels/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPlugin } from '../../plugin/build.ts';
-import { containsBox } from '../../plugin/src/main/geometry.ts';
+import { containsBox } from '../../plugin/src/common/box.ts';
 import { BlendTimings } from '../../plugin/src/messages/blend-timings.ts';
 import { DEFAULT_PANEL_SETTINGS } from '../../plugin/src/messages/panel-settings.ts';
 import type { PlaceResultMessage } from '../../plugin/src/messages/ui-to-main.ts';
 import { decodePng } from '../../plugin/src/png/png-decode.ts';
-import { readPngSize } from '../../plugin/src/png/png-header.ts';
 import { TEAM_TOKENS } from '../server/http/app-harness.ts';
 import { type LiveServer, startLiveServer } from '../server/http/live-server.ts';
 import { launchChromium } from './support/chromium.ts';

@@ -7,11 +7,10 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EditSettings, type ModelSummary } from '@pixels/shared';
+import { EditSettings, type ModelSummary, readPngSize } from '@pixels/shared';
 import type { Frame, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildPlugin } from '../../plugin/build.ts';
-import { readPngSize } from '../../plugin/src/png/png-header.ts';
 import { launchChromium } from './support/chromium.ts';
 import { FAKE_MODEL, FakePixelsServer, type FakeServerOptions } from './support/fake-pixels-server.ts';
 import { type OpenPanel, PanelHost } from './support/panel-harness.ts';

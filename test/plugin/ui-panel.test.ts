@@ -7,12 +7,11 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EditSettings } from '@pixels/shared';
+import { EditSettings, readPngSize } from '@pixels/shared';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildPlugin } from '../../plugin/build.ts';
-import { containsBox } from '../../plugin/src/main/geometry.ts';
+import { containsBox } from '../../plugin/src/common/box.ts';
 import { decodePng } from '../../plugin/src/png/png-decode.ts';
-import { readPngSize } from '../../plugin/src/png/png-header.ts';
 import { launchChromium } from './support/chromium.ts';
 import { FakePixelsServer, type FakeServerOptions } from './support/fake-pixels-server.ts';
 import { type OpenPanel, PanelHost } from './support/panel-harness.ts';
@@ -504,5 +503,37 @@ describe('the panel in Chromium: history', () => {
     await reopened.waitForFunction(() => document.querySelectorAll('.history-entry').length === 3);
     expect(await reopened.$$eval('.history-batch', (batches) => batches.length)).toBe(1);
     expect(await reopened.textContent('#history-count')).toBe('3 results');
+  });
+
+  it('after reopening, the history covers every page; Select on a result from another page shows that page first', async () => {
+    const scene = await photoDocument();
+    const archive = scene.figma.page('Archive');
+    const archived = await scene.addEarlierResult({ jobId: 'archived-job' });
+    archived.name = 'PIXELS · builtin · archived';
+    archive.appendChild(archived);
+    const { frame } = await openWith(scene, { steps: 2, stepDelayMs: 20 });
+    await frame.waitForSelector('#blend:not([disabled])');
+    await frame.click('#blend');
+    await frame.waitForFunction(() => document.querySelectorAll('.history-entry').length === 2, undefined, {
+      timeout: 20_000,
+    });
+
+    // A new run: under dynamic-page access only the page the designer is on is loaded.
+    scene.figma.startNewRun();
+    const { frame: reopened } = await reopen(scene);
+    await reopened.waitForFunction(() => document.querySelectorAll('.history-entry').length === 2);
+    expect(await reopened.textContent('#history-count')).toBe('2 results');
+    expect(await reopened.$$eval('.batch-page', (spans) => spans.map((span) => span.textContent))).toEqual([
+      'Page 1',
+      'Archive',
+    ]);
+    expect(scene.figma.currentPage.name).toBe('Page 1');
+
+    const archivedBatch = `.history-batch:has([data-node-id="${archived.id}"])`;
+    await reopened.click(`${archivedBatch} [data-action="select"]`);
+    await expect.poll(() => scene.figma.currentPage.name).toBe('Archive');
+    expect(scene.figma.currentPage.selection.map((node) => node.id)).toEqual([archived.id]);
+    expect(scene.figma.zoomedTo.at(-1)).toEqual([archived.id]);
+    expect(scene.figma.changes).toContain(`show page ${archive.id}`);
   });
 });

@@ -1,6 +1,6 @@
 import { DEFAULT_LIMITS } from '@pixels/shared';
+import { containsBox, intersectBoxes } from '../common/box.ts';
 import type { LayerRole, LayerRow, SelectionIssue, SelectionSummary } from '../messages/selection-summary.ts';
-import { containsBox, intersectBoxes } from './geometry.ts';
 import type { LayerFacts } from './layer-facts.ts';
 import { comparePaintOrder } from './paint-order.ts';
 

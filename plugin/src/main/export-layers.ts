@@ -1,8 +1,10 @@
+import { readPngSize } from '@pixels/shared';
+import { intersectBoxes } from '../common/box.ts';
+import { type EditReach, planExport } from '../common/export-sizing.ts';
 import type { ExportedLayer, ExportedLayers } from '../messages/exported-layers.ts';
 import { FIGMA_MAX_IMAGE_SIDE } from '../png/figma-image-limit.ts';
-import { readPngSize } from '../png/png-header.ts';
 import type { Box, PngExportSettings, SurfaceNode } from './figma-surface.ts';
-import { type EditReach, intersectBoxes, placeExport, planExport } from './geometry.ts';
+import { placeExport } from './geometry.ts';
 
 /** The selected nodes by role, exemplars bottom first. */
 export interface RoleNodes {

@@ -4,13 +4,9 @@
  * test/plugin/support implements it, so every main-thread module runs unchanged against both.
  */
 
-/** An axis-aligned rectangle in canvas units (Figma's `Rect`). */
-export interface Box {
-  readonly x: number;
-  readonly y: number;
-  readonly width: number;
-  readonly height: number;
-}
+import type { Box } from '../common/box.ts';
+
+export type { Box };
 
 /** A 2x3 affine matrix, rows first (Figma's `Transform`). */
 export type AffineTransform = [[number, number, number], [number, number, number]];
@@ -104,20 +100,39 @@ export interface ShowUiOptions {
   themeColors: boolean;
 }
 
+/**
+ * A page of the file. Under "documentAccess": "dynamic-page" (manifest.json) a page other than the
+ * current one must be loaded (`loadAsync`, or `FigmaSurface.loadAllPagesAsync`) before it is searched.
+ */
+export interface SurfacePage {
+  readonly id: string;
+  readonly name: string;
+  readonly type: string;
+  selection: readonly SurfaceNode[];
+  /** Figma's indexed search: fast even on large pages. */
+  findAllWithCriteria(criteria: { pluginData: { keys: string[] } }): readonly SurfaceNode[];
+  /** Layers of this page added, removed or changed (moved, resized, repainted...). */
+  on(type: 'nodechange', callback: (event: { nodeChanges: readonly SurfaceNodeChange[] }) => void): void;
+  loadAsync(): Promise<void>;
+}
+
 export interface FigmaSurface {
   /** The relaunch button or menu command the plugin was started with ('' for a plain launch). */
   readonly command: string;
-  readonly currentPage: {
-    selection: readonly SurfaceNode[];
-    /** Figma's indexed search: fast even on large pages. */
-    findAllWithCriteria(criteria: { pluginData: { keys: string[] } }): readonly SurfaceNode[];
-    /** Layers of this page added, removed or changed (moved, resized, repainted...). */
-    on(type: 'nodechange', callback: (event: { nodeChanges: readonly SurfaceNodeChange[] }) => void): void;
-  };
+  /** Read-only under dynamic-page access: switch pages with `setCurrentPageAsync`. */
+  readonly currentPage: SurfacePage;
+  /** Loads the page, makes it the designer's current page and fires `currentpagechange`. */
+  setCurrentPageAsync(page: SurfacePage): Promise<void>;
+  /** Loads every page of the file (once per run is enough), so all of them may be searched. */
+  loadAllPagesAsync(): Promise<void>;
   /** Takes layers from the current page (typed loosely: Figma's own type is its whole node union). */
   readonly viewport: { scrollAndZoomIntoView(nodes: readonly object[]): void };
-  /** The document: plugin data here is shared by everyone who opens the file. */
-  readonly root: { getPluginData(key: string): string; setPluginData(key: string, value: string): void };
+  /** The document: its pages, and plugin data shared by everyone who opens the file. */
+  readonly root: {
+    readonly children: readonly SurfacePage[];
+    getPluginData(key: string): string;
+    setPluginData(key: string, value: string): void;
+  };
   readonly ui: SurfaceUi;
   readonly clientStorage: SurfaceClientStorage;
   showUI(html: string, options: ShowUiOptions): void;

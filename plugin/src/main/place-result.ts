@@ -1,6 +1,6 @@
+import { readPngSize } from '@pixels/shared';
 import type { PlaceResultMessage } from '../messages/ui-to-main.ts';
 import { FIGMA_MAX_IMAGE_SIDE } from '../png/figma-image-limit.ts';
-import { readPngSize } from '../png/png-header.ts';
 import {
   type FigmaSurface,
   type ImageFill,

@@ -121,11 +121,21 @@ export class PluginController {
     if (nodes.length !== ids.length) {
       throw new Error('Some layers this result was made from are gone; select the layers to blend and try again.');
     }
+    await this.showPageOf(nodes[0]);
     this.api.currentPage.selection = nodes;
     return provenance;
   }
 
-  /** Sends the panel the results on the current page. */
+  /** Makes the page holding `node` the current one (a selection can only hold layers of the current page). */
+  private async showPageOf(node: SurfaceNode): Promise<void> {
+    let ancestor = node.parent;
+    while (ancestor && ancestor.type !== 'PAGE') ancestor = ancestor.parent;
+    if (!ancestor || ancestor.id === this.api.currentPage.id) return;
+    const page = this.api.root.children.find((candidate) => candidate.id === ancestor.id);
+    if (page) await this.api.setCurrentPageAsync(page);
+  }
+
+  /** Sends the panel the results on every page of the file. */
   async postHistory(): Promise<void> {
     this.post({ type: 'history', entries: await this.history.list() });
   }
@@ -173,6 +183,7 @@ export class PluginController {
           await this.postHistory();
           return;
         }
+        await this.showPageOf(node);
         this.api.currentPage.selection = [node];
         this.api.viewport.scrollAndZoomIntoView([node]);
         return;

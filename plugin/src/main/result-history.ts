@@ -1,5 +1,5 @@
 import { HISTORY_THUMBNAIL_SIDE, type HistoryEntry } from '../messages/history-entry.ts';
-import type { FigmaSurface, SurfaceNode } from './figma-surface.ts';
+import type { FigmaSurface, SurfaceNode, SurfacePage } from './figma-surface.ts';
 import { PROVENANCE_KEY, readProvenance } from './provenance.ts';
 
 /** What a thumbnail was made from: the layer's image fill and size. A new fill means a new thumbnail. */
@@ -10,26 +10,43 @@ function thumbnailKey(node: SurfaceNode): string {
 }
 
 /**
- * The history of results, rebuilt from the layers on the current page: every node with PIXELS
- * provenance, newest first, each with a small thumbnail. Nothing is stored beside the canvas, so
- * the history is the file's own (teammates see the same) and survives closing the plugin.
+ * The history of results, rebuilt from the layers on every page of the file: every node with
+ * PIXELS provenance, newest first, each with a small thumbnail and its page. Nothing is stored
+ * beside the canvas, so the history is the file's own (teammates see the same) and survives
+ * closing the plugin.
  */
 export class ResultHistory {
   private readonly thumbnails = new Map<string, { key: string; png: Uint8Array }>();
+  /** Under dynamic-page access the other pages are loaded once per run, before the first search. */
+  private pagesLoaded: Promise<void> | undefined;
 
-  constructor(private readonly api: Pick<FigmaSurface, 'currentPage'>) {}
+  constructor(private readonly api: Pick<FigmaSurface, 'root' | 'loadAllPagesAsync'>) {}
 
   async list(): Promise<HistoryEntry[]> {
-    const nodes = this.api.currentPage.findAllWithCriteria({ pluginData: { keys: [PROVENANCE_KEY] } });
+    this.pagesLoaded ??= this.api.loadAllPagesAsync();
+    await this.pagesLoaded;
+    const entries: HistoryEntry[] = [];
+    for (const page of this.api.root.children) entries.push(...(await this.entriesOn(page)));
+    return entries.sort((a, b) => b.provenance.placedAt.localeCompare(a.provenance.placedAt));
+  }
+
+  private async entriesOn(page: SurfacePage): Promise<HistoryEntry[]> {
+    const nodes = page.findAllWithCriteria({ pluginData: { keys: [PROVENANCE_KEY] } });
     const entries: HistoryEntry[] = [];
     for (const node of nodes) {
       if (node.removed) continue;
       const provenance = readProvenance(node);
       if (!provenance) continue;
       const thumbnail = await this.thumbnailOf(node);
-      entries.push({ nodeId: node.id, name: node.name, provenance, ...(thumbnail ? { thumbnail } : {}) });
+      entries.push({
+        nodeId: node.id,
+        name: node.name,
+        provenance,
+        page: { id: page.id, name: page.name },
+        ...(thumbnail ? { thumbnail } : {}),
+      });
     }
-    return entries.sort((a, b) => b.provenance.placedAt.localeCompare(a.provenance.placedAt));
+    return entries;
   }
 
   private async thumbnailOf(node: SurfaceNode): Promise<Uint8Array | undefined> {

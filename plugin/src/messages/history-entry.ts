@@ -7,6 +7,8 @@ export const HistoryEntry = z.object({
   nodeId: z.string(),
   name: z.string(),
   provenance: Provenance,
+  /** The page the layer is on: the history covers the whole file. */
+  page: z.object({ id: z.string(), name: z.string() }),
   /** A small PNG of the layer (long side at most HISTORY_THUMBNAIL_SIDE px); absent if its export failed. */
   thumbnail: Bytes.optional(),
 });

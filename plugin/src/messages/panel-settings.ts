@@ -21,6 +21,10 @@ export const PanelSettings = z.object({
   seedMode: z.enum(SEED_MODES).default('random'),
   /** Separate jobs per click, each with its own seed (fixed seeds count up from `edit.seed`). */
   variations: z.number().int().min(1).max(MAX_VARIATIONS).default(1),
+  /**
+   * The export cap shown as "Working size": the longest side the plugin sends, in pixels
+   * (common/export-sizing.ts); not the model's native area, which the server works at.
+   */
   workingSize: z
     .number()
     .int()

@@ -1,144 +1,95 @@
-import { inflate } from './deflate.ts';
-import { unfilterLine } from './png-filters.ts';
+import { isWholePng, pngChunks } from '@pixels/shared';
+import { convertIndexedToRgb, type DecodedPng, decode } from 'fast-png';
 import type { Raster } from './raster.ts';
 
-/** A PNG this decoder does not handle (interlaced); the panel falls back to the browser's decoder. */
-export class UnsupportedPngError extends Error {
-  override name = 'UnsupportedPngError';
-}
-
-const CHANNELS_OF_COLOR_TYPE: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
-
-interface Header {
-  width: number;
-  height: number;
-  bitDepth: number;
-  colorType: number;
-  interlace: number;
-}
-
 /**
- * Decodes a PNG to 8-bit RGBA (not premultiplied): every color type and bit depth of the PNG
- * spec, transparency chunks included, except interlaced files. 16-bit samples keep their high byte.
+ * Decodes a PNG to 8-bit RGBA (not premultiplied), exactly, with fast-png: every color type, bit
+ * depth and interlace method of the PNG spec, transparency chunks included. 16-bit samples keep
+ * their high byte. One decoder for every PNG the panel reads, so no pixel is rounded by a canvas.
  */
 export async function decodePng(bytes: Uint8Array): Promise<Raster> {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const signatureOk =
-    bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
-  if (!signatureOk)
-    throw new Error(`Expected a PNG file, got ${bytes.length} bytes that do not start with the PNG signature.`);
-  let header: Header | undefined;
-  let palette: Uint8Array | undefined;
-  let transparency: Uint8Array | undefined;
-  const dataChunks: Uint8Array[] = [];
-  let offset = 8;
-  while (offset + 8 <= bytes.length) {
-    const length = view.getUint32(offset);
-    const type = String.fromCharCode(bytes[offset + 4], bytes[offset + 5], bytes[offset + 6], bytes[offset + 7]);
-    const body = bytes.subarray(offset + 8, offset + 8 + length);
-    if (body.length !== length) throw new Error(`The PNG is truncated inside its ${type} chunk.`);
-    if (type === 'IHDR') {
-      header = {
-        width: view.getUint32(offset + 8),
-        height: view.getUint32(offset + 12),
-        bitDepth: body[8],
-        colorType: body[9],
-        interlace: body[12],
-      };
-    } else if (type === 'PLTE') palette = body;
-    else if (type === 'tRNS') transparency = body;
-    else if (type === 'IDAT') dataChunks.push(body);
-    else if (type === 'IEND') break;
-    offset += 12 + length;
+  if (!isWholePng(bytes)) {
+    throw new Error(
+      bytes.length > 8 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47
+        ? `The PNG is truncated or damaged (${bytes.length} bytes, its chunks end early); export it again.`
+        : `Expected a PNG file, got ${bytes.length} bytes that do not start with the PNG signature.`,
+    );
   }
-  if (!header) throw new Error('The PNG has no IHDR chunk.');
-  const channels = CHANNELS_OF_COLOR_TYPE[header.colorType];
-  if (channels === undefined)
-    throw new Error(`The PNG has color type ${header.colorType}; valid types are 0, 2, 3, 4 and 6.`);
-  if (header.interlace !== 0) throw new UnsupportedPngError('Interlaced PNGs are decoded by the browser instead.');
-  if (header.colorType === 3 && !palette) throw new Error('The PNG is indexed but has no palette.');
-
-  const compressed = new Uint8Array(dataChunks.reduce((sum, part) => sum + part.length, 0));
-  let position = 0;
-  for (const part of dataChunks) {
-    compressed.set(part, position);
-    position += part.length;
+  const header = pngChunks(bytes).next().value;
+  // fast-png reads Adam7 passes a whole byte per sample, which is wrong for packed 1, 2 and 4-bit samples.
+  if (header?.type === 'IHDR' && header.data[8] < 8 && header.data[12] === 1) {
+    throw new Error(
+      `The PNG is interlaced at ${header.data[8]} bits per sample, which the panel cannot read; export it without interlacing.`,
+    );
   }
-  const filtered = await inflate(compressed);
-  const { width, height, bitDepth } = header;
-  const lineBytes = Math.ceil((width * channels * bitDepth) / 8);
-  const stride = Math.max(1, (channels * bitDepth) >> 3);
-  if (filtered.length < (lineBytes + 1) * height) throw new Error('The PNG image data is shorter than its size says.');
-
-  const out = new Uint8Array(width * height * 4);
-  let previous: Uint8Array = new Uint8Array(lineBytes);
-  for (let y = 0; y < height; y++) {
-    const start = y * (lineBytes + 1);
-    const line = filtered.subarray(start + 1, start + 1 + lineBytes);
-    unfilterLine(filtered[start], line, previous, stride);
-    writePixels(line, y, header, channels, palette, transparency, out);
-    previous = line;
+  let decoded: DecodedPng;
+  try {
+    decoded = decode(bytes);
+  } catch (error) {
+    throw new Error(`The PNG could not be decoded (${(error as Error).message}); export it again.`);
   }
-  return { data: out, width, height, channels: 4 };
+  return { data: toRgba8(decoded), width: decoded.width, height: decoded.height, channels: 4 };
 }
 
-function sampleAt(line: Uint8Array, index: number, bitDepth: number): number {
-  if (bitDepth === 8) return line[index];
-  if (bitDepth === 16) return line[index * 2];
-  const perByte = 8 / bitDepth;
-  const byte = line[Math.floor(index / perByte)];
-  const shift = 8 - bitDepth * ((index % perByte) + 1);
-  return (byte >> shift) & ((1 << bitDepth) - 1);
+/** One sample as a byte: 16-bit keeps its high byte, 1/2/4-bit are scaled to 0..255. */
+function sampleReader(decoded: DecodedPng): (index: number) => number {
+  const { data, depth, width, channels } = decoded;
+  if (depth === 8) return (index) => data[index];
+  if (depth === 16) return (index) => data[index] >> 8;
+  const rowBytes = Math.ceil((width * channels * depth) / 8);
+  const perRow = width * channels;
+  const scale = 255 / ((1 << depth) - 1);
+  return (index) => Math.round(packedSample(data, rowBytes, perRow, depth, index) * scale);
 }
 
-/** Full 16-bit sample, for matching tRNS color keys exactly. */
-function rawSampleAt(line: Uint8Array, index: number, bitDepth: number): number {
-  return bitDepth === 16 ? (line[index * 2] << 8) | line[index * 2 + 1] : sampleAt(line, index, bitDepth);
+/** The raw value of sample `index` (row-major, rows padded to whole bytes) at 1, 2 or 4 bits. */
+function packedSample(data: ArrayLike<number>, rowBytes: number, perRow: number, depth: number, index: number): number {
+  const row = Math.floor(index / perRow);
+  const bit = (index % perRow) * depth;
+  const byte = data[row * rowBytes + (bit >> 3)];
+  return (byte >> (8 - depth - (bit & 7))) & ((1 << depth) - 1);
 }
 
-function writePixels(
-  line: Uint8Array,
-  y: number,
-  header: Header,
-  channels: number,
-  palette: Uint8Array | undefined,
-  transparency: Uint8Array | undefined,
-  out: Uint8Array,
-): void {
-  const { width, bitDepth, colorType } = header;
-  const scaleToByte = bitDepth < 8 ? 255 / ((1 << bitDepth) - 1) : 1;
-  const keyView = transparency
-    ? new DataView(transparency.buffer, transparency.byteOffset, transparency.byteLength)
-    : undefined;
-  for (let x = 0; x < width; x++) {
-    const o = (y * width + x) * 4;
-    const first = x * channels;
-    if (colorType === 3) {
-      const index = sampleAt(line, first, bitDepth);
-      out[o] = palette![index * 3];
-      out[o + 1] = palette![index * 3 + 1];
-      out[o + 2] = palette![index * 3 + 2];
-      out[o + 3] = transparency && index < transparency.length ? transparency[index] : 255;
-      continue;
+function toRgba8(decoded: DecodedPng): Uint8Array {
+  const { width, height, channels, data, depth, palette, transparency } = decoded;
+  // Figma's exports and the server's results are 8-bit RGBA: fast-png's own buffer is the answer.
+  if (depth === 8 && channels === 4 && !palette && data instanceof Uint8Array) return data;
+  const pixels = width * height;
+  const out = new Uint8Array(pixels * 4);
+  if (palette) {
+    const colors = convertIndexedToRgb(decoded);
+    const perPixel = palette[0].length;
+    for (let p = 0; p < pixels; p++) {
+      out[p * 4] = colors[p * perPixel];
+      out[p * 4 + 1] = colors[p * perPixel + 1];
+      out[p * 4 + 2] = colors[p * perPixel + 2];
+      out[p * 4 + 3] = perPixel === 4 ? colors[p * perPixel + 3] : 255;
     }
-    if (colorType === 0 || colorType === 4) {
-      const gray = Math.round(sampleAt(line, first, bitDepth) * scaleToByte);
-      out[o] = out[o + 1] = out[o + 2] = gray;
-      if (colorType === 4) out[o + 3] = sampleAt(line, first + 1, bitDepth);
-      else out[o + 3] = keyView && rawSampleAt(line, first, bitDepth) === keyView.getUint16(0) ? 0 : 255;
-      continue;
-    }
-    out[o] = sampleAt(line, first, bitDepth);
-    out[o + 1] = sampleAt(line, first + 1, bitDepth);
-    out[o + 2] = sampleAt(line, first + 2, bitDepth);
-    if (colorType === 6) out[o + 3] = sampleAt(line, first + 3, bitDepth);
-    else {
-      const keyed =
-        keyView &&
-        rawSampleAt(line, first, bitDepth) === keyView.getUint16(0) &&
-        rawSampleAt(line, first + 1, bitDepth) === keyView.getUint16(2) &&
-        rawSampleAt(line, first + 2, bitDepth) === keyView.getUint16(4);
-      out[o + 3] = keyed ? 0 : 255;
+    return out;
+  }
+  const sample = sampleReader(decoded);
+  // A tRNS color key is compared with the raw samples, at their own depth (PNG spec §11.3.2.1).
+  const raw =
+    depth < 8
+      ? (index: number) => packedSample(data, Math.ceil((width * channels * depth) / 8), width * channels, depth, index)
+      : (index: number) => data[index];
+  const keyed = (first: number, count: number) => {
+    if (!transparency || transparency.length < count) return false;
+    for (let c = 0; c < count; c++) if (raw(first + c) !== transparency[c]) return false;
+    return true;
+  };
+  for (let p = 0; p < pixels; p++) {
+    const first = p * channels;
+    const o = p * 4;
+    if (channels <= 2) {
+      out[o] = out[o + 1] = out[o + 2] = sample(first);
+      out[o + 3] = channels === 2 ? sample(first + 1) : keyed(first, 1) ? 0 : 255;
+    } else {
+      out[o] = sample(first);
+      out[o + 1] = sample(first + 1);
+      out[o + 2] = sample(first + 2);
+      out[o + 3] = channels === 4 ? sample(first + 3) : keyed(first, 3) ? 0 : 255;
     }
   }
+  return out;
 }

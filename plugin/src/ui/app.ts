@@ -1,6 +1,6 @@
 import type { ModelSummary, ServerRequestLimits } from '@pixels/shared';
-import type { Box } from '../main/figma-surface.ts';
-import { planExport, workingSizeFor } from '../main/geometry.ts';
+import type { Box } from '../common/box.ts';
+import { exportSizeFor, planExport } from '../common/export-sizing.ts';
 import type { HistoryEntry } from '../messages/history-entry.ts';
 import type { PendingJob } from '../messages/job-records.ts';
 import type { MainToUi } from '../messages/main-to-ui.ts';
@@ -494,7 +494,7 @@ export class PanelApp {
       return;
     }
     const cap = this.settings.workingSize;
-    const size = workingSizeFor({ x: 0, y: 0, width: source.width, height: source.height }, cap);
+    const size = exportSizeFor({ x: 0, y: 0, width: source.width, height: source.height }, cap);
     this.elements.workingSizeHint.textContent = size.capped
       ? `The most sent: the region around the edit, or the whole ${size.fullWidth}×${size.fullHeight} source, ` +
         `at 1x up to ${cap} px; larger ones are sent scaled down and placed scaled up.`

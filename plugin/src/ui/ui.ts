@@ -1,9 +1,10 @@
 /** The panel's entry: Figma loads dist/ui.html, which inlines the bundle of this file. */
+
+import { decodePng } from '../png/png-decode.ts';
 import { PanelApp } from './app.ts';
 import { MainBridge } from './bridge.ts';
-import { decodeImage } from './images/browser-decode.ts';
 import { findElements } from './panel/elements.ts';
 
 const bridge = new MainBridge(window.parent);
 window.addEventListener('message', (event) => bridge.receive(event.data));
-new PanelApp(findElements(document), bridge, { decode: decodeImage }).start();
+new PanelApp(findElements(document), bridge, { decode: decodePng }).start();

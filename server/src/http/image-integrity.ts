@@ -1,4 +1,4 @@
-import { PixelsError } from '@pixels/shared';
+import { isWholePng, PixelsError } from '@pixels/shared';
 import type { ImageFormat } from '../images/probe.ts';
 
 /**
@@ -15,24 +15,6 @@ export function checkImageComplete(bytes: Uint8Array, format: ImageFormat, role:
       field,
     );
   }
-}
-
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-
-/** Walks the chunks (length, type, data, CRC) and requires each to fit and an IEND at the end. */
-function isWholePng(bytes: Uint8Array): boolean {
-  if (bytes.length < 8 || PNG_SIGNATURE.some((value, index) => bytes[index] !== value)) return false;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let offset = 8;
-  while (offset + 12 <= bytes.length) {
-    const length = view.getUint32(offset);
-    const type = String.fromCharCode(...bytes.subarray(offset + 4, offset + 8));
-    const end = offset + 12 + length;
-    if (end > bytes.length) return false;
-    if (type === 'IEND') return true;
-    offset = end;
-  }
-  return false;
 }
 
 /** The end-of-image marker must follow the last start-of-scan (an EXIF thumbnail has its own pair earlier). */

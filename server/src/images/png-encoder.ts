@@ -4,10 +4,11 @@
  * This one filters every row with Up (cheap, and on photographs far smaller than no filter) and
  * deflates bands of rows in parallel on Node's zlib thread pool, joining the raw streams at byte boundaries the
  * way pigz does (each band ends in a sync flush). Node's own zlib does the compression and the
- * CRC-32; no new dependency. The output is an ordinary 8-bit PNG, decoded by any reader.
+ * CRC-32 (the chunks are built by the shared PNG chunk module); no new dependency. The output is an ordinary 8-bit PNG, decoded by any reader.
  */
 import { promisify } from 'node:util';
 import { constants, crc32, deflateRaw } from 'node:zlib';
+import { assemblePng, buildIhdrChunk, buildPngChunk, filterRowsUp } from '@pixels/shared';
 
 const deflateRawAsync = promisify(deflateRaw);
 
@@ -26,54 +27,7 @@ export interface PngEncodeOptions {
   rowsPerBand?: number;
 }
 
-const SIGNATURE = Uint8Array.from([137, 80, 78, 71, 13, 10, 26, 10]);
 const COLOUR_TYPE = { 1: 0, 3: 2, 4: 6 } as const;
-const UP = 2;
-
-function chunk(type: string, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + body.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, body.length);
-  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
-  out.set(body, 8);
-  view.setUint32(8 + body.length, crc32(out.subarray(4, 8 + body.length)));
-  return out;
-}
-
-/**
- * Rows [from, to) as PNG scanlines with the Up filter (each byte minus the one above, mod 256),
- * computed four bytes at a time: a lane-wise subtraction without borrows between the bytes.
- */
-function filterRows(pixels: PngPixels, from: number, to: number): Uint8Array {
-  const { data, width, channels } = pixels;
-  const stride = width * channels;
-  const out = new Uint8Array((to - from) * (stride + 1));
-  const words = stride >> 2;
-  const current = new Uint32Array(words + 1);
-  const above = new Uint32Array(words + 1);
-  const difference = new Uint32Array(words + 1);
-  const differenceBytes = new Uint8Array(difference.buffer, 0, stride);
-  const currentBytes = new Uint8Array(current.buffer, 0, stride);
-  const aboveBytes = new Uint8Array(above.buffer, 0, stride);
-  for (let y = from; y < to; y++) {
-    const o = (y - from) * (stride + 1);
-    out[o] = UP;
-    currentBytes.set(data.subarray(y * stride, (y + 1) * stride));
-    if (y === 0) {
-      out.set(currentBytes, o + 1);
-      continue;
-    }
-    aboveBytes.set(data.subarray((y - 1) * stride, y * stride));
-    for (let i = 0; i < words; i++) {
-      const x = current[i];
-      const z = above[i];
-      difference[i] = (((x | 0x80808080) - (z & 0x7f7f7f7f)) ^ ((x ^ ~z) & 0x80808080)) >>> 0;
-    }
-    for (let i = words << 2; i < stride; i++) differenceBytes[i] = (currentBytes[i] - aboveBytes[i]) & 0xff;
-    out.set(differenceBytes, o + 1);
-  }
-  return out;
-}
 
 const ADLER_BASE = 65521;
 
@@ -117,7 +71,7 @@ interface CompressedRows {
 }
 
 async function compressRows(pixels: PngPixels, from: number, to: number, level: number): Promise<CompressedRows> {
-  const filtered = filterRows(pixels, from, to);
+  const filtered = filterRowsUp(pixels, from, to);
   const deflated = await deflateRawAsync(filtered, {
     level,
     // Every piece but the last ends on a byte boundary without the final-block bit, so they join.
@@ -138,32 +92,20 @@ function bands(from: number, to: number, rows: number): [number, number][] {
   return out;
 }
 
-function assemblePng(pixels: PngPixels, parts: CompressedRows[]): Uint8Array {
+function joinPng(pixels: PngPixels, parts: CompressedRows[]): Uint8Array {
   parts.sort((a, b) => a.from - b.from);
-  const header = new Uint8Array(13);
-  const view = new DataView(header.buffer);
-  view.setUint32(0, pixels.width);
-  view.setUint32(4, pixels.height);
-  header[8] = 8;
-  header[9] = COLOUR_TYPE[pixels.channels];
   let adler = 1;
   for (const part of parts) adler = combineAdler32(adler, part.adler, part.length);
   const trailer = new Uint8Array(4);
   new DataView(trailer.buffer).setUint32(0, adler);
   const idat = [Uint8Array.from([0x78, 0x01]), ...parts.map((part) => part.deflated), trailer];
-  const chunks = [
-    SIGNATURE,
-    chunk('IHDR', header),
-    ...idat.map((part) => chunk('IDAT', part)),
-    chunk('IEND', new Uint8Array(0)),
-  ];
-  const out = new Uint8Array(chunks.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of chunks) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  // zlib's native CRC: a large result's IDAT runs to tens of megabytes.
+  const header = { width: pixels.width, height: pixels.height, bitDepth: 8, colorType: COLOUR_TYPE[pixels.channels] };
+  return assemblePng([
+    buildIhdrChunk(header, crc32),
+    ...idat.map((part) => buildPngChunk('IDAT', part, crc32)),
+    buildPngChunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 /** A PNG encode begun early: `finish` compresses the rows that were still to change and joins all. */
@@ -195,7 +137,7 @@ export function beginPngEncode(
   return {
     async finish() {
       const late = bands(from, lateTo, rowsPerBand).map(([a, b]) => compressRows(pixels, a, b, level));
-      return assemblePng(pixels, await Promise.all([...early, ...late]));
+      return joinPng(pixels, await Promise.all([...early, ...late]));
     },
   };
 }

@@ -1,13 +1,11 @@
 /**
  * PNG text metadata: an iTXt chunk (UTF-8, so prompts in any script survive) inserted before IEND.
- * PNG spec §11.3.4.5; CRC-32 (zlib's) over chunk type and data, §5.5.
+ * PNG spec §11.3.4.5; the chunk walk and build are the shared PNG chunk module's.
  */
-import { crc32 } from 'node:zlib';
-
-const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
+import { buildPngChunk, hasPngSignature, pngChunks } from '@pixels/shared';
 
 function assertPng(png: Uint8Array): void {
-  if (png.length < 8 || PNG_SIGNATURE.some((byte, i) => png[i] !== byte)) throw new Error('not a PNG file');
+  if (!hasPngSignature(png)) throw new Error('not a PNG file');
 }
 
 /** Returns a copy of `png` with an iTXt chunk `keyword` = `text` before IEND. */
@@ -21,12 +19,7 @@ export function addPngText(png: Uint8Array, keyword: string, text: string): Uint
   const data = new Uint8Array(keywordBytes.length + 5 + textBytes.length);
   data.set(keywordBytes, 0);
   data.set(textBytes, keywordBytes.length + 5);
-  const chunk = new Uint8Array(12 + data.length);
-  const view = new DataView(chunk.buffer);
-  view.setUint32(0, data.length);
-  chunk.set(encoder.encode('iTXt'), 4);
-  chunk.set(data, 8);
-  view.setUint32(8 + data.length, crc32(chunk.subarray(4, 8 + data.length)));
+  const chunk = buildPngChunk('iTXt', data);
   const iendStart = png.length - 12;
   const out = new Uint8Array(png.length + chunk.length);
   out.set(png.subarray(0, iendStart), 0);
@@ -39,12 +32,8 @@ export function addPngText(png: Uint8Array, keyword: string, text: string): Uint
 export function readPngText(png: Uint8Array): Map<string, string> {
   assertPng(png);
   const texts = new Map<string, string>();
-  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
   const decoder = new TextDecoder();
-  for (let offset = 8; offset + 12 <= png.length; ) {
-    const length = view.getUint32(offset);
-    const type = String.fromCharCode(...png.subarray(offset + 4, offset + 8));
-    const data = png.subarray(offset + 8, offset + 8 + length);
+  for (const { type, data } of pngChunks(png)) {
     const nul = data.indexOf(0);
     if (type === 'tEXt' && nul > 0) {
       texts.set(decoder.decode(data.subarray(0, nul)), String.fromCharCode(...data.subarray(nul + 1)));
@@ -53,7 +42,6 @@ export function readPngText(png: Uint8Array): Map<string, string> {
       const translatedEnd = data.indexOf(0, languageEnd + 1);
       texts.set(decoder.decode(data.subarray(0, nul)), decoder.decode(data.subarray(translatedEnd + 1)));
     }
-    offset += 12 + length;
   }
   return texts;
 }

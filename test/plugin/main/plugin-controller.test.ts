@@ -1,11 +1,10 @@
-import { EditSettings } from '@pixels/shared';
+import { EditSettings, readPngSize } from '@pixels/shared';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type PluginController, startPlugin } from '../../../plugin/src/main/plugin-controller.ts';
 import type { PendingJob } from '../../../plugin/src/messages/job-records.ts';
 import { MainToUi } from '../../../plugin/src/messages/main-to-ui.ts';
 import { DEFAULT_CONNECTION, DEFAULT_PANEL_SETTINGS } from '../../../plugin/src/messages/panel-settings.ts';
 import { decodePng } from '../../../plugin/src/png/png-decode.ts';
-import { readPngSize } from '../../../plugin/src/png/png-header.ts';
 import { type FakeContainer, FakeFigma, type FakeNode, FakeRectangle } from '../support/fake-figma.ts';
 import { patternRaster, pixelAt, pngOf } from '../support/test-images.ts';
 
@@ -499,5 +498,42 @@ describe('the history of results', () => {
     sticker.remove();
     await controller.receive({ type: 'rerun-result', nodeId: second.nodeId });
     expect(last(figma, 'rerun-failed').message).toContain('Some layers this result was made from are gone');
+  });
+
+  it('covers every page of the file: loads the other pages first, names each, and Select switches page', async () => {
+    const figma = new FakeFigma();
+    const cover = figma.frame({ name: 'Cover', x: 0, y: 0, width: 400, height: 300, paint: WHITE });
+    const archive = figma.page('Archive');
+    const old = figma.frame({ name: 'Old hero', x: 0, y: 0, width: 400, height: 300, paint: WHITE }, archive);
+    const png = await pngOf(patternRaster(400, 300));
+    const first = await startPlugin(figma, '');
+    await first.receive(placeMessage(cover.id, png, { jobId: 'job-1', seed: 1 }));
+    await figma.setCurrentPageAsync(archive);
+    await first.receive(placeMessage(old.id, png, { jobId: 'job-2', seed: 2 }));
+    await figma.setCurrentPageAsync(figma.pages[0]);
+
+    // Reopened on the first page: under dynamic-page access the archive must be loaded again.
+    figma.startNewRun();
+    expect(() => archive.findAllWithCriteria({ pluginData: { keys: ['pixels.provenance'] } })).toThrow(
+      'Call `await page.loadAsync()`',
+    );
+    figma.sentToUi.length = 0;
+    const reopened = await startPlugin(figma, '');
+    await reopened.receive({ type: 'list-history' });
+    const { entries } = last(figma, 'history');
+    expect(entries.map((entry) => [entry.provenance.seed, entry.page.name])).toEqual([
+      [2, 'Archive'],
+      [1, 'Page 1'],
+    ]);
+    expect(entries.every((entry) => entry.thumbnail !== undefined)).toBe(true);
+
+    // Select on the archived result shows its page first, then selects and zooms to it.
+    await reopened.receive({ type: 'select-result', nodeId: entries[0].nodeId });
+    expect(figma.currentPage).toBe(archive);
+    expect(figma.currentPage.selection.map((node) => node.id)).toEqual([entries[0].nodeId]);
+    expect(figma.zoomedTo.at(-1)).toEqual([entries[0].nodeId]);
+    expect(() => {
+      (figma as { currentPage: unknown }).currentPage = figma.pages[0];
+    }).toThrow('Use figma.setCurrentPageAsync instead.');
   });
 });

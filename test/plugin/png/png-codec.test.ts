@@ -1,62 +1,48 @@
 import { readFile } from 'node:fs/promises';
-import { deflateSync, crc32 as zlibCrc32 } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
+import { assemblePng, buildIhdrChunk, buildPngChunk, type PngHeader } from '@pixels/shared';
 import { describe, expect, it } from 'vitest';
-import { crc32 } from '../../../plugin/src/png/crc32.ts';
-import { decodePng, UnsupportedPngError } from '../../../plugin/src/png/png-decode.ts';
+import { decodePng } from '../../../plugin/src/png/png-decode.ts';
 import { encodePng } from '../../../plugin/src/png/png-encode.ts';
-import { readPngSize } from '../../../plugin/src/png/png-header.ts';
+import type { Raster } from '../../../plugin/src/png/raster.ts';
 import { patternRaster, pixelAt, rasterFrom } from '../support/test-images.ts';
 
 /** Builds a PNG with Node's own zlib, so the decoder is checked against an independent encoder. */
-function makePng(
-  header: { width: number; height: number; bitDepth: number; colorType: number; interlace?: number },
-  rows: number[][],
-  extraChunks: Array<[string, number[]]> = [],
-): Uint8Array {
-  const chunk = (type: string, body: Uint8Array) => {
-    const out = Buffer.alloc(12 + body.length);
-    out.writeUInt32BE(body.length, 0);
-    out.write(type, 4, 'latin1');
-    Buffer.from(body).copy(out, 8);
-    out.writeUInt32BE(zlibCrc32(out.subarray(4, 8 + body.length)), 8 + body.length);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(header.width, 0);
-  ihdr.writeUInt32BE(header.height, 4);
-  ihdr[8] = header.bitDepth;
-  ihdr[9] = header.colorType;
-  ihdr[12] = header.interlace ?? 0;
+function makePng(header: PngHeader, rows: number[][], extraChunks: Array<[string, number[]]> = []): Uint8Array {
   const raw = Buffer.from(rows.flatMap((row) => [0, ...row]));
-  return new Uint8Array(
-    Buffer.concat([
-      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-      chunk('IHDR', ihdr),
-      ...extraChunks.map(([type, body]) => chunk(type, new Uint8Array(body))),
-      chunk('IDAT', deflateSync(raw)),
-      chunk('IEND', new Uint8Array(0)),
-    ]),
-  );
+  return assemblePng([
+    buildIhdrChunk(header),
+    ...extraChunks.map(([type, body]) => buildPngChunk(type, new Uint8Array(body))),
+    buildPngChunk('IDAT', deflateSync(raw)),
+    buildPngChunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
-describe('readPngSize', () => {
-  it('refuses bytes that are not a PNG, saying what it expected', () => {
-    expect(() => readPngSize(new Uint8Array([1, 2, 3]))).toThrow(
-      'Expected PNG bytes (starting with the PNG signature and an IHDR chunk), got 3 bytes of something else.',
-    );
-  });
+/** Adam7's seven passes (PNG spec §8.2): first column and row, and the steps between them. */
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+] as const;
 
-  it('reads width and height from the IHDR chunk', async () => {
-    expect(readPngSize(await encodePng(patternRaster(37, 11)))).toEqual({ width: 37, height: 11 });
-  });
-});
-
-describe('crc32', () => {
-  it('matches zlib', () => {
-    const bytes = new TextEncoder().encode('PIXELS exemplar blend');
-    expect(crc32(bytes)).toBe(zlibCrc32(bytes));
-  });
-});
+/** An 8-bit RGBA raster as an Adam7-interlaced PNG, each pass's rows unfiltered. */
+function interlacedPng(raster: Raster): Uint8Array {
+  const { width, height, data } = raster;
+  const rows: number[][] = [];
+  for (const [x0, y0, dx, dy] of ADAM7) {
+    if (x0 >= width) continue;
+    for (let y = y0; y < height; y += dy) {
+      const row: number[] = [];
+      for (let x = x0; x < width; x += dx) row.push(...data.subarray((y * width + x) * 4, (y * width + x + 1) * 4));
+      rows.push(row);
+    }
+  }
+  return makePng({ width, height, bitDepth: 8, colorType: 6, interlace: 1 }, rows);
+}
 
 describe('encodePng and decodePng', () => {
   it('round-trip RGBA exactly, semi-transparent pixels included', async () => {
@@ -136,24 +122,45 @@ describe('encodePng and decodePng', () => {
   });
 
   it('decodes RGB with a colour key as transparent', async () => {
+    // Two rows: fast-png refuses a tRNS key with more samples (3) than the image has pixels.
     const png = makePng(
-      { width: 2, height: 1, bitDepth: 8, colorType: 2 },
-      [[10, 20, 30, 40, 50, 60]],
+      { width: 2, height: 2, bitDepth: 8, colorType: 2 },
+      [
+        [10, 20, 30, 40, 50, 60],
+        [40, 50, 60, 10, 20, 30],
+      ],
       [['tRNS', [0, 10, 0, 20, 0, 30]]],
     );
     const decoded = await decodePng(png);
-    expect([pixelAt(decoded, 0, 0), pixelAt(decoded, 1, 0)]).toEqual([
+    expect([pixelAt(decoded, 0, 0), pixelAt(decoded, 1, 0), pixelAt(decoded, 1, 1)]).toEqual([
       [10, 20, 30, 0],
       [40, 50, 60, 255],
+      [10, 20, 30, 0],
     ]);
   });
 
-  it('leaves interlaced files to the browser and names damaged ones', async () => {
+  it('decodes interlaced files exactly, semi-transparent pixels included', async () => {
+    const raster = rasterFrom(13, 9, (x, y) => [
+      (x * 19) & 255,
+      (y * 27) & 255,
+      (x * y * 5) & 255,
+      (x * 17 + y * 3) & 255,
+    ]);
+    const decoded = await decodePng(interlacedPng(raster));
+    expect([decoded.width, decoded.height]).toEqual([13, 9]);
+    expect(Buffer.from(decoded.data).equals(Buffer.from(raster.data))).toBe(true);
+  });
+
+  it('names what it cannot read and damaged files', async () => {
     await expect(
-      decodePng(makePng({ width: 1, height: 1, bitDepth: 8, colorType: 0, interlace: 1 }, [[0]])),
-    ).rejects.toBeInstanceOf(UnsupportedPngError);
-    const truncated = (await encodePng(patternRaster(20, 20))).subarray(0, 60);
-    await expect(decodePng(truncated)).rejects.toThrow('The PNG is truncated inside its IDAT chunk.');
+      decodePng(makePng({ width: 8, height: 1, bitDepth: 1, colorType: 0, interlace: 1 }, [[0]])),
+    ).rejects.toThrow(
+      'The PNG is interlaced at 1 bits per sample, which the panel cannot read; export it without interlacing.',
+    );
+    const whole = await encodePng(patternRaster(20, 20));
+    await expect(decodePng(whole.subarray(0, 60))).rejects.toThrow(
+      'The PNG is truncated or damaged (60 bytes, its chunks end early); export it again.',
+    );
     await expect(decodePng(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]))).rejects.toThrow(
       'Expected a PNG file, got 9 bytes that do not start with the PNG signature.',
     );

@@ -5,6 +5,8 @@
  * (4096 px image cap, layoutPositioning only inside auto-layout) and logs every document change
  * and undo commit so tests can check what one undo step would remove.
  */
+
+import { readPngSize } from '@pixels/shared';
 import type {
   AffineTransform,
   Box,
@@ -17,7 +19,6 @@ import type {
   SurfaceRectangle,
 } from '../../../plugin/src/main/figma-surface.ts';
 import { decodePng as decodePngForFake } from '../../../plugin/src/png/png-decode.ts';
-import { readPngSize } from '../../../plugin/src/png/png-header.ts';
 import { createRaster, type Raster } from '../../../plugin/src/png/raster.ts';
 import { encodePngNatively } from './native-png.ts';
 import type { Rgba } from './test-images.ts';
@@ -227,7 +228,10 @@ export class FakeNode {
 
   remove(): void {
     this.figma.log(`remove ${this.id}`);
-    if (this.parent) this.parent.children.splice(this.parent.children.indexOf(this), 1);
+    if (this.parent) {
+      const siblings = childListOf(this.parent);
+      siblings.splice(siblings.indexOf(this), 1);
+    }
     this.parent = null;
     this.removed = true;
   }
@@ -253,14 +257,47 @@ export class FakeContainer extends FakeNode implements SurfaceParent {
   }
 }
 
+let nextPageNumber = 1;
+
+/**
+ * A page. With "documentAccess": "dynamic-page" (our manifest), Figma loads pages other than the
+ * one the file opened on only when asked: a plugin must `await page.loadAsync()` (or
+ * `figma.loadAllPagesAsync()`) before it reads a page's children or searches it, and each plugin
+ * run asks again.
+ */
 export class FakePage implements SurfaceParent {
-  readonly id = '0:1';
+  readonly id = `0:${nextPageNumber++}`;
   readonly type = 'PAGE';
   readonly parent = null;
-  readonly children: FakeNode[] = [];
+  /** The layers, for scene builders; the plugin goes through `children`, which needs the page loaded. */
+  readonly contents: FakeNode[] = [];
+  loaded: boolean;
   private selected: FakeNode[] = [];
 
-  constructor(private readonly figma: FakeFigma) {}
+  constructor(
+    private readonly figma: FakeFigma,
+    readonly name = 'Page 1',
+    loaded = true,
+  ) {
+    this.loaded = loaded;
+  }
+
+  get children(): readonly FakeNode[] {
+    this.requireLoaded('children');
+    return this.contents;
+  }
+
+  async loadAsync(): Promise<void> {
+    this.loaded = true;
+  }
+
+  private requireLoaded(what: string): void {
+    if (!this.loaded) {
+      throw new Error(
+        `in ${what}: Cannot access children on a page that has not been explored. Call \`await page.loadAsync()\` to access this node's children.`,
+      );
+    }
+  }
 
   get selection(): readonly FakeNode[] {
     return this.selected.filter((node) => !node.removed);
@@ -290,6 +327,7 @@ export class FakePage implements SurfaceParent {
 
   /** Figma's indexed search; only the plugin-data criterion is used by the plugin. */
   findAllWithCriteria(criteria: { pluginData: { keys: string[] } }): FakeNode[] {
+    this.requireLoaded('findAllWithCriteria');
     const found: FakeNode[] = [];
     const visit = (nodes: readonly FakeNode[]) => {
       for (const node of nodes) {
@@ -297,18 +335,25 @@ export class FakePage implements SurfaceParent {
         if (node instanceof FakeContainer) visit(node.children);
       }
     };
-    visit(this.children);
+    visit(this.contents);
     return found;
   }
 
   appendChild(child: FakeNode): void {
-    adopt(this, this.children.length, child);
+    adopt(this, this.contents.length, child);
   }
 }
 
+function childListOf(parent: FakeContainer | FakePage): FakeNode[] {
+  return parent instanceof FakePage ? parent.contents : parent.children;
+}
+
 function adopt(parent: FakeContainer | FakePage, index: number, child: FakeNode): void {
-  if (child.parent) child.parent.children.splice(child.parent.children.indexOf(child), 1);
-  parent.children.splice(index, 0, child);
+  if (child.parent) {
+    const siblings = childListOf(child.parent);
+    siblings.splice(siblings.indexOf(child), 1);
+  }
+  childListOf(parent).splice(index, 0, child);
   child.parent = parent as FakeContainer;
 }
 
@@ -360,7 +405,9 @@ class FakeClientStorage {
 
 export class FakeFigma implements FigmaSurface {
   command = '';
-  readonly currentPage: FakePage;
+  /** Every page of the file, in order; the file opens on the first. */
+  readonly pages: FakePage[];
+  private shownPage: FakePage;
   readonly clientStorage = new FakeClientStorage();
   readonly images = new Map<string, Uint8Array>();
   readonly exports: ExportCall[] = [];
@@ -382,6 +429,8 @@ export class FakeFigma implements FigmaSurface {
   };
   private readonly rootData = new Map<string, string>();
   readonly root = {
+    type: 'DOCUMENT' as const,
+    children: [] as readonly FakePage[],
     getPluginData: (key: string) => this.rootData.get(key) ?? '',
     setPluginData: (key: string, value: string) => {
       this.rootData.set(key, value);
@@ -411,7 +460,49 @@ export class FakeFigma implements FigmaSurface {
   }
 
   constructor() {
-    this.currentPage = new FakePage(this);
+    this.pages = [new FakePage(this)];
+    this.root.children = this.pages;
+    this.shownPage = this.pages[0];
+  }
+
+  /** The page the designer is on. Read-only under dynamic-page access, as in Figma. */
+  get currentPage(): FakePage {
+    return this.shownPage;
+  }
+
+  set currentPage(_page: FakePage) {
+    throw new Error(
+      'Setting figma.currentPage is not supported with "documentAccess": "dynamic-page". Use figma.setCurrentPageAsync instead.',
+    );
+  }
+
+  /** Figma's way to switch pages under dynamic-page access: loads the page, then fires `currentpagechange`. */
+  async setCurrentPageAsync(page: FakePage): Promise<void> {
+    if (!this.pages.includes(page)) throw new Error('in setCurrentPageAsync: The node is not a page of this document.');
+    await page.loadAsync();
+    this.log(`show page ${page.id}`);
+    this.shownPage = page;
+    this.fire('currentpagechange');
+  }
+
+  /** Loads every page, so that searches over the whole document may run. */
+  async loadAllPagesAsync(): Promise<void> {
+    for (const page of this.pages) await page.loadAsync();
+  }
+
+  /** Builder: a page after the others, not yet loaded (the file opened elsewhere). */
+  page(name: string): FakePage {
+    const page = new FakePage(this, name, false);
+    this.pages.push(page);
+    return page;
+  }
+
+  /**
+   * What a new plugin run sees: only the page the designer is on is loaded; every other page
+   * must be loaded again by the plugin (dynamic-page access is per run).
+   */
+  startNewRun(): void {
+    for (const page of this.pages) page.loaded = page === this.shownPage;
   }
 
   register(node: FakeNode): void {

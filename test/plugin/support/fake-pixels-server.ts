@@ -15,11 +15,11 @@ import {
   type Job,
   type JobEvent,
   type ModelSummary,
+  readPngSize,
   type ServerStatus,
 } from '@pixels/shared';
 import { decodePng } from '../../../plugin/src/png/png-decode.ts';
 import { encodePng } from '../../../plugin/src/png/png-encode.ts';
-import { readPngSize } from '../../../plugin/src/png/png-header.ts';
 import { createRaster } from '../../../plugin/src/png/raster.ts';
 
 export interface SubmittedEdit {

@@ -1,4 +1,5 @@
 import { crc32, deflateSync } from 'node:zlib';
+import { assemblePng, buildIhdrChunk, buildPngChunk, filterRowsUp } from '@pixels/shared';
 import type { Raster } from '../../../plugin/src/png/raster.ts';
 
 /**
@@ -7,36 +8,11 @@ import type { Raster } from '../../../plugin/src/png/raster.ts';
  * would, or the plugin's benchmark would charge Figma's work to the plugin.
  */
 export function encodePngNatively(raster: Raster): Uint8Array {
-  const { width, height, channels, data } = raster;
-  const lineBytes = width * channels;
-  const filtered = Buffer.alloc((lineBytes + 1) * height);
-  for (let y = 0; y < height; y++) {
-    const row = y * (lineBytes + 1);
-    filtered[row] = y === 0 ? 0 : 2;
-    for (let i = 0; i < lineBytes; i++) {
-      const value = data[y * lineBytes + i];
-      filtered[row + 1 + i] = y === 0 ? value : (value - data[(y - 1) * lineBytes + i]) & 0xff;
-    }
-  }
-  const chunk = (type: string, body: Buffer) => {
-    const out = Buffer.alloc(12 + body.length);
-    out.writeUInt32BE(body.length, 0);
-    out.write(type, 4, 'latin1');
-    body.copy(out, 8);
-    out.writeUInt32BE(crc32(out.subarray(4, 8 + body.length)), 8 + body.length);
-    return out;
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header[8] = 8;
-  header[9] = channels === 4 ? 6 : 0;
-  return new Uint8Array(
-    Buffer.concat([
-      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-      chunk('IHDR', header),
-      chunk('IDAT', deflateSync(filtered)),
-      chunk('IEND', Buffer.alloc(0)),
-    ]),
-  );
+  const { width, height, channels } = raster;
+  // zlib's native CRC, as a native exporter's: the table CRC in JavaScript would be charged to the plugin.
+  return assemblePng([
+    buildIhdrChunk({ width, height, bitDepth: 8, colorType: channels === 4 ? 6 : 0 }, crc32),
+    buildPngChunk('IDAT', deflateSync(filterRowsUp(raster, 0, height)), crc32),
+    buildPngChunk('IEND', new Uint8Array(0)),
+  ]);
 }

@@ -1,26 +1,13 @@
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
+import { assemblePng, buildIhdrChunk, buildPngChunk } from '@pixels/shared';
 
 /** Test images built byte by byte, so the tests need no image library and can forge headers. */
 
-function chunk(type: string, data: Uint8Array): Buffer {
-  const header = Buffer.alloc(8);
-  header.writeUInt32BE(data.length, 0);
-  header.write(type, 4, 'latin1');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(Buffer.concat([header.subarray(4), data])) >>> 0, 0);
-  return Buffer.concat([header, data, crc]);
-}
+const chunk = buildPngChunk;
 
-function ihdr(width: number, height: number, colorType: 2 | 6): Buffer {
-  const data = Buffer.alloc(13);
-  data.writeUInt32BE(width, 0);
-  data.writeUInt32BE(height, 4);
-  data[8] = 8; // bit depth
-  data[9] = colorType;
-  return chunk('IHDR', data);
+function ihdr(width: number, height: number, colorType: 2 | 6): Uint8Array {
+  return buildIhdrChunk({ width, height, bitDepth: 8, colorType });
 }
-
-const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /** An RGBA PNG filled by `color(x, y)` → [r, g, b, a]. */
 export function encodePng(
@@ -38,14 +25,7 @@ export function encodePng(
     const row = y * (1 + width * 4);
     for (let x = 0; x < width; x++) rows.set(color(x, y), row + 1 + x * 4);
   }
-  return new Uint8Array(
-    Buffer.concat([
-      SIGNATURE,
-      ihdr(width, height, 6),
-      chunk('IDAT', deflateSync(rows)),
-      chunk('IEND', new Uint8Array()),
-    ]),
-  );
+  return assemblePng([ihdr(width, height, 6), chunk('IDAT', deflateSync(rows)), chunk('IEND', new Uint8Array())]);
 }
 
 /** A gradient test image: distinct pixels, so edits visibly change something. */
@@ -68,9 +48,7 @@ export function bombPng(side: number): Uint8Array {
   const row = Buffer.alloc(1 + side * 3);
   const stream = deflateSync(Buffer.concat(Array.from({ length: Math.min(side, 64) }, () => row)), { level: 9 });
   // Only the header matters to a header check; the IDAT is a valid start of the zero stream.
-  return new Uint8Array(
-    Buffer.concat([SIGNATURE, ihdr(side, side, 2), chunk('IDAT', stream), chunk('IEND', new Uint8Array())]),
-  );
+  return assemblePng([ihdr(side, side, 2), chunk('IDAT', stream), chunk('IEND', new Uint8Array())]);
 }
 
 /** The first `keep` bytes of a PNG: a header that reads fine and a body that stops short. */
@@ -81,9 +59,7 @@ export function truncated(bytes: Uint8Array, keep = Math.floor(bytes.length / 2)
 /** A PNG whose structure is whole (every chunk fits, IEND at the end) but whose pixel data is garbage. */
 export function damagedPixelsPng(width = 64, height = 64): Uint8Array {
   const garbage = Buffer.alloc(200, 0x5a);
-  return new Uint8Array(
-    Buffer.concat([SIGNATURE, ihdr(width, height, 6), chunk('IDAT', garbage), chunk('IEND', new Uint8Array())]),
-  );
+  return assemblePng([ihdr(width, height, 6), chunk('IDAT', garbage), chunk('IEND', new Uint8Array())]);
 }
 
 /** Noise, which PNG cannot compress: about 4 bytes per pixel on the wire. */

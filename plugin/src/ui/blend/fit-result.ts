@@ -1,6 +1,6 @@
+import { readPngSize } from '@pixels/shared';
 import { fitFigmaImageLimit } from '../../png/figma-image-limit.ts';
 import { encodePng } from '../../png/png-encode.ts';
-import { readPngSize } from '../../png/png-header.ts';
 import { shrinkRaster } from '../images/resize-raster.ts';
 import type { DecodeImage } from './compose-layers.ts';
 

@@ -1,5 +1,5 @@
 import type { GrayMap } from '@pixels/shared';
-import { editRegionOf, type PixelRect } from '../../main/geometry.ts';
+import { editRegionOf, type PixelRect } from '../../common/export-sizing.ts';
 import type { ExportedLayer, ExportedLayers } from '../../messages/exported-layers.ts';
 import type { PlacementBox } from '../../messages/job-records.ts';
 import { encodePng } from '../../png/png-encode.ts';
@@ -94,15 +94,21 @@ export async function prepareUpload(
   const exemplars = same ? windowExemplars : windowExemplars.map((raster) => cropRaster(raster, inWindow));
   const map = mapNeeded && windowMap ? (same ? windowMap : cropMap(windowMap, inWindow)) : undefined;
 
-  const [source, mapPng, ...exemplarPngs] = await Promise.all([
+  // The map and exemplars first: their deflates run natively in the background while the source,
+  // the largest image, is decoded and cropped here.
+  const mapPng = map ? encodePng(grayRasterOf(map)) : undefined;
+  const exemplarPngs = exemplars.map((raster) => encodePng(raster));
+  const source =
     whole && fillsFrame(layers.source, frame)
       ? layers.source.png
-      : placeIn(layers.source, sent, decode).then((raster) => encodePng(raster)),
-    map ? encodePng(grayRasterOf(map)) : undefined,
-    ...exemplars.map((raster) => encodePng(raster)),
-  ]);
+      : await encodePng(await placeIn(layers.source, sent, decode));
+  const upload: EditUpload = {
+    source,
+    exemplars: await Promise.all(exemplarPngs),
+    ...(mapPng ? { map: await mapPng } : {}),
+  };
   return {
-    upload: { source: source!, exemplars: exemplarPngs as Uint8Array[], ...(mapPng ? { map: mapPng } : {}) },
+    upload,
     mapOrigin: drawnMap ? 'drawn' : 'shape',
     width: sent.width,
     height: sent.height,

@@ -57,14 +57,18 @@ export function renderHistory(
 ): void {
   const document = elements.historyList.ownerDocument;
   const batches = groupBatches(entries);
-  const items = batches.map((batch) => batchItem(document, batch, chosen.get(batch.key), canRerun, handlers));
+  // The history covers every page; where results lie on several, each block names its page.
+  const showPages = new Set(entries.map((entry) => entry.page.id)).size > 1;
+  const items = batches.map((batch) =>
+    batchItem(document, batch, chosen.get(batch.key), canRerun, showPages, handlers),
+  );
   elements.historyList.replaceChildren(...(running ? [running] : []), ...items);
   elements.historyCount.textContent =
     entries.length > 0
       ? `${entries.length} result${entries.length === 1 ? '' : 's'}`
       : running
         ? 'the first result is on its way'
-        : 'none on this page yet';
+        : 'none in this file yet';
 }
 
 function batchItem(
@@ -72,6 +76,7 @@ function batchItem(
   batch: HistoryBatch,
   chosenId: string | undefined,
   canRerun: boolean,
+  showPage: boolean,
   handlers: HistoryHandlers,
 ): HTMLLIElement {
   const chosen = batch.entries.find((entry) => entry.nodeId === chosenId) ?? batch.entries[0];
@@ -82,6 +87,7 @@ function batchItem(
     element(document, 'span', { class: 'batch-settings', title: describeSettings(chosen) }, describeSettings(chosen)),
     element(document, 'span', {}, placedAt.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })),
   );
+  if (showPage) head.append(element(document, 'span', { class: 'batch-page' }, chosen.page.name));
   const tiles = element(document, 'div', { class: 'tiles', role: 'group', 'aria-label': 'Results of this blend' });
   for (const entry of batch.entries) {
     const tile = element(document, 'button', {

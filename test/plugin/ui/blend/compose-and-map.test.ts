@@ -1,8 +1,7 @@
-import { EditSettings } from '@pixels/shared';
+import { EditSettings, readPngSize } from '@pixels/shared';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PANEL_SETTINGS, type PanelSettings } from '../../../../plugin/src/messages/panel-settings.ts';
 import { decodePng } from '../../../../plugin/src/png/png-decode.ts';
-import { readPngSize } from '../../../../plugin/src/png/png-header.ts';
 import { composeLayers } from '../../../../plugin/src/ui/blend/compose-layers.ts';
 import { editMapFor } from '../../../../plugin/src/ui/blend/edit-map.ts';
 import { fitResult } from '../../../../plugin/src/ui/blend/fit-result.ts';

@@ -1,7 +1,6 @@
-import { shapeToMap } from '@pixels/shared';
+import { readPngSize, shapeToMap } from '@pixels/shared';
 import { describe, expect, it } from 'vitest';
 import { decodePng } from '../../../../plugin/src/png/png-decode.ts';
-import { readPngSize } from '../../../../plugin/src/png/png-header.ts';
 import { prepareUpload } from '../../../../plugin/src/ui/blend/prepare-upload.ts';
 import { alphaOf } from '../../../../plugin/src/ui/images/layer-maps.ts';
 import { placeInFrame } from '../../../../plugin/src/ui/images/place-in-frame.ts';
