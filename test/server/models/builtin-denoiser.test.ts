@@ -5,8 +5,9 @@ import type { Tensor } from '@pixels/server/engine/tensor.ts';
 import { decodeRgba, resizeRaw } from '@pixels/server/images/codec.ts';
 import { addAlphaLookup } from '@pixels/server/models/builtin/alpha-lookup.ts';
 import { BUILTIN_DESIGN } from '@pixels/server/models/builtin/builtin-design.ts';
+import { ditherTile } from '@pixels/server/models/builtin/dither-field.ts';
 import { generateBuiltinModel } from '@pixels/server/models/builtin/generate.ts';
-import { releaseProbability } from '@pixels/server/models/builtin/release-prior.ts';
+import { probit, releaseProbability } from '@pixels/server/models/builtin/release-prior.ts';
 import { REFERENCE_INPUT, SOURCE_INPUT } from '@pixels/server/models/exemplar-inputs.ts';
 import { type ModelSession, openSession } from '@pixels/server/models/onnx-runtime.ts';
 import { createModel, GraphBuilder, writeModel } from '@pixels/server/onnx/writer/index.ts';
@@ -269,5 +270,117 @@ describe('the switch-prior denoiser', () => {
     ];
     const worst = Math.max(...batched.data.map((value, i) => Math.abs(value - separate[i])));
     expect(worst).toBeLessThan(1e-4);
+  });
+});
+
+describe('the dither tile', () => {
+  const { size } = BUILTIN_DESIGN.dither;
+  const tile = ditherTile(BUILTIN_DESIGN.dither);
+
+  it('has standard normal marginals, so thresholding at probit(P) frees exactly P of it', () => {
+    expect(tile.length).toBe(size * size);
+    for (const p of [0.1, 0.3, 0.5, 0.7, 0.9]) {
+      const share = tile.reduce((count, value) => count + (value > -probit(p) ? 1 : 0), 0) / tile.length;
+      expect(share).toBeCloseTo(p, 3);
+    }
+  });
+
+  /** How far the share above probit(P) strays from P over strips 10 cells wide, along both axes. */
+  function stripErrors(field: Float32Array, p: number) {
+    const width = 10;
+    let worst = 0;
+    let squares = 0;
+    let strips = 0;
+    for (let start = 0; start + width <= size; start += width) {
+      let columns = 0;
+      let rows = 0;
+      for (let along = 0; along < size; along++) {
+        for (let across = start; across < start + width; across++) {
+          if (field[along * size + across] > -probit(p)) columns++;
+          if (field[across * size + along] > -probit(p)) rows++;
+        }
+      }
+      for (const count of [columns, rows]) {
+        const error = count / (width * size) - p;
+        worst = Math.max(worst, Math.abs(error));
+        squares += error * error;
+        strips++;
+      }
+    }
+    return { worst, rms: Math.sqrt(squares / strips) };
+  }
+
+  it('frees about P of every strip a tenth of a 256-pixel band wide, better than a plain low-pass field', () => {
+    // The same blobs without the band-pass cut-off (the coarse blur spans the whole tile).
+    const lowPass = ditherTile({ ...BUILTIN_DESIGN.dither, coarseBlur: size / 4 });
+    for (const p of [0.2, 0.5, 0.8]) {
+      const ours = stripErrors(tile, p);
+      const theirs = stripErrors(lowPass, p);
+      expect(ours.rms, `P = ${p}`).toBeLessThan(0.06);
+      expect(ours.worst, `P = ${p}`).toBeLessThan(0.15);
+      expect(ours.rms, `P = ${p}`).toBeLessThan(theirs.rms * 0.8);
+    }
+  });
+
+  it('is the same on every run and differs by seed', () => {
+    expect(ditherTile(BUILTIN_DESIGN.dither)).toEqual(tile);
+    expect(ditherTile({ ...BUILTIN_DESIGN.dither, seed: BUILTIN_DESIGN.dither.seed + 1 })).not.toEqual(tile);
+  });
+});
+
+describe('the switch-prior denoiser at other sizes and coverages', () => {
+  it('runs at a size larger than the dither tile and not a multiple of it', async () => {
+    const width = BUILTIN_DESIGN.dither.size + 37;
+    const source = await fixtureLatent('brick', width, 24);
+    const layer = await fixtureLatent('grass', width, 24);
+    const noise = gaussian(source.data.length, 13);
+    const alpha = alphaAt(301);
+    const sample = noised(source, noise, alpha);
+    const same = await predictNoise(sample, source, source, [301]);
+    expect(same.shape).toEqual(source.shape);
+    expect(Math.max(...same.data.map((value, i) => Math.abs(value - noise[i])))).toBeLessThan(1e-3);
+    const share = layerShare(
+      predictedClean(sample, await predictNoise(sample, layer, source, [301]), alpha),
+      source,
+      layer,
+    );
+    expect(Math.abs(share - releaseProbability(301, BUILTIN_DESIGN.designStrength))).toBeLessThan(0.1);
+  });
+
+  it('fades a hard-edged layer in from the edge of its coverage instead of starting with a step', async () => {
+    const size = 96;
+    const source = await fixtureLatent('brick', size, size);
+    const grass = await fixtureLatent('grass', size, size);
+    const plane = size * size;
+    // The layer covers the right half; elsewhere the composite is the source.
+    const layer: Tensor = {
+      data: source.data.map((value, i) => ((i % plane) % size >= size / 2 ? grass.data[i] : value)),
+      shape: source.shape,
+    };
+    const t = 451;
+    const alpha = alphaAt(t);
+    const sample = noised(source, gaussian(source.data.length, 21), alpha);
+    const clean = predictedClean(sample, await predictNoise(sample, layer, source, [t]), alpha);
+    const columnsShare = (from: number, to: number) => {
+      let cross = 0;
+      let energy = 0;
+      for (let i = 0; i < clean.length; i++) {
+        const x = (i % plane) % size;
+        if (x < from || x >= to) continue;
+        const difference = layer.data[i] - source.data[i];
+        cross += (clean[i] - source.data[i]) * difference;
+        energy += difference * difference;
+      }
+      return cross / energy;
+    };
+    const edge = size / 2;
+    const prior = releaseProbability(t, BUILTIN_DESIGN.designStrength);
+    expect(columnsShare(edge, edge + 2)).toBeLessThan(0.2);
+    expect(columnsShare(edge + 4, edge + 8)).toBeGreaterThan(columnsShare(edge, edge + 2));
+    expect(Math.abs(columnsShare(edge + 24, size) - prior)).toBeLessThan(0.12);
+    // Nothing of the layer where it does not cover the source.
+    const left = clean.filter((_, i) => (i % plane) % size < edge);
+    const leftSource = source.data.filter((_, i) => (i % plane) % size < edge);
+    expect(Math.max(...left.map((value, i) => Math.abs(value - leftSource[i])))).toBeLessThan(1e-3);
   });
 });

@@ -20,6 +20,13 @@ export interface SwitchPriorOptions {
   sharpness: number;
   /** The release probit over log σ² (see release-prior.ts), on a uniform grid. */
   releaseTable: { values: Float32Array; logSigmaFrom: number; logSigmaStep: number };
+  /** The periodic threshold tile (dither-field.ts), `size`² values, repeated over the image. */
+  dither: { values: Float32Array; size: number };
+  /**
+   * Weight of the images' structure in the decision field, 0..1; the dither takes √(1 − w²), so
+   * the sum of the two (independent, each about N(0, 1)) stays about N(0, 1).
+   */
+  structureWeight: number;
 }
 
 /**
@@ -30,8 +37,8 @@ export interface SwitchPriorOptions {
  * than the fine band (texture), as in multi-band blending (Burt & Adelson 1983).
  *
  * With y = z/√ᾱ and σ² = (1−ᾱ)/ᾱ, a cell the loop has just freed is y = S + σ·n. Where the layer
- * shows is decided by a field f, the images' own structure (their brightness difference, smoothed
- * and standardised over a neighbourhood, so f is about N(0, 1)): the layer wins where
+ * shows is decided by a field f about N(0, 1): a fixed band-pass dither tile (dither-field.ts)
+ * mixed with a little of the images' own structure: the layer wins where
  * f + probit(P) > 0, P being the prior probability that a cell freed at this noise level becomes
  * the layer (release-prior.ts), so the layer takes about P of each region. A decision must survive
  * the later, quieter steps: a cell that chose the layer at σ_r has moved
@@ -63,8 +70,6 @@ export function addSwitchPriorDenoiser(
   const difference = op('Sub', [reference, source]);
   const channelSum = (value: string) =>
     graph.op('ReduceSum', [value, graph.int64s([1])], { keepdims: attribute.int(1) });
-  const coarse = separableBlur(graph, difference, gaussianKernel(options.bandBlur), options.channels);
-  const fine = op('Sub', [difference, coarse]);
   const offset = op('Sub', [observed, source]);
   const moved = channelSum(op('Mul', [offset, difference]));
   const energy = channelSum(op('Mul', [difference, difference]));
@@ -95,18 +100,21 @@ export function addSwitchPriorDenoiser(
   );
   const releaseProbit = op('Gather', [table, index]);
 
-  // The decision field: the brightness difference, smoothed and standardised over its neighbourhood,
-  // negated so the layer shows first where the source is brighter than its surroundings suggest
-  // (mortar lines, highlights): narrow bright structures give way before the broad dark ones.
+  // The decision field: mostly the dither tile, which switches about P of every neighbourhood a few
+  // regions wide whatever the images hold; partly the brightness difference, smoothed and
+  // standardised over its neighbourhood, negated so the layer tends to show first where the source
+  // is brighter than its surroundings suggest (mortar lines, highlights) and the regions' edges
+  // follow the images' own edges. Taken alone, that structure switched the strongest differences
+  // first and whole brick columns at once, so the exemplar's share strayed from the map.
   const fieldKernel = gaussianKernel(options.fieldBlur);
   const contextKernel = gaussianKernel(options.fieldContextBlur);
   // Averages over covered cells only (normalised convolution): where no layer covers the source
   // (R = S) there is no structure, and the edge of a layer's coverage must not read as one.
   const covered = op('Cast', [op('Greater', [energy, scalar(1e-6)])], { to: attribute.int(ONNX_DATA_TYPE.float32) });
-  const coveredWeight = (kernel: number[]) =>
-    op('Reciprocal', [op('Add', [separableBlur(graph, covered, kernel, 1), scalar(1e-3)])]);
-  const fieldWeight = coveredWeight(fieldKernel);
-  const contextWeight = coveredWeight(contextKernel);
+  const coveredWeight = (coverage: string) => op('Reciprocal', [op('Add', [coverage, scalar(1e-3)])]);
+  const contextCoverage = separableBlur(graph, covered, contextKernel, 1);
+  const fieldWeight = coveredWeight(separableBlur(graph, covered, fieldKernel, 1));
+  const contextWeight = coveredWeight(contextCoverage);
   const coveredMean = (value: string, kernel: number[], weight: string) =>
     op('Mul', [separableBlur(graph, op('Mul', [value, covered]), kernel, 1), weight]);
   const brightness = coveredMean(channelSum(difference), fieldKernel, fieldWeight);
@@ -114,26 +122,50 @@ export function addSwitchPriorDenoiser(
   const spread = op('Sqrt', [
     op('Add', [coveredMean(op('Mul', [centred, centred]), contextKernel, contextWeight), scalar(1e-4)]),
   ]);
-  const field = op('Neg', [op('Div', [centred, spread])]);
+  const structure = op('Neg', [op('Div', [centred, spread])]);
+  // Mixed with the dither so the field stays about N(0, 1) (the two are independent).
+  const { structureWeight } = options;
+  const field = op('Add', [
+    op('Mul', [structure, scalar(structureWeight)]),
+    op('Mul', [tiledDither(graph, sample, options.dither), scalar(Math.sqrt(1 - structureWeight ** 2))]),
+  ]);
   // Hysteresis: a neighbourhood that has moved keeps moving, so choices near the threshold hold.
   const commitment = op('Mul', [op('Clip', [share, scalar(0), scalar(1)]), scalar(options.commitment)]);
   const decision = op('Add', [op('Add', [field, releaseProbit]), commitment]);
-  // The layer fades in from the edge of its coverage over the coarse band's width, so a hard-edged
-  // layer leaves no cut line where its regions meet the uncovered source.
-  const inside = op('Clip', [
-    op('Sub', [
-      op('Mul', [separableBlur(graph, covered, gaussianKernel(options.coarseMaskBlur), 1), scalar(2)]),
-      scalar(1),
-    ]),
-    scalar(0),
-    scalar(1),
+  // The layer fades in from the edge of its coverage over the context's width (0 at the edge, 0.95
+  // two widths in), so a hard-edged layer neither leaves a cut line where its regions meet the
+  // uncovered source nor starts the band with a step where a map's feather runs past its edge.
+  const inside = op('Clip', [op('Sub', [op('Mul', [contextCoverage, scalar(2)]), scalar(1)]), scalar(0), scalar(1)]);
+  // The band split within the coverage (normalised convolution): next to the edge of a layer the
+  // coarse band is the mean over covered cells, not diluted by the uncovered ones, so the fine band
+  // holds no step of the edge itself (that showed as a dark or bright line along it).
+  const bandKernel = gaussianKernel(options.bandBlur);
+  const coarse = op('Mul', [
+    separableBlur(graph, difference, bandKernel, options.channels),
+    op('Mul', [coveredWeight(separableBlur(graph, covered, bandKernel, 1)), covered]),
   ]);
+  const fine = op('Sub', [difference, coarse]);
   const fineMask = op('Mul', [op('Sigmoid', [op('Mul', [decision, scalar(options.sharpness)])]), inside]);
   const coarseMask = separableBlur(graph, fineMask, gaussianKernel(options.coarseMaskBlur), 1);
   const change = op('Add', [op('Mul', [coarseMask, coarse]), op('Mul', [fineMask, fine])]);
   const predictedClean = op('Add', [source, change]);
   const residual = op('Sub', [sample, op('Mul', [sqrtAlpha, predictedClean])]);
   return op('Div', [residual, op('Sqrt', [noiseVariance])]);
+}
+
+/** The dither tile repeated over `like`'s height and width, cut to them: [1, 1, H, W]. */
+function tiledDither(graph: GraphBuilder, like: string, dither: { values: Float32Array; size: number }): string {
+  const { size, values } = dither;
+  const tile = graph.initializer('dither_tile', 'float32', [1, 1, size, size], values);
+  const shape = graph.op('Shape', [like]);
+  const extent = graph.op('Gather', [shape, graph.int64s([2, 3])]);
+  // ⌈extent / size⌉ repeats (integer division of positive int64 floors).
+  const repeats = graph.op('Div', [graph.op('Add', [extent, graph.int64s([size - 1])]), graph.int64s([size])]);
+  const tiled = graph.op('Tile', [
+    tile,
+    graph.op('Concat', [graph.int64s([1, 1]), repeats], { axis: attribute.int(0) }),
+  ]);
+  return graph.op('Slice', [tiled, graph.int64s([0, 0]), extent, graph.int64s([2, 3])]);
 }
 
 /** A normalised 1-D Gaussian of standard deviation `std`, cut at 3 std. */

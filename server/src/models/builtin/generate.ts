@@ -35,7 +35,7 @@ async function writeBuiltinModelFiles(dir: string): Promise<void> {
   const vocabularySize = Object.keys(tokenizer.vocab).length;
   const { hiddenSize, sequenceLength, latentChannels, scaleFactor } = BUILTIN_DESIGN;
   const { memoryBlur, fieldBlur, fieldContextBlur, bandBlur, coarseMaskBlur, commitment, sharpness } = BUILTIN_DESIGN;
-  const { designStrength } = BUILTIN_DESIGN;
+  const { designStrength, dither, structureWeight } = BUILTIN_DESIGN;
   const schedule = BUILTIN_SCHEDULER_CONFIG;
   const alphasCumprod = scaledLinearAlphasCumprod(schedule.beta_start, schedule.beta_end, schedule.num_train_timesteps);
 
@@ -77,6 +77,8 @@ async function writeBuiltinModelFiles(dir: string): Promise<void> {
       hiddenSize,
       alphasCumprod,
       designStrength,
+      dither,
+      structureWeight,
     }),
     UNET_EXTERNAL_DATA,
   );

@@ -35,7 +35,7 @@ export function textEncoderConfig(vocabularySize: number): Record<string, unknow
 export function unetConfig(): Record<string, unknown> {
   const { latentChannels, nativeSize, scaleFactor, hiddenSize } = BUILTIN_DESIGN;
   const { memoryBlur, fieldBlur, fieldContextBlur, bandBlur, coarseMaskBlur, commitment, sharpness } = BUILTIN_DESIGN;
-  const { designStrength } = BUILTIN_DESIGN;
+  const { designStrength, dither, structureWeight } = BUILTIN_DESIGN;
   return {
     _class_name: 'UNet2DConditionModel',
     _diffusers_version: DIFFUSERS_VERSION,
@@ -44,12 +44,14 @@ export function unetConfig(): Record<string, unknown> {
     sample_size: nativeSize / scaleFactor,
     cross_attention_dim: hiddenSize,
     pixels_denoiser: {
-      kind: 'source/exemplar switch prior, two bands',
+      kind: 'source/exemplar switch prior, two bands, dithered',
       reference_input: REFERENCE_INPUT,
       source_input: SOURCE_INPUT,
       memory_blur: memoryBlur,
       field_blur: fieldBlur,
       field_context_blur: fieldContextBlur,
+      dither: { size: dither.size, fine_blur: dither.fineBlur, coarse_blur: dither.coarseBlur, seed: dither.seed },
+      structure_weight: structureWeight,
       band_blur: bandBlur,
       coarse_mask_blur: coarseMaskBlur,
       commitment,

@@ -2,9 +2,12 @@ import { GraphBuilder, type GraphValue } from '../../onnx/writer/index.ts';
 import { REFERENCE_INPUT, SOURCE_INPUT } from '../exemplar-inputs.ts';
 import { addAlphaLookup } from './alpha-lookup.ts';
 import { addSwitchPriorDenoiser, type SwitchPriorOptions } from './denoiser-graph.ts';
+import { type DitherOptions, ditherTile } from './dither-field.ts';
 import { LOG_SIGMA_FROM, LOG_SIGMA_STEP, releaseProbitTable } from './release-prior.ts';
 
-export interface UnetGraphOptions extends Omit<SwitchPriorOptions, 'releaseTable'> {
+export interface UnetGraphOptions extends Omit<SwitchPriorOptions, 'releaseTable' | 'dither'> {
+  /** The dither tile's shape (dither-field.ts). */
+  dither: DitherOptions;
   /** The strength at which the layer's share of the band equals the map (release-prior.ts). */
   designStrength: number;
   /** Text embedding width D of `encoder_hidden_states` (unused by the prior, declared like SD's). */
@@ -35,6 +38,7 @@ export function buildUnetGraph(options: UnetGraphOptions): GraphValue {
         logSigmaFrom: LOG_SIGMA_FROM,
         logSigmaStep: LOG_SIGMA_STEP,
       },
+      dither: { values: ditherTile(options.dither), size: options.dither.size },
     },
   );
   graph.op('Identity', [epsilon], {}, { outputs: ['out_sample'] });
