@@ -4,7 +4,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import type { ModelSummary } from '@pixels/shared';
 import { probeRunners } from '../edit/device-readiness.ts';
 import type { EditRunner } from '../edit/edit-runner.ts';
-import { createJobQueue, type JobQueue } from '../jobs/job-queue.ts';
+import { createJobQueue, type InProcessJobQueue, type JobQueue } from '../jobs/job-queue.ts';
 import { ResultStore } from '../jobs/result-store.ts';
 import { EventLoopStallMonitor } from '../observability/event-loop-monitor.ts';
 import { JobMetrics } from '../observability/job-metrics.ts';
@@ -40,12 +40,12 @@ export interface StartServerOptions {
   heartbeatMs?: number;
 }
 
-export interface RunningServer {
+export interface RunningServer<Queue extends JobQueue = InProcessJobQueue> {
   /** Base URL, e.g. http://127.0.0.1:8787. */
   url: string;
   port: number;
   app: PixelsApp;
-  queue: JobQueue;
+  queue: Queue;
   /**
    * Graceful stop: refuse new jobs (503) while GETs go on, cancel queued jobs, let running ones
    * finish until the deadline and keep their results fetchable until it (or until each was
@@ -119,6 +119,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const queue = createJobQueue({
     onRunningChange: (running) => stalls.update(running),
     runners,
+    runnerInfo: runners.map((runner) => ({
+      device: runner.report.device,
+      models: models.map((model) => model.name),
+    })),
     limits,
     results,
     retentionMs: options.retentionMs,
