@@ -15,7 +15,7 @@ import type { ResultReader } from '../jobs/result-store.ts';
 import type { JobMetrics } from '../observability/job-metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import { renderApiPage } from './api-page.ts';
-import { type AppEnv, bearerAuth, mayAccess } from './auth.ts';
+import { type AppEnv, bearerAuth, mayAccess, OPEN_CALLER } from './auth.ts';
 import { createErrorHandler, handleNotFound } from './handle-error.ts';
 import { jobEventStream, readLastEventId } from './job-event-stream.ts';
 import { renderMetricsText } from './metrics-text.ts';
@@ -172,7 +172,8 @@ export function createApp(dependencies: AppDependencies) {
     })
     .get('/v1/models', async (c) => c.json({ models: await listModels() }))
     .get('/v1/workers', async (c) => {
-      if (c.get('caller').role !== 'admin') {
+      // An open server (no tokens) has no admin: everyone may look, as everyone may use it.
+      if (c.get('caller').role !== 'admin' && c.get('caller') !== OPEN_CALLER) {
         throw new PixelsError('forbidden', 'GET /v1/workers is for admin tokens; ask the server admin.');
       }
       const body: WorkerList = { workers: await queue.workers(), ...WORKER_HEARTBEAT };
