@@ -107,6 +107,7 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Run
     } finally {
       current = undefined;
       release();
+      void heartbeat();
     }
   };
 
