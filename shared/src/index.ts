@@ -8,3 +8,4 @@ export * from './png/chunks.ts';
 export * from './png/up-filter.ts';
 export * from './server-status.ts';
 export * from './settings.ts';
+export * from './workers.ts';
