@@ -14,8 +14,8 @@ export interface StepReport {
   /** 1-based step of this pass. */
   step: number;
   totalSteps: number;
-  /** The current estimate of the clean latent, for previews (null if the scheduler has none). */
-  predictedOriginal: Tensor | null;
+  /** The step's estimate of the clean latent, for previews. */
+  predictedOriginal: Tensor;
 }
 
 export interface PixelsPassInput extends Omit<DenoiseContext, 'reference'> {
@@ -141,8 +141,9 @@ export async function runPixelsPass(input: PixelsPassInput): Promise<Tensor> {
       }
     }
     // 5. The usual step: prediction (with guidance), scheduler step.
-    latent = await denoiseStep(context, latent, index);
-    await input.onStep?.({ step: i + 1, totalSteps: count, predictedOriginal: scheduler.predictedOriginal });
+    const { sample, predictedOriginal } = await denoiseStep(context, latent, index);
+    latent = sample;
+    await input.onStep?.({ step: i + 1, totalSteps: count, predictedOriginal });
   }
   throwIfCanceled(input.signal);
   return latent;

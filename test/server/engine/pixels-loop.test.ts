@@ -1,9 +1,12 @@
 import { editImage } from '@pixels/server/engine/edit-image.ts';
+import { planEdit } from '@pixels/server/engine/edit-plan.ts';
+import type { DiffusionModel } from '@pixels/server/engine/model.ts';
 import { createNoise } from '@pixels/server/engine/noise.ts';
 import { compositeLayers, heldCellsByStep, runPixelsPass } from '@pixels/server/engine/pixels-loop.ts';
 import { createScheduler } from '@pixels/server/engine/schedulers/create-scheduler.ts';
 import { truncatedStart } from '@pixels/server/engine/schedulers/schedule-math.ts';
 import type { Tensor } from '@pixels/server/engine/tensor.ts';
+import type { ExemplarMode } from '@pixels/shared';
 import { describe, expect, it } from 'vitest';
 import { createAnalyticModel, testImage } from './analytic-model.ts';
 
@@ -68,7 +71,7 @@ async function officialLoop(options: {
     const u = out.unconditional!.data;
     const c = out.conditional.data;
     const guided = { data: u.map((value, k) => value + options.guidance * (c[k] - value)), shape: latent.shape };
-    z = scheduler.step(guided, index, latent, noise).data;
+    z = scheduler.step(guided, index, latent, noise).sample.data;
   }
   return { data: z, shape: options.source.shape };
 }
@@ -91,6 +94,7 @@ describe('runPixelsPass', () => {
       scheduler,
       conditioning: await model.encodePrompt('', '', true),
       guidance: settings.guidance,
+      branches: 'both',
       noise: createNoise(settings.seed),
       source,
       exemplars: [{ latent: exemplar, coverage }],
@@ -113,6 +117,7 @@ describe('runPixelsPass', () => {
       scheduler,
       conditioning: await model.encodePrompt('', '', false),
       guidance: 1,
+      branches: 'conditional',
       noise: createNoise(7),
       source,
       exemplars: [{ latent: exemplar, coverage: new Float32Array(H * W).fill(1) }],
@@ -144,6 +149,7 @@ describe('runPixelsPass', () => {
       scheduler,
       conditioning: await model.encodePrompt('', '', false),
       guidance: 1,
+      branches: 'conditional',
       noise: createNoise(2),
       source,
       exemplars: [{ latent: exemplar, coverage }],
@@ -189,6 +195,7 @@ describe('runPixelsPass', () => {
       scheduler,
       conditioning: await model.encodePrompt('', '', false),
       guidance: 1,
+      branches: 'conditional',
       noise: createNoise(1),
       source,
       exemplars: [{ latent: exemplar, coverage: new Float32Array(H * W).fill(1) }],
@@ -226,13 +233,12 @@ describe('editImage', () => {
     createScheduler: () => createScheduler(createAnalyticModel().info.schedulerConfig),
     source,
     editMap,
-    strength: 0.5,
-    steps: 8,
     curve: 'linear' as const,
     prompt: '',
     negativePrompt: '',
-    guidance: 1,
   };
+  const planFor = (model: DiffusionModel, exemplarMode: ExemplarMode, exemplarCount: number, strength = 0.5) =>
+    planEdit({ steps: 8, strength, exemplarMode, guidance: 1, exemplarCount }, model.info);
 
   it('returns the source untouched when no step runs (strength 0)', async () => {
     const model = createAnalyticModel();
@@ -241,8 +247,7 @@ describe('editImage', () => {
       model,
       noise: createNoise(1),
       exemplars: [{ ...exemplar, editMap }],
-      strength: 0,
-      mode: 'layered',
+      plan: planFor(model, 'layered', 1, 0),
     });
     expect(out).toBe(source);
     expect(model.calls).toHaveLength(0);
@@ -259,7 +264,7 @@ describe('editImage', () => {
         { ...exemplar, editMap },
         { ...exemplar, editMap },
       ],
-      mode: 'layered',
+      plan: planFor(layered, 'layered', 2),
     });
     expect(layered.calls).toHaveLength(4);
     const iterative = createAnalyticModel();
@@ -271,7 +276,7 @@ describe('editImage', () => {
         { ...exemplar, editMap },
         { ...exemplar, editMap },
       ],
-      mode: 'iterative',
+      plan: planFor(iterative, 'iterative', 2),
       onStep: (step, total) => {
         steps.push(step, total);
       },
@@ -282,14 +287,16 @@ describe('editImage', () => {
   });
 
   it('is deterministic for a seed and differs across seeds', async () => {
-    const run = (seed: number) =>
-      editImage({
+    const run = (seed: number) => {
+      const model = createAnalyticModel();
+      return editImage({
         ...base,
-        model: createAnalyticModel(),
+        model,
         noise: createNoise(seed),
         exemplars: [{ ...exemplar, editMap }],
-        mode: 'layered',
+        plan: planFor(model, 'layered', 1),
       });
+    };
     const [a, b, c] = await Promise.all([run(5), run(5), run(6)]);
     expect(Array.from(a.data)).toEqual(Array.from(b.data));
     expect(Array.from(a.data)).not.toEqual(Array.from(c.data));
