@@ -15,6 +15,7 @@ export abstract class BaseScheduler implements Scheduler {
   /** alpha-bar_t for every training timestep t. */
   protected readonly alphasCumprod: Float64Array;
   protected schedule: readonly number[] = [];
+  private scratch = new Float64Array(0);
 
   constructor(readonly config: ResolvedSchedulerConfig) {
     this.alphasCumprod = trainingAlphasCumprod(config);
@@ -39,6 +40,12 @@ export abstract class BaseScheduler implements Scheduler {
   protected alphaCumprodAt(timestep: number): number {
     if (timestep >= 0) return this.alphasCumprod[timestep];
     return this.config.set_alpha_to_one ? 1 : this.alphasCumprod[0];
+  }
+
+  /** A float64 buffer of `length` values, reused from step to step (its contents are not kept). */
+  protected scratchBuffer(length: number): Float64Array {
+    if (this.scratch.length !== length) this.scratch = new Float64Array(length);
+    return this.scratch;
   }
 
   setTimesteps(count: number): void {

@@ -1,27 +1,8 @@
 import type { NoiseSource, SchedulerStepOutput } from '../scheduler.ts';
 import type { Tensor } from '../tensor.ts';
 import { BaseScheduler } from './base-scheduler.ts';
-import {
-  alphaNoiseScales,
-  type PredictionScales,
-  type PredictionType,
-  predictOriginalAt,
-  spacedTimesteps,
-  variancePreservingPrediction,
-} from './schedule-math.ts';
+import { alphaNoiseScales, predictOriginal, spacedTimesteps, variancePreservingPrediction } from './schedule-math.ts';
 import { checkStepInputs } from './step-checks.ts';
-
-/** The noise estimate eps from the raw output, unclipped (diffusers' `pred_epsilon`). */
-function predictNoiseAt(prediction: PredictionType, scales: PredictionScales, x: number, output: number): number {
-  switch (prediction) {
-    case 'epsilon':
-      return output;
-    case 'v_prediction':
-      return scales.signal * output + scales.noise * x;
-    case 'sample':
-      return (x - scales.signal * output) / scales.noise;
-  }
-}
 
 /**
  * DDIM with eta = 0 (deterministic), as diffusers' `DDIMScheduler`: timesteps per
@@ -50,21 +31,32 @@ export class DdimScheduler extends BaseScheduler {
     const scales = variancePreservingPrediction(alphaNoiseScales(this.alphasCumprod[timestep]));
     const previous = alphaNoiseScales(this.alphaCumprodAt(previousTimestep));
     const { clip_sample: clip, clip_sample_range: range, prediction_type: prediction } = this.config;
-    const clipRange = clip ? range : null;
+    const x0 = this.scratchBuffer(sample.data.length);
+    predictOriginal(prediction, scales, modelOutput, sample, x0, clip ? range : null);
 
-    const original = new Float32Array(sample.data.length);
-    const next = new Float32Array(sample.data.length);
-    for (let i = 0; i < next.length; i++) {
-      const x = sample.data[i];
-      const output = modelOutput.data[i];
-      // Clipping changes x_0 only: diffusers keeps the unclipped epsilon (use_clipped_model_output off).
-      const x0 = predictOriginalAt(prediction, scales, x, output, clipRange);
-      original[i] = x0;
-      next[i] = previous.signal * x0 + previous.noise * predictNoiseAt(prediction, scales, x, output);
+    // Clipping changes x_0 only: the noise estimate is the unclipped one (diffusers' pred_epsilon,
+    // use_clipped_model_output off).
+    const x = sample.data;
+    const output = modelOutput.data;
+    const next = new Float32Array(x.length);
+    switch (prediction) {
+      case 'epsilon':
+        for (let i = 0; i < x.length; i++) next[i] = previous.signal * x0[i] + previous.noise * output[i];
+        break;
+      case 'v_prediction':
+        for (let i = 0; i < x.length; i++) {
+          next[i] = previous.signal * x0[i] + previous.noise * (scales.signal * output[i] + scales.noise * x[i]);
+        }
+        break;
+      case 'sample':
+        for (let i = 0; i < x.length; i++) {
+          next[i] = previous.signal * x0[i] + previous.noise * ((x[i] - scales.signal * output[i]) / scales.noise);
+        }
+        break;
     }
     return {
       sample: { data: next, shape: [...sample.shape] },
-      predictedOriginal: { data: original, shape: [...sample.shape] },
+      predictedOriginal: { data: Float32Array.from(x0), shape: [...sample.shape] },
     };
   }
 }

@@ -92,8 +92,9 @@ export class DpmSolverMultistepScheduler extends BaseScheduler {
     const target = coefficients(this.sigmas[index + 1]);
     // DPM-Solver++ integrates the data prediction: any model output becomes an x0 estimate.
     const scales = variancePreservingPrediction({ signal: current.alpha, noise: current.sigmaT });
-    const predictedOriginal = predictOriginal(this.config.prediction_type, scales, modelOutput, sample);
-    const original = predictedOriginal.data;
+    const original = new Float32Array(sample.data.length);
+    predictOriginal(this.config.prediction_type, scales, modelOutput, sample, original);
+    const predictedOriginal = { data: original, shape: [...sample.shape] };
     const isFinal = index === this.schedule.length - 1;
     const h = target.lambda - current.lambda;
     const decay = Math.exp(-h) - 1;

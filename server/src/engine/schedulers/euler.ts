@@ -57,7 +57,9 @@ export class EulerScheduler extends BaseScheduler {
   /** Predicted x0 (denoised D(x; sigma) in Karras et al.) from the raw model output at step `index`. */
   protected predictOriginal(modelOutput: Tensor, sample: Tensor, index: number): Tensor {
     const scales = varianceExplodingPrediction(this.sigmas[index]);
-    return predictOriginal(this.config.prediction_type, scales, modelOutput, sample);
+    const original = new Float32Array(sample.data.length);
+    predictOriginal(this.config.prediction_type, scales, modelOutput, sample, original);
+    return { data: original, shape: [...sample.shape] };
   }
 
   /**

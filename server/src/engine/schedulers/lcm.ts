@@ -5,7 +5,7 @@ import {
   addNoiseAtScales,
   alphaNoiseScales,
   numpyLinspace,
-  predictOriginalAt,
+  predictOriginal,
   variancePreservingPrediction,
 } from './schedule-math.ts';
 import { checkStepInputs } from './step-checks.ts';
@@ -59,13 +59,12 @@ export class LcmScheduler extends BaseScheduler {
     const skip = SIGMA_DATA ** 2 / (scaledTimestep ** 2 + SIGMA_DATA ** 2);
     const out = scaledTimestep / Math.sqrt(scaledTimestep ** 2 + SIGMA_DATA ** 2);
     const { clip_sample: clip, clip_sample_range: range, prediction_type: prediction } = this.config;
-    const clipRange = clip ? range : null;
+    const x0 = this.scratchBuffer(sample.data.length);
+    predictOriginal(prediction, scales, modelOutput, sample, x0, clip ? range : null);
 
-    const denoised = new Float32Array(sample.data.length);
-    for (let i = 0; i < denoised.length; i++) {
-      const x = sample.data[i];
-      denoised[i] = out * predictOriginalAt(prediction, scales, x, modelOutput.data[i], clipRange) + skip * x;
-    }
+    const x = sample.data;
+    const denoised = new Float32Array(x.length);
+    for (let i = 0; i < x.length; i++) denoised[i] = out * x0[i] + skip * x[i];
     const predictedOriginal = { data: denoised, shape: [...sample.shape] };
     // The last step returns the clean estimate; one-step sampling therefore draws no noise.
     const next = isLast

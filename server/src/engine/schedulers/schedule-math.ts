@@ -246,42 +246,36 @@ export function varianceExplodingPrediction(sigma: number): PredictionScales {
 }
 
 /**
- * The clean-sample estimate x0 from one model output, for every prediction type and scheduler
- * (diffusers' `pred_original_sample`), in float64: x is the unscaled sample, `output` the model's
- * eps, v or x0. With `clipRange` the estimate is clamped to [-clipRange, clipRange] (clip_sample).
+ * The clean-sample estimate x0 from a model output, for every prediction type and scheduler
+ * (diffusers' `pred_original_sample`), written into `out`: a Float64Array keeps the float64
+ * estimate for a step that goes on computing with it (DDIM, LCM), a Float32Array rounds it. The
+ * sample is the unscaled x; with `clipRange` the estimate is clamped to [-clipRange, clipRange]
+ * (clip_sample). The type test sits outside the loops, which run once per latent element.
  */
-export function predictOriginalAt(
-  prediction: PredictionType,
-  scales: PredictionScales,
-  x: number,
-  output: number,
-  clipRange: number | null = null,
-): number {
-  let x0: number;
-  switch (prediction) {
-    case 'epsilon':
-      x0 = (x - scales.noise * output) / scales.signal;
-      break;
-    case 'v_prediction':
-      x0 = scales.vSample * x - scales.vOutput * output;
-      break;
-    case 'sample':
-      x0 = output;
-      break;
-  }
-  return clipRange === null ? x0 : Math.min(Math.max(x0, -clipRange), clipRange);
-}
-
-/** predictOriginalAt over a whole sample, as float32. */
 export function predictOriginal(
   prediction: PredictionType,
   scales: PredictionScales,
   modelOutput: Tensor,
   sample: Tensor,
-): Tensor {
-  const data = new Float32Array(sample.data.length);
-  for (let i = 0; i < data.length; i++) {
-    data[i] = predictOriginalAt(prediction, scales, sample.data[i], modelOutput.data[i]);
+  out: Float32Array | Float64Array,
+  clipRange: number | null = null,
+): void {
+  assertSameShape(modelOutput, sample, 'predictOriginal');
+  const x = sample.data;
+  const output = modelOutput.data;
+  const { signal, noise, vSample, vOutput } = scales;
+  switch (prediction) {
+    case 'epsilon':
+      for (let i = 0; i < x.length; i++) out[i] = (x[i] - noise * output[i]) / signal;
+      break;
+    case 'v_prediction':
+      for (let i = 0; i < x.length; i++) out[i] = vSample * x[i] - vOutput * output[i];
+      break;
+    case 'sample':
+      out.set(output);
+      break;
   }
-  return { data, shape: [...sample.shape] };
+  if (clipRange !== null) {
+    for (let i = 0; i < x.length; i++) out[i] = Math.min(Math.max(out[i], -clipRange), clipRange);
+  }
 }
