@@ -2,7 +2,7 @@ import { editImage } from '@pixels/server/engine/edit-image.ts';
 import { planEdit } from '@pixels/server/engine/edit-plan.ts';
 import type { DiffusionModel } from '@pixels/server/engine/model.ts';
 import { createNoise } from '@pixels/server/engine/noise.ts';
-import { compositeLayers, heldCellsByStep, runPixelsPass } from '@pixels/server/engine/pixels-loop.ts';
+import { compositeLayers, heldStepCounts, runPixelsPass } from '@pixels/server/engine/pixels-loop.ts';
 import { createScheduler } from '@pixels/server/engine/schedulers/create-scheduler.ts';
 import { truncatedStart } from '@pixels/server/engine/schedulers/schedule-math.ts';
 import type { Tensor } from '@pixels/server/engine/tensor.ts';
@@ -212,16 +212,15 @@ describe('runPixelsPass', () => {
   });
 });
 
-describe('heldCellsByStep', () => {
-  it('lists the cells held at each step (H > thr_i) as a prefix of one order', () => {
+describe('heldStepCounts', () => {
+  it('counts the steps that hold each cell: hold_i = [H > thr_i] exactly while i < count', () => {
     const holdMap = Float32Array.of(0, 1, 0.5, 0.26, 0.25, 0.9);
     const table = [0, 0.25, 0.5, 0.75];
-    const { order, heldCount } = heldCellsByStep(holdMap, table);
-    for (let i = 0; i < table.length; i++) {
-      const expected = [...holdMap.keys()].filter((cell) => holdMap[cell] > table[i]).sort();
-      expect([...order.subarray(0, heldCount[i])].sort()).toEqual(expected);
+    const counts = heldStepCounts(holdMap, table);
+    for (const cell of holdMap.keys()) {
+      for (let i = 0; i < table.length; i++) expect(counts[cell] > i).toBe(holdMap[cell] > table[i]);
     }
-    expect([...heldCount]).toEqual([5, 4, 2, 2]);
+    expect([...counts]).toEqual([0, 4, 2, 2, 1, 4]);
   });
 });
 
