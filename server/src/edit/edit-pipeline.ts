@@ -135,6 +135,9 @@ export async function runEditPipeline(
         const elapsedMs = performance.now() - startedAt;
         const preview = settings.previews ? await stepPreviewJpeg(model, predictedOriginal, size) : undefined;
         options.onProgress({ step, totalSteps: stepCount, elapsedMs, ...(preview ? { preview } : {}) });
+        // A turn of the event loop between steps: the model's run blocks the thread and promises
+        // resolve without one, so a cancel message posted to the worker would wait for the end.
+        await new Promise((resolve) => setImmediate(resolve));
       },
     });
     const resized = await resizeRaw(imageTensorToRaw(result), source.width, source.height);
