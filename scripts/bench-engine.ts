@@ -3,12 +3,12 @@
  * seed (time and peak memory, side by side in one run), on the built-in model at 512x512.
  */
 
+import { planEdit } from '@pixels/server/engine/edit-plan.ts';
 import { runImg2ImgPass } from '@pixels/server/engine/img2img.ts';
 import type { DiffusionModel } from '@pixels/server/engine/model.ts';
 import { createNoise } from '@pixels/server/engine/noise.ts';
 import { runPixelsPass } from '@pixels/server/engine/pixels-loop.ts';
 import { createScheduler } from '@pixels/server/engine/schedulers/create-scheduler.ts';
-import { truncatedStart } from '@pixels/server/engine/schedulers/schedule-math.ts';
 import { decodeRgba, resizeRaw } from '@pixels/server/images/codec.ts';
 import { channelToMap, rawToImageTensor } from '@pixels/server/images/pixel-tensors.ts';
 import { ModelRegistry } from '@pixels/server/models/model-registry.ts';
@@ -110,7 +110,8 @@ export async function benchLoop(options: {
   const coverage = resampleMap(alpha, w, h).data;
   const holdMap = resampleMap(shapeToMap(alpha, { grow: 8, feather: 64 }), w, h).data.map((v) => 1 - v);
   const conditioning = await model.encodePrompt('', '', false);
-  const startIndex = truncatedStart(steps, strength);
+  const plan = planEdit({ steps, strength, exemplarMode: 'layered', guidance: 1, exemplarCount: 1 }, model.info);
+  const { startIndex, guidance, branches } = plan;
 
   const measure = async (kind: 'img2img' | 'pixels', sampleMemory: boolean) => {
     collectGarbage();
@@ -118,7 +119,14 @@ export async function benchLoop(options: {
     const probe: Probe = { sampleMemory, peaks: { ...baseline }, modelMs: 0 };
     const scheduler = createScheduler(model.info.schedulerConfig);
     scheduler.setTimesteps(steps);
-    const context = { model: probedModel(model, probe), scheduler, conditioning, guidance: 1, noise: createNoise(42) };
+    const context = {
+      model: probedModel(model, probe),
+      scheduler,
+      conditioning,
+      guidance,
+      branches,
+      noise: createNoise(42),
+    };
     const started = performance.now();
     if (kind === 'img2img') {
       await runImg2ImgPass({ ...context, reference: source, source, startIndex });

@@ -14,6 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { editImage } from '@pixels/server/engine/edit-image.ts';
+import { planEdit } from '@pixels/server/engine/edit-plan.ts';
 import type { DiffusionModel } from '@pixels/server/engine/model.ts';
 import { createNoise } from '@pixels/server/engine/noise.ts';
 import { createScheduler } from '@pixels/server/engine/schedulers/create-scheduler.ts';
@@ -128,13 +129,13 @@ export async function benchModels(options: BenchModelsOptions = {}): Promise<Mod
           source: image,
           exemplars: [{ image, alpha: map, editMap: map }],
           editMap: map,
-          strength: 1,
-          steps: stepCount,
+          plan: planEdit(
+            { steps: stepCount, strength: 1, exemplarMode: 'layered', guidance, exemplarCount: 1 },
+            model.info,
+          ),
           curve: 'linear',
-          mode: 'layered',
           prompt: 'a red brick wall in the afternoon sun',
           negativePrompt: 'blurry',
-          guidance,
         });
       const unet = model.sessions.unet!.stats;
       await run(steps);

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { type EditSettings, type GrayMap, MAX_SEED, resampleMap } from '@pixels/shared';
-import { editImage, totalStepCount } from '../engine/edit-image.ts';
+import { editImage } from '../engine/edit-image.ts';
+import { planEdit } from '../engine/edit-plan.ts';
 import type { ModelInfo } from '../engine/model.ts';
 import { createNoise } from '../engine/noise.ts';
 import { createScheduler } from '../engine/schedulers/create-scheduler.ts';
@@ -26,10 +27,6 @@ export interface PipelineLimits {
 /** A grey level the hold threshold can tell apart from black and white: a soft map. */
 function hasGreys(map: GrayMap): boolean {
   return map.data.some((value) => value > 0.01 && value < 0.99);
-}
-
-function passCount(settings: EditSettings, exemplarCount: number): number {
-  return settings.exemplarMode === 'iterative' ? exemplarCount : 1;
 }
 
 /**
@@ -82,22 +79,16 @@ export async function runEditPipeline(
   const prepared = cropInputs(decoded, settings, region.crop);
   const model = await registry.get(settings.model);
   const seed = settings.seed ?? randomInt(0, MAX_SEED);
-  const guidance = settings.guidance ?? model.info.defaultGuidance;
+  const plan = planEdit({ ...settings, exemplarCount: prepared.exemplars.length }, model.info);
   const { source } = prepared;
   const size = workingSizeFor(source, model.info, limits.maxPixels);
-  const totalSteps = totalStepCount(
-    settings.steps,
-    settings.strength,
-    settings.exemplarMode,
-    prepared.exemplars.length,
-  );
   options.onStart?.({
     seed,
-    totalSteps,
+    totalSteps: plan.totalSteps,
     ...size,
     crop: region.crop,
     warnings: [
-      ...mapWarnings(prepared.editMap, totalSteps / passCount(settings, prepared.exemplars.length)),
+      ...mapWarnings(prepared.editMap, plan.stepsPerPass),
       ...regionWarnings(region.region, region.crop, size),
     ],
     notes: [
@@ -112,9 +103,9 @@ export async function runEditPipeline(
     ],
   });
 
-  const earlyPng = totalSteps > 0 ? beginResultPng(decoded.source, region) : undefined;
+  const earlyPng = plan.totalSteps > 0 ? beginResultPng(decoded.source, region) : undefined;
   let output: RawImage;
-  if (totalSteps === 0) {
+  if (plan.totalSteps === 0) {
     output = decoded.source; // strength 0: nothing is denoised, so the source comes back untouched
   } else {
     const atWorkingSize = async (image: RawImage) => rawToImageTensor(await resizeRaw(image, size.width, size.height));
@@ -134,27 +125,26 @@ export async function runEditPipeline(
       source: await atWorkingSize(source),
       exemplars,
       editMap: mapAtWorkingSize(prepared.editMap),
-      strength: settings.strength,
-      steps: settings.steps,
+      plan,
       curve: settings.threshold,
-      mode: settings.exemplarMode,
       prompt: settings.prompt,
       negativePrompt: settings.negativePrompt,
-      guidance,
       signal: options.signal,
       onStep: async (step, stepCount, predictedOriginal) => {
         if (!options.onProgress) return;
         const elapsedMs = performance.now() - startedAt;
-        const preview =
-          settings.previews && predictedOriginal ? await stepPreviewJpeg(model, predictedOriginal, size) : undefined;
+        const preview = settings.previews ? await stepPreviewJpeg(model, predictedOriginal, size) : undefined;
         options.onProgress({ step, totalSteps: stepCount, elapsedMs, ...(preview ? { preview } : {}) });
+        // A turn of the event loop between steps: the model's run blocks the thread and promises
+        // resolve without one, so a cancel message posted to the worker would wait for the end.
+        await new Promise((resolve) => setImmediate(resolve));
       },
     });
     const resized = await resizeRaw(imageTensorToRaw(result), source.width, source.height);
     const crop = settings.pasteBack ? pasteBack(source, resized, prepared.editMap) : withSourceAlpha(source, resized);
     output = compositeEditRegion(decoded.source, crop, region, settings.pasteBack);
   }
-  const metadata = JSON.stringify({ ...settings, seed, model: settings.model, guidance });
+  const metadata = JSON.stringify({ ...settings, seed, model: settings.model, guidance: plan.guidance });
   const encoded = earlyPng && output === decoded.source ? await earlyPng.finish() : await encodePng(output);
   const png = addPngText(encoded, SETTINGS_PNG_KEYWORD, metadata);
   return { png, width: output.width, height: output.height, seed, engineMs: performance.now() - startedAt };

@@ -1,14 +1,14 @@
+import type { EditPlan } from './edit-plan.ts';
 import { applyGuidance } from './latent-ops.ts';
 import type { Conditioning, DiffusionModel } from './model.ts';
-import type { NoiseSource, Scheduler } from './scheduler.ts';
+import type { NoiseSource, Scheduler, SchedulerStepOutput } from './scheduler.ts';
 import type { Tensor } from './tensor.ts';
 
 /** What one model evaluation needs besides the latent; fixed for a whole pass. */
-export interface DenoiseContext {
+export interface DenoiseContext extends Pick<EditPlan, 'guidance' | 'branches'> {
   model: DiffusionModel;
   scheduler: Scheduler;
   conditioning: Conditioning;
-  guidance: number;
   /** The clean surgical composite, for models that condition on it. */
   reference: Tensor;
   /** The clean source latent, for models that condition on it too. */
@@ -16,15 +16,15 @@ export interface DenoiseContext {
   noise: NoiseSource;
 }
 
-/** Whether this model and scale call for two branches mixed by classifier-free guidance. */
-export function usesClassifierFreeGuidance(model: DiffusionModel, guidance: number): boolean {
-  return model.info.guidanceMode === 'classifier-free' && guidance > 1;
-}
-
 /** The usual diffusion step at schedule index `index`: model prediction, guidance, scheduler step. */
-export async function denoiseStep(context: DenoiseContext, latent: Tensor, index: number): Promise<Tensor> {
+export async function denoiseStep(
+  context: DenoiseContext,
+  latent: Tensor,
+  index: number,
+): Promise<SchedulerStepOutput> {
   const { model, scheduler, conditioning, guidance } = context;
-  const guided = usesClassifierFreeGuidance(model, guidance) && conditioning.hasUnconditional;
+  // The plan asks for both branches; an adapter without a negative branch still gives one.
+  const guided = context.branches === 'both' && conditioning.hasUnconditional;
   const output = await model.predict({
     sample: scheduler.scaleModelInput(latent, index),
     timestep: scheduler.timesteps[index],

@@ -1,8 +1,8 @@
-import { type ExemplarMode, type GrayMap, invertMap, resampleMap, type ThresholdCurve } from '@pixels/shared';
+import { type GrayMap, invertMap, resampleMap, type ThresholdCurve } from '@pixels/shared';
+import type { EditPlan } from './edit-plan.ts';
 import type { DiffusionModel } from './model.ts';
 import { type ExemplarLayer, runPixelsPass, throwIfCanceled } from './pixels-loop.ts';
 import type { NoiseSource, Scheduler } from './scheduler.ts';
-import { truncatedStart } from './schedulers/schedule-math.ts';
 import type { Tensor } from './tensor.ts';
 
 /** An exemplar already placed in the source frame at working size. */
@@ -26,21 +26,13 @@ export interface EditImageInput {
   exemplars: readonly PlacedExemplar[];
   /** The user's edit map at working size, white = change (already inverted if asked). */
   editMap: GrayMap;
-  strength: number;
-  steps: number;
+  /** From planEdit for this request and model. */
+  plan: EditPlan;
   curve: ThresholdCurve;
-  mode: ExemplarMode;
   prompt: string;
   negativePrompt: string;
-  guidance: number;
-  onStep?: (step: number, totalSteps: number, predictedOriginal: Tensor | null) => void | Promise<void>;
+  onStep?: (step: number, totalSteps: number, predictedOriginal: Tensor) => void | Promise<void>;
   signal?: AbortSignal;
-}
-
-/** Steps the whole edit runs, over all passes. */
-export function totalStepCount(steps: number, strength: number, mode: ExemplarMode, exemplarCount: number): number {
-  const perPass = steps - truncatedStart(steps, strength);
-  return mode === 'iterative' ? perPass * exemplarCount : perPass;
 }
 
 /** The hold map on the latent grid: 1 - edit map, area-averaged to one value per latent cell. */
@@ -54,23 +46,23 @@ function holdOnLatentGrid(editMap: GrayMap, latent: Tensor): Float32Array {
  * pass per exemplar with each output the next pass's source ('iterative'), decode.
  */
 export async function editImage(input: EditImageInput): Promise<Tensor> {
-  const { model, exemplars } = input;
+  const { model, exemplars, plan } = input;
   const passes =
-    input.mode === 'iterative'
+    plan.mode === 'iterative'
       ? exemplars.map((exemplar) => ({ layers: [exemplar], editMap: exemplar.editMap }))
       : [{ layers: exemplars, editMap: input.editMap }];
-  const perPass = input.steps - truncatedStart(input.steps, input.strength);
-  const totalSteps = perPass * passes.length;
-  if (perPass === 0) return input.source;
+  if (passes.length !== plan.passCount) {
+    throw new Error(`editImage: the plan has ${plan.passCount} passes, the ${plan.mode} edit ${passes.length}`);
+  }
+  if (plan.totalSteps === 0) return input.source;
 
-  const withUnconditional = model.info.guidanceMode === 'classifier-free' && input.guidance > 1;
-  const conditioning = await model.encodePrompt(input.prompt, input.negativePrompt, withUnconditional);
+  const conditioning = await model.encodePrompt(input.prompt, input.negativePrompt, plan.branches === 'both');
   let sourceImage = input.source;
   let decoded = input.source;
   for (const [passIndex, pass] of passes.entries()) {
     throwIfCanceled(input.signal);
     const scheduler = input.createScheduler();
-    scheduler.setTimesteps(input.steps);
+    scheduler.setTimesteps(plan.scheduleSteps);
     const source = await model.encodeImage(sourceImage);
     const layers: ExemplarLayer[] = [];
     for (const layer of pass.layers) {
@@ -81,15 +73,17 @@ export async function editImage(input: EditImageInput): Promise<Tensor> {
       model,
       scheduler,
       conditioning,
-      guidance: input.guidance,
+      guidance: plan.guidance,
+      branches: plan.branches,
       noise: input.noise,
       source,
       exemplars: layers,
       holdMap: holdOnLatentGrid(pass.editMap, source),
-      startIndex: truncatedStart(input.steps, input.strength),
+      startIndex: plan.startIndex,
       curve: input.curve,
       signal: input.signal,
-      onStep: (report) => input.onStep?.(passIndex * perPass + report.step, totalSteps, report.predictedOriginal),
+      onStep: (report) =>
+        input.onStep?.(passIndex * plan.stepsPerPass + report.step, plan.totalSteps, report.predictedOriginal),
     });
     decoded = await model.decodeLatent(latent);
     sourceImage = decoded;

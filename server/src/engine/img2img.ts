@@ -11,7 +11,7 @@ export async function runImg2ImgPass(
   const { scheduler, source, startIndex } = context;
   let latent = scheduler.addNoise(source, context.noise(source.shape), startIndex);
   for (let index = startIndex; index < scheduler.timesteps.length; index++) {
-    latent = await denoiseStep(context, latent, index);
+    latent = (await denoiseStep(context, latent, index)).sample;
   }
   return latent;
 }

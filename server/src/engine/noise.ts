@@ -2,8 +2,9 @@
  * Seeded standard normal noise that is bit-identical on every machine.
  *
  * Why it is platform independent: the uniform words come from Philox4x32-10 (Salmon et al.,
- * "Parallel random numbers: as easy as 1, 2, 3", SC'11), computed with 32-bit integer operations
- * only (Math.imul, xor, shifts and exact 16-bit partial products). Gaussians come from
+ * "Parallel random numbers: as easy as 1, 2, 3", SC'11), computed exactly: 32-bit integer
+ * operations (Math.imul, xor) and, for the high word of each product, one correctly rounded
+ * float64 product whose error is far below the rounding that recovers the word (multiplyHigh). Gaussians come from
  * Marsaglia's polar method, which needs a square root and a logarithm but no sin/cos; the square
  * root is correctly rounded by IEEE 754, and the logarithm is our own series below using only
  * +, -, *, / (each correctly rounded, and JavaScript never fuses them), so no libm enters. The
@@ -22,36 +23,36 @@ const PHILOX_M1 = 0xcd9e8d57;
 const PHILOX_W0 = 0x9e3779b9;
 const PHILOX_W1 = 0xbb67ae85;
 const PHILOX_ROUNDS = 10;
-const TWO_TO_MINUS_16 = 2 ** -16;
+
+const TWO_TO_MINUS_32 = 2 ** -32;
 
 /**
- * The high 32 bits of the 64-bit product of two uint32 values. With b split in 16-bit halves both
- * partial products stay below 2^48, so every step is exact in float64 arithmetic.
+ * The high 32 bits of the 64-bit product of two uint32 values, given its exact low 32 bits. The
+ * float64 product is within 2^12 of the exact one, so (product - low) / 2^32 lies within 2^-20 of
+ * the exact high word and rounds to it.
  */
-function multiplyHigh(a: number, b: number): number {
-  const low = a * (b & 0xffff);
-  const high = a * (b >>> 16);
-  // Multiplying by 2^-16 is exact, like dividing by 2^16, and cheaper.
-  return Math.floor((high + Math.floor(low * TWO_TO_MINUS_16)) * TWO_TO_MINUS_16);
+function multiplyHigh(a: number, b: number, low: number): number {
+  return Math.round((a * b - low) * TWO_TO_MINUS_32);
 }
 
 /**
  * One Philox4x32-10 block (Random123's `philox4x32`) into `out`: 4 counter words and 2 key words,
- * all uint32. Plain locals and no allocation: this runs once per 4 noise words.
+ * uint32 in, kept as int32 inside (the same bits; V8 keeps int32 in registers). Plain locals and
+ * no allocation: this runs once per 4 noise words.
  */
 function philoxBlock(out: Uint32Array, c0: number, c1: number, c2: number, c3: number, k0: number, k1: number): void {
   for (let round = 0; round < PHILOX_ROUNDS; round++) {
     if (round > 0) {
-      k0 = (k0 + PHILOX_W0) >>> 0;
-      k1 = (k1 + PHILOX_W1) >>> 0;
+      k0 = (k0 + PHILOX_W0) | 0;
+      k1 = (k1 + PHILOX_W1) | 0;
     }
-    const high0 = multiplyHigh(PHILOX_M0, c0);
-    const low0 = Math.imul(PHILOX_M0, c0) >>> 0;
-    const high1 = multiplyHigh(PHILOX_M1, c2);
-    const low1 = Math.imul(PHILOX_M1, c2) >>> 0;
-    c0 = (high1 ^ c1 ^ k0) >>> 0;
+    const low0 = Math.imul(PHILOX_M0, c0);
+    const low1 = Math.imul(PHILOX_M1, c2);
+    const high0 = multiplyHigh(PHILOX_M0, c0 >>> 0, low0 >>> 0);
+    const high1 = multiplyHigh(PHILOX_M1, c2 >>> 0, low1 >>> 0);
+    c0 = high1 ^ c1 ^ k0;
     c1 = low1;
-    c2 = (high0 ^ c3 ^ k1) >>> 0;
+    c2 = high0 ^ c3 ^ k1;
     c3 = low0;
   }
   out[0] = c0;
@@ -90,9 +91,11 @@ export function naturalLogOfUnit(s: number): number {
   return 2 * f * series - exponent * Math.LN2;
 }
 
-/** A uint32 word mapped to (-1, 1), never 0 or ±1; exact in float64. */
+const TWO_TO_MINUS_31 = 2 ** -31;
+
+/** A uint32 word mapped to (-1, 1), never 0 or ±1; exact in float64 (the scaling is by a power of two). */
 function toSignedUnit(word: number): number {
-  return (word - 2147483647.5) / 2147483648;
+  return (word - 2147483647.5) * TWO_TO_MINUS_31;
 }
 
 /** The normal stream of one seed. */

@@ -14,8 +14,8 @@ export interface StepReport {
   /** 1-based step of this pass. */
   step: number;
   totalSteps: number;
-  /** The current estimate of the clean latent, for previews (null if the scheduler has none). */
-  predictedOriginal: Tensor | null;
+  /** The step's estimate of the clean latent, for previews. */
+  predictedOriginal: Tensor;
 }
 
 export interface PixelsPassInput extends Omit<DenoiseContext, 'reference'> {
@@ -47,13 +47,13 @@ export function throwIfCanceled(signal: AbortSignal | undefined): void {
 }
 
 /**
- * The cells in order of how many steps they stay held (longest first), and how many are held at
- * each step: hold_i = [H > thr_i] and thr_i rises with i, so the cells held at step i are always a
- * prefix of this order. Re-injection then visits only held cells.
+ * How many steps of the pass hold each cell: hold_i = [H > thr_i] and thr_i rises with i, so a
+ * cell is held at steps 0 .. n - 1 and free from step n on. Computed once per pass, this turns every
+ * later threshold test into one integer comparison per cell.
  */
-export function heldCellsByStep(holdMap: Float32Array, thresholdTable: readonly number[]) {
+export function heldStepCounts(holdMap: Float32Array, thresholdTable: readonly number[]): Uint16Array {
   const steps = thresholdTable.length;
-  const heldSteps = new Uint16Array(holdMap.length);
+  const counts = new Uint16Array(holdMap.length);
   for (let cell = 0; cell < holdMap.length; cell++) {
     // The number of thresholds below H, by binary search over the rising table.
     let low = 0;
@@ -63,19 +63,9 @@ export function heldCellsByStep(holdMap: Float32Array, thresholdTable: readonly 
       if (holdMap[cell] > thresholdTable[middle]) low = middle + 1;
       else high = middle;
     }
-    heldSteps[cell] = low;
+    counts[cell] = low;
   }
-  // Counting sort by held steps, descending: start[k] = cells held longer than k steps, where
-  // bucket k begins; the cells held at step i are those held longer than i steps, start[i] of them.
-  const bucketSizes = new Uint32Array(steps + 1);
-  for (const count of heldSteps) bucketSizes[count]++;
-  const start = new Uint32Array(steps + 1);
-  for (let k = steps - 1; k >= 0; k--) start[k] = start[k + 1] + bucketSizes[k + 1];
-  const order = new Uint32Array(holdMap.length);
-  const next = start.slice();
-  for (let cell = 0; cell < holdMap.length; cell++) order[next[heldSteps[cell]]++] = cell;
-  const heldCount = start.subarray(0, steps);
-  return { order, heldCount };
+  return counts;
 }
 
 /**
@@ -84,8 +74,8 @@ export function heldCellsByStep(holdMap: Float32Array, thresholdTable: readonly 
  *
  * Glossary: S = source latent, E = exemplar composite, H = hold map, n_S / n_E = the one noise
  * sample per image reused at every timestep, thr_i = threshold of step i, hold_i = [H > thr_i].
- * The masking is fused and in place (one pass over the cells, no temporary latents), so PIXELS
- * costs little more than img2img in time and memory.
+ * The masking is fused and in place (no temporary latents), and every threshold test is one
+ * integer comparison against the cell's held-step count, so PIXELS costs little more than img2img.
  */
 export async function runPixelsPass(input: PixelsPassInput): Promise<Tensor> {
   const { scheduler, source, exemplars, holdMap, startIndex, noise } = input;
@@ -97,9 +87,8 @@ export async function runPixelsPass(input: PixelsPassInput): Promise<Tensor> {
   // 1. One noise sample per image, drawn in order: n_S, then n_E for each exemplar (official code).
   const sourceNoise = noise(source.shape).data;
 
-  // 2. Thresholds over the N steps actually run, and the cells each step holds.
-  const thresholdTable = thresholds(input.curve, count);
-  const held = heldCellsByStep(holdMap, thresholdTable);
+  // 2. Thresholds over the N steps actually run; heldSteps[cell] > i is hold_i of that cell.
+  const heldSteps = heldStepCounts(holdMap, thresholds(input.curve, count));
 
   // 3. The surgical latent: z = S_0 * hold_0 + E_0 * (1 - hold_0), E_0 the noised layer stack
   //    composited over S_0 by coverage, top layer last.
@@ -109,10 +98,11 @@ export async function runPixelsPass(input: PixelsPassInput): Promise<Tensor> {
   for (const layer of exemplars) {
     const E = layer.latent.data;
     const exemplarNoise = noise(layer.latent.shape).data;
-    for (let cell = 0; cell < cells; cell++) {
-      const coverage = layer.coverage[cell];
-      if (holdMap[cell] > thresholdTable[0] || coverage === 0) continue;
-      for (let i = cell; i < z.length; i += cells) {
+    for (let plane = 0; plane < z.length; plane += cells) {
+      for (let cell = 0; cell < cells; cell++) {
+        const coverage = layer.coverage[cell];
+        if (heldSteps[cell] > 0 || coverage === 0) continue;
+        const i = plane + cell;
         z[i] = coverage * (first.signal * E[i] + first.noise * exemplarNoise[i]) + (1 - coverage) * z[i];
       }
     }
@@ -127,22 +117,27 @@ export async function runPixelsPass(input: PixelsPassInput): Promise<Tensor> {
   for (let i = 0; i < count; i++) {
     throwIfCanceled(input.signal);
     const index = startIndex + i;
-    // 4. Re-inject the source where it is still held: z = S_i * hold_i + z * (1 - hold_i).
+    // 4. Re-inject the source where it is still held: z = S_i * hold_i + z * (1 - hold_i), in
+    //    place, one run of held cells at a time (maps are smooth, so runs are long).
     if (i > 0) {
       const { signal, noise: noiseScale } = scheduler.noiseScales(index);
       const data = latent.data;
-      const heldCount = held.heldCount[i];
-      // Plane by plane: the held cells come in ascending runs, so memory is read in order.
-      for (let plane = 0; plane < data.length; plane += cells) {
-        for (let k = 0; k < heldCount; k++) {
-          const offset = plane + held.order[k];
-          data[offset] = signal * S[offset] + noiseScale * sourceNoise[offset];
+      for (let cell = 0; cell < cells; ) {
+        while (cell < cells && heldSteps[cell] <= i) cell++;
+        const runStart = cell;
+        while (cell < cells && heldSteps[cell] > i) cell++;
+        for (let plane = 0; plane < data.length; plane += cells) {
+          const runEnd = plane + cell;
+          for (let offset = plane + runStart; offset < runEnd; offset++) {
+            data[offset] = signal * S[offset] + noiseScale * sourceNoise[offset];
+          }
         }
       }
     }
     // 5. The usual step: prediction (with guidance), scheduler step.
-    latent = await denoiseStep(context, latent, index);
-    await input.onStep?.({ step: i + 1, totalSteps: count, predictedOriginal: scheduler.predictedOriginal });
+    const { sample, predictedOriginal } = await denoiseStep(context, latent, index);
+    latent = sample;
+    await input.onStep?.({ step: i + 1, totalSteps: count, predictedOriginal });
   }
   throwIfCanceled(input.signal);
   return latent;

@@ -28,6 +28,14 @@ export interface NoiseScales {
   noise: number;
 }
 
+/** What one `step` computed: the sample at the next timestep and the clean estimate it came from. */
+export interface SchedulerStepOutput {
+  /** x_{t-1} (diffusers' `prev_sample`). */
+  sample: Tensor;
+  /** The predicted clean sample x0 (diffusers' `pred_original_sample`; LCM's `denoised`), for previews. */
+  predictedOriginal: Tensor;
+}
+
 /** Draws standard normal noise of a shape (seeded; used by ancestral and LCM steps). */
 export type NoiseSource = (shape: readonly number[]) => Tensor;
 
@@ -48,8 +56,8 @@ export interface Scheduler {
   setTimesteps(count: number): void;
   /** Scales the model input at step `index` (Euler family divides by sqrt(sigma^2 + 1)). */
   scaleModelInput(sample: Tensor, index: number): Tensor;
-  /** One denoising step from timesteps[index] to the next; returns the new sample. */
-  step(modelOutput: Tensor, index: number, sample: Tensor, noise: NoiseSource): Tensor;
+  /** One denoising step from timesteps[index] to the next. */
+  step(modelOutput: Tensor, index: number, sample: Tensor, noise: NoiseSource): SchedulerStepOutput;
   /** The coefficients of `addNoise` at timesteps[index], for fused in-place mixing. */
   noiseScales(index: number): NoiseScales;
   /**
@@ -57,6 +65,4 @@ export interface Scheduler {
    * scheduler's own parametrisation (so `step(…, index, addNoise(x0, n, index))` is consistent).
    */
   addNoise(clean: Tensor, noise: Tensor, index: number): Tensor;
-  /** Predicted clean sample x0 from the last `step` call, for cheap previews (null before). */
-  readonly predictedOriginal: Tensor | null;
 }

@@ -1,9 +1,12 @@
 import { editImage } from '@pixels/server/engine/edit-image.ts';
+import { planEdit } from '@pixels/server/engine/edit-plan.ts';
+import type { DiffusionModel } from '@pixels/server/engine/model.ts';
 import { createNoise } from '@pixels/server/engine/noise.ts';
-import { compositeLayers, heldCellsByStep, runPixelsPass } from '@pixels/server/engine/pixels-loop.ts';
+import { compositeLayers, heldStepCounts, runPixelsPass } from '@pixels/server/engine/pixels-loop.ts';
 import { createScheduler } from '@pixels/server/engine/schedulers/create-scheduler.ts';
 import { truncatedStart } from '@pixels/server/engine/schedulers/schedule-math.ts';
 import type { Tensor } from '@pixels/server/engine/tensor.ts';
+import type { ExemplarMode } from '@pixels/shared';
 import { describe, expect, it } from 'vitest';
 import { createAnalyticModel, testImage } from './analytic-model.ts';
 
@@ -68,7 +71,7 @@ async function officialLoop(options: {
     const u = out.unconditional!.data;
     const c = out.conditional.data;
     const guided = { data: u.map((value, k) => value + options.guidance * (c[k] - value)), shape: latent.shape };
-    z = scheduler.step(guided, index, latent, noise).data;
+    z = scheduler.step(guided, index, latent, noise).sample.data;
   }
   return { data: z, shape: options.source.shape };
 }
@@ -91,6 +94,7 @@ describe('runPixelsPass', () => {
       scheduler,
       conditioning: await model.encodePrompt('', '', true),
       guidance: settings.guidance,
+      branches: 'both',
       noise: createNoise(settings.seed),
       source,
       exemplars: [{ latent: exemplar, coverage }],
@@ -113,6 +117,7 @@ describe('runPixelsPass', () => {
       scheduler,
       conditioning: await model.encodePrompt('', '', false),
       guidance: 1,
+      branches: 'conditional',
       noise: createNoise(7),
       source,
       exemplars: [{ latent: exemplar, coverage: new Float32Array(H * W).fill(1) }],
@@ -144,6 +149,7 @@ describe('runPixelsPass', () => {
       scheduler,
       conditioning: await model.encodePrompt('', '', false),
       guidance: 1,
+      branches: 'conditional',
       noise: createNoise(2),
       source,
       exemplars: [{ latent: exemplar, coverage }],
@@ -189,6 +195,7 @@ describe('runPixelsPass', () => {
       scheduler,
       conditioning: await model.encodePrompt('', '', false),
       guidance: 1,
+      branches: 'conditional',
       noise: createNoise(1),
       source,
       exemplars: [{ latent: exemplar, coverage: new Float32Array(H * W).fill(1) }],
@@ -205,16 +212,15 @@ describe('runPixelsPass', () => {
   });
 });
 
-describe('heldCellsByStep', () => {
-  it('lists the cells held at each step (H > thr_i) as a prefix of one order', () => {
+describe('heldStepCounts', () => {
+  it('counts the steps that hold each cell: hold_i = [H > thr_i] exactly while i < count', () => {
     const holdMap = Float32Array.of(0, 1, 0.5, 0.26, 0.25, 0.9);
     const table = [0, 0.25, 0.5, 0.75];
-    const { order, heldCount } = heldCellsByStep(holdMap, table);
-    for (let i = 0; i < table.length; i++) {
-      const expected = [...holdMap.keys()].filter((cell) => holdMap[cell] > table[i]).sort();
-      expect([...order.subarray(0, heldCount[i])].sort()).toEqual(expected);
+    const counts = heldStepCounts(holdMap, table);
+    for (const cell of holdMap.keys()) {
+      for (let i = 0; i < table.length; i++) expect(counts[cell] > i).toBe(holdMap[cell] > table[i]);
     }
-    expect([...heldCount]).toEqual([5, 4, 2, 2]);
+    expect([...counts]).toEqual([0, 4, 2, 2, 1, 4]);
   });
 });
 
@@ -226,13 +232,12 @@ describe('editImage', () => {
     createScheduler: () => createScheduler(createAnalyticModel().info.schedulerConfig),
     source,
     editMap,
-    strength: 0.5,
-    steps: 8,
     curve: 'linear' as const,
     prompt: '',
     negativePrompt: '',
-    guidance: 1,
   };
+  const planFor = (model: DiffusionModel, exemplarMode: ExemplarMode, exemplarCount: number, strength = 0.5) =>
+    planEdit({ steps: 8, strength, exemplarMode, guidance: 1, exemplarCount }, model.info);
 
   it('returns the source untouched when no step runs (strength 0)', async () => {
     const model = createAnalyticModel();
@@ -241,8 +246,7 @@ describe('editImage', () => {
       model,
       noise: createNoise(1),
       exemplars: [{ ...exemplar, editMap }],
-      strength: 0,
-      mode: 'layered',
+      plan: planFor(model, 'layered', 1, 0),
     });
     expect(out).toBe(source);
     expect(model.calls).toHaveLength(0);
@@ -259,7 +263,7 @@ describe('editImage', () => {
         { ...exemplar, editMap },
         { ...exemplar, editMap },
       ],
-      mode: 'layered',
+      plan: planFor(layered, 'layered', 2),
     });
     expect(layered.calls).toHaveLength(4);
     const iterative = createAnalyticModel();
@@ -271,7 +275,7 @@ describe('editImage', () => {
         { ...exemplar, editMap },
         { ...exemplar, editMap },
       ],
-      mode: 'iterative',
+      plan: planFor(iterative, 'iterative', 2),
       onStep: (step, total) => {
         steps.push(step, total);
       },
@@ -282,14 +286,16 @@ describe('editImage', () => {
   });
 
   it('is deterministic for a seed and differs across seeds', async () => {
-    const run = (seed: number) =>
-      editImage({
+    const run = (seed: number) => {
+      const model = createAnalyticModel();
+      return editImage({
         ...base,
-        model: createAnalyticModel(),
+        model,
         noise: createNoise(seed),
         exemplars: [{ ...exemplar, editMap }],
-        mode: 'layered',
+        plan: planFor(model, 'layered', 1),
       });
+    };
     const [a, b, c] = await Promise.all([run(5), run(5), run(6)]);
     expect(Array.from(a.data)).toEqual(Array.from(b.data));
     expect(Array.from(a.data)).not.toEqual(Array.from(c.data));

@@ -11,10 +11,10 @@ import { ResultStore } from '@pixels/server/jobs/result-store.ts';
 import { createJsonLogger } from '@pixels/server/observability/logger.ts';
 import { EditSettings, PixelsError } from '@pixels/shared';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { encodePng } from '../http/png-bytes.ts';
+import { encodePng, gradientPng } from '../http/png-bytes.ts';
 import { ScriptedEditRunner } from './scripted-edit-runner.ts';
 
-const INPUTS: EditInputs = { source: new Uint8Array([1]), exemplars: [new Uint8Array([2])] };
+const INPUTS: EditInputs = { source: gradientPng(8, 8), exemplars: [new Uint8Array([2])] };
 
 /** Settings whose prompt names the submitter, so a runner's start order shows who was served. */
 function settings(label: string, steps = 2): EditSettings {

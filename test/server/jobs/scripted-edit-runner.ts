@@ -1,12 +1,15 @@
+import { EditFailed } from '@pixels/server/edit/edit-failure.ts';
 import type { DeviceReport, EditInputs, EditOutcome, EditRunner, RunOptions } from '@pixels/server/edit/edit-runner.ts';
-import { type EditSettings, type ModelSummary, PixelsError } from '@pixels/shared';
+import { probeImage } from '@pixels/server/images/probe.ts';
+import { DEFAULT_LIMITS, type EditSettings, type ModelSummary, PixelsError } from '@pixels/shared';
 import { encodePng } from '../http/png-bytes.ts';
 
 /**
- * A test double of the EditRunner contract for the queue's and the app's unit tests: it reports
- * `settings.steps` steps, each `stepMs` long (or held until `release()` when `holdSteps` is set),
- * honours the abort signal between steps as the real runner does, and returns a small PNG.
- * End-to-end tests use the real runner instead.
+ * A test double of the EditRunner contract for the queue's and the app's unit tests: it checks the
+ * source's header as the real pipeline does, reports `settings.steps` steps, each `stepMs` long (or
+ * held until `release()` when `holdSteps` is set), honours the abort signal between steps as the
+ * real runner does, and returns a small PNG. test/server/edit/edit-runner-contract.test.ts holds it
+ * to the real runner's contract; end-to-end tests use the real runner instead.
  */
 export class ScriptedEditRunner implements EditRunner {
   /** The settings of each run, in the order runs started. */
@@ -16,6 +19,7 @@ export class ScriptedEditRunner implements EditRunner {
   probes = 0;
   isAlive = true;
   private waiters: (() => void)[] = [];
+  private hasCrashed = false;
 
   constructor(
     private readonly options: {
@@ -28,6 +32,8 @@ export class ScriptedEditRunner implements EditRunner {
       probe?: DeviceReport | Error | (() => DeviceReport | Error);
       /** The finished PNG (default a small one). */
       result?: Uint8Array;
+      /** The first job to reach this step fails as a job whose worker thread died (the real runner's fault injection). */
+      crashAtStep?: number;
     } = {},
   ) {}
 
@@ -42,8 +48,9 @@ export class ScriptedEditRunner implements EditRunner {
     return this.waiters.length;
   }
 
-  async run(settings: EditSettings, _inputs: EditInputs, options: RunOptions = {}): Promise<EditOutcome> {
+  async run(settings: EditSettings, inputs: EditInputs, options: RunOptions = {}): Promise<EditOutcome> {
     this.started.push(settings);
+    await probeImage(inputs.source, 'source', DEFAULT_LIMITS.maxPixels);
     const began = performance.now();
     const seed = settings.seed ?? 1234;
     const totalSteps = settings.steps;
@@ -61,6 +68,15 @@ export class ScriptedEditRunner implements EditRunner {
       if (options.signal?.aborted) throw new PixelsError('canceled', 'The edit was canceled.');
       const failure = this.options.failWith?.(settings);
       if (failure) throw failure;
+      if (step === this.options.crashAtStep && !this.hasCrashed) {
+        this.hasCrashed = true;
+        throw new EditFailed({
+          code: 'worker_lost',
+          message: 'The worker thread running this edit died (scripted) and was restarted; resend the edit.',
+          reason: 'worker_lost',
+          detail: 'scripted crash',
+        });
+      }
       options.onProgress?.({
         step,
         totalSteps,
@@ -111,6 +127,7 @@ export class ScriptedEditRunner implements EditRunner {
   /** One step's work; an abort ends a held step early, as a real step ends and the runner then looks at the signal. */
   private wait(signal: AbortSignal | undefined): Promise<void> {
     return new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
       if (this.options.holdSteps) this.waiters.push(resolve);
       else setTimeout(resolve, this.options.stepMs ?? 2);
       signal?.addEventListener(

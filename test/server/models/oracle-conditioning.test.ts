@@ -120,6 +120,7 @@ async function checkDdimPass(name: string, guidance: number, tolerance: number) 
     scheduler,
     conditioning,
     guidance,
+    branches: withUnconditional ? 'both' : 'conditional',
     noise: createNoise(11),
     source: sample(4),
     exemplars: [{ latent: exemplar, coverage: new Float32Array(cells).fill(1) }],

@@ -56,6 +56,7 @@ async function runPass(model: DiffusionModel, steps: number, strength: number, c
     scheduler,
     conditioning,
     guidance: 1,
+    branches: 'conditional',
     noise: createNoise(SEED),
     source,
     exemplars: [{ latent: exemplar, coverage }],

@@ -46,7 +46,7 @@ export function schedulerNameForClass(className: unknown): SchedulerName {
   throw new PixelsError(
     'model_error',
     `scheduler_config._class_name: expected one of ${Object.keys(SCHEDULER_CLASSES).join(', ')}, ` +
-      `got ${JSON.stringify(className)}; choose a scheduler explicitly to run this model`,
+      `got ${JSON.stringify(className)}; PIXELS has no sampler for this class, so use a model exported with one of these`,
     'scheduler_config._class_name',
   );
 }

@@ -1,16 +1,16 @@
-import type { NoiseScales, NoiseSource, Scheduler } from '../scheduler.ts';
+import type { NoiseScales, NoiseSource, SchedulerStepOutput } from '../scheduler.ts';
 import type { Tensor } from '../tensor.ts';
+import { BaseScheduler } from './base-scheduler.ts';
 import {
   alphaFromSigma,
   alphaNoiseScales,
-  numpyLinspace,
-  roundHalfToEven,
-  scaleAndAdd,
+  predictOriginal,
   sigmasFromAlphas,
-  trailingTimesteps,
+  spacedTimesteps,
+  variancePreservingPrediction,
 } from './schedule-math.ts';
-import { type ResolvedSchedulerConfig, trainingAlphasCumprod } from './scheduler-config.ts';
-import { checkScheduleIndex, checkStepCount, checkStepInputs, checkTimestepsInRange } from './step-checks.ts';
+import type { ResolvedSchedulerConfig } from './scheduler-config.ts';
+import { checkScheduleIndex, checkStepInputs } from './step-checks.ts';
 
 /** The VP-form coefficients at noise level sigma: x_t = alpha x0 + sigmaT noise, and log-SNR lambda. */
 function coefficients(sigma: number): { alpha: number; sigmaT: number; lambda: number } {
@@ -30,41 +30,24 @@ function coefficients(sigma: number): { alpha: number; sigmaT: number; lambda: n
  * Timesteps: its own variants of the spacings, computed over N + 1 points with the last dropped
  * (see schedule-math.ts), and cut at `lambda_min_clipped`.
  */
-export class DpmSolverMultistepScheduler implements Scheduler {
+export class DpmSolverMultistepScheduler extends BaseScheduler {
   readonly name = 'dpm++2m';
   readonly initNoiseSigma = 1;
-  private readonly alphasCumprod: Float64Array;
   private readonly trainingSigmas: Float64Array;
-  private schedule: number[] = [];
   /** sigma at each timestep of the schedule, then a final 0. */
   private sigmas: number[] = [];
   /** x0 estimate of the previous step (m_{i-1}), for the second-order correction. */
   private previousOriginal: Float32Array | null = null;
-  private lastOriginal: Tensor | null = null;
   private lastIndex: number | null = null;
 
-  constructor(readonly config: ResolvedSchedulerConfig) {
-    this.alphasCumprod = trainingAlphasCumprod(config);
+  constructor(config: ResolvedSchedulerConfig) {
+    super(config);
     this.trainingSigmas = sigmasFromAlphas(this.alphasCumprod);
   }
 
-  get timesteps(): readonly number[] {
-    return this.schedule;
-  }
-
-  get predictedOriginal(): Tensor | null {
-    return this.lastOriginal;
-  }
-
-  setTimesteps(count: number): void {
-    const trainSteps = this.config.num_train_timesteps;
-    checkStepCount(this.name, count, trainSteps);
-    const schedule = this.spacedTimesteps(count);
-    checkTimestepsInRange(this.name, schedule, trainSteps);
-    this.schedule = schedule;
-    this.sigmas = [...schedule.map((timestep) => this.trainingSigmas[timestep]), 0];
+  protected override resetState(): void {
+    this.sigmas = [...this.schedule.map((timestep) => this.trainingSigmas[timestep]), 0];
     this.previousOriginal = null;
-    this.lastOriginal = null;
     this.lastIndex = null;
   }
 
@@ -81,27 +64,16 @@ export class DpmSolverMultistepScheduler implements Scheduler {
     return trainSteps - clipped;
   }
 
-  private spacedTimesteps(count: number): number[] {
-    const last = this.lastTimestep();
-    switch (this.config.timestep_spacing) {
-      case 'leading': {
-        // (0..N) * (last // (N + 1)) reversed, its final 0 dropped, plus steps_offset.
-        const ratio = Math.floor(last / (count + 1));
-        return Array.from({ length: count }, (_, i) => (count - i) * ratio + this.config.steps_offset);
-      }
-      case 'trailing':
-        return trailingTimesteps(this.config.num_train_timesteps, count, last);
-      case 'linspace':
-        return numpyLinspace(0, last - 1, count + 1)
-          .map(roundHalfToEven)
-          .reverse()
-          .slice(0, count);
-    }
-  }
-
-  scaleModelInput(sample: Tensor, index: number): Tensor {
-    checkScheduleIndex(this.name, this.schedule, index);
-    return sample;
+  protected layOutTimesteps(count: number): number[] {
+    const { timestep_spacing: spacing, num_train_timesteps: trainSteps, steps_offset: stepsOffset } = this.config;
+    return spacedTimesteps(count, {
+      spacing,
+      trainSteps,
+      stepsOffset,
+      grid: 'steps-and-final',
+      linspaceValues: 'integer',
+      end: this.lastTimestep(),
+    });
   }
 
   /**
@@ -111,14 +83,18 @@ export class DpmSolverMultistepScheduler implements Scheduler {
    * x_t = (sigmaT_t / sigmaT_s0) x - alpha_t (e^-h - 1) (D0 + D1 / 2).
    * Must be called for consecutive indices after the first.
    */
-  step(modelOutput: Tensor, index: number, sample: Tensor, _noise: NoiseSource): Tensor {
+  step(modelOutput: Tensor, index: number, sample: Tensor, _noise: NoiseSource): SchedulerStepOutput {
     checkStepInputs(this.name, this.schedule, index, modelOutput, sample);
     if (this.lastIndex !== null && index !== this.lastIndex + 1) {
       throw new Error(`dpm++2m scheduler: step ${index} after step ${this.lastIndex}; steps must be consecutive`);
     }
     const current = coefficients(this.sigmas[index]);
     const target = coefficients(this.sigmas[index + 1]);
-    const original = this.convertModelOutput(modelOutput, sample, current.alpha, current.sigmaT);
+    // DPM-Solver++ integrates the data prediction: any model output becomes an x0 estimate.
+    const scales = variancePreservingPrediction({ signal: current.alpha, noise: current.sigmaT });
+    const original = new Float32Array(sample.data.length);
+    predictOriginal(this.config.prediction_type, scales, modelOutput, sample, original);
+    const predictedOriginal = { data: original, shape: [...sample.shape] };
     const isFinal = index === this.schedule.length - 1;
     const h = target.lambda - current.lambda;
     const decay = Math.exp(-h) - 1;
@@ -137,31 +113,11 @@ export class DpmSolverMultistepScheduler implements Scheduler {
     }
     this.previousOriginal = original;
     this.lastIndex = index;
-    this.lastOriginal = { data: original, shape: [...sample.shape] };
-    return { data: next, shape: [...sample.shape] };
+    return { sample: { data: next, shape: [...sample.shape] }, predictedOriginal };
   }
 
-  /** DPM-Solver++ integrates the data prediction: turn any model output into an x0 estimate. */
-  private convertModelOutput(modelOutput: Tensor, sample: Tensor, alpha: number, sigmaT: number): Float32Array {
-    const original = new Float32Array(sample.data.length);
-    const prediction = this.config.prediction_type;
-    for (let i = 0; i < original.length; i++) {
-      const x = sample.data[i];
-      const output = modelOutput.data[i];
-      if (prediction === 'epsilon') original[i] = (x - sigmaT * output) / alpha;
-      else if (prediction === 'v_prediction') original[i] = alpha * x - sigmaT * output;
-      else original[i] = output;
-    }
-    return original;
-  }
-
-  noiseScales(index: number): NoiseScales {
+  override noiseScales(index: number): NoiseScales {
     checkScheduleIndex(this.name, this.schedule, index);
     return alphaNoiseScales(alphaFromSigma(this.sigmas[index]));
-  }
-
-  addNoise(clean: Tensor, noise: Tensor, index: number): Tensor {
-    const scales = this.noiseScales(index);
-    return scaleAndAdd(clean, scales.signal, noise, scales.noise);
   }
 }

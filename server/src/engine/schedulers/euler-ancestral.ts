@@ -1,4 +1,4 @@
-import type { NoiseSource, SchedulerName } from '../scheduler.ts';
+import type { NoiseSource, SchedulerName, SchedulerStepOutput } from '../scheduler.ts';
 import type { Tensor } from '../tensor.ts';
 import { EulerScheduler } from './euler.ts';
 import { checkStepInputs } from './step-checks.ts';
@@ -16,14 +16,15 @@ export class EulerAncestralScheduler extends EulerScheduler {
    * sigmaUp = the noise added, sigmaDown = the level the deterministic Euler step reaches,
    * sigmaDown^2 + sigmaUp^2 = sigmaTo^2.
    */
-  override step(modelOutput: Tensor, index: number, sample: Tensor, noise: NoiseSource): Tensor {
+  override step(modelOutput: Tensor, index: number, sample: Tensor, noise: NoiseSource): SchedulerStepOutput {
     checkStepInputs(this.name, this.timesteps, index, modelOutput, sample);
     const sigmaFrom = this.sigmas[index];
     const sigmaTo = this.sigmas[index + 1];
     const sigmaUp = Math.sqrt((sigmaTo ** 2 * (sigmaFrom ** 2 - sigmaTo ** 2)) / sigmaFrom ** 2);
     // max(0, ·) guards a rounding-negative square when sigmaUp ≈ sigmaTo.
     const sigmaDown = Math.sqrt(Math.max(sigmaTo ** 2 - sigmaUp ** 2, 0));
-    const original = this.predictOriginal(modelOutput, sample, sigmaFrom);
+    const predictedOriginal = this.predictOriginal(modelOutput, sample, index);
+    const original = predictedOriginal.data;
     const fresh = sigmaUp > 0 ? noise(sample.shape).data : null;
     const next = new Float32Array(sample.data.length);
     for (let i = 0; i < next.length; i++) {
@@ -31,7 +32,6 @@ export class EulerAncestralScheduler extends EulerScheduler {
       const deterministic = sample.data[i] + derivative * (sigmaDown - sigmaFrom);
       next[i] = fresh ? deterministic + fresh[i] * sigmaUp : deterministic;
     }
-    this.lastOriginal = { data: original, shape: [...sample.shape] };
-    return { data: next, shape: [...sample.shape] };
+    return { sample: { data: next, shape: [...sample.shape] }, predictedOriginal };
   }
 }

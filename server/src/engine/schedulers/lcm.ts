@@ -1,8 +1,14 @@
-import type { NoiseScales, NoiseSource, Scheduler } from '../scheduler.ts';
+import type { NoiseSource, SchedulerStepOutput } from '../scheduler.ts';
 import type { Tensor } from '../tensor.ts';
-import { addNoiseAtAlpha, alphaNoiseScales, numpyLinspace, scaleAndAdd } from './schedule-math.ts';
-import { type ResolvedSchedulerConfig, trainingAlphasCumprod } from './scheduler-config.ts';
-import { checkScheduleIndex, checkStepCount, checkStepInputs } from './step-checks.ts';
+import { BaseScheduler } from './base-scheduler.ts';
+import {
+  addNoiseAtScales,
+  alphaNoiseScales,
+  numpyLinspace,
+  predictOriginal,
+  variancePreservingPrediction,
+} from './schedule-math.ts';
+import { checkStepInputs } from './step-checks.ts';
 
 /** sigma_data of the consistency-model boundary condition (LCM paper, fixed at 0.5). */
 const SIGMA_DATA = 0.5;
@@ -18,88 +24,52 @@ const SIGMA_DATA = 0.5;
  * runs all N steps within the lower part of the distillation schedule; here the engine truncates
  * the full schedule like every other scheduler (`truncatedStart`).
  */
-export class LcmScheduler implements Scheduler {
+export class LcmScheduler extends BaseScheduler {
   readonly name = 'lcm';
   readonly initNoiseSigma = 1;
-  private readonly alphasCumprod: Float64Array;
-  private readonly finalAlphaCumprod: number;
-  private schedule: number[] = [];
-  private lastOriginal: Tensor | null = null;
 
-  constructor(readonly config: ResolvedSchedulerConfig) {
-    this.alphasCumprod = trainingAlphasCumprod(config);
-    this.finalAlphaCumprod = config.set_alpha_to_one ? 1 : this.alphasCumprod[0];
+  protected override get maxStepCount(): number {
+    return this.config.original_inference_steps;
   }
 
-  get timesteps(): readonly number[] {
-    return this.schedule;
-  }
-
-  /** The denoised estimate of the last step (diffusers' `denoised`, what LCM pipelines decode). */
-  get predictedOriginal(): Tensor | null {
-    return this.lastOriginal;
-  }
-
-  setTimesteps(count: number): void {
+  protected layOutTimesteps(count: number): number[] {
     const originalSteps = this.config.original_inference_steps;
-    checkStepCount(this.name, count, originalSteps);
     const skipping = Math.floor(this.config.num_train_timesteps / originalSteps);
     // The distillation schedule, noisiest first: originalSteps * k - 1, ..., 2k - 1, k - 1.
     const distillation = Array.from({ length: originalSteps }, (_, i) => (originalSteps - i) * skipping - 1);
     const picks = numpyLinspace(0, originalSteps, count, false).map(Math.floor);
-    this.schedule = picks.map((pick) => distillation[pick]);
-    this.lastOriginal = null;
-  }
-
-  scaleModelInput(sample: Tensor, index: number): Tensor {
-    checkScheduleIndex(this.name, this.schedule, index);
-    return sample;
+    return picks.map((pick) => distillation[pick]);
   }
 
   /**
-   * Glossary: alphaProduct = alpha-bar at t_n, previousAlphaProduct = at t_{n-1} (the next
-   * timestep of the schedule), original = x0 from the model output, denoised = f_theta =
-   * c_skip x + c_out x0 with c_skip = sigma_data^2 / ((t s)^2 + sigma_data^2) and
-   * c_out = t s / sqrt((t s)^2 + sigma_data^2), s = timestep_scaling.
+   * Glossary: scales = the noise scales at t_n, previousAlphaProduct = alpha-bar at t_{n-1} (the next
+   * timestep of the schedule), x0 = the clean sample read from the model output, denoised =
+   * f_theta = c_skip x + c_out x0 with c_skip = sigma_data^2 / ((t s)^2 + sigma_data^2) and
+   * c_out = t s / sqrt((t s)^2 + sigma_data^2), s = timestep_scaling. The predicted original is
+   * `denoised`, what LCM pipelines decode.
    */
-  step(modelOutput: Tensor, index: number, sample: Tensor, noise: NoiseSource): Tensor {
+  step(modelOutput: Tensor, index: number, sample: Tensor, noise: NoiseSource): SchedulerStepOutput {
     checkStepInputs(this.name, this.schedule, index, modelOutput, sample);
     const timestep = this.schedule[index];
     const isLast = index === this.schedule.length - 1;
     const previousTimestep = isLast ? timestep : this.schedule[index + 1];
-    const alphaProduct = this.alphasCumprod[timestep];
-    const previousAlphaProduct = previousTimestep >= 0 ? this.alphasCumprod[previousTimestep] : this.finalAlphaCumprod;
-    const signal = Math.sqrt(alphaProduct);
-    const noiseLevel = Math.sqrt(1 - alphaProduct);
+    const previousAlphaProduct = this.alphaCumprodAt(previousTimestep);
+    const scales = variancePreservingPrediction(alphaNoiseScales(this.alphasCumprod[timestep]));
     const scaledTimestep = timestep * this.config.timestep_scaling;
     const skip = SIGMA_DATA ** 2 / (scaledTimestep ** 2 + SIGMA_DATA ** 2);
     const out = scaledTimestep / Math.sqrt(scaledTimestep ** 2 + SIGMA_DATA ** 2);
     const { clip_sample: clip, clip_sample_range: range, prediction_type: prediction } = this.config;
+    const x0 = this.scratchBuffer(sample.data.length);
+    predictOriginal(prediction, scales, modelOutput, sample, x0, clip ? range : null);
 
-    const denoised = new Float32Array(sample.data.length);
-    for (let i = 0; i < denoised.length; i++) {
-      const x = sample.data[i];
-      const output = modelOutput.data[i];
-      let x0: number;
-      if (prediction === 'epsilon') x0 = (x - noiseLevel * output) / signal;
-      else if (prediction === 'v_prediction') x0 = signal * x - noiseLevel * output;
-      else x0 = output;
-      if (clip) x0 = Math.min(Math.max(x0, -range), range);
-      denoised[i] = out * x0 + skip * x;
-    }
-    this.lastOriginal = { data: denoised, shape: [...sample.shape] };
+    const x = sample.data;
+    const denoised = new Float32Array(x.length);
+    for (let i = 0; i < x.length; i++) denoised[i] = out * x0[i] + skip * x[i];
+    const predictedOriginal = { data: denoised, shape: [...sample.shape] };
     // The last step returns the clean estimate; one-step sampling therefore draws no noise.
-    if (isLast) return { data: Float32Array.from(denoised), shape: [...sample.shape] };
-    return addNoiseAtAlpha(this.lastOriginal, noise(sample.shape), previousAlphaProduct);
-  }
-
-  noiseScales(index: number): NoiseScales {
-    checkScheduleIndex(this.name, this.schedule, index);
-    return alphaNoiseScales(this.alphasCumprod[this.schedule[index]]);
-  }
-
-  addNoise(clean: Tensor, noise: Tensor, index: number): Tensor {
-    const scales = this.noiseScales(index);
-    return scaleAndAdd(clean, scales.signal, noise, scales.noise);
+    const next = isLast
+      ? { data: Float32Array.from(denoised), shape: [...sample.shape] }
+      : addNoiseAtScales(predictedOriginal, noise(sample.shape), alphaNoiseScales(previousAlphaProduct));
+    return { sample: next, predictedOriginal };
   }
 }

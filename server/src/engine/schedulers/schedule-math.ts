@@ -128,20 +128,47 @@ export function numpyArange(start: number, stop: number, step: number, limit: nu
   return Array.from({ length }, (_, i) => start + i * delta);
 }
 
-/** Leading spacing: (0..count-1) * (T // count), noisiest first, plus steps_offset. */
-export function leadingTimesteps(trainSteps: number, count: number, stepsOffset: number): number[] {
-  const ratio = Math.floor(trainSteps / count);
-  return Array.from({ length: count }, (_, i) => (count - 1 - i) * ratio + stepsOffset);
-}
-
 /** Trailing spacing: round(arange(from, 0, -T/count)) - 1, so the first step is at from - 1. */
 export function trailingTimesteps(trainSteps: number, count: number, from = trainSteps): number[] {
   return numpyArange(from, 0, -trainSteps / count, count).map((value) => roundHalfToEven(value) - 1);
 }
 
-/** linspace(0, last, count) reversed, unrounded (Euler keeps them as float32 values). */
-export function linspaceTimesteps(last: number, count: number): number[] {
-  return numpyLinspace(0, last, count).reverse();
+/** The spacing options of one scheduler class (see the table at the top of this file). */
+export interface SpacingOptions {
+  spacing: TimestepSpacing;
+  /** T, the training timesteps. */
+  trainSteps: number;
+  /** Added to leading timesteps only. */
+  stepsOffset: number;
+  /**
+   * 'steps': the grid has N points (DDIM, Euler, Euler a). 'steps-and-final': DPM-Solver++ lays out
+   * N + 1 points and drops the final one (leading and linspace).
+   */
+  grid: 'steps' | 'steps-and-final';
+  /** 'integer': linspace values are rounded (DDIM, DPM-Solver++); 'float32': kept as float32 (Euler). */
+  linspaceValues: 'integer' | 'float32';
+  /** One past the last usable timestep (DPM-Solver++'s lambda_min_clipped cut); default T. */
+  end?: number;
+}
+
+/** The N timesteps of a schedule, noisiest first, for every spacing and class variant. */
+export function spacedTimesteps(count: number, options: SpacingOptions): number[] {
+  const { trainSteps, stepsOffset, end = trainSteps } = options;
+  const points = options.grid === 'steps' ? count : count + 1;
+  switch (options.spacing) {
+    case 'leading': {
+      const ratio = Math.floor(end / points);
+      return Array.from({ length: count }, (_, i) => (points - 1 - i) * ratio + stepsOffset);
+    }
+    case 'trailing':
+      return trailingTimesteps(trainSteps, count, end);
+    case 'linspace': {
+      const values = numpyLinspace(0, end - 1, points)
+        .reverse()
+        .slice(0, count);
+      return values.map(options.linspaceValues === 'integer' ? roundHalfToEven : Math.fround);
+    }
+  }
 }
 
 /** np.interp over the integer grid 0..n-1: linear between neighbours, clamped at the ends. */
@@ -172,11 +199,12 @@ export function truncatedStart(steps: number, strength: number): number {
   return Math.max(steps - initTimestep, 0);
 }
 
-/** signalScale * clean + noiseScale * noise, element by element. */
-export function scaleAndAdd(clean: Tensor, signalScale: number, noise: Tensor, noiseScale: number): Tensor {
+/** Forward diffusion at one noise level: scales.signal * clean + scales.noise * noise, element by element. */
+export function addNoiseAtScales(clean: Tensor, noise: Tensor, scales: NoiseScales): Tensor {
   assertSameShape(clean, noise, 'addNoise');
+  const { signal, noise: noiseScale } = scales;
   const data = new Float32Array(clean.data.length);
-  for (let i = 0; i < data.length; i++) data[i] = signalScale * clean.data[i] + noiseScale * noise.data[i];
+  for (let i = 0; i < data.length; i++) data[i] = signal * clean.data[i] + noiseScale * noise.data[i];
   return { data, shape: [...clean.shape] };
 }
 
@@ -190,12 +218,64 @@ export function sigmaNoiseScales(sigma: number): NoiseScales {
   return { signal: 1, noise: sigma };
 }
 
-/** Forward diffusion at signal fraction alpha-bar: sqrt(a) x0 + sqrt(1 - a) noise (DDPM `add_noise`). */
-export function addNoiseAtAlpha(clean: Tensor, noise: Tensor, alphaCumprod: number): Tensor {
-  return scaleAndAdd(clean, Math.sqrt(alphaCumprod), noise, Math.sqrt(1 - alphaCumprod));
+/**
+ * What reading x0 back from a model output needs at one noise level: the sample's forward form
+ * x = signal x0 + noise eps (for epsilon), and the v form x0 = vSample x - vOutput v, v being
+ * defined on the unit-variance model input.
+ */
+export interface PredictionScales extends NoiseScales {
+  vSample: number;
+  vOutput: number;
 }
 
-/** Forward diffusion in the variance-exploding form of the Euler family: x0 + sigma noise. */
-export function addNoiseAtSigma(clean: Tensor, noise: Tensor, sigma: number): Tensor {
-  return scaleAndAdd(clean, 1, noise, sigma);
+/** Variance preserving (DDIM, LCM, DPM-Solver++): the model sees x itself, so v reuses the noise scales. */
+export function variancePreservingPrediction(scales: NoiseScales): PredictionScales {
+  return { ...scales, vSample: scales.signal, vOutput: scales.noise };
+}
+
+/**
+ * Variance exploding (the Euler family, x = x0 + sigma eps): the model sees x / sqrt(sigma^2 + 1), so
+ * v gives x0 = x / (sigma^2 + 1) - sigma / sqrt(sigma^2 + 1) v (c_skip and c_out of Karras et al.).
+ */
+export function varianceExplodingPrediction(sigma: number): PredictionScales {
+  return {
+    ...sigmaNoiseScales(sigma),
+    vSample: 1 / (sigma * sigma + 1),
+    vOutput: sigma / Math.sqrt(sigma * sigma + 1),
+  };
+}
+
+/**
+ * The clean-sample estimate x0 from a model output, for every prediction type and scheduler
+ * (diffusers' `pred_original_sample`), written into `out`: a Float64Array keeps the float64
+ * estimate for a step that goes on computing with it (DDIM, LCM), a Float32Array rounds it. The
+ * sample is the unscaled x; with `clipRange` the estimate is clamped to [-clipRange, clipRange]
+ * (clip_sample). The type test sits outside the loops, which run once per latent element.
+ */
+export function predictOriginal(
+  prediction: PredictionType,
+  scales: PredictionScales,
+  modelOutput: Tensor,
+  sample: Tensor,
+  out: Float32Array | Float64Array,
+  clipRange: number | null = null,
+): void {
+  assertSameShape(modelOutput, sample, 'predictOriginal');
+  const x = sample.data;
+  const output = modelOutput.data;
+  const { signal, noise, vSample, vOutput } = scales;
+  switch (prediction) {
+    case 'epsilon':
+      for (let i = 0; i < x.length; i++) out[i] = (x[i] - noise * output[i]) / signal;
+      break;
+    case 'v_prediction':
+      for (let i = 0; i < x.length; i++) out[i] = vSample * x[i] - vOutput * output[i];
+      break;
+    case 'sample':
+      out.set(output);
+      break;
+  }
+  if (clipRange !== null) {
+    for (let i = 0; i < x.length; i++) out[i] = Math.min(Math.max(out[i], -clipRange), clipRange);
+  }
 }

@@ -142,7 +142,7 @@ function refuseUnsupportedOptions(config: SchedulerConfig, name: SchedulerName):
       'model_error',
       `scheduler_config.${field}: ${JSON.stringify(value)} is not supported by the ${name} scheduler ` +
         `(supported: ${allowed.map((option) => JSON.stringify(option)).join(', ')}); ` +
-        'edit scheduler_config.json or choose another scheduler',
+        "remove the field from the model's scheduler/scheduler_config.json or set it to a supported value",
       `scheduler_config.${field}`,
     );
   }

@@ -67,7 +67,7 @@ describe('createScheduler: invalid input', () => {
     expect(error.field).toBe('scheduler_config._class_name');
     expect(error.message).toBe(
       `scheduler_config._class_name: expected one of ${Object.keys(SCHEDULER_CLASSES).join(', ')}, ` +
-        'got "FlowMatchEulerDiscreteScheduler"; choose a scheduler explicitly to run this model',
+        'got "FlowMatchEulerDiscreteScheduler"; PIXELS has no sampler for this class, so use a model exported with one of these',
     );
     expect(() => createScheduler({ _class_name: 'toString' })).toThrow('got "toString"');
   });
@@ -112,7 +112,7 @@ describe('createScheduler: invalid input', () => {
   it('refuses options that change the math and that we do not implement, for the classes that read them', () => {
     expect(errorOf({ ...SD_TURBO, use_karras_sigmas: true }).message).toBe(
       'scheduler_config.use_karras_sigmas: true is not supported by the euler scheduler (supported: false); ' +
-        'edit scheduler_config.json or choose another scheduler',
+        "remove the field from the model's scheduler/scheduler_config.json or set it to a supported value",
     );
     // DDIMScheduler has no use_karras_sigmas: diffusers' from_config ignores it, so do we.
     expect(createScheduler({ ...SD_TURBO, use_karras_sigmas: true }, 'ddim').name).toBe('ddim');

@@ -1,12 +1,13 @@
 import {
-  addNoiseAtAlpha,
-  addNoiseAtSigma,
+  addNoiseAtScales,
+  alphaNoiseScales,
   computeBetas,
   cumulativeAlphas,
   interpolateTable,
   numpyArange,
   numpyLinspace,
   roundHalfToEven,
+  sigmaNoiseScales,
   sigmasFromAlphas,
   trailingTimesteps,
   truncatedStart,
@@ -112,17 +113,17 @@ describe('addNoise forms', () => {
   const noise = tensor(Float32Array.from([0.5, 0.25]), [1, 2]);
 
   it('mixes sqrt(a) x0 + sqrt(1 - a) noise', () => {
-    const noised = addNoiseAtAlpha(clean, noise, 0.64);
+    const noised = addNoiseAtScales(clean, noise, alphaNoiseScales(0.64));
     expect([...noised.data].map((value) => Number(value.toFixed(6)))).toEqual([1.1, -1.45]);
     expect(noised.shape).toEqual([1, 2]);
   });
 
   it('adds sigma noise in the Euler form', () => {
-    expect([...addNoiseAtSigma(clean, noise, 2).data]).toEqual([2, -1.5]);
+    expect([...addNoiseAtScales(clean, noise, sigmaNoiseScales(2)).data]).toEqual([2, -1.5]);
   });
 
   it('refuses mismatched shapes', () => {
-    expect(() => addNoiseAtSigma(clean, tensor(new Float32Array(3), [3]), 1)).toThrow(
+    expect(() => addNoiseAtScales(clean, tensor(new Float32Array(3), [3]), sigmaNoiseScales(1))).toThrow(
       'addNoise: shapes [1, 2] and [3] differ',
     );
   });
