@@ -3,6 +3,7 @@ import { type JobQueue, QueueFullError, type QueueLimits } from '@pixels/server/
 import type { JobRecord } from '@pixels/server/jobs/job-record.ts';
 import { EditSettings } from '@pixels/shared';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { gradientPng } from '../http/png-bytes.ts';
 import type { ScriptedEditRunner } from './scripted-edit-runner.ts';
 
 /** A queue under test, its workers' runners, and how to read a result the way a download does. */
@@ -22,7 +23,8 @@ export interface QueueSetup {
 
 export type MakeQueue = (setup: QueueSetup) => Promise<QueueUnderTest>;
 
-const INPUTS: EditInputs = { source: new Uint8Array([1, 2, 3]), exemplars: [new Uint8Array([4, 5])] };
+// The scripted runner reads the source's PNG header as the real pipeline does, so the source is a real PNG.
+const INPUTS: EditInputs = { source: gradientPng(8, 8), exemplars: [new Uint8Array([4, 5])] };
 
 /** Settings whose prompt names the job, so a runner's start order shows who was served. */
 function settings(label: string, steps = 2): EditSettings {
