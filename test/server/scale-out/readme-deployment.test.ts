@@ -41,19 +41,25 @@ function deploymentBlocks(): Map<string, { info: string; body: string }[]> {
   return blocks;
 }
 
-/** The `pixels …` command lines of a block (comments and blank lines skipped), as argument lists. */
-function pixelsCommands(body: string): string[][] {
-  return body
+/** A block's `export NAME=VALUE` lines and its `pixels …` command lines (as argument lists); comments skipped. */
+function shellLines(body: string): { env: Record<string, string>; commands: string[][] } {
+  const lines = body
     .split('\n')
     .map((line) => line.trim())
-    .filter((line) => line.startsWith('pixels '))
-    .map((line) => {
-      // Plain words only, so splitting on spaces is what a shell would do.
-      expect(line, 'README command lines are plain words (no quotes, variables or continuations)').toMatch(
-        /^[\w ./:@=,-]+$/,
-      );
-      return line.split(/ +/).slice(1);
-    });
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  const env: Record<string, string> = {};
+  const commands: string[][] = [];
+  for (const line of lines) {
+    // Plain words only, so splitting on spaces is what a shell would do.
+    expect(line, 'README command lines are plain words (no quotes, variables or continuations)').toMatch(
+      /^[\w ./:@=,-]+$/,
+    );
+    const exported = /^export (\w+)=(\S+)$/.exec(line);
+    if (exported) env[exported[1]] = exported[2];
+    else if (line.startsWith('pixels ')) commands.push(line.split(/ +/).slice(1));
+    else throw new Error(`a deployment line the test does not know how to run: ${line}`);
+  }
+  return { env, commands };
 }
 
 interface Loopback {
@@ -67,11 +73,7 @@ interface Loopback {
 function onLoopback(args: string[], here: Loopback): string[] {
   return args.map((arg, index) => {
     const flag = args[index - 1];
-    if (flag === '--redis') {
-      const url = new URL(arg);
-      expect(url.password, 'the README passes the Redis password in the URL').toBe('PASSWORD');
-      return `redis://:${here.password}@127.0.0.1:${here.redisPort}`;
-    }
+    if (flag === '--redis') return redisOnLoopback(arg, here);
     if (flag === '--host') return '127.0.0.1';
     if (flag === '--port') return String(here.apiPort);
     if (flag === '--device') return arg.startsWith('cuda:') ? 'cpu' : arg;
@@ -81,6 +83,14 @@ function onLoopback(args: string[], here: Loopback): string[] {
     if (flag === '--models') return TEST_MODELS_DIR;
     return arg;
   });
+}
+
+/** The README's Redis URL with the test Redis's port and the password from the README's configuration. */
+function redisOnLoopback(url: string, here: Loopback): string {
+  const parsed = new URL(url);
+  expect(parsed.password, 'the README passes the Redis password in the URL').toBe('PASSWORD');
+  expect(parsed.port).toBe('6379');
+  return `redis://:${here.password}@127.0.0.1:${here.redisPort}`;
 }
 
 /** GET or POST over https trusting only the test certificate. */
@@ -165,16 +175,19 @@ async function runLayout(heading: string, expectedWorkers: string[]): Promise<vo
   onTestFailed(() => console.error(processes.report()));
   const blocks = deploymentBlocks().get(heading);
   expect(blocks?.map((block) => block.info)).toEqual(['sh']);
-  const commands = pixelsCommands(blocks![0].body).map((args) => onLoopback(args, here));
+  const lines = shellLines(blocks![0].body);
+  expect(Object.keys(lines.env)).toEqual(['PIXELS_REDIS_URL']);
+  const env = { PIXELS_REDIS_URL: redisOnLoopback(lines.env.PIXELS_REDIS_URL, here) };
+  const commands = lines.commands.map((args) => onLoopback(args, here));
   const serves = commands.filter((args) => args[0] === 'serve');
   const workers = commands.filter((args) => args[0] === 'worker');
   expect(serves).toHaveLength(1);
   expect(workers.map((args) => args[args.indexOf('--name') + 1])).toEqual(expectedWorkers);
 
-  const serve = await processes.serve(serves[0].slice(1));
+  const serve = await processes.serve(serves[0].slice(1), env);
   expect(serve.url).toBe(`https://127.0.0.1:${here.apiPort}`);
   const started = await Promise.all(
-    workers.map((args) => processes.worker(args[args.indexOf('--name') + 1], args.slice(1).filter(notName(args)))),
+    workers.map((args) => processes.worker(args[args.indexOf('--name') + 1], args.slice(1).filter(notName(args)), env)),
   );
   try {
     // Each worker announces itself on its first heartbeat: poll (bounded) until all are listed live.
