@@ -6,3 +6,4 @@ export * from './map-ops.ts';
 export * from './models.ts';
 export * from './server-status.ts';
 export * from './settings.ts';
+export * from './workers.ts';

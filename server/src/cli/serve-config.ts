@@ -22,6 +22,10 @@ export interface ServeConfig {
   resultsDir: string | undefined;
   shutdownMs: number;
   logLevel: LogLevel;
+  /** Run as an API node of the Redis engine (jobs, events and results in this Redis). */
+  redisUrl: string | undefined;
+  /** With `redisUrl`: in-process workers on the `devices` entries (cycled); 0 = edits run only in `pixels worker` processes. */
+  localWorkers: number;
 }
 
 interface OptionSpec {
@@ -162,6 +166,17 @@ const OPTIONS: Record<string, OptionSpec> = {
     help: 'on SIGINT/SIGTERM, running jobs may finish this long before they are canceled',
   },
   'log-level': { type: 'string', env: 'PIXELS_LOG_LEVEL', fallback: 'info', help: LOG_LEVELS.join(' | ') },
+  redis: {
+    type: 'string',
+    env: 'PIXELS_REDIS_URL',
+    help: 'redis://host:port: run as an API node; jobs, events and results live in Redis and `pixels worker` processes run the edits',
+  },
+  'local-workers': {
+    type: 'string',
+    env: 'PIXELS_LOCAL_WORKERS',
+    fallback: '0',
+    help: 'with --redis: also run this many workers in this process, on the --devices entries',
+  },
   help: { type: 'boolean', env: '', help: 'show this help' },
 };
 
@@ -230,7 +245,19 @@ export function parseServeConfig(
   if ((certFile === undefined) !== (keyFile === undefined)) {
     throw new ConfigError('--tls-cert and --tls-key go together: give both to serve https, or neither.');
   }
+  const redisUrl = text('redis');
+  const localWorkers = integer('local-workers', 0, 64);
+  if (redisUrl === undefined && localWorkers > 0) {
+    throw new ConfigError(
+      '--local-workers runs workers on Redis: give --redis too (without it every --devices entry is a worker).',
+    );
+  }
+  if (redisUrl !== undefined && !/^rediss?:\/\/[^/]/.test(redisUrl)) {
+    throw new ConfigError(`--redis (PIXELS_REDIS_URL) must be a URL like redis://127.0.0.1:6379, not '${redisUrl}'.`);
+  }
   return {
+    redisUrl,
+    localWorkers,
     host: text('host')!,
     port: integer('port', 0, 65535),
     modelsDir: text('models-dir') ?? defaultModelsDir,

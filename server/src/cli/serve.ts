@@ -5,6 +5,7 @@ import type { EditRunner } from '../edit/edit-runner.ts';
 import { checkExposure, ExposureError } from '../http/exposure.ts';
 import { type RunningServer, startServer } from '../http/start-server.ts';
 import { loadTokensFile, parseTokensVariable, type TokenEntry, TokenRegistry } from '../http/tokens.ts';
+import type { JobQueue } from '../jobs/job-queue.ts';
 import { createJsonLogger, type Logger, silentLogger } from '../observability/logger.ts';
 import { DEFAULT_MODELS_DIR, resolveUserPath } from './cli-support.ts';
 import { ConfigError, parseServeConfig, SERVE_USAGE, type ServeConfig } from './serve-config.ts';
@@ -56,7 +57,7 @@ export async function runServe(argv: string[]): Promise<number> {
     return 2;
   }
   const runners = createRunners(config, logger);
-  let server: RunningServer;
+  let server: RunningServer<JobQueue>;
   try {
     server = await startServer({
       host: config.host,
@@ -71,6 +72,7 @@ export async function runServe(argv: string[]): Promise<number> {
       resultsDir: config.resultsDir,
       shutdownMs: config.shutdownMs,
       logger,
+      redisUrl: config.redisUrl,
     });
   } catch (error) {
     console.error(`pixels serve: ${(error as Error).message}`);
@@ -137,5 +139,8 @@ export function workerOptions(
 }
 
 function createRunners(config: ServeConfig, logger: Logger): EditRunner[] {
-  return workerOptions(config, availableParallelism(), logger).map((options) => createEditRunner(options));
+  const options = workerOptions(config, availableParallelism(), logger);
+  if (config.redisUrl === undefined) return options.map((option) => createEditRunner(option));
+  // An API node runs edits only in its --local-workers, on the --devices entries in turn.
+  return Array.from({ length: config.localWorkers }, (_, index) => createEditRunner(options[index % options.length]));
 }

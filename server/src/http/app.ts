@@ -1,15 +1,21 @@
-import { type ModelSummary, PixelsError, type ServerStatus, type SubmitResponse } from '@pixels/shared';
+import {
+  type ModelSummary,
+  PixelsError,
+  type ServerStatus,
+  type SubmitResponse,
+  type WorkerList,
+} from '@pixels/shared';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import type { WorkerReadiness } from '../edit/device-readiness.ts';
 import { isJobIdShaped } from '../jobs/job-id.ts';
-import type { JobQueue } from '../jobs/job-queue.ts';
+import { type JobQueue, WORKER_HEARTBEAT } from '../jobs/job-queue.ts';
 import { eventsUrl, type JobRecord, jobUrl } from '../jobs/job-record.ts';
-import type { ResultStore } from '../jobs/result-store.ts';
+import type { ResultReader } from '../jobs/result-store.ts';
 import type { JobMetrics } from '../observability/job-metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import { renderApiPage } from './api-page.ts';
-import { type AppEnv, bearerAuth, mayAccess } from './auth.ts';
+import { type AppEnv, bearerAuth, mayAccess, OPEN_CALLER } from './auth.ts';
 import { createErrorHandler, handleNotFound } from './handle-error.ts';
 import { jobEventStream, readLastEventId } from './job-event-stream.ts';
 import { renderMetricsText } from './metrics-text.ts';
@@ -23,12 +29,12 @@ export interface AppDependencies {
   queue: JobQueue;
   tokens: TokenRegistry;
   limits: ServerLimits;
-  /** The installed models (from a runner); asked once and remembered. */
+  /** The installed models (the runner's, or those the live workers announce); asked per request that needs them. */
   listModels: () => Promise<ModelSummary[]>;
   logger: Logger;
   metrics: JobMetrics;
   /** Where the queue keeps finished results; downloads stream from it. */
-  results: ResultStore;
+  results: ResultReader;
   /** Keep-alive comment interval of event streams. Default 15 s. */
   heartbeatMs?: number;
   /** Event-loop stalls while jobs ran, for /metrics. */
@@ -52,7 +58,7 @@ export function createApp(dependencies: AppDependencies) {
   const openApiDocument = buildOpenApiDocument(limits);
   const apiPage = renderApiPage(openApiDocument);
   const authenticate = bearerAuth(tokens);
-  const listModels = remember(dependencies.listModels);
+  const listModels = dependencies.listModels;
   let openEventStreams = 0;
   const unreadyWorkers = () =>
     (dependencies.workerReadiness?.() ?? [])
@@ -62,8 +68,8 @@ export function createApp(dependencies: AppDependencies) {
     workers.map((worker) => `worker ${worker.number} (${worker.device}): ${worker.reason}`).join('; ');
 
   const track = (kind: 'upload' | 'download') => dependencies.stalls?.track?.(kind) ?? (() => {});
-  const status = (state: ServerStatus['status']): ServerStatus => {
-    const stats = queue.stats();
+  const status = async (state: ServerStatus['status']): Promise<ServerStatus> => {
+    const stats = await queue.stats();
     return {
       status: state,
       workers: stats.workers,
@@ -100,7 +106,7 @@ export function createApp(dependencies: AppDependencies) {
     .post('/v1/edits', async (c) => {
       const owner = c.get('caller').name;
       // Refuse what the queue would refuse before reading a byte of the body.
-      queue.checkAdmission(owner, 0);
+      await queue.checkAdmission(owner, 0);
       const models = await listModels();
       const done = track('upload');
       let request: Awaited<ReturnType<typeof parseEditRequest>>;
@@ -109,7 +115,10 @@ export function createApp(dependencies: AppDependencies) {
       } finally {
         done();
       }
-      const job = queue.submit(owner, request.settings, request.inputs);
+      // Not awaited when the queue answers at once: the in-process queue starts a job a microtask
+      // later, and the 202 reports it as it was submitted (queued, with its position).
+      const submitted = queue.submit(owner, request.settings, request.inputs);
+      const job = submitted instanceof Promise ? await submitted : submitted;
       const body: SubmitResponse = {
         id: job.id,
         state: job.state,
@@ -120,15 +129,15 @@ export function createApp(dependencies: AppDependencies) {
       c.header('Location', body.jobUrl);
       return c.json(body, 202);
     })
-    .get('/v1/jobs/:id', (c) => c.json(findJob(queue, c.req.param('id'), c.get('caller')).toJob()))
+    .get('/v1/jobs/:id', async (c) => c.json((await findJob(queue, c.req.param('id'), c.get('caller'))).toJob()))
     .delete('/v1/jobs/:id', async (c) => {
       const caller = c.get('caller');
-      const job = findJob(queue, c.req.param('id'), caller);
-      await queue.cancel(job.id, caller.name === job.owner ? 'owner' : 'admin');
-      return c.json(job.toJob());
+      const job = await findJob(queue, c.req.param('id'), caller);
+      const canceled = await queue.cancel(job.id, caller.name === job.owner ? 'owner' : 'admin');
+      return c.json((canceled ?? job).toJob());
     })
-    .get('/v1/jobs/:id/events', (c) => {
-      const job = findJob(queue, c.req.param('id'), c.get('caller'));
+    .get('/v1/jobs/:id/events', async (c) => {
+      const job = await findJob(queue, c.req.param('id'), c.get('caller'));
       const lastEventId = readLastEventId(c.req.header('Last-Event-ID'), c.req.query('lastEventId'));
       openEventStreams++;
       return jobEventStream(job, lastEventId, {
@@ -137,7 +146,7 @@ export function createApp(dependencies: AppDependencies) {
       });
     })
     .get('/v1/jobs/:id/result', async (c) => {
-      const job = findJob(queue, c.req.param('id'), c.get('caller'));
+      const job = await findJob(queue, c.req.param('id'), c.get('caller'));
       const result = job.result;
       if (!result) throw noResult(job);
       let file: ReadableStream<Uint8Array>;
@@ -162,22 +171,31 @@ export function createApp(dependencies: AppDependencies) {
       });
     })
     .get('/v1/models', async (c) => c.json({ models: await listModels() }))
-    .get('/healthz', (c) => c.json(status(queue.isDraining ? 'draining' : 'ok')))
-    .get('/readyz', (c) => {
-      const problem = readinessProblem(queue);
+    .get('/v1/workers', async (c) => {
+      // An open server (no tokens) has no admin: everyone may look, as everyone may use it.
+      if (c.get('caller').role !== 'admin' && c.get('caller') !== OPEN_CALLER) {
+        throw new PixelsError('forbidden', 'GET /v1/workers is for admin tokens; ask the server admin.');
+      }
+      const body: WorkerList = { workers: await queue.workers(), ...WORKER_HEARTBEAT };
+      return c.json(body);
+    })
+    .get('/healthz', async (c) => c.json(await status(queue.isDraining ? 'draining' : 'ok')))
+    .get('/readyz', async (c) => {
+      const problem = await readinessProblem(queue);
       if (problem) throw new PixelsError('not_ready', problem);
       const unready = unreadyWorkers();
       if (unready.length > 0) {
         throw new PixelsError(
           'device_unavailable',
-          `Not ready: ${unready.length} of ${queue.stats().workers} workers cannot run their model: ${describeUnready(unready)}`,
+          `Not ready: ${unready.length} of ${(await queue.stats()).workers} workers cannot run their model: ${describeUnready(unready)}`,
         );
       }
-      return c.json(status('ready'));
+      return c.json(await status('ready'));
     })
-    .get('/metrics', (c) =>
+    .get('/metrics', async (c) =>
       c.text(
-        renderMetricsText(queue.stats(), metrics, {
+        renderMetricsText(await queue.stats(), metrics, {
+          workers: await queue.workers(),
           openEventStreams,
           maxStallMs: dependencies.stalls?.maxStallMs ?? 0,
           maxBusyStallMs: dependencies.stalls?.maxBusyStallMs,
@@ -198,9 +216,9 @@ export function createApp(dependencies: AppDependencies) {
 export type PixelsApp = ReturnType<typeof createApp>;
 
 /** Why the server cannot take jobs now, or undefined when it can (`/readyz`). */
-function readinessProblem(queue: JobQueue): string | undefined {
+async function readinessProblem(queue: JobQueue): Promise<string | undefined> {
   if (queue.isDraining) return 'The server is shutting down and takes no new jobs.';
-  if (queue.stats().liveWorkers === 0) {
+  if ((await queue.stats()).liveWorkers === 0) {
     return 'No edit worker is running (the last one died and is being restarted); retry in a few seconds.';
   }
   return undefined;
@@ -238,8 +256,8 @@ function observeEnd(
 }
 
 /** The job `id` if `caller` may see it; 404 for unknown or expired ids, 403 for another user's job. */
-function findJob(queue: JobQueue, id: string, caller: Caller): JobRecord {
-  const job = isJobIdShaped(id) ? queue.find(id) : undefined;
+async function findJob(queue: JobQueue, id: string, caller: Caller): Promise<JobRecord> {
+  const job = isJobIdShaped(id) ? await queue.find(id) : undefined;
   if (!job) {
     throw new PixelsError(
       'not_found',
@@ -280,16 +298,4 @@ function noResult(job: JobRecord): PixelsError {
         `Job ${job.id} failed (${job.error?.code}: ${job.error?.message}), so it has no result.`,
       );
   }
-}
-
-/** Calls `load` once and keeps its answer; a failure is a server fault and is retried next time. */
-function remember(load: () => Promise<ModelSummary[]>): () => Promise<ModelSummary[]> {
-  let pending: Promise<ModelSummary[]> | undefined;
-  return () => {
-    pending ??= load().catch((error: unknown) => {
-      pending = undefined;
-      throw error;
-    });
-    return pending;
-  };
 }

@@ -1,3 +1,4 @@
+import type { WorkerStatus } from '@pixels/shared';
 import type { QueueStats } from '../jobs/job-queue.ts';
 import type { JobMetrics } from '../observability/job-metrics.ts';
 import { renderLabelled, renderSingle } from '../observability/prometheus.ts';
@@ -7,6 +8,8 @@ export function renderMetricsText(
   stats: QueueStats,
   metrics: JobMetrics,
   server: {
+    /** Per-worker figures (one series per worker, labelled by name and device). */
+    workers?: readonly WorkerStatus[];
     openEventStreams: number;
     maxStallMs: number;
     maxBusyStallMs: number | undefined;
@@ -67,6 +70,38 @@ export function renderMetricsText(
           { upload: server.requestBusyStallsMs.upload / 1000, download: server.requestBusyStallsMs.download / 1000 },
         )
       : []),
+    ...renderWorkerFigures(server.workers ?? []),
     ...metrics.render(),
   ].join('\n')}\n`;
+}
+
+function renderWorkerFigures(workers: readonly WorkerStatus[]): string[] {
+  if (workers.length === 0) return [];
+  const label = (worker: WorkerStatus, extra = '') =>
+    `{worker="${escapeLabel(worker.name)}",device="${escapeLabel(worker.devices.join(','))}"${extra}}`;
+  const lines = [
+    '# HELP pixels_worker_up Whether the worker is live (1) or lost (0).',
+    '# TYPE pixels_worker_up gauge',
+    ...workers.map((worker) => `pixels_worker_up${label(worker)} ${worker.state === 'live' ? 1 : 0}`),
+    '# HELP pixels_worker_jobs_total Jobs each worker finished, by how they ended.',
+    '# TYPE pixels_worker_jobs_total counter',
+  ];
+  for (const worker of workers) {
+    for (const [state, count] of Object.entries(worker.jobs)) {
+      lines.push(`pixels_worker_jobs_total${label(worker, `,state="${state}"`)} ${count}`);
+    }
+  }
+  lines.push(
+    '# HELP pixels_worker_step_seconds Denoising steps each worker ran and the seconds they took.',
+    '# TYPE pixels_worker_step_seconds summary',
+    ...workers.flatMap((worker) => [
+      `pixels_worker_step_seconds_sum${label(worker)} ${worker.stepSeconds}`,
+      `pixels_worker_step_seconds_count${label(worker)} ${worker.steps}`,
+    ]),
+  );
+  return lines;
+}
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }

@@ -1,11 +1,14 @@
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { hostname } from 'node:os';
 import { createAdaptorServer } from '@hono/node-server';
 import type { ModelSummary } from '@pixels/shared';
-import { probeRunners } from '../edit/device-readiness.ts';
+import { type ProbedRunner, probeRunners } from '../edit/device-readiness.ts';
 import type { EditRunner } from '../edit/edit-runner.ts';
-import { createJobQueue, type JobQueue } from '../jobs/job-queue.ts';
-import { ResultStore } from '../jobs/result-store.ts';
+import { createJobQueue, type InProcessJobQueue, type JobQueue } from '../jobs/job-queue.ts';
+import { RedisJobQueue } from '../jobs/redis/redis-job-queue.ts';
+import { startRedisWorker } from '../jobs/redis/redis-worker.ts';
+import { type ResultReader, ResultStore } from '../jobs/result-store.ts';
 import { EventLoopStallMonitor } from '../observability/event-loop-monitor.ts';
 import { JobMetrics } from '../observability/job-metrics.ts';
 import { type Logger, silentLogger } from '../observability/logger.ts';
@@ -38,14 +41,19 @@ export interface StartServerOptions {
   shutdownMs?: number;
   logger?: Logger;
   heartbeatMs?: number;
+  /**
+   * Run as an API node of the Redis engine: jobs, events and results live in this Redis, worker
+   * processes run the edits, and `runners` (possibly none) run as in-process workers on it.
+   */
+  redisUrl?: string;
 }
 
-export interface RunningServer {
+export interface RunningServer<Queue extends JobQueue = InProcessJobQueue> {
   /** Base URL, e.g. http://127.0.0.1:8787. */
   url: string;
   port: number;
   app: PixelsApp;
-  queue: JobQueue;
+  queue: Queue;
   /**
    * Graceful stop: refuse new jobs (503) while GETs go on, cancel queued jobs, let running ones
    * finish until the deadline and keep their results fetchable until it (or until each was
@@ -94,7 +102,9 @@ function lingerOnClose(socket: Socket): void {
  * Starts the team server; refuses (throws) an exposed address without tokens, a device that cannot
  * start (DeviceStartError, unless `devicesFallback`), and a model folder it cannot read.
  */
-export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+export async function startServer(options: StartServerOptions & { redisUrl?: undefined }): Promise<RunningServer>;
+export async function startServer(options: StartServerOptions): Promise<RunningServer<JobQueue>>;
+export async function startServer(options: StartServerOptions): Promise<RunningServer<JobQueue>> {
   const logger = options.logger ?? silentLogger;
   for (const warning of checkExposure({
     host: options.host,
@@ -104,32 +114,29 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   })) {
     logger.warn(warning);
   }
-  const runners = await probeRunners(options.runners, { fallback: options.devicesFallback === true, logger });
-  let models: ModelSummary[];
+  const runners =
+    options.redisUrl && options.runners.length === 0
+      ? []
+      : await probeRunners(options.runners, { fallback: options.devicesFallback === true, logger });
+  let models: ModelSummary[] = [];
   try {
-    models = await runners[0].listModels();
+    if (runners.length > 0) models = await runners[0].listModels();
   } catch (error) {
     await Promise.all(runners.map((runner) => runner.close()));
     throw new Error(`The models could not be listed: ${(error as Error).message}`);
   }
   const metrics = new JobMetrics();
   const stalls = new EventLoopStallMonitor();
-  const results = new ResultStore(options.resultsDir);
   const limits = options.limits ?? DEFAULT_SERVER_LIMITS;
-  const queue = createJobQueue({
-    onRunningChange: (running) => stalls.update(running),
-    runners,
-    limits,
-    results,
-    retentionMs: options.retentionMs,
-    logger,
-    metrics,
-  });
+  const engine = options.redisUrl
+    ? await startRedisEngine(options.redisUrl, runners, models, { ...options, limits, logger, metrics })
+    : startInProcessEngine(runners, models, { ...options, limits, logger, metrics, stalls });
+  const { queue, results } = engine;
   const app = createApp({
     queue,
     tokens: options.tokens,
     limits,
-    listModels: async () => models,
+    listModels: engine.listModels,
     logger,
     metrics,
     results,
@@ -170,7 +177,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       server.listen(options.port, options.host, () => resolve());
     });
   } catch (error) {
-    await results.close();
+    await engine.close();
     throw error;
   }
   const { port } = server.address() as AddressInfo;
@@ -178,6 +185,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const url = `${options.tls ? 'https' : 'http'}://${hostInUrl}:${port}`;
   logger.info('listening', {
     url,
+    engine: options.redisUrl ? 'redis' : 'in-process',
     workers: runners.length,
     devices: runners.map((runner) => runner.report.device),
     models: models.map((model) => model.name),
@@ -187,10 +195,17 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   let closing: Promise<void> | undefined;
   const close = async () => {
     const started = Date.now();
-    logger.info('shutting down', { queued: queue.stats().queued, running: queue.stats().running });
+    logger.info(
+      'shutting down',
+      await Promise.resolve(queue.stats()).then(
+        (stats) => ({ queued: stats.queued, running: stats.running }),
+        () => ({}),
+      ),
+    );
     // The listener stays open through the drain: status, events and results keep working,
     // submissions get 503 and /healthz says draining.
     await queue.drain(options.shutdownMs ?? 30_000);
+    await engine.stopLocalWorkers(options.shutdownMs ?? 30_000);
     const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
     // Event streams end with their jobs; cut whatever is still open after a grace period.
     server.closeIdleConnections();
@@ -199,7 +214,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     clearTimeout(timer);
     stalls.close();
     await Promise.all(runners.map((runner) => runner.close()));
-    await results.close();
+    await engine.close();
     logger.info('stopped', { durationMs: Date.now() - started });
   };
   return {
@@ -211,5 +226,86 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       closing ??= close();
       return closing;
     },
+  };
+}
+
+/** The queue and result store of one engine, and how to stop them. */
+interface Engine {
+  queue: JobQueue;
+  results: ResultReader;
+  listModels: () => Promise<ModelSummary[]>;
+  /** Lets in-process workers of the Redis engine finish (or hand back) their jobs. */
+  stopLocalWorkers(deadlineMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface EngineContext extends StartServerOptions {
+  limits: ServerLimits;
+  logger: Logger;
+  metrics: JobMetrics;
+}
+
+function startInProcessEngine(
+  runners: ProbedRunner[],
+  models: ModelSummary[],
+  context: EngineContext & { stalls: EventLoopStallMonitor },
+): Engine {
+  const results = new ResultStore(context.resultsDir);
+  const queue = createJobQueue({
+    onRunningChange: (running) => context.stalls.update(running),
+    runners,
+    runnerInfo: runners.map((runner) => ({
+      device: runner.report.device,
+      models: models.map((model) => model.name),
+    })),
+    limits: context.limits,
+    results,
+    retentionMs: context.retentionMs,
+    logger: context.logger,
+    metrics: context.metrics,
+  });
+  return {
+    queue,
+    results,
+    listModels: async () => models,
+    stopLocalWorkers: async () => {},
+    close: () => results.close(),
+  };
+}
+
+async function startRedisEngine(
+  redisUrl: string,
+  runners: ProbedRunner[],
+  models: ModelSummary[],
+  context: EngineContext,
+): Promise<Engine> {
+  const queue = await RedisJobQueue.connect({
+    redisUrl,
+    limits: context.limits,
+    retentionMs: context.retentionMs,
+    logger: context.logger,
+    metrics: context.metrics,
+  });
+  const workers = await Promise.all(
+    runners.map((runner, index) =>
+      startRedisWorker({
+        redisUrl,
+        name: `${hostname()}-${process.pid}-local-${index + 1}`,
+        runner,
+        device: runner.report.device,
+        models,
+        retentionMs: context.retentionMs,
+        logger: context.logger,
+      }),
+    ),
+  );
+  return {
+    queue,
+    results: queue.results,
+    listModels: () => queue.listModels(),
+    stopLocalWorkers: async (deadlineMs) => {
+      await Promise.all(workers.map((worker) => worker.close(deadlineMs)));
+    },
+    close: () => queue.close(),
   };
 }

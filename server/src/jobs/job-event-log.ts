@@ -40,6 +40,16 @@ export class JobEventLog {
     return entry;
   }
 
+  /**
+   * Adds an event numbered elsewhere (the Redis engine numbers each job's events in Redis, so a
+   * client resumes with the same id on any API node); one not newer than the last is ignored.
+   */
+  restore(entry: SequencedEvent): void {
+    if (entry.id < this.nextId || this.isFinished) return;
+    this.nextId = entry.id;
+    this.append(entry.event);
+  }
+
   /** The kept events after `lastId` (0 = from the start), oldest first. */
   since(lastId: number): SequencedEvent[] {
     return this.entries.filter((entry) => entry.id > lastId);

@@ -1,12 +1,14 @@
-import { type EditSettings, type EndReason, type JobState, PixelsError } from '@pixels/shared';
+import type { EditSettings, EndReason, JobState, WorkerStatus } from '@pixels/shared';
 import type { EditInputs, EditRunner } from '../edit/edit-runner.ts';
 import { JobMetrics } from '../observability/job-metrics.ts';
 import { type Logger, silentLogger } from '../observability/logger.ts';
+import { checkAdmissionFacts } from './admission.ts';
 import { newJobId } from './job-id.ts';
 import { inputByteCount, JobRecord } from './job-record.ts';
 import type { ResultStore } from './result-store.ts';
 import { RoundRobinQueue } from './round-robin-queue.ts';
 import { type RunEnd, runJob } from './run-job.ts';
+import { countRun, newWorkerTally, type WorkerTally } from './worker-tally.ts';
 
 /** What the queue holds at most; the defaults live with the other server limits (http/server-limits.ts). */
 export interface QueueLimits {
@@ -34,6 +36,8 @@ export interface JobQueueOptions {
   retentionMs?: number;
   logger?: Logger;
   metrics?: JobMetrics;
+  /** Each runner's device and models, in `runners` order, for GET /v1/workers (default: unknown). */
+  runnerInfo?: readonly { device: string; models: string[] }[];
   /** Told the number of running jobs whenever it changes (the event-loop monitor watches only while jobs run). */
   onRunningChange?: (running: number) => void;
 }
@@ -52,29 +56,31 @@ export interface QueueStats {
   resultBytes: number;
 }
 
-/** A refused submission; `retryAfterSeconds` becomes the 429's Retry-After header. */
-export class QueueFullError extends PixelsError {
-  constructor(
-    message: string,
-    readonly retryAfterSeconds: number,
-  ) {
-    super('queue_full', message);
-  }
-}
+export { QueueFullError } from './admission.ts';
 
-/** The in-process job queue: fair between users, bounded in jobs and bytes, cancellable, with expiring results. */
+/** What a queue may answer now or later: the in-process queue answers at once, the Redis one after a round trip. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * The job queue the HTTP layer talks to: fair between users, bounded in jobs and bytes,
+ * cancellable, with expiring results. Two engines implement it: in-process (createJobQueue, the
+ * default) and Redis (jobs/redis/, many API nodes and worker processes).
+ */
 export interface JobQueue {
   /** Queues an edit for `owner` (a token name); throws QueueFullError, or PixelsError('not_ready' | 'payload_too_large'). */
-  submit(owner: string, settings: EditSettings, inputs: EditInputs): JobRecord;
+  submit(owner: string, settings: EditSettings, inputs: EditInputs): MaybePromise<JobRecord>;
   /** Throws what `submit` would for a request of `inputBytes` bytes, before its images are read in full. */
-  checkAdmission(owner: string, inputBytes: number): void;
-  find(id: string): JobRecord | undefined;
+  checkAdmission(owner: string, inputBytes: number): MaybePromise<void>;
+  /** The job as it stands now; its `events` log goes on receiving the job's events until it finishes. */
+  find(id: string): MaybePromise<JobRecord | undefined>;
   /**
    * Cancels a job for `by` (owner or admin): a queued one at once; a running one is told to stop
    * and awaited (it stops within one step) for at most `waitMs`. A finished job is deleted with its result.
    */
   cancel(id: string, by?: EndReason, waitMs?: number): Promise<JobRecord | undefined>;
-  stats(): QueueStats;
+  stats(): MaybePromise<QueueStats>;
+  /** The workers that take this queue's jobs (GET /v1/workers, /metrics). */
+  workers(): MaybePromise<WorkerStatus[]>;
   readonly isDraining: boolean;
   /**
    * Refuses new jobs, cancels queued ones, lets running ones finish until `deadlineMs`, then
@@ -84,26 +90,34 @@ export interface JobQueue {
   drain(deadlineMs: number): Promise<void>;
 }
 
+/** The in-process engine answers at once: what its callers (and the tests) rely on. */
+export interface InProcessJobQueue extends JobQueue {
+  submit(owner: string, settings: EditSettings, inputs: EditInputs): JobRecord;
+  checkAdmission(owner: string, inputBytes: number): void;
+  find(id: string): JobRecord | undefined;
+  stats(): QueueStats;
+  workers(): WorkerStatus[];
+}
+
+/** Workers say they are alive this often; one silent for three beats is listed as lost. */
+export const WORKER_HEARTBEAT = Object.freeze({ heartbeatMs: 2000, lostAfterMs: 6000 });
+
 const DEFAULT_RETENTION_MS = 60 * 60 * 1000;
 /** Assumed job length for Retry-After until a job has been timed. */
 const ASSUMED_JOB_SECONDS = 10;
 /** How long a canceled running job may take to stop during shutdown. */
 const ABORT_GRACE_MS = 10_000;
-const MIB = 1024 * 1024;
 
 function delay(ms: number): Promise<'timeout'> {
   return new Promise((resolve) => setTimeout(() => resolve('timeout'), ms).unref());
 }
 
-function mib(bytes: number): string {
-  return `${(bytes / MIB).toFixed(bytes < 10 * MIB ? 1 : 0)} MiB`;
+/** The in-process queue: jobs, events and results live in this process (results on disk). */
+export function createJobQueue(options: JobQueueOptions): InProcessJobQueue {
+  return new LocalJobQueue(options);
 }
 
-export function createJobQueue(options: JobQueueOptions): JobQueue {
-  return new InProcessJobQueue(options);
-}
-
-class InProcessJobQueue implements JobQueue {
+class LocalJobQueue implements InProcessJobQueue {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly waiting = new RoundRobinQueue<JobRecord>();
   private readonly running = new Map<JobRecord, Promise<void>>();
@@ -119,12 +133,16 @@ class InProcessJobQueue implements JobQueue {
   private readonly withResults = new Set<JobRecord>();
   /** Results finished during a drain, kept fetchable until each is downloaded once or the deadline passes. */
   private readonly drainPickups = new Set<JobRecord>();
+  /** Which runner each running job is on, and what each runner has done (GET /v1/workers). */
+  private readonly runningOn = new Map<JobRecord, EditRunner>();
+  private readonly runnerTallies: WorkerTally[];
   private pumpScheduled = false;
   private draining = false;
 
   constructor(private readonly options: JobQueueOptions) {
     if (options.runners.length === 0) throw new Error('createJobQueue needs at least one runner');
     this.idleRunners = [...options.runners];
+    this.runnerTallies = options.runners.map(() => newWorkerTally());
     this.limits = options.limits;
     this.retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
     this.logger = options.logger ?? silentLogger;
@@ -176,6 +194,25 @@ class InProcessJobQueue implements JobQueue {
     return job;
   }
 
+  workers(): WorkerStatus[] {
+    const now = new Date().toISOString();
+    return this.options.runners.map((runner, index) => {
+      const current = [...this.runningOn].find(([, on]) => on === runner)?.[0];
+      const tally = this.runnerTallies[index];
+      return {
+        name: `local-${index + 1}`,
+        devices: [this.options.runnerInfo?.[index]?.device ?? 'unknown'],
+        models: this.options.runnerInfo?.[index]?.models ?? [],
+        ...(current ? { currentJob: current.id } : {}),
+        lastHeartbeatAt: now,
+        state: runner.isAlive ? 'live' : 'lost',
+        jobs: { ...tally.jobs },
+        steps: tally.steps,
+        stepSeconds: tally.stepSeconds,
+      };
+    });
+  }
+
   stats(): QueueStats {
     const byState: Record<JobState, number> = { queued: 0, running: 0, done: 0, failed: 0, canceled: 0 };
     for (const job of this.jobs.values()) byState[job.state]++;
@@ -220,73 +257,31 @@ class InProcessJobQueue implements JobQueue {
   }
 
   checkAdmission(owner: string, inputBytes: number): void {
-    if (this.draining) {
-      throw new PixelsError('not_ready', 'The server is shutting down and takes no new jobs; retry in a minute.');
-    }
-    const limits = this.limits;
-    if (inputBytes > limits.maxQueuedInputBytesPerUser) {
-      throw new PixelsError(
-        'payload_too_large',
-        `This edit's images are ${mib(inputBytes)}, more than one user may have queued on this server (${mib(limits.maxQueuedInputBytesPerUser)}); send smaller images (the frame at 1x), or ask the admin to raise --max-queued-input-bytes-per-user.`,
-      );
-    }
     const jobSeconds = this.metrics.runSeconds.mean ?? ASSUMED_JOB_SECONDS;
-    const workers = this.options.runners.length;
     const owned = [...this.holdingInputs].filter((job) => job.owner === owner);
-    const refuse = (message: string, retryAfterSeconds: number): never => {
-      this.metrics.refused++;
-      const seconds = Math.min(3600, Math.max(1, Math.ceil(retryAfterSeconds)));
-      throw new QueueFullError(message.replace('{retry}', `about ${seconds} s`), seconds);
-    };
-    if (owned.length >= limits.maxQueuedPerUser) {
-      refuse(
-        `You already have ${owned.length} jobs queued or running, the most one user may have (${limits.maxQueuedPerUser}); wait for one to finish (in {retry}) or cancel one, then resend.`,
-        this.secondsUntilFirstFinishes(owned, jobSeconds),
-      );
-    }
-    const ownedBytes = owned.reduce((sum, job) => sum + job.inputBytes, 0);
-    if (ownedBytes + inputBytes > limits.maxQueuedInputBytesPerUser) {
-      refuse(
-        `Your queued and running edits hold ${mib(ownedBytes)} of images; with this one (${mib(inputBytes)}) that is over the ${mib(limits.maxQueuedInputBytesPerUser)} one user may have queued. Wait for one to finish (in {retry}) and resend.`,
-        this.secondsUntilFirstFinishes(owned, jobSeconds),
-      );
-    }
-    const totalBytes = this.sumInputBytes();
-    if (totalBytes + inputBytes > limits.maxQueuedInputBytes) {
-      refuse(
-        `The server's queue holds ${mib(totalBytes)} of images, and this edit (${mib(inputBytes)}) would pass its limit of ${mib(limits.maxQueuedInputBytes)}; retry in {retry}.`,
-        jobSeconds / workers,
-      );
-    }
     const ownedResults = [...this.withResults].filter((job) => job.owner === owner);
-    const ownedResultBytes = ownedResults.reduce((sum, job) => sum + job.result!.bytes, 0);
-    if (ownedResultBytes >= limits.maxResultBytesPerUser) {
-      refuse(
-        `The server keeps ${mib(ownedResultBytes)} of your finished results, the most it keeps for one user (${mib(limits.maxResultBytesPerUser)}); download them and delete the jobs (DELETE /v1/jobs/:id), or wait for the oldest to expire (in {retry}).`,
-        this.secondsUntilFirstExpires(ownedResults),
-      );
-    }
-    const resultBytes = this.sumResultBytes();
-    if (resultBytes >= limits.maxResultBytes) {
-      refuse(
-        `The server keeps ${mib(resultBytes)} of finished results, its limit (${mib(limits.maxResultBytes)}); retry in {retry}, when the oldest expire.`,
-        this.secondsUntilFirstExpires([...this.withResults]),
-      );
-    }
-    // Fair admission: a user may take a free slot only while they have fewer jobs waiting than
-    // there are free slots, so the last free slot always goes to someone with nothing waiting.
-    const free = limits.maxQueued - this.waiting.size;
-    const waitingOwned = this.waiting.sizeOf(owner);
-    if (free <= 0 || waitingOwned >= free) {
-      const startsNeeded = Math.max(1, waitingOwned + 1 - Math.max(0, free));
-      const seconds = Math.ceil(startsNeeded / workers) * jobSeconds;
-      refuse(
-        free <= 0
-          ? `The server's queue is full (${this.waiting.size} jobs waiting, the limit is ${limits.maxQueued}); retry in {retry}.`
-          : `The server's queue is nearly full (${free} of ${limits.maxQueued} places left) and you already have ${waitingOwned} jobs waiting; the last places are kept for users with fewer. Retry in {retry}.`,
-        seconds,
-      );
-    }
+    checkAdmissionFacts(
+      {
+        isDraining: this.draining,
+        inputBytes,
+        jobSeconds,
+        workers: this.options.runners.length,
+        ownedJobs: owned.length,
+        ownedInputBytes: owned.reduce((sum, job) => sum + job.inputBytes, 0),
+        totalInputBytes: this.sumInputBytes(),
+        ownedResultBytes: ownedResults.reduce((sum, job) => sum + job.result!.bytes, 0),
+        totalResultBytes: this.sumResultBytes(),
+        waiting: this.waiting.size,
+        waitingOwned: this.waiting.sizeOf(owner),
+        secondsUntilOwnedFinishes: () => this.secondsUntilFirstFinishes(owned, jobSeconds),
+        secondsUntilOwnedResultExpires: () => this.secondsUntilFirstExpires(ownedResults),
+        secondsUntilAnyResultExpires: () => this.secondsUntilFirstExpires([...this.withResults]),
+      },
+      this.limits,
+      () => {
+        this.metrics.refused++;
+      },
+    );
   }
 
   /** When the first of `jobs` (queued or running) should finish: from its place and the measured job time. */
@@ -344,6 +339,7 @@ class InProcessJobQueue implements JobQueue {
       const job = this.waiting.shift()!;
       const runner = this.idleRunners.shift()!;
       const worker = this.options.runners.indexOf(runner);
+      this.runningOn.set(job, runner);
       let end: RunEnd = 'failed';
       const run = runJob(job, runner, {
         logger: this.logger.child({ worker }),
@@ -358,6 +354,8 @@ class InProcessJobQueue implements JobQueue {
         .finally(() => {
           // Release the worker whatever happened, then look for more work.
           this.running.delete(job);
+          this.runningOn.delete(job);
+          countRun(this.runnerTallies[worker], job, end);
           this.options.onRunningChange?.(this.running.size);
           this.idleRunners.push(runner);
           if (end === 'retry') {

@@ -63,11 +63,13 @@ export class JobRecord {
     /** The token name that submitted the job: only it (or an admin) may read or cancel it. */
     readonly owner: string,
     readonly settings: EditSettings,
-    inputs: EditInputs,
+    inputs: EditInputs | undefined,
     now: number,
+    /** Given when the inputs are held elsewhere (the Redis engine keeps them in Redis). */
+    inputBytes = inputs ? inputByteCount(inputs) : 0,
   ) {
     this.inputs = inputs;
-    this.inputBytes = inputByteCount(inputs);
+    this.inputBytes = inputBytes;
     this.createdAt = now;
   }
 

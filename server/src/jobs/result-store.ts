@@ -11,13 +11,19 @@ export interface StoredResult {
   bytes: number;
 }
 
+/** Where downloads read a stored result from (a folder here; Redis keys for the Redis engine). */
+export interface ResultReader {
+  /** Rejects when the result is gone (deleted or expired). */
+  openStream(result: StoredResult): Promise<ReadableStream<Uint8Array>>;
+}
+
 /**
  * Finished results, one PNG file per job in one folder, so memory does not grow with them and
  * every download streams the same file (no copy per client). Without a folder named, the store
  * makes a temporary `pixels-results-*` folder at its first result and removes it on close; a
  * folder the admin names is kept, and only the files this process wrote are removed.
  */
-export class ResultStore {
+export class ResultStore implements ResultReader {
   private readonly files = new Set<string>();
   private folder: Promise<string> | undefined;
 

@@ -1,0 +1,112 @@
+import { PixelsError } from '@pixels/shared';
+import type { QueueLimits } from './job-queue.ts';
+
+/** A refused submission; `retryAfterSeconds` becomes the 429's Retry-After header. */
+export class QueueFullError extends PixelsError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('queue_full', message);
+  }
+}
+
+/**
+ * What a queue knows when it decides on a submission, whichever engine holds the jobs. The
+ * `secondsUntil…` estimates are asked only when a refusal needs them.
+ */
+export interface AdmissionFacts {
+  isDraining: boolean;
+  /** Bytes of the images of the edit being submitted (0 before the body is read). */
+  inputBytes: number;
+  /** Mean measured run time of a job, or an assumption until one has been timed. */
+  jobSeconds: number;
+  workers: number;
+  /** The owner's jobs queued or running, and the bytes of their images. */
+  ownedJobs: number;
+  ownedInputBytes: number;
+  /** Bytes of images of every queued and running job. */
+  totalInputBytes: number;
+  ownedResultBytes: number;
+  totalResultBytes: number;
+  /** Jobs waiting to start, all users, and the owner's. */
+  waiting: number;
+  waitingOwned: number;
+  secondsUntilOwnedFinishes: () => number;
+  secondsUntilOwnedResultExpires: () => number;
+  secondsUntilAnyResultExpires: () => number;
+}
+
+const MIB = 1024 * 1024;
+
+function mib(bytes: number): string {
+  return `${(bytes / MIB).toFixed(bytes < 10 * MIB ? 1 : 0)} MiB`;
+}
+
+/**
+ * Throws what the queue answers a submission it cannot take: PixelsError('not_ready' |
+ * 'payload_too_large') or QueueFullError (429 with Retry-After). `onRefuse` counts the 429s.
+ */
+export function checkAdmissionFacts(facts: AdmissionFacts, limits: QueueLimits, onRefuse: () => void): void {
+  if (facts.isDraining) {
+    throw new PixelsError('not_ready', 'The server is shutting down and takes no new jobs; retry in a minute.');
+  }
+  const { inputBytes, jobSeconds, workers } = facts;
+  if (inputBytes > limits.maxQueuedInputBytesPerUser) {
+    throw new PixelsError(
+      'payload_too_large',
+      `This edit's images are ${mib(inputBytes)}, more than one user may have queued on this server (${mib(limits.maxQueuedInputBytesPerUser)}); send smaller images (the frame at 1x), or ask the admin to raise --max-queued-input-bytes-per-user.`,
+    );
+  }
+  const refuse = (message: string, retryAfterSeconds: number): never => {
+    onRefuse();
+    const seconds = Math.min(3600, Math.max(1, Math.ceil(retryAfterSeconds)));
+    throw new QueueFullError(message.replace('{retry}', `about ${seconds} s`), seconds);
+  };
+  if (facts.ownedJobs >= limits.maxQueuedPerUser) {
+    refuse(
+      `You already have ${facts.ownedJobs} jobs queued or running, the most one user may have (${limits.maxQueuedPerUser}); wait for one to finish (in {retry}) or cancel one, then resend.`,
+      facts.secondsUntilOwnedFinishes(),
+    );
+  }
+  const ownedBytes = facts.ownedInputBytes;
+  if (ownedBytes + inputBytes > limits.maxQueuedInputBytesPerUser) {
+    refuse(
+      `Your queued and running edits hold ${mib(ownedBytes)} of images; with this one (${mib(inputBytes)}) that is over the ${mib(limits.maxQueuedInputBytesPerUser)} one user may have queued. Wait for one to finish (in {retry}) and resend.`,
+      facts.secondsUntilOwnedFinishes(),
+    );
+  }
+  const totalBytes = facts.totalInputBytes;
+  if (totalBytes + inputBytes > limits.maxQueuedInputBytes) {
+    refuse(
+      `The server's queue holds ${mib(totalBytes)} of images, and this edit (${mib(inputBytes)}) would pass its limit of ${mib(limits.maxQueuedInputBytes)}; retry in {retry}.`,
+      jobSeconds / workers,
+    );
+  }
+  if (facts.ownedResultBytes >= limits.maxResultBytesPerUser) {
+    refuse(
+      `The server keeps ${mib(facts.ownedResultBytes)} of your finished results, the most it keeps for one user (${mib(limits.maxResultBytesPerUser)}); download them and delete the jobs (DELETE /v1/jobs/:id), or wait for the oldest to expire (in {retry}).`,
+      facts.secondsUntilOwnedResultExpires(),
+    );
+  }
+  if (facts.totalResultBytes >= limits.maxResultBytes) {
+    refuse(
+      `The server keeps ${mib(facts.totalResultBytes)} of finished results, its limit (${mib(limits.maxResultBytes)}); retry in {retry}, when the oldest expire.`,
+      facts.secondsUntilAnyResultExpires(),
+    );
+  }
+  // Fair admission: a user may take a free slot only while they have fewer jobs waiting than
+  // there are free slots, so the last free slot always goes to someone with nothing waiting.
+  const free = limits.maxQueued - facts.waiting;
+  const waitingOwned = facts.waitingOwned;
+  if (free <= 0 || waitingOwned >= free) {
+    const startsNeeded = Math.max(1, waitingOwned + 1 - Math.max(0, free));
+    const seconds = Math.ceil(startsNeeded / workers) * jobSeconds;
+    refuse(
+      free <= 0
+        ? `The server's queue is full (${facts.waiting} jobs waiting, the limit is ${limits.maxQueued}); retry in {retry}.`
+        : `The server's queue is nearly full (${free} of ${limits.maxQueued} places left) and you already have ${waitingOwned} jobs waiting; the last places are kept for users with fewer. Retry in {retry}.`,
+      seconds,
+    );
+  }
+}
