@@ -30,9 +30,9 @@ export interface ScaleOutBenchOptions {
 export interface ScaleOutFigures {
   throughputJobs: number;
   throughputEdit: string;
-  /** Jobs per second with one worker process, then two. */
-  oneWorkerJobsPerSecond: number;
-  twoWorkersJobsPerSecond: number;
+  /** Jobs per second with one worker process and with two, per round (rounds alternate). */
+  oneWorkerJobsPerSecond: number[];
+  twoWorkersJobsPerSecond: number[];
   latencyRuns: number;
   /** Medians of request → done event for a 1-step 64x64 edit. */
   inProcessMs: number;
@@ -51,6 +51,8 @@ interface Row {
   pass?: boolean;
 }
 
+/** Rounds of each configuration, alternating one worker and two. */
+const THROUGHPUT_ROUNDS = 2;
 const TOKEN = 'bench-token-0123456789abcdef';
 const HEADERS = { Authorization: `Bearer ${TOKEN}` };
 const OWNERS = ['ana', 'ben', 'cyd'];
@@ -203,18 +205,23 @@ export async function benchScaleOut(options: ScaleOutBenchOptions): Promise<Scal
   const redis = await startRedis();
   const processes = new PixelsProcesses({ PIXELS_MODELS_DIR: options.modelsDir, PIXELS_TOKENS: TOKENS });
   try {
-    // Throughput: an API node and worker processes, one worker, then two (the second joins the first).
+    // Throughput: an API node and worker processes, rounds alternating one worker and two (a
+    // second worker joins, then leaves), so drift in the machine's load hits both alike.
     const apiPort = await freeLoopbackPort();
     const api = await processes.serve(['--redis', redis.url, '--port', String(apiPort)]);
     const apiClient = new BenchClient(api.url);
     const workerArgs = ['--redis', redis.url, '--device', 'cpu', '--models', options.modelsDir];
     await processes.worker('bench-1', workerArgs);
-    await apiClient.edit(throughputShape); // warm-up: the worker's first edit opens its sessions
-    const oneWorkerJobsPerSecond = await throughputRound(apiClient, throughputShape, throughputJobs);
-    await processes.worker('bench-2', workerArgs);
-    await apiClient.edit(throughputShape);
-    await apiClient.edit(throughputShape);
-    const twoWorkersJobsPerSecond = await throughputRound(apiClient, throughputShape, throughputJobs);
+    await throughputRound(apiClient, throughputShape, 2); // warm-up: a worker's first edit opens its sessions
+    const oneWorker: number[] = [];
+    const twoWorkers: number[] = [];
+    for (let round = 0; round < THROUGHPUT_ROUNDS; round++) {
+      oneWorker.push(await throughputRound(apiClient, throughputShape, throughputJobs));
+      const second = await processes.worker(`bench-2-${round + 1}`, workerArgs);
+      await throughputRound(apiClient, throughputShape, 4);
+      twoWorkers.push(await throughputRound(apiClient, throughputShape, throughputJobs));
+      await second.stop('SIGTERM');
+    }
     // Step events across processes: worker process → Redis → API node → client.
     const redisSteps: number[] = [];
     for (let run = 0; run < 3; run++)
@@ -246,8 +253,8 @@ export async function benchScaleOut(options: ScaleOutBenchOptions): Promise<Scal
     return {
       throughputJobs,
       throughputEdit: `${throughputShape.side}x${throughputShape.side}, ${throughputShape.steps} steps`,
-      oneWorkerJobsPerSecond,
-      twoWorkersJobsPerSecond,
+      oneWorkerJobsPerSecond: oneWorker,
+      twoWorkersJobsPerSecond: twoWorkers,
       latencyRuns,
       inProcessMs: median(inProcessRuns),
       redisMs: median(redisRuns),
@@ -263,14 +270,17 @@ export async function benchScaleOut(options: ScaleOutBenchOptions): Promise<Scal
 }
 
 export function scaleOutRows(figures: ScaleOutFigures): Row[] {
-  const ratio = figures.twoWorkersJobsPerSecond / figures.oneWorkerJobsPerSecond;
+  const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+  const ratio = mean(figures.twoWorkersJobsPerSecond) / mean(figures.oneWorkerJobsPerSecond);
   const added = figures.redisMs - figures.inProcessMs;
+  const rates = (values: number[]) =>
+    `${mean(values).toFixed(2)} jobs/s (rounds: ${values.map((value) => value.toFixed(2)).join(', ')})`;
   return [
     {
-      figure: `throughput, one worker process (${figures.throughputJobs} edits of ${figures.throughputEdit}, 3 users at once)`,
-      value: `${figures.oneWorkerJobsPerSecond.toFixed(2)} jobs/s`,
+      figure: `throughput, one worker process (${figures.throughputJobs} edits of ${figures.throughputEdit}, 3 users at once; mean of alternating rounds)`,
+      value: rates(figures.oneWorkerJobsPerSecond),
     },
-    { figure: 'throughput, two worker processes', value: `${figures.twoWorkersJobsPerSecond.toFixed(2)} jobs/s` },
+    { figure: 'throughput, two worker processes', value: rates(figures.twoWorkersJobsPerSecond) },
     {
       figure: `two workers / one (${figures.cores} cores, load average ${figures.loadAverage.toFixed(1)})`,
       value: ratio.toFixed(2),
