@@ -51,6 +51,9 @@ interface CurrentJob {
   abort: AbortController;
   /** Set when the stop's deadline passed: the job goes back to the queue instead of ending. */
   handBack: boolean;
+  /** Steps finished so far, and when the cancel arrived (the log shows it stopped within one step). */
+  steps: number;
+  stepsAtCancel?: number;
 }
 
 const delay = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), ms).unref());
@@ -73,7 +76,9 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Run
 
   await subscriber.subscribe(redisKeys.cancelChannel);
   subscriber.on('message', (_channel: string, jobId: string) => {
-    if (current?.id === jobId) current.abort.abort();
+    if (current?.id !== jobId) return;
+    current.stepsAtCancel ??= current.steps;
+    current.abort.abort();
   });
 
   const heartbeat = async () => {
@@ -118,7 +123,7 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Run
       return; // finished (canceled, or run by a worker that only seemed lost) or expired
     }
     const log = logger.child({ jobId: id, owner: snapshot.owner });
-    const running: CurrentJob = { id, abort: new AbortController(), handBack: false };
+    const running: CurrentJob = { id, abort: new AbortController(), handBack: false, steps: 0 };
     current = running;
     // Subscribed before this check, so a cancel is seen whether it came before or during the run.
     if (snapshot.cancel) {
@@ -181,6 +186,7 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Run
             elapsedMs: Math.round(progress.elapsedMs),
           };
           steps = progress.step;
+          running.steps = steps;
           stepMs = progress.elapsedMs;
           const preview =
             snapshot.settings.previews && progress.preview
@@ -230,7 +236,7 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Run
       }
       if (running.abort.signal.aborted) {
         const reason = ((await redis.hget(redisKeys.job(id), 'cancel')) ?? 'owner') as EndReason;
-        await endCanceled(snapshot, reason, log);
+        await endCanceled(snapshot, reason, log.child({ stepsAtCancel: running.stepsAtCancel, steps }));
         return;
       }
       const failure = toEditFailure(error);
