@@ -22,10 +22,12 @@ export interface ServeConfig {
   resultsDir: string | undefined;
   shutdownMs: number;
   logLevel: LogLevel;
-  /** Run as an API node of the Redis engine (jobs, events and results in this Redis). */
-  redisUrl: string | undefined;
-  /** With `redisUrl`: in-process workers on the `devices` entries (cycled); 0 = edits run only in `pixels worker` processes. */
-  localWorkers: number;
+  /**
+   * Run as an API node of the Redis engine (jobs, events and results in Redis at `url`), with
+   * `localWorkers` in-process workers on the `devices` entries in turn (0: edits run only in
+   * `pixels worker` processes). Undefined: the in-process queue.
+   */
+  redis: { url: string; localWorkers: number } | undefined;
 }
 
 interface OptionSpec {
@@ -256,8 +258,7 @@ export function parseServeConfig(
     throw new ConfigError(`--redis (PIXELS_REDIS_URL) must be a URL like redis://127.0.0.1:6379, not '${redisUrl}'.`);
   }
   return {
-    redisUrl,
-    localWorkers,
+    redis: redisUrl === undefined ? undefined : { url: redisUrl, localWorkers },
     host: text('host')!,
     port: integer('port', 0, 65535),
     modelsDir: text('models-dir') ?? defaultModelsDir,

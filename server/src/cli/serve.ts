@@ -72,7 +72,7 @@ export async function runServe(argv: string[]): Promise<number> {
       resultsDir: config.resultsDir,
       shutdownMs: config.shutdownMs,
       logger,
-      redisUrl: config.redisUrl,
+      redisUrl: config.redis?.url,
     });
   } catch (error) {
     console.error(`pixels serve: ${(error as Error).message}`);
@@ -140,7 +140,9 @@ export function workerOptions(
 
 function createRunners(config: ServeConfig, logger: Logger): EditRunner[] {
   const options = workerOptions(config, availableParallelism(), logger);
-  if (config.redisUrl === undefined) return options.map((option) => createEditRunner(option));
+  if (config.redis === undefined) return options.map((option) => createEditRunner(option));
   // An API node runs edits only in its --local-workers, on the --devices entries in turn.
-  return Array.from({ length: config.localWorkers }, (_, index) => createEditRunner(options[index % options.length]));
+  return Array.from({ length: config.redis.localWorkers }, (_, index) =>
+    createEditRunner(options[index % options.length]),
+  );
 }

@@ -116,3 +116,28 @@ describe('exposure', () => {
     expect(checkExposure({ host: '10.0.0.2', tokenCount: 3, insecure: false, tls: true })).toEqual([]);
   });
 });
+
+describe('pixels serve on Redis', () => {
+  it('runs as an API node with --redis, with no workers of its own unless --local-workers says so', () => {
+    expect(parse(['--redis', 'redis://127.0.0.1:6379'])?.redis).toEqual({
+      url: 'redis://127.0.0.1:6379',
+      localWorkers: 0,
+    });
+    expect(parse(['--local-workers', '2'], { PIXELS_REDIS_URL: 'redis://redis.internal:6380/1' })?.redis).toEqual({
+      url: 'redis://redis.internal:6380/1',
+      localWorkers: 2,
+    });
+    expect(parse([])?.redis).toBeUndefined();
+  });
+
+  it('refuses --local-workers without --redis and a --redis that is not a redis URL', () => {
+    expect(() => parse(['--local-workers', '1'])).toThrow(
+      new ConfigError(
+        '--local-workers runs workers on Redis: give --redis too (without it every --devices entry is a worker).',
+      ),
+    );
+    expect(() => parse(['--redis', 'localhost:6379'])).toThrow(
+      "--redis (PIXELS_REDIS_URL) must be a URL like redis://127.0.0.1:6379, not 'localhost:6379'.",
+    );
+  });
+});

@@ -131,11 +131,16 @@ export class RedisJobQueue implements JobQueue {
           { jobId: id, priority, attempts: ATTEMPTS, removeOnComplete: true, removeOnFail: { age: 3600 } },
         );
       } catch (error) {
-        await this.store.transition(snapshot, 'end', {
-          type: 'failed',
-          error: { code: 'internal', message: 'The job could not be queued; resend the edit.' },
-          reason: 'server_fault',
-        });
+        await this.store.transition(
+          snapshot,
+          'end',
+          {
+            type: 'failed',
+            error: { code: 'internal', message: 'The job could not be queued; resend the edit.' },
+            reason: 'server_fault',
+          },
+          { state: 'failed', reason: 'server_fault', finishedAt: Date.now() },
+        );
         throw error;
       }
       await this.announcePositions(settings.model);
@@ -173,9 +178,9 @@ export class RedisJobQueue implements JobQueue {
       const [totalInputBytes, ownedInputBytes, totalResultBytes, ownedResultBytes] = tally.map((value) =>
         Number(value ?? 0),
       );
-      const steps = workers.reduce((sum, worker) => sum + worker.jobs.done + worker.jobs.failed, 0);
+      const finishedJobs = workers.reduce((sum, worker) => sum + worker.jobs.done + worker.jobs.failed, 0);
       const seconds = workers.reduce((sum, worker) => sum + worker.stepSeconds, 0);
-      const jobSeconds = steps > 0 ? seconds / steps : ASSUMED_JOB_SECONDS;
+      const jobSeconds = finishedJobs > 0 ? seconds / finishedJobs : ASSUMED_JOB_SECONDS;
       const until = (first: string[]) => (first.length === 2 ? (Number(first[1]) - Date.now()) / 1000 : 60);
       return {
         isDraining: this.draining,
@@ -424,6 +429,9 @@ export class RedisJobQueue implements JobQueue {
       }
       for (const model of models) await this.announcePositions(model);
       for (const [id, followed] of this.followed) {
+        // Events published while this node's subscriber was cut off (a Redis restart or a dropped
+        // link) are read back from the job's kept events: no stream waits forever for its end.
+        if (followed.record && !followed.record.isFinished) await this.catchUp(id, followed.record);
         const idle = now - followed.lastUsed;
         const streamed = (followed.record?.events.subscriberCount ?? 0) > 0;
         if ((followed.record?.isFinished && idle > FINISHED_FOLLOW_MS) || (!streamed && idle > FOLLOW_IDLE_MS)) {
@@ -435,6 +443,17 @@ export class RedisJobQueue implements JobQueue {
     } finally {
       this.sweeping = false;
     }
+  }
+
+  private async catchUp(id: string, record: JobRecord): Promise<void> {
+    const snapshot = await this.store.load(id);
+    if (!snapshot) return;
+    const last = record.events.since(0).at(-1)?.id ?? 0;
+    const missed = snapshot.events.filter((entry) => entry.id > last);
+    if (missed.length === 0) return;
+    updateRecord(record, snapshot);
+    for (const entry of missed) record.events.restore(entry);
+    if (record.isFinished) void this.subscriber.unsubscribe(redisKeys.eventsChannel(id));
   }
 
   private async reconcile(snapshot: JobSnapshot, now: number): Promise<void> {

@@ -148,7 +148,12 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Run
       return;
     }
     const startedAt = Date.now();
-    await store.transition(snapshot, 'start', undefined, { state: 'running', startedAt, worker: options.name });
+    const took = await store.transition(snapshot, 'start', undefined, {
+      state: 'running',
+      startedAt,
+      worker: options.name,
+    });
+    if (took <= 0) return; // ended (canceled) between the look and the start
     await store.markRoundStarted(job.priority);
     await redis.publish(redisKeys.queueChangedChannel, snapshot.model);
     log.info('job started', { waitMs: startedAt - snapshot.createdAt, attempt: snapshot.attempts + 1 });
