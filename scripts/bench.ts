@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { benchLoop, type LoopFigures } from './bench-engine.ts';
 import { benchModels, modelOverheadRows } from './bench-models.ts';
 import { benchRegion } from './bench-region.ts';
+import { benchScaleOut, scaleOutRows } from './bench-scale-out.ts';
 import { benchServer, serverBenchRows } from './bench-server.ts';
 import { benchSizes } from './bench-sizes.ts';
 import { writeExampleExemplar } from './make-example-inputs.ts';
@@ -187,11 +188,27 @@ function renderSection(section: Section): string {
   return [`## ${section.title}`, '', table(section.rows), '', ...(section.note ? [section.note, ''] : [])].join('\n');
 }
 
+/** Issue 10's figures: worker processes on Redis against one, and the Redis path's latencies. */
+async function scaleOutSections(): Promise<Section[]> {
+  console.error('bench: scale-out on Redis (worker processes, queue and event latency)…');
+  return [
+    {
+      title: 'Scale-out on Redis: two worker processes against one, and what the Redis path adds (built-in model)',
+      rows: scaleOutRows(await benchScaleOut({ modelsDir: MODELS })),
+      note: "Real processes on loopback: redis-server (AOF on, everysec), `pixels serve --redis` and `pixels worker --device cpu` (one onnxruntime thread each, as `pixels worker` gives a CPU worker the cores but one). Two workers on this machine's 2 shared cores cannot reach 2x: both workers' threads, the API node, Redis and the benchmark client share the two cores (and other agents' work), so the ratio shows what a second worker adds here, not how workers scale across GPUs or machines (where each has its own device); with other work on the machine (the load average in the row) it swings from run to run, so the rounds alternate one worker and two (a second worker process joins, then stops) and each round's rate is listed. The added latency alternates 1-step 64x64 edits between plain `pixels serve` and `pixels serve --redis … --local-workers 1` (one process and one worker each) and compares medians of request to done event. The step latency runs 96x96 12-step edits on the API node with a `pixels worker` process (worker → Redis pub/sub → API node → event stream) and takes each step event's arrival at the client minus its emission, taken as the job's `startedAt` plus the step's `elapsedMs` (both stamped where the edit runs, on this machine's one clock): an upper bound, since `elapsedMs` counts from the edit's start inside the worker thread, a little after `startedAt`.",
+    },
+  ];
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes('--only')) {
     const only = process.argv[process.argv.indexOf('--only') + 1];
-    if (only !== 'region') throw new Error(`--only takes 'region', got '${only}'`);
-    const body = await replaceSections(await regionSections());
+    const sections: Record<string, () => Promise<Section[]>> = {
+      region: regionSections,
+      'scale-out': scaleOutSections,
+    };
+    if (!(only in sections)) throw new Error(`--only takes ${Object.keys(sections).join(' or ')}, got '${only}'`);
+    const body = await replaceSections(await sections[only]());
     await writeFile(join(ROOT, 'BENCHMARKS.md'), body);
     console.log(body);
     return;
@@ -246,6 +263,7 @@ async function main(): Promise<void> {
     rows: serverBenchRows(await benchServer({ modelsDir: MODELS, fixturesDir: FIXTURES })),
   });
   sections.push(...(await regionSections()));
+  sections.push(...(await scaleOutSections()));
   console.error('bench: plugin share of a 1024x1024 blend (Chromium e2e test)…');
   sections.push(await benchPlugin());
 
