@@ -257,6 +257,8 @@ async function largeResultDownloads(url: string, headers: Record<string, string>
   const sizes = await Promise.all(
     Array.from({ length: 8 }, () => countDownload(`${url}${submit.jobUrl}/result`, headers)),
   );
+  if (sizes.some((bytes) => bytes !== sizes[0]))
+    throw new Error(`the 8 downloads differ in length: ${sizes.join(', ')}`);
   // The gauge is the largest since start; the small downloads before count too, so this is an upper bound.
   return { stall: await requestStallMs(url, headers, 'download'), bytes: sizes[0] };
 }
