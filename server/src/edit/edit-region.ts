@@ -34,7 +34,8 @@ export const DEFAULT_MARGIN_FLOOR = 32;
  * but 32 px of the context around a 300² region changed no pixel inside it by more than one grey
  * level, 24 px by two, 16 px by seven (its widest blur reaches 24 px a call); a map built from the
  * exemplar's shape fades to 0 inside the region and did not change at all. A1111's "only masked"
- * padding is 32 px too. A test holds the one-level claim (test/server/edit/edit-pipeline.test.ts).
+ * padding is 32 px too. Context no exemplar covers is left out for it (see planEditRegion). Tests
+ * hold both claims (test/server/edit/edit-pipeline.test.ts).
  */
 export const PIXEL_SPACE_MARGIN = 32;
 
@@ -273,8 +274,8 @@ export interface EditRegion {
 
 /**
  * Plans the crop for `settings.region`: 'full' is the whole frame; 'auto' is the edit region padded
- * by `regionMargin` (default: defaultMargin for `model`'s kind). An edit that touches nothing runs
- * on the whole frame.
+ * by `regionMargin` (default: defaultMargin for `model`'s kind, and for a pixel-space model only
+ * as far as the exemplars cover). An edit that touches nothing runs on the whole frame.
  */
 export function planEditRegion(
   decoded: DecodedInputs,
@@ -292,7 +293,41 @@ export function planEditRegion(
       shapeReach: decoded.map ? 0 : settings.grow + settings.feather / 2,
     }) ?? frame;
   if (settings.region === 'full') return { region, crop: frame };
-  return { region, crop: padRegion(region, frame, settings.regionMargin ?? defaultMargin(region, model)) };
+  const padded = padRegion(region, frame, settings.regionMargin ?? defaultMargin(region, model));
+  if (settings.regionMargin !== undefined || model.vaeScaleFactor !== 1) return { region, crop: padded };
+  // The built-in pixel-space model reads its surroundings only where an exemplar covers them (it
+  // works on where the exemplar differs from the source), so context nothing covers is left out:
+  // a map built from the exemplar's shape already holds all of its coverage, and needs none.
+  const covered = coverageBounds(decoded.exemplars, width, height);
+  const context = covered && intersect(padded, covered);
+  return { region, crop: context ? hull(region, context) : region };
+}
+
+/** Bounding box of every exemplar's coverage (alpha above 0); undefined when none covers anything. */
+function coverageBounds(exemplars: readonly RawImage[], width: number, height: number): Rect | undefined {
+  const bounds = new Bounds();
+  for (const exemplar of exemplars) {
+    if (isOpaqueEverywhere(exemplar)) return { left: 0, top: 0, width, height };
+    const box = nonZeroBounds(exemplar, 3);
+    if (box) bounds.add(...box);
+  }
+  return clampToFrame(bounds, width, height);
+}
+
+function intersect(a: Rect, b: Rect): Rect | undefined {
+  const left = Math.max(a.left, b.left);
+  const top = Math.max(a.top, b.top);
+  const right = Math.min(a.left + a.width, b.left + b.width);
+  const bottom = Math.min(a.top + a.height, b.top + b.height);
+  return right > left && bottom > top ? { left, top, width: right - left, height: bottom - top } : undefined;
+}
+
+function hull(a: Rect, b: Rect): Rect {
+  const left = Math.min(a.left, b.left);
+  const top = Math.min(a.top, b.top);
+  const right = Math.max(a.left + a.width, b.left + b.width);
+  const bottom = Math.max(a.top + a.height, b.top + b.height);
+  return { left, top, width: right - left, height: bottom - top };
 }
 
 /**

@@ -291,6 +291,53 @@ describe("region 'auto': the edit runs on a crop and comes back at full resoluti
     expect(largest).toBeLessThanOrEqual(1);
   });
 
+  it("needs no context beyond the region for a map built from the exemplar's shape: it runs on the region alone", async () => {
+    // A disc of grass on a transparent exemplar, no map: the map is the disc's shape, feathered.
+    const disc = { ...big.exemplar, data: new Uint8Array(big.exemplar.data) };
+    for (let i = 0; i < BIG * BIG; i++) {
+      const inside = ((i % BIG) + 0.5 - 256) ** 2 + (Math.floor(i / BIG) + 0.5 - 256) ** 2 < 80 ** 2;
+      if (!inside) disc.data[4 * i + 3] = 0;
+    }
+    const editWith = async (source: RawImage, regionMargin?: number) => {
+      let crop: EditStart['crop'] | undefined;
+      const png = await runEditPipeline(
+        registry,
+        EditSettings.parse({ seed: 5, ...(regionMargin === undefined ? {} : { regionMargin }) }),
+        { source: await encodePng(source), exemplars: [await encodePng(disc)] },
+        LIMITS,
+        { onStart: (start) => (crop = start.crop) },
+      );
+      return { result: await decodeRgba(png.png, 1 << 22), crop: crop! };
+    };
+    const byDefault = await editWith(big.source);
+    // The disc (176-336) and the map's 16 px half-feather and a pixel beyond it: the region, unpadded.
+    expect(byDefault.crop).toEqual({ left: 159, top: 159, width: 194, height: 194 });
+    // Other surroundings right up to the region's edge change nothing inside it (same crop, so same noise).
+    const region = byDefault.crop;
+    const inRegion = (i: number) =>
+      i % BIG >= region.left &&
+      i % BIG < region.left + region.width &&
+      Math.floor(i / BIG) >= region.top &&
+      Math.floor(i / BIG) < region.top + region.height;
+    const coffee = await decodeRgba(await fixtureAt('coffee', BIG), 1 << 20);
+    const otherContext = { ...big.source, data: new Uint8Array(big.source.data) };
+    for (let i = 0; i < BIG * BIG; i++)
+      if (!inRegion(i)) otherContext.data.set(coffee.data.subarray(4 * i, 4 * i + 4), 4 * i);
+    const real = await editWith(big.source, 64);
+    const other = await editWith(otherContext, 64);
+    let differences = 0;
+    let changed = 0;
+    for (let i = 0; i < BIG * BIG; i++) {
+      if (!inRegion(i)) continue;
+      for (let c = 0; c < 4; c++) {
+        differences += real.result.data[4 * i + c] !== other.result.data[4 * i + c] ? 1 : 0;
+        changed += real.result.data[4 * i + c] !== big.source.data[4 * i + c] ? 1 : 0;
+      }
+    }
+    expect(changed).toBeGreaterThan(80 ** 2); // the edit did change the disc
+    expect(differences).toBe(0);
+  });
+
   it('without paste-back, keeps the source outside the crop and blends the crop in across its margin', async () => {
     const result = await run(big, { pasteBack: false, strength: 0.5 });
     const red = (x: number, y: number) => result.data[(y * BIG + x) * 4];
