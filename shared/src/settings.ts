@@ -153,7 +153,7 @@ export const EditSettings = z
       .max(8192)
       .optional()
       .describe(
-        "Context in source pixels around the edit region for region auto, an integer from 0 to 8192. Default: an eighth of the region's long side, at least 32.",
+        "Context in source pixels around the edit region for region auto, an integer from 0 to 8192. Default: by model kind, 32 for a pixel-space model such as the built-in one (its reach, and only where an exemplar covers it), else an eighth of the region's long side, at least 32.",
       ),
     previews: z
       .boolean()

@@ -44,7 +44,8 @@ export const EDIT_USAGE = `usage: pixels edit --source F --exemplar F [--exempla
   --region MODE         ${REGION_MODES.join(' | ')}: auto (default) processes only the region the edit touches plus
                         context, at the model's working size, and puts it back at full resolution;
                         full scales the whole source to the working size and back
-  --region-margin PX    context around the edit region (default: 1/8 of its long side, at least 32)
+  --region-margin PX    context around the edit region (default: 32 on a pixel-space model such as
+                        the built-in one, where an exemplar covers it; else 1/8 of the region's long side, at least 32)
   --iterative           one pass per exemplar, each pass's output the next one's source
   --out F               where to write the PNG (written whole or not at all)
 

@@ -73,9 +73,9 @@ export async function runEditPipeline(
 ): Promise<EditOutcome> {
   const startedAt = performance.now();
   // An unknown or broken model is named before the inputs are checked (reading its configs takes milliseconds).
-  await registry.describe(settings.model);
+  const description = await registry.describe(settings.model);
   const decoded = await decodeInputs(settings, inputs, limits.maxPixels, limits.maxExemplars);
-  const region = planEditRegion(decoded, settings);
+  const region = planEditRegion(decoded, settings, description.info);
   const prepared = cropInputs(decoded, settings, region.crop);
   const model = await registry.get(settings.model);
   const seed = settings.seed ?? randomInt(0, MAX_SEED);

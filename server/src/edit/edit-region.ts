@@ -20,10 +20,24 @@ export interface Rect {
   height: number;
 }
 
-/** Context around the region by default: this fraction of the region's long side... */
+/**
+ * Context around the region by default, for a latent model: this fraction of the region's long
+ * side (the crop is scaled to the model's native area, so its context scales with it)...
+ */
 export const DEFAULT_MARGIN_FRACTION = 1 / 8;
 /** ...but never fewer pixels than this, so a small edit still sees its surroundings. */
 export const DEFAULT_MARGIN_FLOOR = 32;
+/**
+ * Context for a pixel-space model (the built-in one), which runs the crop 1:1: a fixed reach in
+ * pixels, not a fraction, since what it needs is its receptive field, not a share of the edit.
+ * Measured: with a hard-edged map (the worst case, white up to the region's edge), replacing all
+ * but 32 px of the context around a 300² region changed no pixel inside it by more than one grey
+ * level, 24 px by two, 16 px by seven (its widest blur reaches 24 px a call); a map built from the
+ * exemplar's shape fades to 0 inside the region and did not change at all. A1111's "only masked"
+ * padding is 32 px too. Context no exemplar covers is left out for it (see planEditRegion). Tests
+ * hold both claims (test/server/edit/edit-pipeline.test.ts).
+ */
+export const PIXEL_SPACE_MARGIN = 32;
 
 /** What reaches into the edit region: the map and the exemplars, all at the source's size. */
 export interface RegionInputs {
@@ -62,16 +76,17 @@ class Bounds {
 /** Bounding box (inclusive) of the pixels whose `channel` is above 0, or undefined when none is. */
 function nonZeroBounds(image: RawImage, channel: number): [number, number, number, number] | undefined {
   const { width, height } = image;
-  const isNonZero = nonZeroTest(image, channel);
+  const { values, stride, offset, threshold } = nonZeroView(image, channel);
   let top = -1;
   let bottom = -1;
   let left = width;
   let right = -1;
+  // Plain loops over a typed array (no call per pixel): a 4096² exemplar is 16 M pixels to scan.
   for (let y = 0; y < height; y++) {
-    const row = y * width;
+    const row = y * width * stride + offset;
     let first = -1;
     for (let x = 0; x < width; x++) {
-      if (isNonZero(row + x)) {
+      if (values[row + x * stride] >= threshold) {
         first = x;
         break;
       }
@@ -79,9 +94,9 @@ function nonZeroBounds(image: RawImage, channel: number): [number, number, numbe
     if (first < 0) continue;
     if (top < 0) top = y;
     bottom = y;
-    left = Math.min(left, first);
+    if (first < left) left = first;
     for (let x = width - 1; x > right; x--) {
-      if (isNonZero(row + x)) {
+      if (values[row + x * stride] >= threshold) {
         right = x;
         break;
       }
@@ -91,16 +106,24 @@ function nonZeroBounds(image: RawImage, channel: number): [number, number, numbe
 }
 
 /**
- * Whether pixel i's `channel` is above 0. An RGBA alpha is read a whole pixel at a time (the top
- * byte of a little-endian word), four times fewer reads over a 4096² frame.
+ * Where pixel x of a row holds `channel`, as `values[row + x * stride] >= threshold`. An RGBA
+ * alpha is read a whole pixel at a time (the top byte of a little-endian word), four times fewer
+ * reads over a 4096² frame.
  */
-function nonZeroTest(image: RawImage, channel: number): (pixel: number) => boolean {
+function nonZeroView(
+  image: RawImage,
+  channel: number,
+): { values: Uint8Array | Uint32Array; stride: number; offset: number; threshold: number } {
   const { data, channels } = image;
   if (channels === 4 && channel === 3 && data.byteOffset % 4 === 0 && IS_LITTLE_ENDIAN) {
-    const words = new Uint32Array(data.buffer, data.byteOffset, data.length / 4);
-    return (pixel) => words[pixel] >= 0x01000000;
+    return {
+      values: new Uint32Array(data.buffer, data.byteOffset, data.length / 4),
+      stride: 1,
+      offset: 0,
+      threshold: 0x01000000,
+    };
   }
-  return (pixel) => data[pixel * channels + channel] > 0;
+  return { values: data, stride: channels, offset: channel, threshold: 1 };
 }
 
 const IS_LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
@@ -143,8 +166,17 @@ export function findEditRegion(inputs: RegionInputs): Rect | undefined {
   return clampToFrame(bounds, inputs.width, inputs.height);
 }
 
-/** The default context: an eighth of the region's long side, at least 32 pixels. */
-export function defaultMargin(region: Size): number {
+/** What the default context depends on: the model's kind (1 image pixel per latent cell is pixel space). */
+export interface MarginModel {
+  vaeScaleFactor: number;
+}
+
+/**
+ * The default context by model kind: PIXEL_SPACE_MARGIN for a pixel-space model; for a latent
+ * one an eighth of the region's long side, at least 32 pixels.
+ */
+export function defaultMargin(region: Size, model: MarginModel): number {
+  if (model.vaeScaleFactor === 1) return PIXEL_SPACE_MARGIN;
   return Math.max(DEFAULT_MARGIN_FLOOR, Math.round(DEFAULT_MARGIN_FRACTION * Math.max(region.width, region.height)));
 }
 
@@ -242,11 +274,13 @@ export interface EditRegion {
 
 /**
  * Plans the crop for `settings.region`: 'full' is the whole frame; 'auto' is the edit region padded
- * by `regionMargin` (default: defaultMargin). An edit that touches nothing runs on the whole frame.
+ * by `regionMargin` (default: defaultMargin for `model`'s kind, and for a pixel-space model only
+ * as far as the exemplars cover). An edit that touches nothing runs on the whole frame.
  */
 export function planEditRegion(
   decoded: DecodedInputs,
   settings: Pick<EditSettings, 'region' | 'regionMargin' | 'grow' | 'feather'>,
+  model: MarginModel,
 ): EditRegion {
   const { width, height } = decoded.source;
   const frame = { left: 0, top: 0, width, height };
@@ -259,7 +293,41 @@ export function planEditRegion(
       shapeReach: decoded.map ? 0 : settings.grow + settings.feather / 2,
     }) ?? frame;
   if (settings.region === 'full') return { region, crop: frame };
-  return { region, crop: padRegion(region, frame, settings.regionMargin ?? defaultMargin(region)) };
+  const padded = padRegion(region, frame, settings.regionMargin ?? defaultMargin(region, model));
+  if (settings.regionMargin !== undefined || model.vaeScaleFactor !== 1) return { region, crop: padded };
+  // The built-in pixel-space model reads its surroundings only where an exemplar covers them (it
+  // works on where the exemplar differs from the source), so context nothing covers is left out:
+  // a map built from the exemplar's shape already holds all of its coverage, and needs none.
+  const covered = coverageBounds(decoded.exemplars, width, height);
+  const context = covered && intersect(padded, covered);
+  return { region, crop: context ? hull(region, context) : region };
+}
+
+/** Bounding box of every exemplar's coverage (alpha above 0); undefined when none covers anything. */
+function coverageBounds(exemplars: readonly RawImage[], width: number, height: number): Rect | undefined {
+  const bounds = new Bounds();
+  for (const exemplar of exemplars) {
+    if (isOpaqueEverywhere(exemplar)) return { left: 0, top: 0, width, height };
+    const box = nonZeroBounds(exemplar, 3);
+    if (box) bounds.add(...box);
+  }
+  return clampToFrame(bounds, width, height);
+}
+
+function intersect(a: Rect, b: Rect): Rect | undefined {
+  const left = Math.max(a.left, b.left);
+  const top = Math.max(a.top, b.top);
+  const right = Math.min(a.left + a.width, b.left + b.width);
+  const bottom = Math.min(a.top + a.height, b.top + b.height);
+  return right > left && bottom > top ? { left, top, width: right - left, height: bottom - top } : undefined;
+}
+
+function hull(a: Rect, b: Rect): Rect {
+  const left = Math.min(a.left, b.left);
+  const top = Math.min(a.top, b.top);
+  const right = Math.max(a.left + a.width, b.left + b.width);
+  const bottom = Math.max(a.top + a.height, b.top + b.height);
+  return { left, top, width: right - left, height: bottom - top };
 }
 
 /**

@@ -149,19 +149,19 @@ export function createApp(dependencies: AppDependencies) {
       const job = await findJob(queue, c.req.param('id'), c.get('caller'));
       const result = job.result;
       if (!result) throw noResult(job);
-      let file: ReadableStream<Uint8Array>;
+      let body: ReadableStream<Uint8Array>;
+      const done = track('download');
       try {
-        file = await dependencies.results.openStream(result);
+        // The file streams from disk to every client; nothing of it is copied into memory per download.
+        body = await dependencies.results.openStream(result, (completed) => {
+          if (completed) job.downloads++;
+          done();
+        });
       } catch {
+        done();
         // Deleted (DELETE, or expiry) between the lookup and the open.
         throw new PixelsError('not_found', `Job ${job.id}'s result was just deleted; submit the edit again.`, 'id');
       }
-      const done = track('download');
-      // The file streams from disk to every client; nothing of it is copied into memory per download.
-      const body = observeEnd(file, (completed) => {
-        if (completed) job.downloads++;
-        done();
-      });
       return c.body(body, 200, {
         'Content-Length': String(result.bytes),
         'Content-Type': 'image/png',
@@ -222,37 +222,6 @@ async function readinessProblem(queue: JobQueue): Promise<string | undefined> {
     return 'No edit worker is running (the last one died and is being restarted); retry in a few seconds.';
   }
   return undefined;
-}
-
-/** Calls `onEnd` once: with true when the stream was read to its end, false when it failed or the client went away. */
-function observeEnd(
-  stream: ReadableStream<Uint8Array>,
-  onEnd: (completed: boolean) => void,
-): ReadableStream<Uint8Array> {
-  let ended = false;
-  const end = (completed: boolean) => {
-    if (!ended) onEnd(completed);
-    ended = true;
-  };
-  const reader = stream.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done, value } = await reader.read();
-        if (done) {
-          end(true);
-          controller.close();
-        } else controller.enqueue(value);
-      } catch (error) {
-        end(false);
-        controller.error(error);
-      }
-    },
-    cancel(reason) {
-      end(false);
-      return reader.cancel(reason);
-    },
-  });
 }
 
 /** The job `id` if `caller` may see it; 404 for unknown or expired ids, 403 for another user's job. */

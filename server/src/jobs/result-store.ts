@@ -13,8 +13,11 @@ export interface StoredResult {
 
 /** Where downloads read a stored result from (a folder here; Redis keys for the Redis engine). */
 export interface ResultReader {
-  /** Rejects when the result is gone (deleted or expired). */
-  openStream(result: StoredResult): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * Rejects when the result is gone (deleted or expired). `onEnd` is called once: true when the
+   * result was read to its end, false when reading failed or the client went away.
+   */
+  openStream(result: StoredResult, onEnd?: (completed: boolean) => void): Promise<ReadableStream<Uint8Array>>;
 }
 
 /**
@@ -48,14 +51,20 @@ export class ResultStore implements ResultReader {
    * Opens the file as a web stream read on demand, one 64 KiB chunk ahead of the client: each
    * download reads the disk (the page cache), so memory per download is a chunk, never a copy.
    * (Readable.toWeb would queue up to 65536 chunks ahead of a slow client: the whole file.)
+   * `onEnd` is called once: with true when the file was read to its end, false when reading
+   * failed or the client went away (told here, so no second stream per download is needed).
    */
-  async openStream(result: StoredResult): Promise<ReadableStream<Uint8Array>> {
+  async openStream(
+    result: StoredResult,
+    onEnd: (completed: boolean) => void = () => {},
+  ): Promise<ReadableStream<Uint8Array>> {
     const handle = await open(result.file, 'r');
     let position = 0;
     let closed = false;
-    const close = async () => {
+    const close = async (completed: boolean) => {
       if (closed) return;
       closed = true;
+      onEnd(completed);
       await handle.close();
     };
     return new ReadableStream<Uint8Array>(
@@ -66,15 +75,15 @@ export class ResultStore implements ResultReader {
             const { bytesRead } = await handle.read(chunk, 0, CHUNK_BYTES, position);
             position += bytesRead;
             if (bytesRead === 0) {
-              await close();
+              await close(true);
               controller.close();
             } else controller.enqueue(chunk.subarray(0, bytesRead));
           } catch (error) {
-            await close().catch(() => {});
+            await close(false).catch(() => {});
             controller.error(error);
           }
         },
-        cancel: close,
+        cancel: () => close(false),
       },
       { highWaterMark: 1 },
     );

@@ -49,7 +49,7 @@ function realDefaults(): Record<string, string> {
     '--no-paste-back': settings.pasteBack ? 'paste-back on' : 'paste-back off',
     '--iterative': settings.exemplarMode,
     '--region': settings.region,
-    '--region-margin': absent(settings.regionMargin, '1/8 of the region, ≥ 32 px'),
+    '--region-margin': absent(settings.regionMargin, '32 px or 1/8 region, ≥ 32 px'),
   };
 }
 

@@ -160,6 +160,8 @@ function pasted(image: RawImage, patch: RawImage, left: number, top: number): Ra
   return { ...image, data };
 }
 
+const inBox = (x: number, y: number, from: number, to: number) => x >= from && x < to && y >= from && y < to;
+
 /** A one-channel map: 0 outside [from, to) in x and y, rising from 1/255 to 1 across x inside it. */
 function rampMap(size: number, from: number, to: number): RawImage {
   const data = new Uint8Array(size * size);
@@ -234,6 +236,106 @@ describe("region 'auto': the edit runs on a crop and comes back at full resoluti
     expect(outsideDifferences).toBe(0);
     expect(insideDifferences).toBe(0);
     expect(changed).toBeGreaterThan(PATCH * PATCH); // and the edit did change the patch
+  });
+
+  it("pads by the built-in model's 32 px reach: context beyond it changes no pixel inside the region by more than a level", async () => {
+    // The worst case for context: a hard-edged map, white up to the region's edge, over an opaque exemplar.
+    const from = 160;
+    const to = 352;
+    const map = {
+      ...big.map,
+      data: big.map.data.map((_, i) => (inBox(i % BIG, Math.floor(i / BIG), from, to) ? 255 : 0)),
+    };
+    const coffee = await decodeRgba(await fixtureAt('coffee', BIG), 1 << 20);
+    // The same source within 32 px of the region, another photograph beyond it.
+    const otherContext = { ...big.source, data: new Uint8Array(big.source.data) };
+    for (let i = 0; i < BIG * BIG; i++) {
+      if (inBox(i % BIG, Math.floor(i / BIG), from - 32, to + 32)) continue;
+      otherContext.data.set(coffee.data.subarray(4 * i, 4 * i + 4), 4 * i);
+    }
+    const editWith = async (images: typeof big, regionMargin?: number) => {
+      let crop: EditStart['crop'] | undefined;
+      const result = await decodeRgba(
+        (
+          await runEditPipeline(
+            registry,
+            EditSettings.parse({ seed: 5, ...(regionMargin === undefined ? {} : { regionMargin }) }),
+            {
+              source: await encodePng(images.source),
+              exemplars: [await encodePng(images.exemplar)],
+              map: await encodePng(images.map),
+            },
+            LIMITS,
+            { onStart: (start) => (crop = start.crop) },
+          )
+        ).png,
+        1 << 22,
+      );
+      return { result, crop };
+    };
+    const byDefault = await editWith({ ...big, map });
+    expect(byDefault.crop).toEqual({ left: from - 32, top: from - 32, width: to - from + 64, height: to - from + 64 });
+    // A wide margin, so the context really differs, with the same crop (and so the same noise) for both.
+    const real = await editWith({ ...big, map }, 96);
+    const other = await editWith({ ...big, source: otherContext, map }, 96);
+    let largest = 0;
+    let changed = 0;
+    for (let i = 0; i < BIG * BIG; i++) {
+      if (!inBox(i % BIG, Math.floor(i / BIG), from, to)) continue;
+      for (let c = 0; c < 3; c++) {
+        largest = Math.max(largest, Math.abs(real.result.data[4 * i + c] - other.result.data[4 * i + c]));
+        changed += real.result.data[4 * i + c] !== big.source.data[4 * i + c] ? 1 : 0;
+      }
+    }
+    expect(changed).toBeGreaterThan((to - from) ** 2); // the edit did change the region
+    expect(largest).toBeLessThanOrEqual(1);
+  });
+
+  it("needs no context beyond the region for a map built from the exemplar's shape: it runs on the region alone", async () => {
+    // A disc of grass on a transparent exemplar, no map: the map is the disc's shape, feathered.
+    const disc = { ...big.exemplar, data: new Uint8Array(big.exemplar.data) };
+    for (let i = 0; i < BIG * BIG; i++) {
+      const inside = ((i % BIG) + 0.5 - 256) ** 2 + (Math.floor(i / BIG) + 0.5 - 256) ** 2 < 80 ** 2;
+      if (!inside) disc.data[4 * i + 3] = 0;
+    }
+    const editWith = async (source: RawImage, regionMargin?: number) => {
+      let crop: EditStart['crop'] | undefined;
+      const png = await runEditPipeline(
+        registry,
+        EditSettings.parse({ seed: 5, ...(regionMargin === undefined ? {} : { regionMargin }) }),
+        { source: await encodePng(source), exemplars: [await encodePng(disc)] },
+        LIMITS,
+        { onStart: (start) => (crop = start.crop) },
+      );
+      return { result: await decodeRgba(png.png, 1 << 22), crop: crop! };
+    };
+    const byDefault = await editWith(big.source);
+    // The disc (176-336) and the map's 16 px half-feather and a pixel beyond it: the region, unpadded.
+    expect(byDefault.crop).toEqual({ left: 159, top: 159, width: 194, height: 194 });
+    // Other surroundings right up to the region's edge change nothing inside it (same crop, so same noise).
+    const region = byDefault.crop;
+    const inRegion = (i: number) =>
+      i % BIG >= region.left &&
+      i % BIG < region.left + region.width &&
+      Math.floor(i / BIG) >= region.top &&
+      Math.floor(i / BIG) < region.top + region.height;
+    const coffee = await decodeRgba(await fixtureAt('coffee', BIG), 1 << 20);
+    const otherContext = { ...big.source, data: new Uint8Array(big.source.data) };
+    for (let i = 0; i < BIG * BIG; i++)
+      if (!inRegion(i)) otherContext.data.set(coffee.data.subarray(4 * i, 4 * i + 4), 4 * i);
+    const real = await editWith(big.source, 64);
+    const other = await editWith(otherContext, 64);
+    let differences = 0;
+    let changed = 0;
+    for (let i = 0; i < BIG * BIG; i++) {
+      if (!inRegion(i)) continue;
+      for (let c = 0; c < 4; c++) {
+        differences += real.result.data[4 * i + c] !== other.result.data[4 * i + c] ? 1 : 0;
+        changed += real.result.data[4 * i + c] !== big.source.data[4 * i + c] ? 1 : 0;
+      }
+    }
+    expect(changed).toBeGreaterThan(80 ** 2); // the edit did change the disc
+    expect(differences).toBe(0);
   });
 
   it('without paste-back, keeps the source outside the crop and blends the crop in across its margin', async () => {

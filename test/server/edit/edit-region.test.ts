@@ -3,6 +3,7 @@ import {
   cropRaw,
   defaultMargin,
   findEditRegion,
+  PIXEL_SPACE_MARGIN,
   padRegion,
   pasteCropInto,
   planEditRegion,
@@ -72,10 +73,19 @@ describe('findEditRegion', () => {
   });
 });
 
+const LATENT = { vaeScaleFactor: 8 };
+const PIXEL_SPACE = { vaeScaleFactor: 1 };
+
 describe('margins and crops', () => {
-  it('pads by an eighth of the long side, at least 32 px, clipped to the frame', () => {
-    expect(defaultMargin({ width: 512, height: 100 })).toBe(64);
-    expect(defaultMargin({ width: 40, height: 40 })).toBe(32);
+  it("pads by the pixel-space model's reach, whatever the region's size", () => {
+    expect(defaultMargin({ width: 512, height: 100 }, PIXEL_SPACE)).toBe(PIXEL_SPACE_MARGIN);
+    expect(defaultMargin({ width: 3000, height: 3000 }, PIXEL_SPACE)).toBe(PIXEL_SPACE_MARGIN);
+    expect(PIXEL_SPACE_MARGIN).toBe(32);
+  });
+
+  it('pads by an eighth of the long side, at least 32 px, for a latent model, clipped to the frame', () => {
+    expect(defaultMargin({ width: 512, height: 100 }, LATENT)).toBe(64);
+    expect(defaultMargin({ width: 40, height: 40 }, LATENT)).toBe(32);
     const frame = { width: 1000, height: 600 };
     expect(padRegion({ left: 100, top: 10, width: 200, height: 50 }, frame, 32)).toEqual({
       left: 68,
@@ -154,17 +164,17 @@ describe('planEditRegion and cropInputs on decoded inputs', () => {
       map: await encodePng(boxMap(256, 256, [100, 120, 140, 160])), // white in one 40x40 square only
     };
     const decoded = await decodeInputs(settings, inputs, DEFAULT_LIMITS.maxPixels, DEFAULT_LIMITS.maxExemplars);
-    expect(planEditRegion(decoded, settings)).toEqual({
+    expect(planEditRegion(decoded, settings, LATENT)).toEqual({
       region: { left: 100, top: 120, width: 40, height: 40 },
       crop: { left: 68, top: 88, width: 104, height: 104 },
     });
-    expect(planEditRegion(decoded, { ...settings, regionMargin: 0 }).crop).toEqual({
+    expect(planEditRegion(decoded, { ...settings, regionMargin: 0 }, LATENT).crop).toEqual({
       left: 100,
       top: 120,
       width: 40,
       height: 40,
     });
-    expect(planEditRegion(decoded, { ...settings, region: 'full' }).crop).toEqual({
+    expect(planEditRegion(decoded, { ...settings, region: 'full' }, LATENT).crop).toEqual({
       left: 0,
       top: 0,
       width: 256,
@@ -178,7 +188,7 @@ describe('planEditRegion and cropInputs on decoded inputs', () => {
     const inputs = { source: await fixtureAt('brick', 256), exemplars: [await fixtureAt('grass', 256, 256, circle)] };
     const whole = await prepareInputs(settings, inputs, DEFAULT_LIMITS.maxPixels, DEFAULT_LIMITS.maxExemplars);
     const decoded = await decodeInputs(settings, inputs, DEFAULT_LIMITS.maxPixels, DEFAULT_LIMITS.maxExemplars);
-    const { crop } = planEditRegion(decoded, { ...settings, regionMargin: 0 });
+    const { crop } = planEditRegion(decoded, { ...settings, regionMargin: 0 }, LATENT);
     const cropped = cropInputs(decoded, settings, crop);
     let largest = 0;
     let outsideCrop = 0;

@@ -10,27 +10,41 @@ const CHUNK_BYTES = 256 * 1024;
 export class RedisResultReader implements ResultReader {
   constructor(private readonly redis: Redis) {}
 
-  async openStream(result: StoredResult): Promise<ReadableStream<Uint8Array>> {
+  async openStream(
+    result: StoredResult,
+    onEnd: (completed: boolean) => void = () => {},
+  ): Promise<ReadableStream<Uint8Array>> {
     const key = result.file;
     if ((await this.redis.exists(key)) === 0) throw new Error('the result expired or was deleted');
     const redis = this.redis;
     let position = 0;
+    let ended = false;
+    const end = (completed: boolean) => {
+      if (!ended) onEnd(completed);
+      ended = true;
+    };
     return new ReadableStream<Uint8Array>(
       {
         async pull(controller) {
           if (position >= result.bytes) {
+            end(true);
             controller.close();
             return;
           }
-          const end = Math.min(result.bytes, position + CHUNK_BYTES) - 1;
-          const chunk = await redis.getrangeBuffer(key, position, end);
+          const last = Math.min(result.bytes, position + CHUNK_BYTES) - 1;
+          const chunk = await redis.getrangeBuffer(key, position, last).catch((error: unknown) => {
+            end(false);
+            throw error;
+          });
           if (chunk.length === 0) {
+            end(false);
             controller.error(new Error('the result was deleted while it was downloaded'));
             return;
           }
           position += chunk.length;
           controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
         },
+        cancel: () => end(false),
       },
       { highWaterMark: 1 },
     );
