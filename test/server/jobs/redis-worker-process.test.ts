@@ -77,7 +77,11 @@ describe('a pixels worker process on Redis', () => {
     // The edit thread stops at the end of the step it is in when the cancel reaches it. The worker's
     // log counts steps as their progress messages arrive from that thread, so it may yet receive
     // the step finished before the cancel and then the one in progress: at most 2 after it.
-    const stop = worker.lines.find((line) => line.msg === 'job canceled while running' && line.jobId === job.id);
+    // The worker's log line crosses a pipe after the job's state is already in Redis, so wait for it.
+    const isStop = (line: WorkerProcess['lines'][number]) =>
+      line.msg === 'job canceled while running' && line.jobId === job.id;
+    await vi.waitFor(() => expect(worker!.lines.some(isStop)).toBe(true), { timeout: 10_000, interval: 20 });
+    const stop = worker!.lines.find(isStop);
     expect(stop).toMatchObject({ reason: 'owner', stepsAtCancel: expect.any(Number) });
     expect(Number(stop!.steps) - Number(stop!.stepsAtCancel)).toBeLessThanOrEqual(2);
     expect(Number(stop!.steps)).toBeLessThan(60);
