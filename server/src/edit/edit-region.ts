@@ -9,16 +9,9 @@
 import type { EditSettings } from '@pixels/shared';
 import type { RawImage } from '../images/codec.ts';
 import { beginPngEncode, type PendingPng } from '../images/png-encoder.ts';
+import { isOpaqueEverywhere, isWholeFrame, type Rect } from '../images/raw-rect.ts';
 import type { DecodedInputs } from './prepare-inputs.ts';
 import type { Size } from './working-size.ts';
-
-/** A rectangle of whole pixels in the source frame. */
-export interface Rect {
-  left: number;
-  top: number;
-  width: number;
-  height: number;
-}
 
 /**
  * Context around the region by default, for a latent model: this fraction of the region's long
@@ -128,12 +121,6 @@ function nonZeroView(
 
 const IS_LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
-/** Whether an RGBA image is opaque over its whole frame (an exemplar with no shape of its own). */
-export function isOpaqueEverywhere(exemplar: RawImage): boolean {
-  for (let i = 3; i < exemplar.data.length; i += 4) if (exemplar.data[i] < 255) return false;
-  return true;
-}
-
 function clampToFrame(bounds: Bounds, width: number, height: number): Rect | undefined {
   if (bounds.isEmpty) return undefined;
   const left = Math.max(0, Math.floor(bounds.left));
@@ -187,23 +174,6 @@ export function padRegion(region: Rect, frame: Size, margin: number): Rect {
   const right = Math.min(frame.width, region.left + region.width + margin);
   const bottom = Math.min(frame.height, region.top + region.height + margin);
   return { left, top, width: right - left, height: bottom - top };
-}
-
-export function isWholeFrame(rect: Rect, frame: Size): boolean {
-  return rect.left === 0 && rect.top === 0 && rect.width === frame.width && rect.height === frame.height;
-}
-
-/** A copy of the pixels inside `rect` (the image itself when the rect is the whole frame). */
-export function cropRaw(image: RawImage, rect: Rect): RawImage {
-  if (isWholeFrame(rect, image)) return image;
-  const { channels } = image;
-  const rowBytes = rect.width * channels;
-  const data = new Uint8Array(rect.height * rowBytes);
-  for (let y = 0; y < rect.height; y++) {
-    const from = ((rect.top + y) * image.width + rect.left) * channels;
-    data.set(image.data.subarray(from, from + rowBytes), y * rowBytes);
-  }
-  return { data, width: rect.width, height: rect.height, channels };
 }
 
 /**

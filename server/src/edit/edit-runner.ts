@@ -4,7 +4,7 @@ import type { DeviceReport } from '../models/model-registry.ts';
 export type { DeviceReport };
 
 import type { ImageHeader } from '../images/probe.ts';
-import type { Rect } from './edit-region.ts';
+import type { Rect } from '../images/raw-rect.ts';
 
 /** The probed header of each input image, in the order of EditInputs. */
 export interface InputHeaders {

@@ -2,7 +2,7 @@ import { type EditSettings, type FitMode, type GrayMap, PixelsError, shapeToMap,
 import { decodeLuminance, decodeRgba, placeOnCanvas, type RawImage, resizeRaw } from '../images/codec.ts';
 import { channelToMap } from '../images/pixel-tensors.ts';
 import { type ImageHeader, probeImage } from '../images/probe.ts';
-import { cropRaw, isOpaqueEverywhere, type Rect } from './edit-region.ts';
+import { cropRaw, isOpaqueEverywhere, type Rect } from '../images/raw-rect.ts';
 import type { EditInputs, InputHeaders } from './edit-runner.ts';
 
 /** Inputs decoded and placed in the source frame, 8-bit and at the source's own size. */

@@ -1,5 +1,20 @@
 import { PixelsError } from '@pixels/shared';
-import type { QueueLimits } from './job-queue.ts';
+
+/** What the queue holds at most; the defaults live with the other server limits (http/server-limits.ts). */
+export interface QueueLimits {
+  /** Jobs waiting to start, all users together. */
+  maxQueued: number;
+  /** Jobs one user may have waiting or running at once. */
+  maxQueuedPerUser: number;
+  /** Bytes of encoded input images held by queued and running jobs, all users together. */
+  maxQueuedInputBytes: number;
+  /** The same, for one user. */
+  maxQueuedInputBytesPerUser: number;
+  /** Bytes of finished results kept (on disk), all users together. */
+  maxResultBytes: number;
+  /** The same, for one user. */
+  maxResultBytesPerUser: number;
+}
 
 /** A refused submission; `retryAfterSeconds` becomes the 429's Retry-After header. */
 export class QueueFullError extends PixelsError {

@@ -2,29 +2,13 @@ import type { EditSettings, EndReason, JobState, WorkerStatus } from '@pixels/sh
 import type { EditInputs, EditRunner } from '../edit/edit-runner.ts';
 import { JobMetrics } from '../observability/job-metrics.ts';
 import { type Logger, silentLogger } from '../observability/logger.ts';
-import { checkAdmissionFacts } from './admission.ts';
+import { checkAdmissionFacts, type QueueLimits } from './admission.ts';
 import { newJobId } from './job-id.ts';
 import { inputByteCount, JobRecord } from './job-record.ts';
 import type { ResultStore } from './result-store.ts';
 import { RoundRobinQueue } from './round-robin-queue.ts';
 import { type RunEnd, runJob } from './run-job.ts';
 import { countRun, newWorkerTally, type WorkerTally } from './worker-tally.ts';
-
-/** What the queue holds at most; the defaults live with the other server limits (http/server-limits.ts). */
-export interface QueueLimits {
-  /** Jobs waiting to start, all users together. */
-  maxQueued: number;
-  /** Jobs one user may have waiting or running at once. */
-  maxQueuedPerUser: number;
-  /** Bytes of encoded input images held by queued and running jobs, all users together. */
-  maxQueuedInputBytes: number;
-  /** The same, for one user. */
-  maxQueuedInputBytesPerUser: number;
-  /** Bytes of finished results kept (on disk), all users together. */
-  maxResultBytes: number;
-  /** The same, for one user. */
-  maxResultBytesPerUser: number;
-}
 
 export interface JobQueueOptions {
   /** One worker per runner (one runner per device); each runs one job at a time. */
@@ -56,7 +40,7 @@ export interface QueueStats {
   resultBytes: number;
 }
 
-export { QueueFullError } from './admission.ts';
+export { QueueFullError, type QueueLimits } from './admission.ts';
 
 /** What a queue may answer now or later: the in-process queue answers at once, the Redis one after a round trip. */
 export type MaybePromise<T> = T | Promise<T>;

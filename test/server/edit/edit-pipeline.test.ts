@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { runEditPipeline, SETTINGS_PNG_KEYWORD } from '@pixels/server/edit/edit-pipeline.ts';
-import { cropRaw } from '@pixels/server/edit/edit-region.ts';
 import type { EditStart } from '@pixels/server/edit/edit-runner.ts';
 import { decodeRgba, encodePng, type RawImage } from '@pixels/server/images/codec.ts';
 import { readPngText } from '@pixels/server/images/png-text.ts';
+import { cropRaw } from '@pixels/server/images/raw-rect.ts';
 import { ModelRegistry } from '@pixels/server/models/model-registry.ts';
 import { DEFAULT_LIMITS, EditSettings } from '@pixels/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,6 +1,5 @@
 import {
   blendCropInto,
-  cropRaw,
   defaultMargin,
   findEditRegion,
   PIXEL_SPACE_MARGIN,
@@ -11,6 +10,7 @@ import {
 } from '@pixels/server/edit/edit-region.ts';
 import { cropInputs, decodeInputs, prepareInputs } from '@pixels/server/edit/prepare-inputs.ts';
 import { encodePng, type RawImage } from '@pixels/server/images/codec.ts';
+import { cropRaw } from '@pixels/server/images/raw-rect.ts';
 import { DEFAULT_LIMITS, EditSettings } from '@pixels/shared';
 import { describe, expect, it } from 'vitest';
 import { fixtureAt } from '../../helpers/images.ts';
