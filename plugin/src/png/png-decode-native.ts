@@ -1,4 +1,5 @@
 import { isWholePng, pngChunks } from '@pixels/shared';
+import type { PixelRect } from '../common/export-sizing.ts';
 import { decodePng } from './png-decode.ts';
 import type { Raster } from './raster.ts';
 
@@ -32,7 +33,7 @@ function nativeCandidate(bytes: Uint8Array): { width: number; height: number } |
  * opaque, premultiplying is the identity, and with colour conversion off no profile is applied.
  * So the result is kept only when every decoded alpha is 255 — a photo source, a blend result.
  */
-export async function decodePngNatively(bytes: Uint8Array): Promise<Raster | null> {
+export async function decodePngNatively(bytes: Uint8Array, region?: PixelRect): Promise<Raster | null> {
   if (typeof createImageBitmap !== 'function' || typeof OffscreenCanvas !== 'function') return null;
   const header = isWholePng(bytes) ? nativeCandidate(bytes) : null;
   if (!header) return null;
@@ -47,21 +48,25 @@ export async function decodePngNatively(bytes: Uint8Array): Promise<Raster | nul
   }
   try {
     if (bitmap.width !== header.width || bitmap.height !== header.height) return null;
-    const context = new OffscreenCanvas(bitmap.width, bitmap.height).getContext('2d', { willReadFrequently: true });
+    const { x, y, width, height } = region ?? { x: 0, y: 0, width: bitmap.width, height: bitmap.height };
+    if (x < 0 || y < 0 || width < 1 || height < 1 || x + width > bitmap.width || y + height > bitmap.height)
+      return null;
+    // Only the region is drawn and read back, 1:1 (no resampling: source and target sizes agree).
+    const context = new OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true });
     if (!context) return null;
-    context.drawImage(bitmap, 0, 0);
-    const image = context.getImageData(0, 0, bitmap.width, bitmap.height, { colorSpace: 'srgb' });
+    context.drawImage(bitmap, x, y, width, height, 0, 0, width, height);
+    const image = context.getImageData(0, 0, width, height, { colorSpace: 'srgb' });
     const data = new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength);
     // Every fourth byte from the end, as 32-bit words: alpha is the top byte of each little-endian word.
     const words = new Uint32Array(data.buffer, data.byteOffset, data.byteLength >> 2);
     for (let i = 0; i < words.length; i++) if (words[i] < 0xff000000) return null;
-    return { data, width: bitmap.width, height: bitmap.height, channels: 4 };
+    return { data, width, height, channels: 4 };
   } finally {
     bitmap.close();
   }
 }
 
 /** The panel's decoder: the browser's where it is exact (every pixel opaque), fast-png otherwise. */
-export async function decodePngInBrowser(bytes: Uint8Array): Promise<Raster> {
-  return (await decodePngNatively(bytes)) ?? decodePng(bytes);
+export async function decodePngInBrowser(bytes: Uint8Array, region?: PixelRect): Promise<Raster> {
+  return (await decodePngNatively(bytes, region)) ?? decodePng(bytes, region);
 }

@@ -8,11 +8,12 @@ import { deflateSync } from 'node:zlib';
 import { assemblePng, buildIhdrChunk, buildPngChunk, pngChunks } from '@pixels/shared';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodePng } from '../../../plugin/src/png/png-decode.ts';
+import type { PixelRect } from '../../../plugin/src/common/export-sizing.ts';
+import { cropRaster, decodePng } from '../../../plugin/src/png/png-decode.ts';
 import { encodePng } from '../../../plugin/src/png/png-encode.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { encodePngNatively } from '../support/native-png.ts';
-import { patternRaster, rasterFrom } from '../support/test-images.ts';
+import { patternRaster, pixelAt, rasterFrom } from '../support/test-images.ts';
 
 let browser: Awaited<ReturnType<typeof launchChromium>>;
 let page: Awaited<ReturnType<Awaited<ReturnType<typeof launchChromium>>['context']['newPage']>>;
@@ -42,18 +43,24 @@ afterAll(async () => {
 });
 
 /** The native decode in the page: its RGBA bytes, or null where it declines. */
-async function decodeInChromium(png: Uint8Array): Promise<Uint8Array | null> {
-  const result = await page.evaluate(async (base64) => {
-    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-    const decode = (globalThis as unknown as { decodePngNatively(b: Uint8Array): Promise<{ data: Uint8Array } | null> })
-      .decodePngNatively;
-    const raster = await decode(bytes);
-    if (!raster) return null;
-    let text = '';
-    for (let i = 0; i < raster.data.length; i += 0x8000)
-      text += String.fromCharCode(...raster.data.subarray(i, i + 0x8000));
-    return btoa(text);
-  }, Buffer.from(png).toString('base64'));
+async function decodeInChromium(png: Uint8Array, region?: PixelRect): Promise<Uint8Array | null> {
+  const result = await page.evaluate(
+    async ([base64, region]) => {
+      const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+      const decode = (
+        globalThis as unknown as {
+          decodePngNatively(b: Uint8Array, r?: PixelRect): Promise<{ data: Uint8Array } | null>;
+        }
+      ).decodePngNatively;
+      const raster = await decode(bytes, region ?? undefined);
+      if (!raster) return null;
+      let text = '';
+      for (let i = 0; i < raster.data.length; i += 0x8000)
+        text += String.fromCharCode(...raster.data.subarray(i, i + 0x8000));
+      return btoa(text);
+    },
+    [Buffer.from(png).toString('base64'), region ?? null] as const,
+  );
   return result === null ? null : new Uint8Array(Buffer.from(result, 'base64'));
 }
 
@@ -86,6 +93,19 @@ describe('the native PNG decode in Chromium', () => {
       expect(native).not.toBeNull();
       expect(Buffer.compare(Buffer.from(native!), Buffer.from((await decodePng(png)).data))).toBe(0);
     }
+  }, 60_000);
+
+  it('reads back only a region, with fast-png’s bytes for it', async () => {
+    const png = encodePngNatively(patternRaster(300, 200));
+    const region = { x: 37, y: 81, width: 211, height: 64 };
+    const native = await decodeInChromium(png, region);
+    expect(native).not.toBeNull();
+    const expected = cropRaster(await decodePng(png), region);
+    expect(expected.width).toBe(211);
+    expect(pixelAt(expected, 0, 0)).toEqual(pixelAt(patternRaster(300, 200), 37, 81));
+    expect(Buffer.compare(Buffer.from(native!), Buffer.from(expected.data))).toBe(0);
+    expect(Buffer.compare(Buffer.from((await decodePng(png, region)).data), Buffer.from(expected.data))).toBe(0);
+    expect(await decodeInChromium(png, { x: 250, y: 0, width: 60, height: 10 })).toBeNull();
   }, 60_000);
 
   it('declines where a canvas could change a pixel: any alpha below 255, colour chunks, gray, damaged', async () => {
