@@ -138,7 +138,7 @@ async function benchPlugin(): Promise<{ title: string; rows: Row[]; note?: strin
         value: `${((100 * figure.panelMs) / figure.timings.totalMs).toFixed(1)}%`,
       },
     ],
-    note: 'Measured in real Chromium with the built ui.html in a null-origin iframe, against a real server with the built-in model; the export runs on the in-repo Figma fake, not in Figma.',
+    note: "Measured in real Chromium with the built ui.html in a null-origin iframe, against a real server with the built-in model; the export runs on the in-repo Figma fake, not in Figma. The fake renders in JavaScript (nearest-neighbour, whole pixels as words) and encodes with Node's zlib, and the test harness carries every byte between Node and Chromium as base64, which Figma does not (its postMessage clones a Uint8Array); that cost is counted in the export all the same. The panel decodes an opaque 8-bit truecolour PNG with the browser's decoder (exact: every alpha 255, no colour conversion), any other with fast-png.",
   };
 }
 

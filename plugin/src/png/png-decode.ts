@@ -1,5 +1,6 @@
 import { isWholePng, pngChunks } from '@pixels/shared';
 import { convertIndexedToRgb, type DecodedPng, decode } from 'fast-png';
+import type { PixelRect } from '../common/export-sizing.ts';
 import type { Raster } from './raster.ts';
 
 /**
@@ -7,7 +8,7 @@ import type { Raster } from './raster.ts';
  * depth and interlace method of the PNG spec, transparency chunks included. 16-bit samples keep
  * their high byte. One decoder for every PNG the panel reads, so no pixel is rounded by a canvas.
  */
-export async function decodePng(bytes: Uint8Array): Promise<Raster> {
+export async function decodePng(bytes: Uint8Array, region?: PixelRect): Promise<Raster> {
   if (!isWholePng(bytes)) {
     throw new Error(
       bytes.length > 8 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47
@@ -28,7 +29,25 @@ export async function decodePng(bytes: Uint8Array): Promise<Raster> {
   } catch (error) {
     throw new Error(`The PNG could not be decoded (${(error as Error).message}); export it again.`);
   }
-  return { data: toRgba8(decoded), width: decoded.width, height: decoded.height, channels: 4 };
+  const raster: Raster = { data: toRgba8(decoded), width: decoded.width, height: decoded.height, channels: 4 };
+  return region ? cropRaster(raster, region) : raster;
+}
+
+/** `region` of an RGBA raster (the whole raster when it is the whole). */
+export function cropRaster(raster: Raster, region: PixelRect): Raster {
+  const { x, y, width, height } = region;
+  if (x < 0 || y < 0 || width < 1 || height < 1 || x + width > raster.width || y + height > raster.height) {
+    throw new Error(
+      `The region ${width}x${height} at (${x}, ${y}) is not inside the ${raster.width}x${raster.height} image.`,
+    );
+  }
+  if (x === 0 && y === 0 && width === raster.width && height === raster.height) return raster;
+  const data = new Uint8Array(width * height * 4);
+  for (let row = 0; row < height; row++) {
+    const from = ((row + y) * raster.width + x) * 4;
+    data.set(raster.data.subarray(from, from + width * 4), row * width * 4);
+  }
+  return { data, width, height, channels: 4 };
 }
 
 /** One sample as a byte: 16-bit keeps its high byte, 1/2/4-bit are scaled to 0..255. */

@@ -1,11 +1,16 @@
 import type { GrayMap } from '@pixels/shared';
+import type { PixelRect } from '../../common/export-sizing.ts';
 import type { ExportedLayer, ExportedLayers } from '../../messages/exported-layers.ts';
 import { decodePng } from '../../png/png-decode.ts';
 import type { Raster } from '../../png/raster.ts';
 import { mapFromDrawnLayer } from '../images/layer-maps.ts';
 import { placeInFrame } from '../images/place-in-frame.ts';
 
-export type DecodeImage = (png: Uint8Array) => Promise<Raster>;
+/**
+ * Decodes a PNG to RGBA. With `region` (in the image's pixels, inside it) only that rectangle is
+ * returned: a decoder may then read back fewer pixels.
+ */
+export type DecodeImage = (png: Uint8Array, region?: PixelRect) => Promise<Raster>;
 
 /** The selection as source-sized images: what the server is sent, before the map is settled. */
 export interface ComposedLayers {

@@ -1,4 +1,4 @@
-import type { GrayMap } from '@pixels/shared';
+import { type GrayMap, readPngSize } from '@pixels/shared';
 import { editRegionOf, type PixelRect } from '../../common/export-sizing.ts';
 import type { ExportedLayer, ExportedLayers } from '../../messages/exported-layers.ts';
 import type { PlacementBox } from '../../messages/job-records.ts';
@@ -31,13 +31,33 @@ export interface PreparedUpload {
 
 /** Decodes one exported layer and puts it at its true offset in `rect` of the working frame. */
 async function placeIn(layer: ExportedLayer, rect: PixelRect, decode: DecodeImage): Promise<Raster> {
-  const raster = await decode(layer.png);
-  if (raster.width !== layer.placement.width || raster.height !== layer.placement.height) {
+  const { placement } = layer;
+  const header = readPngSize(layer.png);
+  if (header.width !== placement.width || header.height !== placement.height) {
     throw new Error(
-      `The export of "${layer.name}" decoded to ${raster.width}x${raster.height} but its header said ${layer.placement.width}x${layer.placement.height}; export it again.`,
+      `The export of "${layer.name}" decoded to ${header.width}x${header.height} but its header said ${placement.width}x${placement.height}; export it again.`,
     );
   }
-  return placeInFrame(raster, layer.placement.x - rect.x, layer.placement.y - rect.y, rect.width, rect.height);
+  const left = Math.round(placement.x - rect.x);
+  const top = Math.round(placement.y - rect.y);
+  // The part of the layer inside `rect`: only it is decoded (a large source cropped to a small edit).
+  const fromX = Math.max(0, -left);
+  const fromY = Math.max(0, -top);
+  const toX = Math.min(placement.width, rect.width - left);
+  const toY = Math.min(placement.height, rect.height - top);
+  const part = toX > fromX && toY > fromY ? { x: fromX, y: fromY, width: toX - fromX, height: toY - fromY } : null;
+  const raster = await decode(layer.png, part ?? undefined);
+  const expected = part ?? placement;
+  if (raster.width !== expected.width || raster.height !== expected.height) {
+    throw new Error(
+      `The export of "${layer.name}" decoded to ${raster.width}x${raster.height} but its header said ${placement.width}x${placement.height}; export it again.`,
+    );
+  }
+  if (!part) return placeInFrame(raster, left, top, rect.width, rect.height);
+  // The part fills the whole rect: it is the frame already.
+  if (left + fromX === 0 && top + fromY === 0 && part.width === rect.width && part.height === rect.height)
+    return raster;
+  return placeInFrame(raster, left + fromX, top + fromY, rect.width, rect.height);
 }
 
 function cropRaster(raster: Raster, rect: PixelRect): Raster {
