@@ -7,6 +7,7 @@ import {
   ModelList,
   ServerStatus,
   SubmitResponse,
+  WorkerList,
 } from '@pixels/shared';
 import { z } from 'zod';
 import { STATUS_BY_CODE } from './error-status.ts';
@@ -64,6 +65,7 @@ export function buildOpenApiDocument(limits: ServerLimits): JsonObject {
         Job: jsonSchema(Job, 'output'),
         JobEvent: jsonSchema(JobEvent, 'output'),
         ModelList: jsonSchema(ModelList, 'output'),
+        WorkerList: jsonSchema(WorkerList, 'output'),
         ServerStatus: jsonSchema(ServerStatus, 'output'),
         ErrorBody: jsonSchema(ErrorBody, 'output'),
       },
@@ -163,6 +165,12 @@ export function buildOpenApiDocument(limits: ServerLimits): JsonObject {
           responses: { '200': { description: 'Models.', content: json('ModelList') }, ...errors(401) },
         },
       },
+      '/v1/workers': {
+        get: {
+          summary: 'The workers: devices, models, current job, last heartbeat, live or lost (admin)',
+          responses: { '200': { description: 'Workers.', content: json('WorkerList') }, ...errors(401, 403) },
+        },
+      },
       '/healthz': {
         get: {
           summary: 'Liveness',
@@ -191,6 +199,9 @@ export function buildOpenApiDocument(limits: ServerLimits): JsonObject {
       },
       '/docs': {
         get: { summary: 'The API as a web page', security: [], responses: { '200': { description: 'HTML.' } } },
+      },
+      '/': {
+        get: { summary: 'Redirects to /docs', security: [], responses: { '302': { description: 'To /docs.' } } },
       },
     },
   };

@@ -59,6 +59,22 @@ describe('openapi.json and /docs', () => {
   });
 });
 
+describe('openapi.json covers the API', () => {
+  it('describes every route the app serves, with each of its methods', async () => {
+    const harness = createTestApp(new ScriptedEditRunner());
+    drains.push(() => harness.queue.drain(0));
+    const document = await (await harness.app.request('/openapi.json')).json();
+    const served = harness.app.routes
+      .filter((route) => route.method !== 'ALL' && route.method !== 'OPTIONS')
+      .map((route) => `${route.method.toLowerCase()} ${route.path.replace(/:(\w+)/g, '{$1}')}`);
+    const described = Object.entries(document.paths as Record<string, Record<string, unknown>>).flatMap(
+      ([path, operations]) => Object.keys(operations).map((method) => `${method} ${path}`),
+    );
+    expect(served).toContain('get /v1/workers');
+    expect([...new Set(served)].sort()).toEqual([...new Set(described)].sort());
+  });
+});
+
 describe('progress on the wire', () => {
   it('carries elapsedMs in whole milliseconds, in the events and the job', async () => {
     // The scripted runner reports performance.now() differences: fractions of a millisecond.
