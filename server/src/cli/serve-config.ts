@@ -1,8 +1,8 @@
-import { parseArgs } from 'node:util';
 import { DEFAULT_LIMITS, PIXEL_LIMIT_CEILING } from '@pixels/shared';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from '../http/server-limits.ts';
 import { DEVICE_SPELLINGS, type DeviceSpec, parseDeviceSpec } from '../models/devices.ts';
 import { LOG_LEVELS, type LogLevel } from '../observability/logger.ts';
+import { ConfigError, checkRedisUrl, type OptionSpec, readOptions } from './option-reader.ts';
 
 /** Everything `pixels serve` is told by flags and environment variables. */
 export interface ServeConfig {
@@ -28,14 +28,6 @@ export interface ServeConfig {
    * `pixels worker` processes). Undefined: the in-process queue.
    */
   redis: { url: string; localWorkers: number } | undefined;
-}
-
-interface OptionSpec {
-  type: 'string' | 'boolean';
-  env: string;
-  help: string;
-  /** Shown in --help; the value used when neither the flag nor the variable is set. */
-  fallback?: string;
 }
 
 const OPTIONS: Record<string, OptionSpec> = {
@@ -195,48 +187,15 @@ ${Object.entries(OPTIONS)
   })
   .join('\n')}`;
 
-/** A bad flag or variable: the message names it and says what is expected. */
-export class ConfigError extends Error {}
-
 /** Reads flags, then environment variables, then defaults; `undefined` means --help was asked for. */
 export function parseServeConfig(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
   defaultModelsDir: string,
 ): ServeConfig | undefined {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: [...argv],
-      options: Object.fromEntries(Object.entries(OPTIONS).map(([name, spec]) => [name, { type: spec.type }])),
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    throw new ConfigError(`${(error as Error).message} (pixels serve --help lists the options)`);
-  }
-  if (values.help) return undefined;
-  const text = (name: string): string | undefined => {
-    const value = values[name] ?? env[OPTIONS[name].env];
-    return typeof value === 'string' && value !== '' ? value : OPTIONS[name].fallback;
-  };
-  const flag = (name: string): boolean => {
-    if (values[name] !== undefined) return values[name] === true;
-    const value = env[OPTIONS[name].env];
-    if (value === undefined || value === '' || value === '0' || value === 'false') return false;
-    if (value === '1' || value === 'true') return true;
-    throw new ConfigError(`${OPTIONS[name].env} must be 1/true or 0/false, not '${value}'.`);
-  };
-  const integer = (name: string, min: number, max = Number.MAX_SAFE_INTEGER): number => {
-    const value = text(name)!;
-    const number = Number(value);
-    if (!/^\d+$/.test(value) || number < min || number > max) {
-      throw new ConfigError(
-        `--${name} (${OPTIONS[name].env}) must be a whole number from ${min} to ${max}, not '${value}'.`,
-      );
-    }
-    return number;
-  };
+  const options = readOptions('pixels serve', OPTIONS, argv, env);
+  if (!options) return undefined;
+  const { text, flag, integer } = options;
 
   const logLevel = text('log-level') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel))
@@ -254,9 +213,7 @@ export function parseServeConfig(
       '--local-workers runs workers on Redis: give --redis too (without it every --devices entry is a worker).',
     );
   }
-  if (redisUrl !== undefined && !/^rediss?:\/\/[^/]/.test(redisUrl)) {
-    throw new ConfigError(`--redis (PIXELS_REDIS_URL) must be a URL like redis://127.0.0.1:6379, not '${redisUrl}'.`);
-  }
+  if (redisUrl !== undefined) checkRedisUrl(redisUrl);
   return {
     redis: redisUrl === undefined ? undefined : { url: redisUrl, localWorkers },
     host: text('host')!,

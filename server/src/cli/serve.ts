@@ -8,7 +8,8 @@ import { loadTokensFile, parseTokensVariable, type TokenEntry, TokenRegistry } f
 import type { JobQueue } from '../jobs/job-queue.ts';
 import { createJsonLogger, type Logger, silentLogger } from '../observability/logger.ts';
 import { DEFAULT_MODELS_DIR, resolveUserPath } from './cli-support.ts';
-import { ConfigError, parseServeConfig, SERVE_USAGE, type ServeConfig } from './serve-config.ts';
+import { ConfigError } from './option-reader.ts';
+import { parseServeConfig, SERVE_USAGE, type ServeConfig } from './serve-config.ts';
 
 /** Relative paths in flags and variables are the user's: taken from the folder the command was run from. */
 function withUserPaths(config: ServeConfig | undefined): ServeConfig | undefined {

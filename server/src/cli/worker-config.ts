@@ -1,8 +1,7 @@
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
 import { DEVICE_SPELLINGS, type DeviceSpec, parseDeviceSpec } from '../models/devices.ts';
 import { LOG_LEVELS, type LogLevel } from '../observability/logger.ts';
-import { ConfigError } from './serve-config.ts';
+import { ConfigError, checkRedisUrl, type OptionSpec, readOptions } from './option-reader.ts';
 
 /** Everything `pixels worker` is told by flags and environment variables. */
 export interface WorkerConfig {
@@ -16,43 +15,43 @@ export interface WorkerConfig {
   logLevel: LogLevel;
 }
 
-interface OptionSpec {
-  env: string;
-  help: string;
-  fallback?: string;
-}
-
 const OPTIONS: Record<string, OptionSpec> = {
-  redis: { env: 'PIXELS_REDIS_URL', help: 'redis://host:port of the team server (required)' },
+  redis: { type: 'string', env: 'PIXELS_REDIS_URL', help: 'redis://host:port of the team server (required)' },
   device: {
+    type: 'string',
     env: 'PIXELS_DEVICE',
     fallback: 'auto',
     help: `the device this worker runs edits on: ${DEVICE_SPELLINGS} (one worker process per GPU)`,
   },
   models: {
+    type: 'string',
     env: 'PIXELS_MODELS_DIR',
     help: 'folder of installed models (the built-in model needs none); default <repo>/models',
   },
   name: {
+    type: 'string',
     env: 'PIXELS_WORKER_NAME',
     help: 'the name GET /v1/workers lists (unique per Redis); default <host>-<device>-<pid>',
   },
   'retention-minutes': {
+    type: 'string',
     env: 'PIXELS_RETENTION_MINUTES',
     fallback: '60',
     help: 'how long results are kept (give the API nodes the same)',
   },
   'shutdown-seconds': {
+    type: 'string',
     env: 'PIXELS_SHUTDOWN_SECONDS',
     fallback: '30',
     help: 'on SIGINT/SIGTERM, the job in hand may finish this long; then it goes back to the queue',
   },
   'max-worker-heap-mb': {
+    type: 'string',
     env: 'PIXELS_MAX_WORKER_HEAP_MB',
     fallback: '4096',
     help: 'JavaScript heap of the edit thread; over it the thread dies out of memory and is replaced',
   },
-  'log-level': { env: 'PIXELS_LOG_LEVEL', fallback: 'info', help: LOG_LEVELS.join(' | ') },
+  'log-level': { type: 'string', env: 'PIXELS_LOG_LEVEL', fallback: 'info', help: LOG_LEVELS.join(' | ') },
 };
 
 export const WORKER_USAGE = `usage: pixels worker --redis URL [options]
@@ -74,42 +73,14 @@ export function parseWorkerConfig(
   env: Readonly<Record<string, string | undefined>>,
   defaultModelsDir: string,
 ): WorkerConfig | undefined {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: [...argv],
-      options: {
-        ...Object.fromEntries(Object.keys(OPTIONS).map((name) => [name, { type: 'string' as const }])),
-        help: { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    throw new ConfigError(`${(error as Error).message} (pixels worker --help lists the options)`);
-  }
-  if (values.help) return undefined;
-  const text = (name: string): string | undefined => {
-    const value = values[name] ?? env[OPTIONS[name].env];
-    return typeof value === 'string' && value !== '' ? value : OPTIONS[name].fallback;
-  };
-  const integer = (name: string, min: number, max: number): number => {
-    const value = text(name)!;
-    const number = Number(value);
-    if (!/^\d+$/.test(value) || number < min || number > max) {
-      throw new ConfigError(
-        `--${name} (${OPTIONS[name].env}) must be a whole number from ${min} to ${max}, not '${value}'.`,
-      );
-    }
-    return number;
-  };
+  const options = readOptions('pixels worker', OPTIONS, argv, env);
+  if (!options) return undefined;
+  const { text, integer } = options;
   const redisUrl = text('redis');
   if (redisUrl === undefined) {
     throw new ConfigError('--redis is required: the redis://host:port the team server (pixels serve --redis) uses.');
   }
-  if (!/^rediss?:\/\/[^/]/.test(redisUrl)) {
-    throw new ConfigError(`--redis (PIXELS_REDIS_URL) must be a URL like redis://127.0.0.1:6379, not '${redisUrl}'.`);
-  }
+  checkRedisUrl(redisUrl);
   const deviceText = text('device')!;
   const device = parseDeviceSpec(deviceText);
   if (!device) throw new ConfigError(`--device takes one of ${DEVICE_SPELLINGS}, not '${deviceText}'.`);

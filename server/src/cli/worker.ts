@@ -4,7 +4,7 @@ import { createEditRunner } from '../edit/create-edit-runner.ts';
 import { startRedisWorker } from '../jobs/redis/redis-worker.ts';
 import { createJsonLogger } from '../observability/logger.ts';
 import { DEFAULT_MODELS_DIR, resolveUserPath } from './cli-support.ts';
-import { ConfigError } from './serve-config.ts';
+import { ConfigError } from './option-reader.ts';
 import { parseWorkerConfig, WORKER_USAGE, type WorkerConfig } from './worker-config.ts';
 
 /** `pixels worker`: runs edits from Redis until SIGINT/SIGTERM, then finishes (or hands back) its job and exits 0. */

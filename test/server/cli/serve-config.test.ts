@@ -1,4 +1,5 @@
-import { ConfigError, parseServeConfig, SERVE_USAGE } from '@pixels/server/cli/serve-config.ts';
+import { ConfigError } from '@pixels/server/cli/option-reader.ts';
+import { parseServeConfig, SERVE_USAGE } from '@pixels/server/cli/serve-config.ts';
 import { checkExposure, ExposureError, isLoopbackHost } from '@pixels/server/http/exposure.ts';
 import { DEFAULT_SERVER_LIMITS } from '@pixels/server/http/server-limits.ts';
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-import { ConfigError } from '@pixels/server/cli/serve-config.ts';
+import { ConfigError } from '@pixels/server/cli/option-reader.ts';
 import { parseWorkerConfig, WORKER_USAGE } from '@pixels/server/cli/worker-config.ts';
 import { describe, expect, it } from 'vitest';
 
