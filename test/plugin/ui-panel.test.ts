@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EditSettings, readPngSize } from '@pixels/shared';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildPlugin } from '../../plugin/build.ts';
 import { containsBox } from '../../plugin/src/common/box.ts';
 import { decodePng } from '../../plugin/src/png/png-decode.ts';
@@ -422,6 +422,15 @@ describe('the panel in Chromium: selection, preview and blending', () => {
     await first.frame.click('#blend');
     await first.frame.waitForFunction(() =>
       (document.getElementById('status-line')?.textContent ?? '').startsWith('Queued: 1st in line'),
+    );
+    // Closed once the main thread has recorded the job: the panel's message to it crosses the test
+    // host's bridge, which drops a message still in flight when its page closes.
+    await vi.waitFor(
+      () =>
+        expect([...scene.figma.clientStorage.values.keys()].some((key) => key.startsWith('pixels.pendingJobs.'))).toBe(
+          true,
+        ),
+      { timeout: 5_000, interval: 20 },
     );
     await first.page.close();
     panel = undefined;
