@@ -44,6 +44,36 @@ describe('encodePngParallel', () => {
     expect(Buffer.from(decoded.data).equals(Buffer.from(photo.data))).toBe(true);
   });
 
+  it.each([
+    ['touching the top', 0, 9, 17, 31, 4],
+    ['touching the bottom', 22, 31, 17, 31, 4],
+    ['the whole frame', 0, 31, 17, 31, 3],
+    ['one row', 12, 13, 19, 23, 1],
+    ['no rows', 12, 12, 19, 23, 5],
+  ] as const)(
+    'begun early with the changing rows %s (%i to %i of an odd %ix%i frame, %i rows per band): exact',
+    async (_, from, to, width, height, rowsPerBand) => {
+      const image = pixels(width, height, 4);
+      const pending = beginPngEncode(image, { from, to }, { rowsPerBand });
+      for (let i = from * width * 4; i < to * width * 4; i++) image.data[i] = (image.data[i] * 7 + 91) & 0xff;
+      const decoded = await decodeRgba(await pending.finish(), 1 << 20);
+      expect(Buffer.from(decoded.data).equals(Buffer.from(image.data))).toBe(true);
+    },
+  );
+
+  it('keeps a band whose deflate output spans several of zlib output buffers exact', async () => {
+    // Noise does not compress: a 1024x256 RGBA band is a megabyte out, several 256 KiB buffers.
+    const image = pixels(1024, 512, 4);
+    let state = 99;
+    for (let i = 0; i < image.data.length; i++) {
+      state = (state * 1103515245 + 12345) >>> 0;
+      image.data[i] = state >>> 24;
+    }
+    const pending = beginPngEncode(image, { from: 200, to: 300 }, { rowsPerBand: 256 });
+    const decoded = await decodeRgba(await pending.finish(), 1 << 20);
+    expect(Buffer.from(decoded.data).equals(Buffer.from(image.data))).toBe(true);
+  });
+
   it('begun early, encodes the rows changed before finish as they are at finish', async () => {
     const image = pixels(50, 90, 4);
     const pending = beginPngEncode(image, { from: 30, to: 60 }, { rowsPerBand: 8 });
