@@ -115,6 +115,16 @@ export function checkMapMatchesSource(source: ImageHeader, map: ImageHeader): vo
   }
 }
 
+/** A promise's outcome held until it is asked for, so that a rejection is not left unobserved meanwhile. */
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then(
+    (value) => ({ ok: true, value }),
+    (error: unknown) => ({ ok: false, error }),
+  );
+}
+
 /**
  * Validates and decodes every input once, then places exemplars and the map in the source frame,
  * as 8-bit buffers. Everything is checked from headers before any pixel is decoded; images are
@@ -152,7 +162,9 @@ export async function decodeInputs(
       );
     }
   };
-  // Decoded side by side: sharp works on its own threads, and a 4096² PNG takes a while.
+  // Decoded side by side: sharp works on its own threads, and a 4096² PNG takes a while. The map
+  // starts with them; its failure is reported after theirs, as it was when it was decoded last.
+  const mapDecode = inputs.map ? settle(decodeLuminance(inputs.map, maxPixels)) : undefined;
   const [source, ...decodedExemplars] = await Promise.all([
     decode(inputs.source, 'source'),
     ...inputs.exemplars.map((bytes, k) => decode(bytes, exemplarRole(k))),
@@ -165,7 +177,7 @@ export async function decodeInputs(
     if (note) notes.push(note);
     exemplars.push(await fitToFrame(exemplar, width, height, settings.fit));
   }
-  if (!inputs.map) {
+  if (!mapDecode) {
     if (exemplars.every(isOpaqueEverywhere)) {
       throw new PixelsError(
         'missing_part',
@@ -176,17 +188,16 @@ export async function decodeInputs(
     }
     return { source, exemplars, notes };
   }
-  let luminance: RawImage;
-  try {
-    luminance = await decodeLuminance(inputs.map, maxPixels);
-  } catch (error) {
+  const decodedMap = await mapDecode;
+  if (!decodedMap.ok) {
     throw new PixelsError(
       'invalid_image',
       'The map image could not be decoded: its pixel data is damaged. Export it again and resend.',
       'map',
-      { cause: error },
+      { cause: decodedMap.error },
     );
   }
+  const luminance = decodedMap.value;
   // A triangle filter: no ringing, so black stays exactly black and the edit region does not spread.
   const map = await resizeRaw(luminance, width, height, 'fill', 'linear');
   if (settings.invertMap) for (let i = 0; i < map.data.length; i++) map.data[i] = 255 - map.data[i];
