@@ -80,3 +80,28 @@ describe('prepareInputs: headers probed by the HTTP layer', () => {
     expect(probed.editMap.data[100]).toBeCloseTo(128 / 255, 2);
   });
 });
+
+/** A PNG whose header reads fine and whose pixel data is cut short: probing passes, decoding fails. */
+async function damagedPng(width: number, height: number): Promise<Uint8Array> {
+  const whole = await fixtureAt('gravel', width, height);
+  return whole.slice(0, Math.floor(whole.length * 0.6));
+}
+
+describe('prepareInputs: damaged pixel data', () => {
+  it('names the map when only the map is damaged, and the source when both are (the map is decoded alongside)', async () => {
+    const source = await fixtureAt('brick', 64);
+    const exemplar = await fixtureAt('grass', 64);
+    const map = await damagedPng(64, 64);
+    await expect(prepare(EditSettings.parse({}), { source, exemplars: [exemplar], map })).rejects.toMatchObject({
+      code: 'invalid_image',
+      field: 'map',
+      message: expect.stringMatching(/^The map image could not be decoded/),
+    });
+    const both = { source: await damagedPng(64, 64), exemplars: [exemplar], map };
+    await expect(prepare(EditSettings.parse({}), both)).rejects.toMatchObject({
+      code: 'invalid_image',
+      field: 'source',
+      message: expect.stringMatching(/^The source image could not be decoded/),
+    });
+  });
+});
