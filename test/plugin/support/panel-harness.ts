@@ -2,7 +2,9 @@
  * Runs the built panel (dist/ui.html) the way Figma does: inside a sandboxed iframe (origin
  * "null") in real Chromium, talking through window.postMessage to a host page. The host page
  * forwards every message to the real main-thread code (PluginController) running in Node against
- * the typed Figma fake, so the whole plugin runs; only Figma itself is simulated.
+ * the typed Figma fake, so the whole plugin runs; only Figma itself is simulated. Image bytes
+ * cross between Node and the page as binary HTTP bodies on loopback (Figma's postMessage clones a
+ * Uint8Array; base64 through the browser protocol would charge the plugin a cost Figma does not have).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,53 +18,118 @@ const HOST_PAGE = `<!doctype html>
 <iframe id="plugin" sandbox="allow-scripts" src="/ui.html" width="340" height="720" style="border:0;display:block"></iframe>
 <script>
   const frame = document.getElementById('plugin');
-  const toBase64 = (bytes) => { let s = ''; for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000)); return btoa(s); };
-  const fromBase64 = (text) => { const s = atob(text); const bytes = new Uint8Array(s.length); for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i); return bytes; };
-  const encode = (value) => value instanceof Uint8Array ? { __bytes: toBase64(value) }
-    : Array.isArray(value) ? value.map(encode)
-    : value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, encode(v)])) : value;
-  const decode = (value) => value && typeof value === 'object' && '__bytes' in value ? fromBase64(value.__bytes)
-    : Array.isArray(value) ? value.map(decode)
-    : value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decode(v)])) : value;
-  window.toUi = (encoded) => frame.contentWindow.postMessage({ pluginMessage: decode(encoded) }, '*');
+  const clock = () => performance.timeOrigin + performance.now();
+  // Bytes travel as binary HTTP bodies on loopback; the messages carry only their ids.
+  const walk = async (value, bytes) => bytes(value) ?? (Array.isArray(value) ? Promise.all(value.map((v) => walk(v, bytes)))
+    : value && typeof value === 'object' ? Object.fromEntries(await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await walk(v, bytes)]))) : value);
+  const fetched = (value) => value && typeof value === 'object' && '__bytes' in value
+    ? fetch('/bytes/' + value.__bytes).then((response) => response.arrayBuffer()).then((buffer) => new Uint8Array(buffer)) : undefined;
+  const posted = (value) => value instanceof Uint8Array
+    ? fetch('/bytes', { method: 'POST', body: value }).then((response) => response.text()).then((id) => ({ __bytes: id })) : undefined;
+  window.toUi = async (encoded) => {
+    frame.contentWindow.postMessage({ pluginMessage: await walk(encoded, fetched) }, '*');
+    return clock();
+  };
+  let outgoing = Promise.resolve();
   window.addEventListener('message', (event) => {
     if (event.source !== frame.contentWindow || !event.data || !('pluginMessage' in event.data)) return;
-    window.sendToMain(encode(event.data.pluginMessage));
+    const sentAt = clock();
+    const message = event.data.pluginMessage;
+    outgoing = outgoing.then(async () => window.sendToMain(await walk(message, posted), sentAt)).catch(() => undefined);
   });
 </script>
 </body></html>`;
 
 type Encoded = unknown;
 
-function encode(value: unknown): Encoded {
-  if (value instanceof Uint8Array) return { __bytes: Buffer.from(value).toString('base64') };
-  if (Array.isArray(value)) return value.map(encode);
+/** Milliseconds since the epoch at sub-millisecond resolution, comparable with the page's own clock. */
+function clock(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/**
+ * One message between the main thread and the panel, timed from its sender (the main thread's
+ * postMessage, or the panel's message reaching the host page) to its delivery (posted into the
+ * panel's frame, or handed to the main thread), image bytes included.
+ */
+export interface MessageHop {
+  direction: 'to-ui' | 'to-main';
+  type: string;
+  /** Image bytes the message carried. */
+  bytes: number;
+  sentAt: number;
+  deliveredAt: number;
+  message: unknown;
+}
+
+/** Replaces every Uint8Array in `value` with an id under which `store` keeps the bytes. */
+function encode(value: unknown, store: (bytes: Uint8Array) => string): Encoded {
+  if (value instanceof Uint8Array) return { __bytes: store(value) };
+  if (Array.isArray(value)) return value.map((inner) => encode(inner, store));
   if (value && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, encode(inner)]));
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, encode(inner, store)]));
   return value;
 }
 
-function decode(value: Encoded): unknown {
-  if (value && typeof value === 'object' && '__bytes' in value)
-    return new Uint8Array(Buffer.from(String(value.__bytes), 'base64'));
-  if (Array.isArray(value)) return value.map(decode);
+function decode(value: Encoded, take: (id: string) => Uint8Array): unknown {
+  if (value && typeof value === 'object' && '__bytes' in value) return take(String(value.__bytes));
+  if (Array.isArray(value)) return value.map((inner) => decode(inner, take));
   if (value && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, decode(inner)]));
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, decode(inner, take)]));
   return value;
 }
 
-/** Serves the host page and the built ui.html on loopback. */
+function byteCount(value: unknown): number {
+  if (value instanceof Uint8Array) return value.byteLength;
+  if (value && typeof value === 'object')
+    return Object.values(value).reduce((sum: number, inner) => sum + byteCount(inner), 0);
+  return 0;
+}
+
+/** Serves the host page, the built ui.html and the bytes in transit on loopback. */
 export class PanelHost {
   private server: Server | undefined;
+  private readonly inTransit = new Map<string, Uint8Array>();
+  private nextBytes = 0;
   url = '';
 
   constructor(private readonly uiHtml: string) {}
 
+  private store = (bytes: Uint8Array): string => {
+    const id = String(++this.nextBytes);
+    this.inTransit.set(id, bytes);
+    return id;
+  };
+
+  private take = (id: string): Uint8Array => {
+    const bytes = this.inTransit.get(id);
+    if (!bytes) throw new Error(`The harness holds no bytes under id ${id}.`);
+    this.inTransit.delete(id);
+    return bytes;
+  };
+
   async start(): Promise<void> {
     this.server = createServer((request, response) => {
-      if (request.url === '/ui.html') response.writeHead(200, { 'Content-Type': 'text/html' }).end(this.uiHtml);
-      else if (request.url === '/') response.writeHead(200, { 'Content-Type': 'text/html' }).end(HOST_PAGE);
-      else response.writeHead(404).end();
+      const url = request.url ?? '';
+      if (url === '/ui.html') response.writeHead(200, { 'Content-Type': 'text/html' }).end(this.uiHtml);
+      else if (url === '/') response.writeHead(200, { 'Content-Type': 'text/html' }).end(HOST_PAGE);
+      else if (url.startsWith('/bytes/') && request.method === 'GET') {
+        const bytes = this.inTransit.get(url.slice('/bytes/'.length));
+        if (!bytes) response.writeHead(404).end();
+        else {
+          this.take(url.slice('/bytes/'.length));
+          response.writeHead(200, { 'Content-Type': 'application/octet-stream' }).end(bytes);
+        }
+      } else if (url === '/bytes' && request.method === 'POST') {
+        const chunks: Buffer[] = [];
+        request.on('data', (chunk: Buffer) => chunks.push(chunk));
+        request.on('end', () => {
+          const body = Buffer.concat(chunks);
+          response
+            .writeHead(200, { 'Content-Type': 'text/plain' })
+            .end(this.store(new Uint8Array(body.buffer, body.byteOffset, body.byteLength)));
+        });
+      } else response.writeHead(404).end();
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.url = `http://localhost:${(this.server.address() as AddressInfo).port}/`;
@@ -78,21 +145,29 @@ export class PanelHost {
     const page = await context.newPage();
     const controller = await startPlugin(figma, this.uiHtml);
     const fromUi: unknown[] = [];
+    const hops: MessageHop[] = [];
     let delivery = Promise.resolve();
     figma.uiListener = (message) => {
-      const encoded = encode(message);
+      const sentAt = clock();
+      const encoded = encode(message, this.store);
+      const hop = { direction: 'to-ui' as const, type: (message as { type: string }).type, bytes: byteCount(message) };
       delivery = delivery
-        .then(() => page.evaluate((data) => (window as unknown as { toUi(data: unknown): void }).toUi(data), encoded))
+        .then(() =>
+          page.evaluate((data) => (window as unknown as { toUi(data: unknown): Promise<number> }).toUi(data), encoded),
+        )
+        .then((deliveredAt) => void hops.push({ ...hop, sentAt, deliveredAt, message }))
         .catch(() => undefined);
     };
-    await page.exposeBinding('sendToMain', (_source, encoded: Encoded) => {
-      const message = decode(encoded);
+    await page.exposeBinding('sendToMain', (_source, encoded: Encoded, sentAt: number) => {
+      const message = decode(encoded, this.take);
+      const type = (message as { type: string }).type;
+      hops.push({ direction: 'to-main', type, bytes: byteCount(message), sentAt, deliveredAt: clock(), message });
       fromUi.push(message);
       void controller.receive(message);
     });
     await page.goto(this.url);
     const frame = await waitForPanelFrame(page);
-    return { page, frame, controller, fromUi };
+    return { page, frame, controller, fromUi, hops };
   }
 }
 
@@ -103,6 +178,8 @@ export interface OpenPanel {
   controller: PluginController;
   /** Every message the panel sent to the main thread, decoded. */
   fromUi: unknown[];
+  /** Every message each way, timed (see MessageHop). */
+  hops: MessageHop[];
 }
 
 async function waitForPanelFrame(page: Page): Promise<Frame> {

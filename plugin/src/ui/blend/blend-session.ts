@@ -1,5 +1,5 @@
 import type { EditSettings, JobEvent } from '@pixels/shared';
-import type { BlendTimings } from '../../messages/blend-timings.ts';
+import type { BlendTimings, ComposeParts } from '../../messages/blend-timings.ts';
 import type { JobLayers, PendingJob, PlacementBox } from '../../messages/job-records.ts';
 import type { PanelSettings } from '../../messages/panel-settings.ts';
 import { ApiError, isAbort } from '../api/api-error.ts';
@@ -50,7 +50,7 @@ interface JobContext extends JobLayers {
   /** Where over the source the result goes, when only a region was sent. */
   box?: PlacementBox;
   /** Present for blends started in this panel; resumed jobs have no plugin-side timings. */
-  timing?: { startedAt: number; exportMs: number; composeMs: number; uploadMs: number };
+  timing?: { startedAt: number; exportMs: number; composeMs: number; composeParts: ComposeParts; uploadMs: number };
   batchId?: string;
   variation?: number;
   promptUsed?: boolean;
@@ -90,12 +90,14 @@ export class BlendSession {
     const signal = this.controller.signal;
     const batchId = `batch-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     const startedAt = this.now();
-    this.update({ phase: 'exporting' });
     try {
-      const layers = await this.deps.bridge.exportLayers(panel.workingSize, {
+      // The request goes out before the panel redraws, so the main thread starts exporting at once.
+      const exported = this.deps.bridge.exportLayers(panel.workingSize, {
         spreadPx: panel.edit.grow + panel.edit.feather,
         invertMap: panel.edit.invertMap,
       });
+      this.update({ phase: 'exporting' });
+      const layers = await exported;
       const exportMs = this.now() - startedAt;
       if (signal.aborted) return;
       this.update({ phase: 'preparing', notes: layers.notes });
@@ -105,6 +107,7 @@ export class BlendSession {
         layers,
         { grow: panel.edit.grow, feather: panel.edit.feather, falloff: panel.falloff, invert: panel.edit.invertMap },
         this.deps.decode,
+        this.now,
       );
       const composeMs = this.now() - composeStart;
       if (signal.aborted) return;
@@ -146,7 +149,7 @@ export class BlendSession {
           const context: JobContext = {
             ...pending,
             client,
-            timing: { startedAt, exportMs, composeMs, uploadMs },
+            timing: { startedAt, exportMs, composeMs, composeParts: prepared.parts, uploadMs },
             batchId,
             variation,
             promptUsed: options.promptUsed,
@@ -257,6 +260,7 @@ export class BlendSession {
       const timings: BlendTimings | undefined = context.timing && {
         exportMs: context.timing.exportMs,
         composeMs: context.timing.composeMs,
+        composeParts: context.timing.composeParts,
         uploadMs: context.timing.uploadMs,
         serverMs,
         downloadMs,
