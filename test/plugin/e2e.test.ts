@@ -1,7 +1,7 @@
 /**
  * End to end: the built panel in a null-origin sandboxed iframe in real Chromium, the real
  * main-thread code on the Figma fake, and the real team server on loopback running the built-in
- * model (test/server/http/live-server.ts starts it as `pixels serve` would). Also measures the
+ * model (a `pixels serve` process). Also measures the
  * plugin's own share of a 1024x1024 blend (deliverable 8), part by part, and writes it for `pnpm bench`.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -15,8 +15,9 @@ import { BlendTimings } from '../../plugin/src/messages/blend-timings.ts';
 import { DEFAULT_PANEL_SETTINGS } from '../../plugin/src/messages/panel-settings.ts';
 import type { PlaceResultMessage } from '../../plugin/src/messages/ui-to-main.ts';
 import { decodePng } from '../../plugin/src/png/png-decode.ts';
-import { TEAM_TOKENS } from '../server/http/app-harness.ts';
-import { type LiveServer, startLiveServer } from '../server/http/live-server.ts';
+import { PixelsProcesses, type ServeProcess } from '../helpers/pixels-processes.ts';
+import { bearer, TEAM_TOKENS } from '../server/http/app-harness.ts';
+import { TEST_MODELS_DIR } from '../server/http/live-server.ts';
 import { launchChromium } from './support/chromium.ts';
 import { type ExportCall, FakeFigma, type FakeNode, FakeRectangle } from './support/fake-figma.ts';
 import { type MessageHop, type OpenPanel, PanelHost } from './support/panel-harness.ts';
@@ -26,13 +27,24 @@ const ANA = TEAM_TOKENS.find((entry) => entry.name === 'ana')!;
 /** The lead's `pnpm bench` merges this file. */
 const BENCH_OUTPUT = join(process.cwd(), 'test-output', 'bench', 'plugin-blend.json');
 
-let live: LiveServer;
+/**
+ * The team server as its own `pixels serve` process, as in real use (the designer's Figma and the
+ * team server are separate machines): sharing this process's event loop, its request handling
+ * would hold up the harness's messages and the fake's exports, and be charged to the plugin.
+ */
+const processes = new PixelsProcesses({
+  PIXELS_MODELS_DIR: TEST_MODELS_DIR,
+  PIXELS_TOKENS: TEAM_TOKENS.map(
+    (entry) => `${entry.name}:${entry.token}${entry.role === 'admin' ? ':admin' : ''}`,
+  ).join(','),
+});
+let live: ServeProcess;
 let host: PanelHost;
 let browser: Awaited<ReturnType<typeof launchChromium>>;
 let buildDir: string;
 
 beforeAll(async () => {
-  live = await startLiveServer();
+  live = await processes.serve(['--host', '127.0.0.1', '--port', '0', '--devices', 'cpu']);
   buildDir = await mkdtemp(join(tmpdir(), 'pixels-plugin-e2e-'));
   host = new PanelHost(await readFile((await buildPlugin(buildDir)).uiPath, 'utf8'));
   await host.start();
@@ -42,7 +54,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await host?.stop();
-  await live?.stop();
+  await processes.stopAll();
   if (buildDir) await rm(buildDir, { recursive: true, force: true });
 });
 
@@ -251,9 +263,13 @@ describe('the plugin against the real server with the built-in model', () => {
     await frame.waitForFunction(() => document.getElementById('status-line')?.textContent === 'Canceled.');
     expect(await frame.isHidden('#run-progress')).toBe(true);
     await expect
-      .poll(async () => Job.parse(await (await live.fetchAs('ana', `/v1/jobs/${jobId}`)).json()).state, {
-        timeout: 30_000,
-      })
+      .poll(
+        async () =>
+          Job.parse(await (await fetch(`${live.url}/v1/jobs/${jobId}`, { headers: bearer('ana') })).json()).state,
+        {
+          timeout: 30_000,
+        },
+      )
       .toBe('canceled');
     await page.close();
   }, 180_000);

@@ -19,23 +19,37 @@ const HOST_PAGE = `<!doctype html>
 <script>
   const frame = document.getElementById('plugin');
   const clock = () => performance.timeOrigin + performance.now();
-  // Bytes travel as binary HTTP bodies on loopback; the messages carry only their ids.
+  // To the panel, bytes travel as binary HTTP bodies on loopback; the messages carry their ids.
   const walk = async (value, bytes) => bytes(value) ?? (Array.isArray(value) ? Promise.all(value.map((v) => walk(v, bytes)))
     : value && typeof value === 'object' ? Object.fromEntries(await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await walk(v, bytes)]))) : value);
   const fetched = (value) => value && typeof value === 'object' && '__bytes' in value
     ? fetch('/bytes/' + value.__bytes).then((response) => response.arrayBuffer()).then((buffer) => new Uint8Array(buffer)) : undefined;
-  const posted = (value) => value instanceof Uint8Array
-    ? fetch('/bytes', { method: 'POST', body: value }).then((response) => response.text()).then((id) => ({ __bytes: id })) : undefined;
   window.toUi = async (encoded) => {
     frame.contentWindow.postMessage({ pluginMessage: await walk(encoded, fetched) }, '*');
     return clock();
+  };
+  // One request per message to the main thread: its JSON, then the bytes it carries, in one body.
+  const channel = new URLSearchParams(location.search).get('channel');
+  const pack = (message) => {
+    const parts = [];
+    let offset = 0;
+    const strip = (value) => value instanceof Uint8Array ? (parts.push(value), offset += value.length, { __bytes: [offset - value.length, value.length] })
+      : Array.isArray(value) ? value.map(strip)
+      : value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, strip(v)])) : value;
+    const json = new TextEncoder().encode(JSON.stringify(strip(message)));
+    const body = new Uint8Array(4 + json.length + offset);
+    new DataView(body.buffer).setUint32(0, json.length);
+    body.set(json, 4);
+    let at = 4 + json.length;
+    for (const part of parts) { body.set(part, at); at += part.length; }
+    return body;
   };
   let outgoing = Promise.resolve();
   window.addEventListener('message', (event) => {
     if (event.source !== frame.contentWindow || !event.data || !('pluginMessage' in event.data)) return;
     const sentAt = clock();
-    const message = event.data.pluginMessage;
-    outgoing = outgoing.then(async () => window.sendToMain(await walk(message, posted), sentAt)).catch(() => undefined);
+    const body = pack(event.data.pluginMessage);
+    outgoing = outgoing.then(() => fetch('/to-main/' + channel + '?sentAt=' + sentAt, { method: 'POST', body })).catch(() => undefined);
   });
 </script>
 </body></html>`;
@@ -71,12 +85,21 @@ function encode(value: unknown, store: (bytes: Uint8Array) => string): Encoded {
   return value;
 }
 
-function decode(value: Encoded, take: (id: string) => Uint8Array): unknown {
-  if (value && typeof value === 'object' && '__bytes' in value) return take(String(value.__bytes));
-  if (Array.isArray(value)) return value.map((inner) => decode(inner, take));
-  if (value && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, decode(inner, take)]));
-  return value;
+/** One message body from the host page: a 4-byte JSON length, the JSON, then the bytes it names by offset. */
+function unpack(body: Uint8Array): unknown {
+  const length = new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(0);
+  const bytes = body.subarray(4 + length);
+  const restore = (value: unknown): unknown => {
+    if (value && typeof value === 'object' && '__bytes' in value) {
+      const [offset, size] = value.__bytes as [number, number];
+      return bytes.slice(offset, offset + size);
+    }
+    if (Array.isArray(value)) return value.map(restore);
+    if (value && typeof value === 'object')
+      return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, restore(inner)]));
+    return value;
+  };
+  return restore(JSON.parse(new TextDecoder().decode(body.subarray(4, 4 + length))));
 }
 
 function byteCount(value: unknown): number {
@@ -90,7 +113,10 @@ function byteCount(value: unknown): number {
 export class PanelHost {
   private server: Server | undefined;
   private readonly inTransit = new Map<string, Uint8Array>();
+  /** Per open panel: what to do with one message body the host page posts for the main thread. */
+  private readonly channels = new Map<string, (body: Uint8Array, sentAt: number) => void>();
   private nextBytes = 0;
+  private nextChannel = 0;
   url = '';
 
   constructor(private readonly uiHtml: string) {}
@@ -112,7 +138,8 @@ export class PanelHost {
     this.server = createServer((request, response) => {
       const url = request.url ?? '';
       if (url === '/ui.html') response.writeHead(200, { 'Content-Type': 'text/html' }).end(this.uiHtml);
-      else if (url === '/') response.writeHead(200, { 'Content-Type': 'text/html' }).end(HOST_PAGE);
+      else if (url === '/' || url.startsWith('/?'))
+        response.writeHead(200, { 'Content-Type': 'text/html' }).end(HOST_PAGE);
       else if (url.startsWith('/bytes/') && request.method === 'GET') {
         const bytes = this.inTransit.get(url.slice('/bytes/'.length));
         if (!bytes) response.writeHead(404).end();
@@ -120,14 +147,15 @@ export class PanelHost {
           this.take(url.slice('/bytes/'.length));
           response.writeHead(200, { 'Content-Type': 'application/octet-stream' }).end(bytes);
         }
-      } else if (url === '/bytes' && request.method === 'POST') {
+      } else if (url.startsWith('/to-main/') && request.method === 'POST') {
+        const { pathname, searchParams } = new URL(url, 'http://host');
+        const deliver = this.channels.get(pathname.slice('/to-main/'.length));
         const chunks: Buffer[] = [];
         request.on('data', (chunk: Buffer) => chunks.push(chunk));
         request.on('end', () => {
           const body = Buffer.concat(chunks);
-          response
-            .writeHead(200, { 'Content-Type': 'text/plain' })
-            .end(this.store(new Uint8Array(body.buffer, body.byteOffset, body.byteLength)));
+          deliver?.(new Uint8Array(body.buffer, body.byteOffset, body.byteLength), Number(searchParams.get('sentAt')));
+          response.writeHead(deliver ? 204 : 404).end();
         });
       } else response.writeHead(404).end();
     });
@@ -158,14 +186,16 @@ export class PanelHost {
         .then((deliveredAt) => void hops.push({ ...hop, sentAt, deliveredAt, message }))
         .catch(() => undefined);
     };
-    await page.exposeBinding('sendToMain', (_source, encoded: Encoded, sentAt: number) => {
-      const message = decode(encoded, this.take);
+    const channel = String(++this.nextChannel);
+    this.channels.set(channel, (body, sentAt) => {
+      const message = unpack(body);
       const type = (message as { type: string }).type;
       hops.push({ direction: 'to-main', type, bytes: byteCount(message), sentAt, deliveredAt: clock(), message });
       fromUi.push(message);
       void controller.receive(message);
     });
-    await page.goto(this.url);
+    page.once('close', () => this.channels.delete(channel));
+    await page.goto(`${this.url}?channel=${channel}`);
     const frame = await waitForPanelFrame(page);
     return { page, frame, controller, fromUi, hops };
   }
