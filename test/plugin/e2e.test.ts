@@ -95,7 +95,7 @@ async function openDocument(
 
 /** What the fake's export does, for the benchmark's note (Figma's exportAsync is native). */
 const FAKE_FIGMA_EXPORT =
-  "the Figma fake renders each layer in JavaScript (nearest-neighbour, whole pixels as 32-bit words) and encodes PNG natively with Node's zlib; bytes cross between Node and Chromium as binary HTTP bodies on loopback";
+  "the Figma fake renders each layer in JavaScript (nearest-neighbour, whole pixels as 32-bit words) and encodes PNG natively with Node's zlib; messages cross between Node and Chromium as binary frames on loopback HTTP (one POST per message to the main thread, one streamed response to the panel)";
 
 const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
 
@@ -211,6 +211,17 @@ describe('the plugin against the real server with the built-in model', () => {
     expect(result.name).toContain(`seed ${placedMessage.seed}`);
 
     const timings = BlendTimings.parse(placedMessage.timings);
+    // The page tells the harness when it posted each message into the panel; wait for the answer's.
+    await expect
+      .poll(() =>
+        hops.some(
+          (hop) =>
+            hop.type === 'placed' &&
+            (hop.message as { jobId: string }).jobId === placedMessage.jobId &&
+            Number.isFinite(hop.deliveredAt),
+        ),
+      )
+      .toBe(true);
     const breakdown = blendBreakdown(timings, hops, figma.exports.slice(exportsBefore), placedMessage.jobId);
     await mkdir(join(process.cwd(), 'test-output', 'bench'), { recursive: true });
     await writeFile(
