@@ -95,7 +95,7 @@ async function openDocument(
 
 /** What the fake's export does, for the benchmark's note (Figma's exportAsync is native). */
 const FAKE_FIGMA_EXPORT =
-  "the Figma fake renders each layer in JavaScript (nearest-neighbour, whole pixels as 32-bit words) and encodes PNG natively with Node's zlib; messages cross between Node and Chromium as binary frames on loopback HTTP (one POST per message to the main thread, one streamed response to the panel)";
+  "the Figma fake renders each layer in JavaScript (nearest-neighbour, whole pixels as 32-bit words) and encodes PNG natively with Node's zlib (Up filter, level 1, on the thread pool); messages cross between Node and Chromium as binary frames on loopback HTTP (one POST per message to the main thread, one streamed response to the panel)";
 
 const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
 
