@@ -154,9 +154,13 @@ async function benchPlugin(): Promise<{ title: string; rows: Row[]; note?: strin
       { figure: '· compositing: decode the exports', value: ms(parts.compose.decodeMs) },
       { figure: '· compositing: map, region and crops', value: ms(parts.compose.layoutMs) },
       { figure: '· compositing: encode the files sent', value: ms(parts.compose.encodeMs) },
+      {
+        figure: "· the panel's redraws around compositing (preparing, running)",
+        value: ms(parts.compose.totalMs - parts.compose.decodeMs - parts.compose.layoutMs - parts.compose.encodeMs),
+      },
       { figure: '· upload (until the server answers 202)', value: ms(parts.uploadMs) },
       { figure: '· download of the result', value: ms(parts.downloadMs) },
-      { figure: '· result check (size, Figma limit; no decode)', value: ms(parts.resultCheckMs) },
+      { figure: '· result check and redraw (size, Figma limit; no decode)', value: ms(parts.resultCheckMs) },
       {
         figure: `· placement (${(parts.placement.resultBytes / 1024).toFixed(0)} KiB to the main thread, placed, answered)`,
         value: ms(parts.placement.totalMs),

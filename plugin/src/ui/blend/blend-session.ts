@@ -98,21 +98,21 @@ export class BlendSession {
       });
       this.update({ phase: 'exporting' });
       const layers = await exported;
-      const exportMs = this.now() - startedAt;
+      // The parts are contiguous: the panel's redraws between them are counted with the part they follow.
+      const exportEnd = this.now();
+      const exportMs = exportEnd - startedAt;
       if (signal.aborted) return;
       this.update({ phase: 'preparing', notes: layers.notes });
 
-      const composeStart = this.now();
       const prepared = await prepareUpload(
         layers,
         { grow: panel.edit.grow, feather: panel.edit.feather, falloff: panel.falloff, invert: panel.edit.invertMap },
         this.deps.decode,
         this.now,
       );
-      const composeMs = this.now() - composeStart;
       if (signal.aborted) return;
-
       this.update({ phase: 'running' });
+      const composeMs = this.now() - exportEnd;
       const ids: JobLayers = {
         sourceId: layers.source.id,
         exemplarIds: layers.exemplars.map((layer) => layer.id),
@@ -120,12 +120,12 @@ export class BlendSession {
       };
       const followers: Promise<void>[] = [];
       for (let variation = 0; variation < panel.variations && !signal.aborted; variation++) {
+        const uploadStart = this.now();
         const settings = requestSettings(panel, variation, prepared.mapOrigin);
         const job = this.addJob(
           panel.variations > 1 ? `Variation ${variation + 1} of ${panel.variations}` : 'Blend',
           stepsRun(settings, layers.exemplars.length),
         );
-        const uploadStart = this.now();
         try {
           const submitted = await client.submit(settings, prepared.upload, signal);
           const uploadMs = this.now() - uploadStart;
@@ -231,7 +231,8 @@ export class BlendSession {
         },
         { signal, expectedSize },
       );
-      const serverMs = this.now() - serverStart;
+      const serverEnd = this.now();
+      const serverMs = serverEnd - serverStart;
       if (terminal.type !== 'done') {
         const problem =
           terminal.type === 'failed'
@@ -249,14 +250,13 @@ export class BlendSession {
         throw new ApiError('protocol', 'The server finished the job without saying which seed it used.');
 
       this.patchJob(job, { phase: 'downloading', seed });
-      const downloadStart = this.now();
       const bytes = await context.client.result(terminal.resultUrl, signal);
-      const downloadMs = this.now() - downloadStart;
-      const decodeStart = this.now();
+      const downloadEnd = this.now();
+      const downloadMs = downloadEnd - serverEnd;
       const fitted = await fitResult(bytes, expectedSize, this.deps.decode);
-      const decodeMs = this.now() - decodeStart;
 
       this.patchJob(job, { phase: 'placing', notes: fitted.notes });
+      const decodeMs = this.now() - downloadEnd;
       const timings: BlendTimings | undefined = context.timing && {
         exportMs: context.timing.exportMs,
         composeMs: context.timing.composeMs,
