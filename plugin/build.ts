@@ -58,6 +58,26 @@ const COMMON_OPTIONS: BuildOptions = {
   plugins: [englishOnlyZodLocales],
 };
 
+/** The one dark palette in styles.css, applied under Figma's dark class. */
+const DARK_PALETTE = /:root\.figma-dark\s*\{([^}]*)\}/g;
+
+/**
+ * styles.css writes the dark palette once, for Figma's figma-dark class; outside Figma (or before
+ * it sets a class) the system's dark preference applies the same declarations, unless Figma says
+ * light. Both blocks come from the one list.
+ */
+export function withDarkPalette(css: string): string {
+  const blocks = [...css.matchAll(DARK_PALETTE)];
+  if (blocks.length !== 1) {
+    throw new Error(
+      `src/ui/styles.css must hold exactly one ":root.figma-dark { ... }" palette, found ${blocks.length}.`,
+    );
+  }
+  const [block, declarations] = blocks[0];
+  const fromSystem = `@media (prefers-color-scheme: dark) {\n  :root:not(.figma-light) {${declarations}}\n}`;
+  return css.replace(block, () => `${fromSystem}\n${block}`);
+}
+
 export async function buildPlugin(outDir = join(PLUGIN_ROOT, 'dist')): Promise<BuiltPlugin> {
   await mkdir(outDir, { recursive: true });
   const main = await build({
@@ -69,7 +89,7 @@ export async function buildPlugin(outDir = join(PLUGIN_ROOT, 'dist')): Promise<B
 
   const ui = await build({ ...COMMON_OPTIONS, entryPoints: [join(PLUGIN_ROOT, 'src/ui/ui.ts')], target: 'es2020' });
   const script = ui.outputFiles![0].text;
-  const css = await transform(await readFile(join(PLUGIN_ROOT, 'src/ui/styles.css'), 'utf8'), {
+  const css = await transform(withDarkPalette(await readFile(join(PLUGIN_ROOT, 'src/ui/styles.css'), 'utf8')), {
     loader: 'css',
     minify: true,
   });

@@ -43,6 +43,17 @@ describe('the plugin build', () => {
     const script = html.slice(html.indexOf('<script>') + 8, html.lastIndexOf('</script>'));
     expect(script).not.toMatch(/<\/script/i);
   });
+
+  it("writes the one dark palette under the system's dark preference and under Figma's dark class", async () => {
+    const html = await readFile(built.uiPath, 'utf8');
+    const css = html.slice(html.indexOf('<style>') + 7, html.indexOf('</style>'));
+    const fromSystem = /@media ?\(prefers-color-scheme: ?dark\) ?\{ ?:root:not\(\.figma-light\) ?\{([^}]*)\}/.exec(css);
+    const fromFigma = /:root\.figma-dark ?\{([^}]*)\}/.exec(css);
+    expect(fromSystem?.[1]).toMatch(/--fallback-bg: ?#2c2c2c/);
+    expect(fromSystem?.[1]).toBe(fromFigma?.[1]);
+    const source = await readFile(new URL('../../plugin/src/ui/styles.css', import.meta.url), 'utf8');
+    expect(source.match(/--fallback-bg: #2c2c2c/g)).toHaveLength(1);
+  });
 });
 
 describe('manifest.json', () => {

@@ -1,6 +1,8 @@
 import { isWholePng, pngChunks } from '@pixels/shared';
 import type { PixelRect } from '../common/export-sizing.ts';
+import type { ExpectedAlpha } from './expected-alpha.ts';
 import { decodePng } from './png-decode.ts';
+import { decodeTruecolourPng } from './png-decode-truecolour.ts';
 import type { Raster } from './raster.ts';
 
 /** Chunks that ask a decoder to convert colours; a canvas could apply them, fast-png never does. */
@@ -66,7 +68,18 @@ export async function decodePngNatively(bytes: Uint8Array, region?: PixelRect): 
   }
 }
 
-/** The panel's decoder: the browser's where it is exact (every pixel opaque), fast-png otherwise. */
-export async function decodePngInBrowser(bytes: Uint8Array, region?: PixelRect): Promise<Raster> {
-  return (await decodePngNatively(bytes, region)) ?? decodePng(bytes, region);
+/**
+ * The panel's decoder, exact every way. A layer expected to be opaque (a source) goes first to the
+ * browser's decoder, which decodes off the main thread but is exact only when every pixel is
+ * opaque; one expected to hold transparency (an exemplar, a map) goes straight to the native
+ * inflate with filters undone here, which the browser's would only decode to reject. fast-png
+ * takes whatever neither reads (palette, gray, 16-bit, interlaced).
+ */
+export async function decodePngInBrowser(
+  bytes: Uint8Array,
+  region?: PixelRect,
+  expect?: ExpectedAlpha,
+): Promise<Raster> {
+  const native = expect === 'transparent' ? null : await decodePngNatively(bytes, region);
+  return native ?? (await decodeTruecolourPng(bytes, region)) ?? decodePng(bytes, region);
 }

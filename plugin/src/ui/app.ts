@@ -36,6 +36,8 @@ import {
 /** Long side of the layers exported for the map preview, in pixels: small, so it stays quick. */
 const PREVIEW_SIDE = 320;
 const PREVIEW_DELAY_MS = 250;
+/** How often a preview waiting on a blend's compositing looks again. */
+const PREVIEW_WAIT_MS = 20;
 const SAVE_DELAY_MS = 400;
 
 export interface PanelAppDeps {
@@ -535,7 +537,10 @@ export class PanelApp {
       }
       try {
         const exported = await this.bridge.exportLayers(PREVIEW_SIDE);
+        // A blend clicked meanwhile composes first: its layers are on the critical path, the preview's not.
+        await this.blendPrepared();
         const layers = await composeLayers(exported, this.deps.decode);
+        await this.blendPrepared();
         if (generation !== this.previewGeneration) return;
         this.preview = {
           key,
@@ -558,6 +563,11 @@ export class PanelApp {
       }
     };
     this.previewTimer = setTimeout(draw, PREVIEW_DELAY_MS);
+  }
+
+  /** Resolves once no blend is exporting or compositing (at once when none is). */
+  private async blendPrepared(): Promise<void> {
+    while (this.session?.isPreparing) await new Promise((resolve) => setTimeout(resolve, PREVIEW_WAIT_MS));
   }
 
   /** Redraws the map preview from the exported preview layers and the current settings. */

@@ -85,7 +85,7 @@ describe('the native PNG decode in Chromium', () => {
         buildPngChunk('IDAT', deflateSync(rows)),
         buildPngChunk('IEND', new Uint8Array(0)),
       ]), // RGB, 8-bit, no colour chunk
-      encodePngNatively(await decodePng(photo)), // RGBA, every alpha 255, as the fake exports
+      await encodePngNatively(await decodePng(photo)), // RGBA, every alpha 255, as the fake exports
       await encodePng(patternRaster(301, 97)), // the panel's own encoder, an odd size
     ];
     for (const png of cases) {
@@ -96,7 +96,7 @@ describe('the native PNG decode in Chromium', () => {
   }, 60_000);
 
   it('reads back only a region, with fast-png’s bytes for it', async () => {
-    const png = encodePngNatively(patternRaster(300, 200));
+    const png = await encodePngNatively(patternRaster(300, 200));
     const region = { x: 37, y: 81, width: 211, height: 64 };
     const native = await decodeInChromium(png, region);
     expect(native).not.toBeNull();

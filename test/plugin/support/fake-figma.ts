@@ -18,9 +18,8 @@ import type {
   SurfaceParent,
   SurfaceRectangle,
 } from '../../../plugin/src/main/figma-surface.ts';
-import { decodePng as decodePngForFake } from '../../../plugin/src/png/png-decode.ts';
 import { createRaster, type Raster } from '../../../plugin/src/png/raster.ts';
-import { encodePngNatively } from './native-png.ts';
+import { decodePngNatively, encodePngNatively } from './native-png.ts';
 import type { Rgba } from './test-images.ts';
 
 export interface ExportCall {
@@ -29,6 +28,9 @@ export interface ExportCall {
   useAbsoluteBounds: boolean;
   /** Ids of the nodes that were hidden while this export ran. */
   hiddenDuringExport: string[];
+  /** Milliseconds the fake spent drawing the pixels and encoding the PNG (set once the export ends). */
+  renderMs?: number;
+  encodeMs?: number;
 }
 
 export interface FakeNodeInit {
@@ -180,7 +182,7 @@ export class FakeNode {
   /** Renders the layer and its visible children as PNG: each layer is its bounding box in its paint. */
   async exportAsync(settings: PngExportSettings): Promise<Uint8Array> {
     const failure = this.figma.exportFailures.get(this.id);
-    this.figma.exports.push({
+    const call: ExportCall = {
       nodeId: this.id,
       scale: settings.constraint.value,
       useAbsoluteBounds: settings.useAbsoluteBounds,
@@ -188,9 +190,11 @@ export class FakeNode {
         .allNodes()
         .filter((node) => !node.visible)
         .map((node) => node.id),
-    });
+    };
+    this.figma.exports.push(call);
     if (failure) throw new Error(failure);
     await this.figma.decodeImageFills();
+    const renderStart = performance.now();
     const scale = settings.constraint.value;
     const area = this.absoluteRenderBounds;
     const width = Math.max(1, Math.round(area.width * scale));
@@ -232,7 +236,11 @@ export class FakeNode {
       if (node instanceof FakeContainer) for (const child of node.children) paintNode(child);
     };
     paintNode(this);
-    return encodePngNatively(raster);
+    const encodeStart = performance.now();
+    call.renderMs = encodeStart - renderStart;
+    const png = await encodePngNatively(raster);
+    call.encodeMs = performance.now() - encodeStart;
+    return png;
   }
 
   remove(): void {
@@ -464,7 +472,7 @@ export class FakeFigma implements FigmaSurface {
         (fill) => fill.type === 'IMAGE',
       )?.imageHash;
       const bytes = hash ? this.images.get(hash) : undefined;
-      if (bytes) node.image = await decodePngForFake(bytes);
+      if (bytes) node.image = await decodePngNatively(bytes);
     }
   }
 

@@ -1,5 +1,5 @@
 import type { EditSettings, JobEvent } from '@pixels/shared';
-import type { BlendTimings } from '../../messages/blend-timings.ts';
+import type { BlendTimings, ComposeParts } from '../../messages/blend-timings.ts';
 import type { JobLayers, PendingJob, PlacementBox } from '../../messages/job-records.ts';
 import type { PanelSettings } from '../../messages/panel-settings.ts';
 import { ApiError, isAbort } from '../api/api-error.ts';
@@ -50,7 +50,7 @@ interface JobContext extends JobLayers {
   /** Where over the source the result goes, when only a region was sent. */
   box?: PlacementBox;
   /** Present for blends started in this panel; resumed jobs have no plugin-side timings. */
-  timing?: { startedAt: number; exportMs: number; composeMs: number; uploadMs: number };
+  timing?: { startedAt: number; exportMs: number; composeMs: number; composeParts: ComposeParts; uploadMs: number };
   batchId?: string;
   variation?: number;
   promptUsed?: boolean;
@@ -90,26 +90,29 @@ export class BlendSession {
     const signal = this.controller.signal;
     const batchId = `batch-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     const startedAt = this.now();
-    this.update({ phase: 'exporting' });
     try {
-      const layers = await this.deps.bridge.exportLayers(panel.workingSize, {
+      // The request goes out before the panel redraws, so the main thread starts exporting at once.
+      const exported = this.deps.bridge.exportLayers(panel.workingSize, {
         spreadPx: panel.edit.grow + panel.edit.feather,
         invertMap: panel.edit.invertMap,
       });
-      const exportMs = this.now() - startedAt;
+      this.update({ phase: 'exporting' });
+      const layers = await exported;
+      // The parts are contiguous: the panel's redraws between them are counted with the part they follow.
+      const exportEnd = this.now();
+      const exportMs = exportEnd - startedAt;
       if (signal.aborted) return;
       this.update({ phase: 'preparing', notes: layers.notes });
 
-      const composeStart = this.now();
       const prepared = await prepareUpload(
         layers,
         { grow: panel.edit.grow, feather: panel.edit.feather, falloff: panel.falloff, invert: panel.edit.invertMap },
         this.deps.decode,
+        this.now,
       );
-      const composeMs = this.now() - composeStart;
       if (signal.aborted) return;
-
       this.update({ phase: 'running' });
+      const composeMs = this.now() - exportEnd;
       const ids: JobLayers = {
         sourceId: layers.source.id,
         exemplarIds: layers.exemplars.map((layer) => layer.id),
@@ -117,12 +120,12 @@ export class BlendSession {
       };
       const followers: Promise<void>[] = [];
       for (let variation = 0; variation < panel.variations && !signal.aborted; variation++) {
+        const uploadStart = this.now();
         const settings = requestSettings(panel, variation, prepared.mapOrigin);
         const job = this.addJob(
           panel.variations > 1 ? `Variation ${variation + 1} of ${panel.variations}` : 'Blend',
           stepsRun(settings, layers.exemplars.length),
         );
-        const uploadStart = this.now();
         try {
           const submitted = await client.submit(settings, prepared.upload, signal);
           const uploadMs = this.now() - uploadStart;
@@ -146,7 +149,7 @@ export class BlendSession {
           const context: JobContext = {
             ...pending,
             client,
-            timing: { startedAt, exportMs, composeMs, uploadMs },
+            timing: { startedAt, exportMs, composeMs, composeParts: prepared.parts, uploadMs },
             batchId,
             variation,
             promptUsed: options.promptUsed,
@@ -228,7 +231,8 @@ export class BlendSession {
         },
         { signal, expectedSize },
       );
-      const serverMs = this.now() - serverStart;
+      const serverEnd = this.now();
+      const serverMs = serverEnd - serverStart;
       if (terminal.type !== 'done') {
         const problem =
           terminal.type === 'failed'
@@ -246,17 +250,17 @@ export class BlendSession {
         throw new ApiError('protocol', 'The server finished the job without saying which seed it used.');
 
       this.patchJob(job, { phase: 'downloading', seed });
-      const downloadStart = this.now();
       const bytes = await context.client.result(terminal.resultUrl, signal);
-      const downloadMs = this.now() - downloadStart;
-      const decodeStart = this.now();
+      const downloadEnd = this.now();
+      const downloadMs = downloadEnd - serverEnd;
       const fitted = await fitResult(bytes, expectedSize, this.deps.decode);
-      const decodeMs = this.now() - decodeStart;
 
       this.patchJob(job, { phase: 'placing', notes: fitted.notes });
+      const decodeMs = this.now() - downloadEnd;
       const timings: BlendTimings | undefined = context.timing && {
         exportMs: context.timing.exportMs,
         composeMs: context.timing.composeMs,
+        composeParts: context.timing.composeParts,
         uploadMs: context.timing.uploadMs,
         serverMs,
         downloadMs,

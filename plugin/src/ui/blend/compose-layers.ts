@@ -1,6 +1,7 @@
 import type { GrayMap } from '@pixels/shared';
 import type { PixelRect } from '../../common/export-sizing.ts';
 import type { ExportedLayer, ExportedLayers } from '../../messages/exported-layers.ts';
+import type { ExpectedAlpha } from '../../png/expected-alpha.ts';
 import { decodePng } from '../../png/png-decode.ts';
 import type { Raster } from '../../png/raster.ts';
 import { mapFromDrawnLayer } from '../images/layer-maps.ts';
@@ -8,9 +9,10 @@ import { placeInFrame } from '../images/place-in-frame.ts';
 
 /**
  * Decodes a PNG to RGBA. With `region` (in the image's pixels, inside it) only that rectangle is
- * returned: a decoder may then read back fewer pixels.
+ * returned: a decoder may then read back fewer pixels. `expect` says whether the layer is likely
+ * opaque (a source) or transparent (an exemplar): the result is exact either way.
  */
-export type DecodeImage = (png: Uint8Array, region?: PixelRect) => Promise<Raster>;
+export type DecodeImage = (png: Uint8Array, region?: PixelRect, expect?: ExpectedAlpha) => Promise<Raster>;
 
 /** The selection as source-sized images: what the server is sent, before the map is settled. */
 export interface ComposedLayers {
@@ -29,8 +31,9 @@ export async function placeExportedLayer(
   layer: ExportedLayer,
   frame: { width: number; height: number },
   decode: DecodeImage,
+  expect?: ExpectedAlpha,
 ): Promise<Raster> {
-  const raster = await decode(layer.png);
+  const raster = await decode(layer.png, undefined, expect);
   if (raster.width !== layer.placement.width || raster.height !== layer.placement.height) {
     throw new Error(
       `The export of "${layer.name}" decoded to ${raster.width}x${raster.height} but its header said ${layer.placement.width}x${layer.placement.height}; export it again.`,
@@ -48,8 +51,12 @@ export function fillsFrame(layer: ExportedLayer, frame: { width: number; height:
 /** Decodes every exported layer and puts it at its true offset in the source's frame. */
 export async function composeLayers(layers: ExportedLayers, decode: DecodeImage = decodePng): Promise<ComposedLayers> {
   const { frame } = layers;
-  const source = await placeExportedLayer(layers.source, frame, decode);
-  const exemplars = await Promise.all(layers.exemplars.map((layer) => placeExportedLayer(layer, frame, decode)));
-  const drawnMap = layers.map ? mapFromDrawnLayer(await placeExportedLayer(layers.map, frame, decode)) : undefined;
+  const source = await placeExportedLayer(layers.source, frame, decode, 'opaque');
+  const exemplars = await Promise.all(
+    layers.exemplars.map((layer) => placeExportedLayer(layer, frame, decode, 'transparent')),
+  );
+  const drawnMap = layers.map
+    ? mapFromDrawnLayer(await placeExportedLayer(layers.map, frame, decode, 'transparent'))
+    : undefined;
   return { width: frame.width, height: frame.height, source, exemplars, ...(drawnMap ? { drawnMap } : {}) };
 }

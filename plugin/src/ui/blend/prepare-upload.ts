@@ -1,7 +1,9 @@
 import { type GrayMap, readPngSize } from '@pixels/shared';
 import { editRegionOf, type PixelRect } from '../../common/export-sizing.ts';
+import type { ComposeParts } from '../../messages/blend-timings.ts';
 import type { ExportedLayer, ExportedLayers } from '../../messages/exported-layers.ts';
 import type { PlacementBox } from '../../messages/job-records.ts';
+import type { ExpectedAlpha } from '../../png/expected-alpha.ts';
 import { encodePng } from '../../png/png-encode.ts';
 import type { Raster } from '../../png/raster.ts';
 import type { EditUpload } from '../api/pixels-client.ts';
@@ -27,10 +29,17 @@ export interface PreparedUpload {
   sent: PixelRect;
   /** Where the result goes over the source in canvas units, when only a region was sent. */
   box?: PlacementBox;
+  /** Milliseconds spent decoding the exports, laying out the files (map, region, crops) and encoding them. */
+  parts: ComposeParts;
 }
 
 /** Decodes one exported layer and puts it at its true offset in `rect` of the working frame. */
-async function placeIn(layer: ExportedLayer, rect: PixelRect, decode: DecodeImage): Promise<Raster> {
+async function placeIn(
+  layer: ExportedLayer,
+  rect: PixelRect,
+  decode: DecodeImage,
+  expect: ExpectedAlpha,
+): Promise<Raster> {
   const { placement } = layer;
   const header = readPngSize(layer.png);
   if (header.width !== placement.width || header.height !== placement.height) {
@@ -46,7 +55,7 @@ async function placeIn(layer: ExportedLayer, rect: PixelRect, decode: DecodeImag
   const toX = Math.min(placement.width, rect.width - left);
   const toY = Math.min(placement.height, rect.height - top);
   const part = toX > fromX && toY > fromY ? { x: fromX, y: fromY, width: toX - fromX, height: toY - fromY } : null;
-  const raster = await decode(layer.png, part ?? undefined);
+  const raster = await decode(layer.png, part ?? undefined, expect);
   const expected = part ?? placement;
   if (raster.width !== expected.width || raster.height !== expected.height) {
     throw new Error(
@@ -86,11 +95,23 @@ export async function prepareUpload(
   layers: ExportedLayers,
   shaping: MapShaping,
   decode: DecodeImage,
+  now: () => number = () => performance.now(),
 ): Promise<PreparedUpload> {
   const { frame } = layers;
   const window = frame.window;
-  const windowExemplars = await Promise.all(layers.exemplars.map((layer) => placeIn(layer, window, decode)));
-  const drawnMap = layers.map ? mapFromDrawnLayer(await placeIn(layers.map, window, decode)) : undefined;
+  const decodeStart = now();
+  const windowIsFrame =
+    window.x === 0 && window.y === 0 && window.width === frame.width && window.height === frame.height;
+  const sourceFits = windowIsFrame && fillsFrame(layers.source, frame);
+  // The source, the largest image, is decoded (natively, off the main thread where the browser
+  // can) while the exemplars are; it is cropped to the region once the region is known.
+  const windowSource = sourceFits ? undefined : placeIn(layers.source, window, decode, 'opaque');
+  windowSource?.catch(() => undefined);
+  const windowExemplars = await Promise.all(
+    layers.exemplars.map((layer) => placeIn(layer, window, decode, 'transparent')),
+  );
+  const drawnMap = layers.map ? mapFromDrawnLayer(await placeIn(layers.map, window, decode, 'transparent')) : undefined;
+  const layoutStart = now();
   const mapNeeded = drawnMap !== undefined || shaping.falloff !== SERVER_FALLOFF;
   // Built only when it is sent: its distance transform is the costly part of preparing an edit.
   const windowMap = mapNeeded
@@ -114,22 +135,33 @@ export async function prepareUpload(
   const exemplars = same ? windowExemplars : windowExemplars.map((raster) => cropRaster(raster, inWindow));
   const map = mapNeeded && windowMap ? (same ? windowMap : cropMap(windowMap, inWindow)) : undefined;
 
-  // The map and exemplars first: their deflates run natively in the background while the source,
-  // the largest image, is decoded and cropped here.
-  const mapPng = map ? encodePng(grayRasterOf(map)) : undefined;
-  const exemplarPngs = exemplars.map((raster) => encodePng(raster));
-  const source =
-    whole && fillsFrame(layers.source, frame)
-      ? layers.source.png
-      : await encodePng(await placeIn(layers.source, sent, decode));
+  const sourceStart = now();
+  const sourceRaster =
+    whole && sourceFits
+      ? undefined
+      : await (windowSource ?? placeIn(layers.source, window, decode, 'opaque')).then((raster) =>
+          same ? raster : cropRaster(raster, inWindow),
+        );
+  const encodeStart = now();
+  const [source, mapPng, ...exemplarPngs] = await Promise.all([
+    sourceRaster ? encodePng(sourceRaster) : layers.source.png,
+    map ? encodePng(grayRasterOf(map)) : undefined,
+    ...exemplars.map((raster) => encodePng(raster)),
+  ]);
+  const done = now();
   const upload: EditUpload = {
-    source,
-    exemplars: await Promise.all(exemplarPngs),
-    ...(mapPng ? { map: await mapPng } : {}),
+    source: source!,
+    exemplars: exemplarPngs as Uint8Array[],
+    ...(mapPng ? { map: mapPng } : {}),
   };
   return {
     upload,
     mapOrigin: drawnMap ? 'drawn' : 'shape',
+    parts: {
+      decodeMs: layoutStart - decodeStart + (encodeStart - sourceStart),
+      layoutMs: sourceStart - layoutStart,
+      encodeMs: done - encodeStart,
+    },
     width: sent.width,
     height: sent.height,
     sent,
