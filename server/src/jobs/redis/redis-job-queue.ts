@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import type { EditInputs } from '../../edit/edit-runner.ts';
 import { JobMetrics } from '../../observability/job-metrics.ts';
 import { type Logger, silentLogger } from '../../observability/logger.ts';
-import { checkAdmissionFacts } from '../admission.ts';
+import { ASKING_WINDOW_MS, checkAdmissionFacts } from '../admission.ts';
 import type { SequencedEvent } from '../job-event-log.ts';
 import { newJobId } from '../job-id.ts';
 import { type JobQueue, type QueueLimits, type QueueStats, WORKER_HEARTBEAT } from '../job-queue.ts';
@@ -162,7 +162,7 @@ export class RedisJobQueue implements JobQueue {
   async checkAdmission(owner: string, inputBytes: number): Promise<void> {
     if (this.draining) checkAdmissionFacts(drainingFacts(), this.options.limits, () => {});
     const facts = await this.guard(async () => {
-      const [counts, tally, workers, ownedResultsFirst, anyFirst] = await Promise.all([
+      const [counts, tally, workers, ownedResultsFirst, anyFirst, activeUsers] = await Promise.all([
         this.redis
           .multi()
           .scard(redisKeys.ownerOpen(owner))
@@ -173,6 +173,7 @@ export class RedisJobQueue implements JobQueue {
         this.liveWorkers(),
         this.redis.zrange(redisKeys.ownerResults(owner), '0', '0', 'WITHSCORES'),
         this.redis.zrange(redisKeys.expiry, '0', '0', 'WITHSCORES'),
+        this.store.askForPlace(owner, ASKING_WINDOW_MS),
       ]);
       const [ownedJobs, waiting, waitingOwned] = (counts ?? []).map(([, value]) => Number(value));
       const [totalInputBytes, ownedInputBytes, totalResultBytes, ownedResultBytes] = tally.map((value) =>
@@ -194,6 +195,7 @@ export class RedisJobQueue implements JobQueue {
         totalResultBytes,
         waiting,
         waitingOwned,
+        activeUsers,
         secondsUntilOwnedFinishes: () => jobSeconds,
         secondsUntilOwnedResultExpires: () => until(ownedResultsFirst),
         secondsUntilAnyResultExpires: () => until(anyFirst),
@@ -511,6 +513,7 @@ function drainingFacts() {
     totalResultBytes: 0,
     waiting: 0,
     waitingOwned: 0,
+    activeUsers: 1,
     secondsUntilOwnedFinishes: never,
     secondsUntilOwnedResultExpires: never,
     secondsUntilAnyResultExpires: never,

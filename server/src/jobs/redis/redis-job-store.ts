@@ -106,6 +106,34 @@ if tonumber(ARGV[1]) > round then redis.call('HSET', KEYS[1], 'round', ARGV[1]) 
 return 1
 `;
 
+/**
+ * Records that ARGV[1] asks for a place (at the server's clock) and counts the users who want one:
+ * those who asked within ARGV[2] ms and the owners of waiting jobs (each job's hash, by the
+ * ARGV[3] prefix: one Redis, not a cluster). Atomic, so API nodes asking at once all count.
+ */
+const ACTIVE_USERS_SCRIPT = `
+local waiting, askers = KEYS[1], KEYS[2]
+local owner, window, prefix = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('ZADD', askers, now, owner)
+redis.call('ZREMRANGEBYSCORE', askers, '-inf', now - window)
+redis.call('PEXPIRE', askers, window)
+local users, count = {}, 0
+for _, who in ipairs(redis.call('ZRANGE', askers, 0, -1)) do
+  users[who] = true
+  count = count + 1
+end
+for _, id in ipairs(redis.call('SMEMBERS', waiting)) do
+  local who = redis.call('HGET', prefix .. id, 'owner')
+  if who and not users[who] then
+    users[who] = true
+    count = count + 1
+  end
+end
+return count
+`;
+
 /** A job as Redis holds it, parsed. */
 export interface JobSnapshot {
   id: string;
@@ -144,6 +172,7 @@ type ScriptedRedis = Redis & {
   pixelsRemove(...args: string[]): Promise<number>;
   pixelsPriority(...args: string[]): Promise<number>;
   pixelsRound(...args: (string | number)[]): Promise<number>;
+  pixelsActiveUsers(...args: (string | number)[]): Promise<number>;
 };
 
 /** How long a queued job's inputs are kept at most (a job not started by then fails). */
@@ -165,6 +194,12 @@ export class RedisJobStore {
     this.redis.defineCommand('pixelsRemove', { numberOfKeys: 6, lua: REMOVE_SCRIPT });
     this.redis.defineCommand('pixelsPriority', { numberOfKeys: 2, lua: PRIORITY_SCRIPT });
     this.redis.defineCommand('pixelsRound', { numberOfKeys: 1, lua: ROUND_SCRIPT });
+    this.redis.defineCommand('pixelsActiveUsers', { numberOfKeys: 2, lua: ACTIVE_USERS_SCRIPT });
+  }
+
+  /** Notes that `owner` asks for a place; answers how many users want one (`owner` included). */
+  async askForPlace(owner: string, windowMs: number): Promise<number> {
+    return this.redis.pixelsActiveUsers(redisKeys.waiting, redisKeys.askers, owner, windowMs, redisKeys.job(''));
   }
 
   /** Writes a new queued job with its input images (binary keys with a TTL); returns its fair priority. */
