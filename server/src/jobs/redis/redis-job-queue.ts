@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import type { EditInputs } from '../../edit/edit-runner.ts';
 import { JobMetrics } from '../../observability/job-metrics.ts';
 import { type Logger, silentLogger } from '../../observability/logger.ts';
-import { ASKING_WINDOW_MS, checkAdmissionFacts } from '../admission.ts';
+import { ASKING_WINDOW_MS, checkAdmissionFacts, QueueFullError } from '../admission.ts';
 import type { SequencedEvent } from '../job-event-log.ts';
 import { newJobId } from '../job-id.ts';
 import { type JobQueue, type QueueLimits, type QueueStats, WORKER_HEARTBEAT } from '../job-queue.ts';
@@ -113,7 +113,16 @@ export class RedisJobQueue implements JobQueue {
     const id = newJobId();
     const now = Date.now();
     await this.guard(async () => {
-      const priority = await this.store.create(id, owner, settings, inputs, inputBytes, now);
+      const placed = await this.store.create(id, owner, settings, inputs, inputBytes, now, this.options.limits);
+      if (typeof placed !== 'number') {
+        // Another API node took the place between the check and now: answer as the check would now.
+        await this.checkAdmission(owner, inputBytes);
+        throw new QueueFullError(
+          "The server's queue filled up while this edit was being taken in; retry in a few seconds.",
+          Math.max(1, Math.ceil(ASSUMED_JOB_SECONDS / 2)),
+        );
+      }
+      const priority = placed;
       const queue = this.queueFor(settings.model);
       // Its place before a worker can take it, so every job's first event is `queued` (BullMQ
       // orders by priority × 2³², then by arrival: the jobs before it are those of lower priority).
