@@ -249,6 +249,22 @@ export function describeJobQueueConformance(engine: string, makeQueue: MakeQueue
       );
     });
 
+    it('retries a job whose worker thread died once, and the events say so: requeued, then started as attempt 2', async () => {
+      const { queue, readResult } = await open({ workers: 1, runner: { crashAtStep: 2 } });
+      const job = await queue.submit('ana', settings('retried', 3), INPUTS);
+      await until(() => expect(job.state).toBe('done'));
+      const events = job.events.since(0).map((entry) => entry.event);
+      const requeuedAt = events.findIndex((event) => event.type === 'requeued');
+      expect(events[requeuedAt]).toEqual({ type: 'requeued', reason: 'worker_lost', attempt: 2 });
+      const starts = events.filter((event) => event.type === 'started');
+      expect(starts).toHaveLength(2);
+      expect(starts[0]).not.toHaveProperty('attempt');
+      expect(starts[1]).toMatchObject({ attempt: 2 });
+      expect(events.indexOf(starts[1])).toBeGreaterThan(requeuedAt);
+      expect(events.at(-1)?.type).toBe('done');
+      expect((await readResult(job)).length).toBeGreaterThan(0);
+    });
+
     it("keeps each job its owner's: limits and counts are per owner", async () => {
       const { queue } = await open({ workers: 1, runner: { holdSteps: true }, limits: { maxQueuedPerUser: 1 } });
       const ana = await queue.submit('ana', settings('a'), INPUTS);

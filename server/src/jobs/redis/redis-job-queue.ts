@@ -470,7 +470,8 @@ export class RedisJobQueue implements JobQueue {
   private async reconcile(snapshot: JobSnapshot, now: number): Promise<void> {
     const state = await this.queueFor(snapshot.model).getJobState(snapshot.id);
     if (snapshot.state === 'running' && (state === 'waiting' || state === 'prioritized')) {
-      if ((await this.store.transition(snapshot, 'requeue', undefined, { state: 'queued' })) > 0) {
+      const requeued = { type: 'requeued', reason: 'worker_lost', attempt: snapshot.attempts + 1 } as const;
+      if ((await this.store.transition(snapshot, 'requeue', requeued, { state: 'queued' })) > 0) {
         this.logger.warn('job requeued: its worker was lost', { jobId: snapshot.id, worker: snapshot.worker });
       }
       return;
