@@ -69,7 +69,15 @@ export const JobEvent = z.discriminatedUnion('type', [
     totalSteps: z.number().int(),
     /** Things the user should know about this run (for example a map quantised by few steps). */
     warnings: z.array(z.string()).optional(),
+    /** Which run of the job this is, from the second on (after a `requeued`); absent on the first. */
+    attempt: z.number().int().min(2).optional(),
   }),
+  /**
+   * The job went back to the queue after it had started: its worker was lost (`worker_lost`) or is
+   * stopping and handed it on (`shutdown`). It runs again from the start as run `attempt`; a
+   * `queued` event with its place follows.
+   */
+  z.object({ type: z.literal('requeued'), reason: z.enum(END_REASONS), attempt: z.number().int().min(2) }),
   Progress.extend({
     type: z.literal('step'),
     /** Base64 JPEG of the current estimate, when previews were asked for. */

@@ -21,6 +21,8 @@ export interface ServeConfig {
   /** Folder for finished results (default: a temporary folder removed on stop). */
   resultsDir: string | undefined;
   shutdownMs: number;
+  /** Nice levels the edit worker threads (and the threads they start) run below the HTTP thread. */
+  workerNice: number;
   logLevel: LogLevel;
   /**
    * Run as an API node of the Redis engine (jobs, events and results in Redis at `url`), with
@@ -159,6 +161,12 @@ const OPTIONS: Record<string, OptionSpec> = {
     fallback: '30',
     help: 'on SIGINT/SIGTERM, running jobs may finish this long before they are canceled',
   },
+  'worker-nice': {
+    type: 'string',
+    env: 'PIXELS_WORKER_NICE',
+    fallback: '10',
+    help: 'nice levels (0-19) the edit worker threads run below the HTTP thread, so requests get a core first while an edit computes; 0 = the same (Linux)',
+  },
   'log-level': { type: 'string', env: 'PIXELS_LOG_LEVEL', fallback: 'info', help: LOG_LEVELS.join(' | ') },
   redis: {
     type: 'string',
@@ -245,6 +253,7 @@ export function parseServeConfig(
     retentionMs: integer('retention-minutes', 1, 7 * 24 * 60) * 60_000,
     resultsDir: text('results-dir'),
     shutdownMs: integer('shutdown-seconds', 0, 3600) * 1000,
+    workerNice: integer('worker-nice', 0, 19),
     logLevel,
   };
 }

@@ -130,6 +130,7 @@ export function buildOpenApiDocument(limits: ServerLimits): JsonObject {
           summary: 'Progress as server-sent events',
           description:
             'Events: queued (position), started, step (i of N, with a base64 JPEG preview when settings.previews), then one of done, ' +
+            '(a job whose worker was lost, or handed it on while stopping, gets requeued with its reason and the next attempt, then queued and started again, that started carrying attempt) ' +
             'failed, canceled (failed and canceled carry a reason: owner, admin, shutdown, worker_lost, out_of_memory, bad_input, server_fault), after which the stream ends. Each event has an id: to resume after a drop, reconnect with the header ' +
             'Last-Event-ID (or ?lastEventId=) set to the last id seen; the latest position and progress are sent again, nothing is lost.',
           parameters: [

@@ -47,12 +47,28 @@ export interface AdmissionFacts {
   /** Jobs waiting to start, all users, and the owner's. */
   waiting: number;
   waitingOwned: number;
+  /**
+   * Users who want a place: those with jobs waiting and those who asked for one in the last
+   * ASKING_WINDOW_MS (admitted or not), the owner included.
+   */
+  activeUsers: number;
   secondsUntilOwnedFinishes: () => number;
   secondsUntilOwnedResultExpires: () => number;
   secondsUntilAnyResultExpires: () => number;
 }
 
 const MIB = 1024 * 1024;
+
+/** How long a user who asked for a place counts as wanting one, for the fair share. */
+export const ASKING_WINDOW_MS = 30_000;
+
+/**
+ * A user's fair share of the waiting places: an even split between the users who want one and
+ * one more, so a user who has not asked yet still finds a place.
+ */
+export function fairShare(maxQueued: number, activeUsers: number): number {
+  return Math.max(1, Math.ceil(maxQueued / (Math.max(1, activeUsers) + 1)));
+}
 
 function mib(bytes: number): string {
   return `${(bytes / MIB).toFixed(bytes < 10 * MIB ? 1 : 0)} MiB`;
@@ -110,10 +126,23 @@ export function checkAdmissionFacts(facts: AdmissionFacts, limits: QueueLimits, 
       facts.secondsUntilAnyResultExpires(),
     );
   }
-  // Fair admission: a user may take a free slot only while they have fewer jobs waiting than
-  // there are free slots, so the last free slot always goes to someone with nothing waiting.
+  // Fair admission. No user holds more than an even share of the places, counting everyone who
+  // wants one (a burst of one user's requests, read before the others', cannot take them all); and
+  // a user may take a free place only while they have fewer jobs waiting than there are free
+  // places, so the last free place always goes to someone with nothing waiting.
   const free = limits.maxQueued - facts.waiting;
   const waitingOwned = facts.waitingOwned;
+  const users = Math.max(1, facts.activeUsers);
+  const share = fairShare(limits.maxQueued, users);
+  if (free > 0 && waitingOwned >= share) {
+    // The user's own jobs start one per round of the round robin: each of theirs that must start
+    // before they are under their share waits for one job of every other user wanting places.
+    const startsNeeded = Math.min(facts.waiting, (waitingOwned + 1 - share) * users);
+    refuse(
+      `You have ${waitingOwned} jobs waiting, your fair share of the server's ${limits.maxQueued} places while ${users} users want them (${share} each); resend when one of yours has started (in {retry}).`,
+      Math.ceil(startsNeeded / workers) * jobSeconds,
+    );
+  }
   if (free <= 0 || waitingOwned >= free) {
     const startsNeeded = Math.max(1, waitingOwned + 1 - Math.max(0, free));
     const seconds = Math.ceil(startsNeeded / workers) * jobSeconds;

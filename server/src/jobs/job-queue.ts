@@ -2,7 +2,7 @@ import type { EditSettings, EndReason, JobState, WorkerStatus } from '@pixels/sh
 import type { EditInputs, EditRunner } from '../edit/edit-runner.ts';
 import { JobMetrics } from '../observability/job-metrics.ts';
 import { type Logger, silentLogger } from '../observability/logger.ts';
-import { checkAdmissionFacts, type QueueLimits } from './admission.ts';
+import { ASKING_WINDOW_MS, checkAdmissionFacts, type QueueLimits } from './admission.ts';
 import { newJobId } from './job-id.ts';
 import { inputByteCount, JobRecord } from './job-record.ts';
 import type { ResultStore } from './result-store.ts';
@@ -120,6 +120,8 @@ class LocalJobQueue implements InProcessJobQueue {
   /** Which runner each running job is on, and what each runner has done (GET /v1/workers). */
   private readonly runningOn = new Map<JobRecord, EditRunner>();
   private readonly runnerTallies: WorkerTally[];
+  /** When each user last asked for a place (admitted or not), for the fair share. */
+  private readonly askedAt = new Map<string, number>();
   private pumpScheduled = false;
   private draining = false;
 
@@ -257,6 +259,7 @@ class LocalJobQueue implements InProcessJobQueue {
         totalResultBytes: this.sumResultBytes(),
         waiting: this.waiting.size,
         waitingOwned: this.waiting.sizeOf(owner),
+        activeUsers: this.activeUsers(owner),
         secondsUntilOwnedFinishes: () => this.secondsUntilFirstFinishes(owned, jobSeconds),
         secondsUntilOwnedResultExpires: () => this.secondsUntilFirstExpires(ownedResults),
         secondsUntilAnyResultExpires: () => this.secondsUntilFirstExpires([...this.withResults]),
@@ -266,6 +269,19 @@ class LocalJobQueue implements InProcessJobQueue {
         this.metrics.refused++;
       },
     );
+  }
+
+  /** Users with jobs waiting or who asked for a place within the window, `owner` (asking now) included. */
+  private activeUsers(owner: string): number {
+    const now = Date.now();
+    this.askedAt.delete(owner);
+    this.askedAt.set(owner, now);
+    // Oldest first (re-inserted on each ask): drop those past the window.
+    for (const [user, at] of this.askedAt) {
+      if (now - at <= ASKING_WINDOW_MS) break;
+      this.askedAt.delete(user);
+    }
+    return new Set([...this.waiting.waitingOwners, ...this.askedAt.keys()]).size;
   }
 
   /** When the first of `jobs` (queued or running) should finish: from its place and the measured job time. */

@@ -14,6 +14,11 @@ export class RoundRobinQueue<Item> {
     return this.count;
   }
 
+  /** Owners with items waiting. */
+  get waitingOwners(): readonly string[] {
+    return this.owners;
+  }
+
   /** Items waiting for `owner`. */
   sizeOf(owner: string): number {
     return this.lines.get(owner)?.length ?? 0;

@@ -44,6 +44,7 @@ export async function runJob(job: JobRecord, runner: EditRunner, context: RunJob
           seed: start.seed,
           totalSteps: start.totalSteps,
           ...(start.warnings.length > 0 ? { warnings: start.warnings } : {}),
+          ...(job.attempts > 1 ? { attempt: job.attempts } : {}),
         });
       },
       onProgress: (progress) => {
@@ -102,6 +103,7 @@ export async function runJob(job: JobRecord, runner: EditRunner, context: RunJob
       job.state = 'queued';
       job.startedAt = undefined;
       job.progress = undefined;
+      job.events.append({ type: 'requeued', reason: 'worker_lost', attempt: job.attempts + 1 });
       return 'retry';
     }
     recordFailure(job, failure);

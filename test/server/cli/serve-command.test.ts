@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -59,6 +60,16 @@ async function listeningUrl(launched: Launched): Promise<string> {
   throw new Error('serve did not start listening within 60 s');
 }
 
+/** The nice value of each thread of process `pid` (Linux), by thread id. */
+function threadNices(pid: number): Map<number, number> {
+  const nices = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`).map(Number)) {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
+    nices.set(tid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+  }
+  return nices;
+}
+
 /** GET over https trusting only the test certificate. */
 function httpsGet(
   url: string,
@@ -103,6 +114,13 @@ describe('pixels serve', () => {
       const models = await httpsGet(`${url}/v1/models`, ca, { Authorization: `Bearer ${TEAM_TOKENS[1].token}` });
       expect(models.status).toBe(200);
       expect(JSON.parse(models.body).models[0].name).toBe('builtin');
+      if (process.platform === 'linux') {
+        // The edit worker thread runs at --worker-nice (default 10); the HTTP (main) thread keeps its priority.
+        const nices = threadNices(launched.child.pid!);
+        const ownNice = threadNices(process.pid).get(process.pid)!;
+        expect(nices.get(launched.child.pid!)).toBe(ownNice);
+        expect([...nices.values()].filter((nice) => nice === Math.min(19, ownNice + 10)).length).toBeGreaterThan(0);
+      }
     } finally {
       launched.child.kill('SIGTERM');
     }

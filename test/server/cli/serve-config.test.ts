@@ -20,6 +20,7 @@ describe('pixels serve configuration', () => {
       limits: DEFAULT_SERVER_LIMITS,
       retentionMs: 60 * 60_000,
       shutdownMs: 30_000,
+      workerNice: 10,
       logLevel: 'info',
     });
   });

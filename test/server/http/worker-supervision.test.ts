@@ -38,6 +38,13 @@ describe('supervised edit workers on the live server', () => {
       // Started, died at step 2, back in the queue at the head, started again, done.
       expect(types.filter((type) => type === 'started')).toHaveLength(2);
       expect(types.at(-1)).toBe('done');
+      // The retry shows as one: requeued for the lost worker, then queued, and the second start says attempt 2.
+      const requeuedAt = types.indexOf('requeued');
+      expect(firstEvents[requeuedAt]?.event).toEqual({ type: 'requeued', reason: 'worker_lost', attempt: 2 });
+      expect(types.slice(requeuedAt, requeuedAt + 3)).toEqual(['requeued', 'queued', 'started']);
+      const starts = firstEvents.filter((entry) => entry.event.type === 'started').map((entry) => entry.event);
+      expect(starts[0]).not.toHaveProperty('attempt');
+      expect(starts[1]).toMatchObject({ type: 'started', attempt: 2 });
       expect(secondEvents.at(-1)?.event.type).toBe('done');
       expect((await live.fetchAs('ana', `${first.jobUrl}/result`)).status).toBe(200);
       expect(live.logLines.filter((line) => line.msg === 'edit worker died')).toHaveLength(1);

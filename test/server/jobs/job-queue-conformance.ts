@@ -209,6 +209,62 @@ export function describeJobQueueConformance(engine: string, makeQueue: MakeQueue
       expect(await queue.cancel(job.id)).toBeUndefined();
     });
 
+    it('shares the waiting places evenly between the users who want them, even against one-user bursts', async () => {
+      const { queue } = await open({
+        workers: 1,
+        runner: { holdSteps: true },
+        limits: { maxQueued: 12, maxQueuedPerUser: 20 },
+      });
+      const running = await queue.submit('ana', settings('r'), INPUTS);
+      await until(() => expect(running.state).toBe('running'));
+      const users = ['ana', 'ben', 'cyd', 'dan'];
+      // Each asks before sending a body (as the HTTP layer does), then sends ten, one user after another.
+      for (const user of users) await queue.checkAdmission(user, 0);
+      const waiting: Record<string, number> = {};
+      const refusals: Record<string, QueueFullError> = {};
+      for (const user of users) {
+        waiting[user] = 0;
+        for (let n = 0; n < 10; n++) {
+          try {
+            await queue.submit(user, settings(`${user}-${n}`), INPUTS);
+            waiting[user]++;
+          } catch (error) {
+            expect(error).toBeInstanceOf(QueueFullError);
+            refusals[user] ??= error as QueueFullError;
+          }
+        }
+      }
+      // Four users want places: an even share is ceil(12 / (4 + 1)) = 3 each, one share left for a
+      // newcomer; the last free place goes to a user with nothing waiting, so the last in line gets 2.
+      expect(waiting, 'waiting jobs per user').toEqual({ ana: 3, ben: 3, cyd: 3, dan: 2 });
+      expect(refusals.ana.message).toContain('fair share');
+      // Ana's next place comes once one of her three has started: with four users taking turns on
+      // one worker that is about four job times away, not one second.
+      expect(refusals.ana.retryAfterSeconds).toBeGreaterThan(refusals.dan.retryAfterSeconds);
+      expect(refusals.ana.retryAfterSeconds).toBeGreaterThan(1);
+      // A user with nothing queued still gets the place kept free.
+      expect((await queue.submit('eve', settings('eve'), INPUTS)).owner).toBe('eve');
+      await expect(Promise.resolve().then(() => queue.submit('eve', settings('eve-2'), INPUTS))).rejects.toBeInstanceOf(
+        QueueFullError,
+      );
+    });
+
+    it('retries a job whose worker thread died once, and the events say so: requeued, then started as attempt 2', async () => {
+      const { queue, readResult } = await open({ workers: 1, runner: { crashAtStep: 2 } });
+      const job = await queue.submit('ana', settings('retried', 3), INPUTS);
+      await until(() => expect(job.state).toBe('done'));
+      const events = job.events.since(0).map((entry) => entry.event);
+      const requeuedAt = events.findIndex((event) => event.type === 'requeued');
+      expect(events[requeuedAt]).toEqual({ type: 'requeued', reason: 'worker_lost', attempt: 2 });
+      const starts = events.filter((event) => event.type === 'started');
+      expect(starts).toHaveLength(2);
+      expect(starts[0]).not.toHaveProperty('attempt');
+      expect(starts[1]).toMatchObject({ attempt: 2 });
+      expect(events.indexOf(starts[1])).toBeGreaterThan(requeuedAt);
+      expect(events.at(-1)?.type).toBe('done');
+      expect((await readResult(job)).length).toBeGreaterThan(0);
+    });
+
     it("keeps each job its owner's: limits and counts are per owner", async () => {
       const { queue } = await open({ workers: 1, runner: { holdSteps: true }, limits: { maxQueuedPerUser: 1 } });
       const ana = await queue.submit('ana', settings('a'), INPUTS);

@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import type { EditInputs } from '../../edit/edit-runner.ts';
 import { JobMetrics } from '../../observability/job-metrics.ts';
 import { type Logger, silentLogger } from '../../observability/logger.ts';
-import { checkAdmissionFacts } from '../admission.ts';
+import { ASKING_WINDOW_MS, checkAdmissionFacts, QueueFullError } from '../admission.ts';
 import type { SequencedEvent } from '../job-event-log.ts';
 import { newJobId } from '../job-id.ts';
 import { type JobQueue, type QueueLimits, type QueueStats, WORKER_HEARTBEAT } from '../job-queue.ts';
@@ -113,7 +113,16 @@ export class RedisJobQueue implements JobQueue {
     const id = newJobId();
     const now = Date.now();
     await this.guard(async () => {
-      const priority = await this.store.create(id, owner, settings, inputs, inputBytes, now);
+      const placed = await this.store.create(id, owner, settings, inputs, inputBytes, now, this.options.limits);
+      if (typeof placed !== 'number') {
+        // Another API node took the place between the check and now: answer as the check would now.
+        await this.checkAdmission(owner, inputBytes);
+        throw new QueueFullError(
+          "The server's queue filled up while this edit was being taken in; retry in a few seconds.",
+          Math.max(1, Math.ceil(ASSUMED_JOB_SECONDS / 2)),
+        );
+      }
+      const priority = placed;
       const queue = this.queueFor(settings.model);
       // Its place before a worker can take it, so every job's first event is `queued` (BullMQ
       // orders by priority × 2³², then by arrival: the jobs before it are those of lower priority).
@@ -162,7 +171,7 @@ export class RedisJobQueue implements JobQueue {
   async checkAdmission(owner: string, inputBytes: number): Promise<void> {
     if (this.draining) checkAdmissionFacts(drainingFacts(), this.options.limits, () => {});
     const facts = await this.guard(async () => {
-      const [counts, tally, workers, ownedResultsFirst, anyFirst] = await Promise.all([
+      const [counts, tally, workers, ownedResultsFirst, anyFirst, activeUsers] = await Promise.all([
         this.redis
           .multi()
           .scard(redisKeys.ownerOpen(owner))
@@ -173,6 +182,7 @@ export class RedisJobQueue implements JobQueue {
         this.liveWorkers(),
         this.redis.zrange(redisKeys.ownerResults(owner), '0', '0', 'WITHSCORES'),
         this.redis.zrange(redisKeys.expiry, '0', '0', 'WITHSCORES'),
+        this.store.askForPlace(owner, ASKING_WINDOW_MS),
       ]);
       const [ownedJobs, waiting, waitingOwned] = (counts ?? []).map(([, value]) => Number(value));
       const [totalInputBytes, ownedInputBytes, totalResultBytes, ownedResultBytes] = tally.map((value) =>
@@ -194,6 +204,7 @@ export class RedisJobQueue implements JobQueue {
         totalResultBytes,
         waiting,
         waitingOwned,
+        activeUsers,
         secondsUntilOwnedFinishes: () => jobSeconds,
         secondsUntilOwnedResultExpires: () => until(ownedResultsFirst),
         secondsUntilAnyResultExpires: () => until(anyFirst),
@@ -459,7 +470,8 @@ export class RedisJobQueue implements JobQueue {
   private async reconcile(snapshot: JobSnapshot, now: number): Promise<void> {
     const state = await this.queueFor(snapshot.model).getJobState(snapshot.id);
     if (snapshot.state === 'running' && (state === 'waiting' || state === 'prioritized')) {
-      if ((await this.store.transition(snapshot, 'requeue', undefined, { state: 'queued' })) > 0) {
+      const requeued = { type: 'requeued', reason: 'worker_lost', attempt: snapshot.attempts + 1 } as const;
+      if ((await this.store.transition(snapshot, 'requeue', requeued, { state: 'queued' })) > 0) {
         this.logger.warn('job requeued: its worker was lost', { jobId: snapshot.id, worker: snapshot.worker });
       }
       return;
@@ -511,6 +523,7 @@ function drainingFacts() {
     totalResultBytes: 0,
     waiting: 0,
     waitingOwned: 0,
+    activeUsers: 1,
     secondsUntilOwnedFinishes: never,
     secondsUntilOwnedResultExpires: never,
     secondsUntilAnyResultExpires: never,

@@ -106,6 +106,64 @@ if tonumber(ARGV[1]) > round then redis.call('HSET', KEYS[1], 'round', ARGV[1]) 
 return 1
 `;
 
+/**
+ * Records that ARGV[1] asks for a place (at the server's clock) and counts the users who want one:
+ * those who asked within ARGV[2] ms and the owners of waiting jobs (each job's hash, by the
+ * ARGV[3] prefix: one Redis, not a cluster). Atomic, so API nodes asking at once all count.
+ */
+const ACTIVE_USERS_SCRIPT = `
+local waiting, askers = KEYS[1], KEYS[2]
+local owner, window, prefix = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('ZADD', askers, now, owner)
+redis.call('ZREMRANGEBYSCORE', askers, '-inf', now - window)
+redis.call('PEXPIRE', askers, window)
+local users, count = {}, 0
+for _, who in ipairs(redis.call('ZRANGE', askers, 0, -1)) do
+  users[who] = true
+  count = count + 1
+end
+for _, id in ipairs(redis.call('SMEMBERS', waiting)) do
+  local who = redis.call('HGET', prefix .. id, 'owner')
+  if who and not users[who] then
+    users[who] = true
+    count = count + 1
+  end
+end
+return count
+`;
+
+/**
+ * Takes a place for job ARGV[1] of ARGV[2] with ARGV[3] bytes of images, or answers which cap it
+ * would pass: 1 the waiting jobs (ARGV[4]), 2 the owner's open jobs (ARGV[5]), 3 and 4 the queued
+ * image bytes in all (ARGV[6]) and the owner's (ARGV[7]). The check and the write are one step,
+ * so API nodes submitting at once cannot pass a cap between them.
+ */
+const RESERVE_SCRIPT = `
+local open, waiting, ownerOpen, ownerWaiting, tally = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local id, owner, bytes = ARGV[1], ARGV[2], tonumber(ARGV[3])
+if redis.call('SCARD', waiting) >= tonumber(ARGV[4]) then return 1 end
+if redis.call('SCARD', ownerOpen) >= tonumber(ARGV[5]) then return 2 end
+if tonumber(redis.call('HGET', tally, 'inputs') or '0') + bytes > tonumber(ARGV[6]) then return 3 end
+if tonumber(redis.call('HGET', tally, 'inputs:' .. owner) or '0') + bytes > tonumber(ARGV[7]) then return 4 end
+redis.call('SADD', open, id)
+redis.call('SADD', waiting, id)
+redis.call('SADD', ownerOpen, id)
+redis.call('SADD', ownerWaiting, id)
+redis.call('HINCRBY', tally, 'inputs', bytes)
+redis.call('HINCRBY', tally, 'inputs:' .. owner, bytes)
+return 0
+`;
+
+/** The caps the Redis engine holds atomically when a job takes its place (see RESERVE_SCRIPT). */
+export interface PlaceCaps {
+  maxQueued: number;
+  maxQueuedPerUser: number;
+  maxQueuedInputBytes: number;
+  maxQueuedInputBytesPerUser: number;
+}
+
 /** A job as Redis holds it, parsed. */
 export interface JobSnapshot {
   id: string;
@@ -144,6 +202,8 @@ type ScriptedRedis = Redis & {
   pixelsRemove(...args: string[]): Promise<number>;
   pixelsPriority(...args: string[]): Promise<number>;
   pixelsRound(...args: (string | number)[]): Promise<number>;
+  pixelsActiveUsers(...args: (string | number)[]): Promise<number>;
+  pixelsReserve(...args: (string | number)[]): Promise<number>;
 };
 
 /** How long a queued job's inputs are kept at most (a job not started by then fails). */
@@ -165,9 +225,20 @@ export class RedisJobStore {
     this.redis.defineCommand('pixelsRemove', { numberOfKeys: 6, lua: REMOVE_SCRIPT });
     this.redis.defineCommand('pixelsPriority', { numberOfKeys: 2, lua: PRIORITY_SCRIPT });
     this.redis.defineCommand('pixelsRound', { numberOfKeys: 1, lua: ROUND_SCRIPT });
+    this.redis.defineCommand('pixelsActiveUsers', { numberOfKeys: 2, lua: ACTIVE_USERS_SCRIPT });
+    this.redis.defineCommand('pixelsReserve', { numberOfKeys: 5, lua: RESERVE_SCRIPT });
   }
 
-  /** Writes a new queued job with its input images (binary keys with a TTL); returns its fair priority. */
+  /** Notes that `owner` asks for a place; answers how many users want one (`owner` included). */
+  async askForPlace(owner: string, windowMs: number): Promise<number> {
+    return this.redis.pixelsActiveUsers(redisKeys.waiting, redisKeys.askers, owner, windowMs, redisKeys.job(''));
+  }
+
+  /**
+   * Writes a new queued job with its input images (binary keys with a TTL) and takes its place
+   * within `caps` in one atomic step; returns its fair priority, or `{ refused }` (the cap it would
+   * pass, see RESERVE_SCRIPT) with nothing left behind.
+   */
   async create(
     id: string,
     owner: string,
@@ -175,7 +246,8 @@ export class RedisJobStore {
     inputs: EditInputs,
     inputBytes: number,
     now: number,
-  ): Promise<number> {
+    caps: PlaceCaps,
+  ): Promise<number | { refused: number }> {
     const multi = this.redis.multi();
     multi.hset(redisKeys.job(id), {
       id,
@@ -190,18 +262,36 @@ export class RedisJobStore {
       attempts: '0',
       seq: '0',
     });
+    const inputKeys = [redisKeys.input(id, 'source')];
     multi.set(redisKeys.input(id, 'source'), Buffer.from(inputs.source), 'EX', INPUT_TTL_SECONDS);
     for (const [index, exemplar] of inputs.exemplars.entries()) {
-      multi.set(redisKeys.input(id, `exemplar:${index}`), Buffer.from(exemplar), 'EX', INPUT_TTL_SECONDS);
+      inputKeys.push(redisKeys.input(id, `exemplar:${index}`));
+      multi.set(inputKeys.at(-1)!, Buffer.from(exemplar), 'EX', INPUT_TTL_SECONDS);
     }
-    if (inputs.map) multi.set(redisKeys.input(id, 'map'), Buffer.from(inputs.map), 'EX', INPUT_TTL_SECONDS);
-    multi.sadd(redisKeys.open, id);
-    multi.sadd(redisKeys.waiting, id);
-    multi.sadd(redisKeys.ownerOpen(owner), id);
-    multi.sadd(redisKeys.ownerWaiting(owner), id);
-    multi.hincrby(redisKeys.tally, 'inputs', inputBytes);
-    multi.hincrby(redisKeys.tally, `inputs:${owner}`, inputBytes);
+    if (inputs.map) {
+      inputKeys.push(redisKeys.input(id, 'map'));
+      multi.set(inputKeys.at(-1)!, Buffer.from(inputs.map), 'EX', INPUT_TTL_SECONDS);
+    }
     await multi.exec();
+    // The job is in no set until its place is taken, so nothing counts or serves it before.
+    const refused = await this.redis.pixelsReserve(
+      redisKeys.open,
+      redisKeys.waiting,
+      redisKeys.ownerOpen(owner),
+      redisKeys.ownerWaiting(owner),
+      redisKeys.tally,
+      id,
+      owner,
+      inputBytes,
+      caps.maxQueued,
+      caps.maxQueuedPerUser,
+      caps.maxQueuedInputBytes,
+      caps.maxQueuedInputBytesPerUser,
+    );
+    if (refused !== 0) {
+      await this.redis.del(redisKeys.job(id), ...inputKeys);
+      return { refused };
+    }
     return this.redis.pixelsPriority(redisKeys.fair, redisKeys.waiting, owner);
   }
 

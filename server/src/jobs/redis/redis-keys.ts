@@ -20,6 +20,8 @@ export const redisKeys = {
   expiry: `${PREFIX}:expiry`,
   /** Byte and state counters: inputs, inputs:<owner>, results, results:<owner>, state:<state>. */
   tally: `${PREFIX}:tally`,
+  /** Users who asked for a place, scored by when they last asked (ms), for the fair share. */
+  askers: `${PREFIX}:askers`,
   /** Round-robin bookkeeping: `round` (the priority last started) and `last:<owner>`. */
   fair: `${PREFIX}:fair`,
   /** Worker name → its announcement (JSON), refreshed every heartbeat. */

@@ -177,6 +177,7 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Run
                 seed: start.seed,
                 totalSteps: start.totalSteps,
                 ...(start.warnings.length > 0 ? { warnings: start.warnings } : {}),
+                ...(snapshot.attempts > 0 ? { attempt: snapshot.attempts + 1 } : {}),
               },
               {
                 seed: start.seed,
@@ -234,7 +235,12 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Run
     } catch (error) {
       await written;
       if (running.handBack) {
-        await store.transition(snapshot, 'requeue', undefined, { state: 'queued' });
+        await store.transition(
+          snapshot,
+          'requeue',
+          { type: 'requeued', reason: 'shutdown', attempt: snapshot.attempts + 2 },
+          { state: 'queued' },
+        );
         await job.moveToWait(token);
         log.warn('job handed back: the worker is stopping', { step: steps });
         throw new WaitingError();
@@ -247,7 +253,12 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Run
       const failure = toEditFailure(error);
       if (failure.reason === 'worker_lost' && job.attemptsMade + 1 < ATTEMPTS) {
         // BullMQ's attempts retry it (any worker of the model may take it).
-        await store.transition(snapshot, 'requeue', undefined, { state: 'queued' });
+        await store.transition(
+          snapshot,
+          'requeue',
+          { type: 'requeued', reason: 'worker_lost', attempt: snapshot.attempts + 2 },
+          { state: 'queued' },
+        );
         log.warn('job requeued: its worker thread died', { detail: failure.detail });
         throw new Error('the edit worker thread died');
       }
