@@ -7,7 +7,6 @@ import { type RunningServer, startServer } from '../http/start-server.ts';
 import { loadTokensFile, parseTokensVariable, type TokenEntry, TokenRegistry } from '../http/tokens.ts';
 import type { JobQueue } from '../jobs/job-queue.ts';
 import { createJsonLogger, type Logger, silentLogger } from '../observability/logger.ts';
-import { lowerWorkerThreadPriority } from '../util/thread-priority.ts';
 import { DEFAULT_MODELS_DIR, resolveUserPath } from './cli-support.ts';
 import { ConfigError } from './option-reader.ts';
 import { parseServeConfig, SERVE_USAGE, type ServeConfig } from './serve-config.ts';
@@ -58,12 +57,6 @@ export async function runServe(argv: string[]): Promise<number> {
     console.error(`pixels serve: ${(error as Error).message}`);
     return 2;
   }
-  // Before the first worker starts: its threads, and those a restart brings, run at --worker-nice.
-  lowerWorkerThreadPriority(
-    config.workerNice,
-    (tid) => logger.debug('worker thread lowered', { tid, levels: config.workerNice }),
-    (error) => logger.warn('could not lower a worker thread', { error: error.message }),
-  );
   const runners = createRunners(config, logger);
   let server: RunningServer<JobQueue>;
   try {
@@ -142,6 +135,7 @@ export function workerOptions(
     intraOpThreads,
     limits: config.limits,
     resourceLimits: { maxOldGenerationSizeMb: config.limits.maxWorkerHeapMb },
+    niceLevels: config.workerNice,
     logger: logger.child({ device }),
   }));
 }

@@ -27,6 +27,12 @@ export interface EditRunnerOptions {
    * (reported as such) instead of taking the process down. Tensors live outside this heap.
    */
   resourceLimits?: ResourceLimits;
+  /**
+   * How many nice levels below its creator the worker thread (and the onnxruntime threads it
+   * starts) runs, so the HTTP thread gets a core first (Linux only; see util/thread-priority.ts).
+   * Default 0: the CLI's one edit has no HTTP thread to yield to.
+   */
+  niceLevels?: number;
   logger?: Logger;
   /** Tests only: kill the thread mid-job (see FaultInjection). */
   faultInjection?: FaultInjection;
@@ -64,6 +70,7 @@ export function createEditRunner(options: EditRunnerOptions): EditRunner {
     intraOpThreads: options.intraOpThreads ?? availableParallelism(),
     maxResidentModels: options.maxResidentModels ?? 1,
     limits: options.limits,
+    niceLevels: options.niceLevels ?? 0,
     ...(options.faultInjection ? { faultInjection: options.faultInjection } : {}),
   };
   const modelRequests = new Map<

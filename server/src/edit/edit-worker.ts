@@ -1,12 +1,15 @@
 /** The worker thread that owns the models and runs edits, so inference never blocks the main event loop. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ModelRegistry } from '../models/model-registry.ts';
+import { lowerThisThread } from '../util/thread-priority.ts';
 import { toEditFailure } from './edit-failure.ts';
 import { runEditPipeline } from './edit-pipeline.ts';
 import type { FaultInjection, FromWorker, ToWorker, WorkerConfig } from './worker-protocol.ts';
 
 const config = workerData as WorkerConfig;
 const port = parentPort!;
+// Before any session exists, so onnxruntime's pool threads inherit the lower priority.
+lowerThisThread(config.niceLevels);
 const registry = new ModelRegistry({
   modelsDir: config.modelsDir,
   session: { providers: config.providers, intraOpThreads: config.intraOpThreads },

@@ -28,6 +28,8 @@ export interface WorkerConfig {
   intraOpThreads: number;
   maxResidentModels: number;
   limits: PipelineLimits;
+  /** Nice levels the thread lowers itself by before it loads anything (EditRunnerOptions.niceLevels). */
+  niceLevels: number;
   /** 0 for the first thread of a runner, 1 for its first replacement, and so on. */
   generation: number;
   faultInjection?: FaultInjection;
