@@ -238,6 +238,24 @@ async function scaleOutSections(): Promise<Section[]> {
   ];
 }
 
+async function sizesSection(): Promise<Section> {
+  const sizes = await benchSizes({ fixturesDir: FIXTURES, modelsDir: MODELS });
+  return {
+    title:
+      "Built-in edit by size: the whole pipeline in process, 20 steps at strength 0.6 (pixel space: the source's own size)",
+    rows: [
+      { figure: 'edit at 512x512 (median of 3)', value: `${sizes.ms[512].toFixed(0)} ms` },
+      { figure: 'edit at 1024x1024 (median of 3)', value: `${sizes.ms[1024].toFixed(0)} ms` },
+      {
+        figure: '1024x1024 / 512x512 time (4x the pixels)',
+        value: sizes.ratio.toFixed(2),
+        target: '≤ 4.5',
+        pass: sizes.ratio <= 4.5,
+      },
+    ],
+  };
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes('--only')) {
     const only = process.argv[process.argv.indexOf('--only') + 1];
@@ -246,6 +264,7 @@ async function main(): Promise<void> {
       server: async () => [await serverSection()],
       'scale-out': scaleOutSections,
       plugin: async () => [await benchPlugin()],
+      sizes: async () => [await sizesSection()],
     };
     if (!(only in sections)) throw new Error(`--only takes ${Object.keys(sections).join(', ')}, got '${only}'`);
     const body = await replaceSections(await sections[only]());
@@ -262,21 +281,7 @@ async function main(): Promise<void> {
     note: "Times are medians of alternating rounds. The model's own time can differ between the loops, because the built-in denoiser's cost depends on what its reference image holds (PIXELS shows it the exemplar too); the time outside the model is PIXELS' own overhead (one more noise sample, the masking). Memory is live JavaScript memory (heap + array buffers), sampled after a GC around every model call in a separate round, so the GCs do not touch the timings; onnxruntime's native arenas are the same for both loops and show in RSS.",
   });
   console.error('bench: built-in edit at 512x512 and 1024x1024…');
-  const sizes = await benchSizes({ fixturesDir: FIXTURES, modelsDir: MODELS });
-  sections.push({
-    title:
-      "Built-in edit by size: the whole pipeline in process, 20 steps at strength 0.6 (pixel space: the source's own size)",
-    rows: [
-      { figure: 'edit at 512x512 (median of 3)', value: `${sizes.ms[512].toFixed(0)} ms` },
-      { figure: 'edit at 1024x1024 (median of 3)', value: `${sizes.ms[1024].toFixed(0)} ms` },
-      {
-        figure: '1024x1024 / 512x512 time (4x the pixels)',
-        value: sizes.ratio.toFixed(2),
-        target: '≤ 4.5',
-        pass: sizes.ratio <= 4.5,
-      },
-    ],
-  });
+  sections.push(await sizesSection());
   console.error('bench: whole CLI edit…');
   const cli = await benchCliEdit();
   sections.push({

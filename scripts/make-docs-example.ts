@@ -7,7 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { composeRow, decodeRgba, encodePng, type RawImage } from '@pixels/server/images/codec.ts';
 import { channelToMap, mapToRaw } from '@pixels/server/images/pixel-tensors.ts';
-import { EditSettings, shapeToMap } from '@pixels/shared';
+import { shapeToMap } from '@pixels/shared';
 import { writeExampleExemplar } from './make-example-inputs.ts';
 import { pixelsCliArgs } from './pixels-cli.ts';
 
@@ -16,6 +16,12 @@ const EXAMPLE = join(ROOT, 'docs', 'example');
 const SOURCE = join(ROOT, 'test', 'fixtures', 'images', 'brick.png');
 /** Wider than the default 32 px so the blend across the band is easy to see at README size. */
 const FEATHER = 128;
+/**
+ * The shape's edge moved in by half the feather, so the whole band lies inside the exemplar's
+ * coverage: centred on the coverage edge (grow 0), the outer half of the band has no exemplar to
+ * blend toward and the grass starts at full strength right at the coverage edge.
+ */
+const GROW = -FEATHER / 2;
 
 /** The exemplar over a checkerboard, so its transparent part shows as such. */
 function overCheckerboard(image: RawImage): RawImage {
@@ -43,6 +49,8 @@ execFileSync(
     SOURCE,
     '--exemplar',
     exemplarPath,
+    '--grow',
+    String(GROW),
     '--feather',
     String(FEATHER),
     '--steps',
@@ -57,8 +65,7 @@ execFileSync(
   { cwd: ROOT, stdio: 'inherit' },
 );
 const exemplar = await decodeRgba(await readFile(exemplarPath), 1 << 24);
-const { grow } = EditSettings.parse({});
-const map = shapeToMap(channelToMap(exemplar, 3), { grow, feather: FEATHER });
+const map = shapeToMap(channelToMap(exemplar, 3), { grow: GROW, feather: FEATHER });
 const row = await composeRow(
   [
     await decodeRgba(await readFile(SOURCE), 1 << 24),

@@ -5,9 +5,11 @@ import type { Tensor } from '@pixels/server/engine/tensor.ts';
 import { decodeRgba, resizeRaw } from '@pixels/server/images/codec.ts';
 import { addAlphaLookup } from '@pixels/server/models/builtin/alpha-lookup.ts';
 import { BUILTIN_DESIGN } from '@pixels/server/models/builtin/builtin-design.ts';
-import { ditherTile } from '@pixels/server/models/builtin/dither-field.ts';
+import { cleanedShares, ditherTile, inverseShare } from '@pixels/server/models/builtin/dither-field.ts';
 import { generateBuiltinModel } from '@pixels/server/models/builtin/generate.ts';
 import { probit, releaseProbability } from '@pixels/server/models/builtin/release-prior.ts';
+import { scaledLinearAlphasCumprod } from '@pixels/server/models/builtin/scheduler-table.ts';
+import { buildUnetGraph } from '@pixels/server/models/builtin/unet-graph.ts';
 import { REFERENCE_INPUT, SOURCE_INPUT } from '@pixels/server/models/exemplar-inputs.ts';
 import { type ModelSession, openSession } from '@pixels/server/models/onnx-runtime.ts';
 import { createModel, GraphBuilder, writeModel } from '@pixels/server/onnx/writer/index.ts';
@@ -322,9 +324,120 @@ describe('the dither tile', () => {
     }
   });
 
+  it("gives the clean-up's share for each P, below P where P is small and above it where P is large", () => {
+    const shares = cleanedShares(tile, size, BUILTIN_DESIGN.cleanBlur);
+    const levels = shares.length - 1;
+    for (let k = 1; k <= levels; k++) expect(shares[k]).toBeGreaterThanOrEqual(shares[k - 1]);
+    expect(shares[0]).toBe(0);
+    expect(shares[levels]).toBe(1);
+    expect(shares[Math.round(levels * 0.2)]).toBeLessThan(0.15);
+    expect(shares[Math.round(levels * 0.8)]).toBeGreaterThan(0.85);
+    for (const target of [0.1, 0.3, 0.5, 0.7, 0.9]) {
+      const p = inverseShare(shares, target);
+      const below = Math.floor(p * levels);
+      const share = shares[below] + (p * levels - below) * ((shares[below + 1] ?? 1) - shares[below]);
+      expect(share).toBeCloseTo(target, 6);
+    }
+  });
+
   it('is the same on every run and differs by seed', () => {
     expect(ditherTile(BUILTIN_DESIGN.dither)).toEqual(tile);
     expect(ditherTile({ ...BUILTIN_DESIGN.dither, seed: BUILTIN_DESIGN.dither.seed + 1 })).not.toEqual(tile);
+  });
+});
+
+describe("the switch's clean-up", () => {
+  /** Connected regions (4-neighbour) of fewer than `cells` cells, of either image, in a per-cell choice. */
+  function smallRegions(choice: Uint8Array, size: number, cells: number): number {
+    const seen = new Uint8Array(choice.length);
+    let small = 0;
+    for (let start = 0; start < choice.length; start++) {
+      if (seen[start]) continue;
+      const stack = [start];
+      seen[start] = 1;
+      let count = 0;
+      while (stack.length) {
+        const i = stack.pop() as number;
+        count++;
+        const x = i % size;
+        for (const j of [x > 0 ? i - 1 : -1, x < size - 1 ? i + 1 : -1, i - size, i + size]) {
+          if (j < 0 || j >= choice.length || seen[j] || choice[j] !== choice[start]) continue;
+          seen[j] = 1;
+          stack.push(j);
+        }
+      }
+      if (count < cells) small++;
+    }
+    return small;
+  }
+
+  it('leaves fewer small islands and holes than the switch alone, at the same share', async () => {
+    const size = 96;
+    const source = await fixtureLatent('brick', size, size);
+    // The layer differs from the source by a pixel checkerboard only: all fine band, so each cell's
+    // share of it is the fine band's switch itself, not blurred by the coarse band's.
+    const layer: Tensor = {
+      data: source.data.map((value, i) => value + (((i % size) + Math.floor(i / size)) % 2 ? 0.6 : -0.6)),
+      shape: source.shape,
+    };
+    const dir = await mkdtemp(join(tmpdir(), 'pixels-clean-up-'));
+    try {
+      const choices = async (cleanBlur: number) => {
+        const { dither, designStrength, hiddenSize, latentChannels, cleanSlope } = BUILTIN_DESIGN;
+        const path = join(dir, `unet-${cleanBlur}.onnx`);
+        const graph = buildUnetGraph({
+          ...BUILTIN_DESIGN,
+          channels: latentChannels,
+          cleanBlur,
+          cleanSlope,
+          dither,
+          designStrength,
+          hiddenSize,
+          alphasCumprod: scaledLinearAlphasCumprod(0.00085, 0.012, 1000),
+        });
+        await writeModel(path, createModel(graph));
+        const session = await openSession(path, CPU);
+        const t = 201;
+        const alpha = alphaAt(t);
+        const sample = noised(source, gaussian(source.data.length, 17), alpha);
+        const outputs = await session.run({
+          sample: { kind: 'float', tensor: sample },
+          timestep: { kind: 'float', tensor: { data: Float32Array.of(t), shape: [1] } },
+          encoder_hidden_states: {
+            kind: 'float',
+            tensor: { data: new Float32Array(77 * HIDDEN), shape: [1, 77, HIDDEN] },
+          },
+          [REFERENCE_INPUT]: { kind: 'float', tensor: layer },
+          [SOURCE_INPUT]: { kind: 'float', tensor: source },
+        });
+        await session.release();
+        const clean = predictedClean(sample, outputs.out_sample, alpha);
+        const plane = size * size;
+        const choice = new Uint8Array(plane);
+        for (let i = 0; i < plane; i++) {
+          let cross = 0;
+          let energy = 0;
+          for (let c = 0; c < CHANNELS; c++) {
+            const difference = layer.data[c * plane + i] - source.data[c * plane + i];
+            cross += (clean[c * plane + i] - source.data[c * plane + i]) * difference;
+            energy += difference * difference;
+          }
+          choice[i] = cross > 0.5 * energy ? 1 : 0;
+        }
+        return { choice, share: layerShare(clean, source, layer) };
+      };
+      // A clean-up blur of a third of a cell leaves the switch as it is.
+      const alone = await choices(0.3);
+      const cleaned = await choices(BUILTIN_DESIGN.cleanBlur);
+      // Regions under 5x5 cells, of either image.
+      const islands = (choice: Uint8Array) => smallRegions(choice, size, 25);
+      expect(islands(cleaned.choice)).toBeLessThan(islands(alone.choice) / 2);
+      // The release table is corrected for the clean-up, so the layer's share stays the prior's.
+      const prior = releaseProbability(201, BUILTIN_DESIGN.designStrength);
+      expect(Math.abs(cleaned.share - prior)).toBeLessThan(0.06);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

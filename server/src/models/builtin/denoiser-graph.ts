@@ -27,6 +27,13 @@ export interface SwitchPriorOptions {
    * the sum of the two (independent, each about N(0, 1)) stays about N(0, 1).
    */
   structureWeight: number;
+  /**
+   * Gaussian std (cells) of the clean-up of the switch: the mask is blurred by it and thresholded
+   * again at one half, so islands and holes smaller than about this are dropped.
+   */
+  cleanBlur: number;
+  /** Slope of the clean-up's re-threshold: the mask is clip(½ + slope·(blurred − ½), 0, 1). */
+  cleanSlope: number;
 }
 
 /**
@@ -46,9 +53,11 @@ export interface SwitchPriorOptions {
  * back its release level σ_r = σ/(1 − λ), and the decision is taken at σ_r, not σ, with λ itself
  * added as hysteresis so choices near the threshold hold. A cell that stayed the source has λ ≈ 0
  * and decides at the current, lower level: it stays the source.
- *   W = sigmoid(sharpness·(f + probit P(σ_r) + commitment·λ)),
+ *   W₀ = sigmoid(sharpness·(f + probit P(σ_r) + commitment·λ)),
+ *   W = clip(½ + k·(G_k(W₀) − ½), 0, 1)   (the clean-up: islands and holes smaller than G_k go),
  *   x̂ = S + G_c(W)·L(R − S) + W·(R − S − L(R − S))
- * with L the band split. ε̂ = (z − √ᾱ·x̂)/√(1−ᾱ), so the scheduler's x0 estimate is x̂. Everything
+ * with L the band split. The clean-up shrinks the layer's share where P is small and grows it
+ * where P is large; the release table is corrected for that (unet-graph.ts). ε̂ = (z − √ᾱ·x̂)/√(1−ᾱ), so the scheduler's x0 estimate is x̂. Everything
  * is a handful of blurs and pointwise operations: linear in the pixel count.
  *
  * @param alpha ᾱ as [B,1,1,1]
@@ -145,7 +154,18 @@ export function addSwitchPriorDenoiser(
     op('Mul', [coveredWeight(separableBlur(graph, covered, bandKernel, 1)), covered]),
   ]);
   const fine = op('Sub', [difference, coarse]);
-  const fineMask = op('Mul', [op('Sigmoid', [op('Mul', [decision, scalar(options.sharpness)])]), inside]);
+  const switched = op('Mul', [op('Sigmoid', [op('Mul', [decision, scalar(options.sharpness)])]), inside]);
+  // The clean-up: blurred and thresholded again, the switch loses its islands and holes smaller
+  // than the coarse band's reach. Left in, each showed one image's texture on the other's colour
+  // (flakes of cat fur on a white cup) because the coarse band followed the surrounding region.
+  const smoothed = separableBlur(graph, switched, gaussianKernel(options.cleanBlur), 1);
+  const { cleanSlope } = options;
+  const cleaned = op('Clip', [
+    op('Sub', [op('Mul', [smoothed, scalar(cleanSlope)]), scalar((cleanSlope - 1) / 2)]),
+    scalar(0),
+    scalar(1),
+  ]);
+  const fineMask = op('Mul', [cleaned, inside]);
   const coarseMask = separableBlur(graph, fineMask, gaussianKernel(options.coarseMaskBlur), 1);
   const change = op('Add', [op('Mul', [coarseMask, coarse]), op('Mul', [fineMask, fine])]);
   const predictedClean = op('Add', [source, change]);
@@ -168,9 +188,9 @@ function tiledDither(graph: GraphBuilder, like: string, dither: { values: Float3
   return graph.op('Slice', [tiled, graph.int64s([0, 0]), extent, graph.int64s([2, 3])]);
 }
 
-/** A normalised 1-D Gaussian of standard deviation `std`, cut at 3 std. */
+/** A normalised 1-D Gaussian of standard deviation `std`, cut at 2.5 std. */
 export function gaussianKernel(std: number): number[] {
-  const radius = Math.ceil(3 * std);
+  const radius = Math.ceil(2.5 * std);
   const weights = Array.from({ length: 2 * radius + 1 }, (_, i) => Math.exp(-((i - radius) ** 2) / (2 * std * std)));
   const total = weights.reduce((sum, weight) => sum + weight, 0);
   return weights.map((weight) => weight / total);

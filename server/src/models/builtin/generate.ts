@@ -35,6 +35,7 @@ async function writeBuiltinModelFiles(dir: string): Promise<void> {
   const vocabularySize = Object.keys(tokenizer.vocab).length;
   const { hiddenSize, sequenceLength, latentChannels, scaleFactor } = BUILTIN_DESIGN;
   const { memoryBlur, fieldBlur, fieldContextBlur, bandBlur, coarseMaskBlur, commitment, sharpness } = BUILTIN_DESIGN;
+  const { cleanBlur, cleanSlope } = BUILTIN_DESIGN;
   const { designStrength, dither, structureWeight } = BUILTIN_DESIGN;
   const schedule = BUILTIN_SCHEDULER_CONFIG;
   const alphasCumprod = scaledLinearAlphasCumprod(schedule.beta_start, schedule.beta_end, schedule.num_train_timesteps);
@@ -72,6 +73,8 @@ async function writeBuiltinModelFiles(dir: string): Promise<void> {
       fieldContextBlur,
       bandBlur,
       coarseMaskBlur,
+      cleanBlur,
+      cleanSlope,
       commitment,
       sharpness,
       hiddenSize,

@@ -20,9 +20,14 @@ const LOG_SIGMA_COUNT = 14 * 32 + 1;
 
 /**
  * probit(P) on the log σ² grid, clamped to ±4: the prior as a threshold for a standard normal
- * field. σ² between two training timesteps takes the earlier one's probability.
+ * field. σ² between two training timesteps takes the earlier one's probability. `remap` turns the
+ * prior's P into the threshold's (the denoiser's clean-up changes the share a threshold yields).
  */
-export function releaseProbitTable(alphasCumprod: ArrayLike<number>, designStrength: number): Float32Array {
+export function releaseProbitTable(
+  alphasCumprod: ArrayLike<number>,
+  designStrength: number,
+  remap: (p: number) => number = (p) => p,
+): Float32Array {
   const logSigma = Array.from(alphasCumprod, (alpha) => Math.log((1 - alpha) / alpha));
   const table = new Float32Array(LOG_SIGMA_COUNT);
   let t = 0;
@@ -30,7 +35,7 @@ export function releaseProbitTable(alphasCumprod: ArrayLike<number>, designStren
     const value = LOG_SIGMA_FROM + k * LOG_SIGMA_STEP;
     while (t + 1 < logSigma.length && logSigma[t + 1] <= value) t++;
     const below = logSigma[t] <= value ? t : -1;
-    const p = below < 0 ? 0 : releaseProbability(below, designStrength, alphasCumprod.length);
+    const p = below < 0 ? 0 : remap(releaseProbability(below, designStrength, alphasCumprod.length));
     table[k] = Math.max(-4, Math.min(4, probit(Math.min(1 - 3e-5, Math.max(3e-5, p)))));
   }
   return table;

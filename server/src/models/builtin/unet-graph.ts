@@ -2,7 +2,7 @@ import { GraphBuilder, type GraphValue } from '../../onnx/writer/index.ts';
 import { REFERENCE_INPUT, SOURCE_INPUT } from '../exemplar-inputs.ts';
 import { addAlphaLookup } from './alpha-lookup.ts';
 import { addSwitchPriorDenoiser, type SwitchPriorOptions } from './denoiser-graph.ts';
-import { type DitherOptions, ditherTile } from './dither-field.ts';
+import { cleanedShares, type DitherOptions, ditherTile, inverseShare } from './dither-field.ts';
 import { LOG_SIGMA_FROM, LOG_SIGMA_STEP, releaseProbitTable } from './release-prior.ts';
 
 export interface UnetGraphOptions extends Omit<SwitchPriorOptions, 'releaseTable' | 'dither'> {
@@ -28,17 +28,22 @@ export function buildUnetGraph(options: UnetGraphOptions): GraphValue {
   const steps = options.alphasCumprod.length;
   const table = graph.initializer('alphas_cumprod', 'float32', [steps], options.alphasCumprod);
   const alpha = addAlphaLookup(graph, timestep, table, steps);
+  const tile = ditherTile(options.dither);
+  // The clean-up drops small islands (where P is small) and fills small holes (where it is large),
+  // so the table asks the tile for the P whose cleaned share is the prior's.
+  const shares = cleanedShares(tile, options.dither.size, options.cleanBlur);
+  const remap = (p: number) => inverseShare(shares, p);
   const epsilon = addSwitchPriorDenoiser(
     graph,
     { sample, reference, source, alpha },
     {
       ...options,
       releaseTable: {
-        values: releaseProbitTable(options.alphasCumprod, options.designStrength),
+        values: releaseProbitTable(options.alphasCumprod, options.designStrength, remap),
         logSigmaFrom: LOG_SIGMA_FROM,
         logSigmaStep: LOG_SIGMA_STEP,
       },
-      dither: { values: ditherTile(options.dither), size: options.dither.size },
+      dither: { values: tile, size: options.dither.size },
     },
   );
   graph.op('Identity', [epsilon], {}, { outputs: ['out_sample'] });
