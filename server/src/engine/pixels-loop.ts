@@ -1,6 +1,7 @@
 import { PixelsError, type ThresholdCurve, thresholds } from '@pixels/shared';
 import { type DenoiseContext, denoiseStep } from './denoise-step.ts';
 import { blendByCellWeight } from './latent-ops.ts';
+import type { NoiseScales, NoiseSource } from './scheduler.ts';
 import type { Tensor } from './tensor.ts';
 
 /** One exemplar layer in the source frame: its clean latent and its coverage on the latent grid. */
@@ -69,6 +70,65 @@ export function heldStepCounts(holdMap: Float32Array, thresholdTable: readonly n
 }
 
 /**
+ * The surgical latent of step 0 (Algorithm 1, line 3), in one new buffer: z = S_0 where held,
+ * else E_0, the noised layer stack composited over S_0 by coverage, top layer last. Each layer
+ * draws its own noise sample n_E, used here only (so at most one lives at a time).
+ */
+export function surgicalLatent(
+  S: Float32Array,
+  sourceNoise: Float32Array,
+  exemplars: readonly ExemplarLayer[],
+  noiseSource: NoiseSource,
+  heldSteps: Uint16Array,
+  scales: NoiseScales,
+): Float32Array {
+  const { signal, noise } = scales;
+  const cells = heldSteps.length;
+  const z = new Float32Array(S.length);
+  for (let i = 0; i < z.length; i++) z[i] = signal * S[i] + noise * sourceNoise[i];
+  for (const { latent, coverage } of exemplars) {
+    const E = latent.data;
+    const exemplarNoise = noiseSource(latent.shape).data;
+    for (let plane = 0; plane < z.length; plane += cells) {
+      for (let cell = 0; cell < cells; cell++) {
+        const weight = coverage[cell];
+        if (heldSteps[cell] > 0 || weight === 0) continue;
+        const i = plane + cell;
+        z[i] = weight * (signal * E[i] + noise * exemplarNoise[i]) + (1 - weight) * z[i];
+      }
+    }
+  }
+  return z;
+}
+
+/**
+ * Re-injects the source where step `step` still holds it (Algorithm 1, line 5), in place:
+ * z = S_i * hold_i + z * (1 - hold_i), one run of held cells at a time (maps are smooth, so
+ * runs are long). A plain function rather than a loop inside the async pass, so V8 compiles it
+ * once and keeps it optimised across the awaits.
+ */
+export function reinjectHeldSource(
+  z: Float32Array,
+  S: Float32Array,
+  sourceNoise: Float32Array,
+  heldSteps: Uint16Array,
+  step: number,
+  scales: NoiseScales,
+): void {
+  const { signal, noise } = scales;
+  const cells = heldSteps.length;
+  for (let cell = 0; cell < cells; ) {
+    while (cell < cells && heldSteps[cell] <= step) cell++;
+    const runStart = cell;
+    while (cell < cells && heldSteps[cell] > step) cell++;
+    for (let plane = 0; plane < z.length; plane += cells) {
+      const runEnd = plane + cell;
+      for (let i = plane + runStart; i < runEnd; i++) z[i] = signal * S[i] + noise * sourceNoise[i];
+    }
+  }
+}
+
+/**
  * One PIXELS pass (paper, Algorithm 1 with the layer stack of Algorithm 2). The scheduler's
  * timesteps must be set; the pass runs schedule indices startIndex .. end.
  *
@@ -81,59 +141,31 @@ export async function runPixelsPass(input: PixelsPassInput): Promise<Tensor> {
   const { scheduler, source, exemplars, holdMap, startIndex, noise } = input;
   const count = scheduler.timesteps.length - startIndex;
   if (count <= 0) return source;
-  const cells = holdMap.length;
   const S = source.data;
 
-  // 1. One noise sample per image, drawn in order: n_S, then n_E for each exemplar (official code).
+  // 1. One noise sample per image, drawn in order: n_S, then n_E for each exemplar (official code,
+  //    in surgicalLatent).
   const sourceNoise = noise(source.shape).data;
 
   // 2. Thresholds over the N steps actually run; heldSteps[cell] > i is hold_i of that cell.
   const heldSteps = heldStepCounts(holdMap, thresholds(input.curve, count));
 
-  // 3. The surgical latent: z = S_0 * hold_0 + E_0 * (1 - hold_0), E_0 the noised layer stack
-  //    composited over S_0 by coverage, top layer last.
-  const first = scheduler.noiseScales(startIndex);
-  const z = new Float32Array(S.length);
-  for (let i = 0; i < z.length; i++) z[i] = first.signal * S[i] + first.noise * sourceNoise[i];
-  for (const layer of exemplars) {
-    const E = layer.latent.data;
-    const exemplarNoise = noise(layer.latent.shape).data;
-    for (let plane = 0; plane < z.length; plane += cells) {
-      for (let cell = 0; cell < cells; cell++) {
-        const coverage = layer.coverage[cell];
-        if (heldSteps[cell] > 0 || coverage === 0) continue;
-        const i = plane + cell;
-        z[i] = coverage * (first.signal * E[i] + first.noise * exemplarNoise[i]) + (1 - coverage) * z[i];
-      }
-    }
-  }
+  // 3. The surgical latent: z = S_0 * hold_0 + E_0 * (1 - hold_0).
+  let latent: Tensor = {
+    data: surgicalLatent(S, sourceNoise, exemplars, noise, heldSteps, scheduler.noiseScales(startIndex)),
+    shape: [...source.shape],
+  };
   // Models that condition on the request's images (the built-in one) see the clean layer stack
   // composited over S, and S itself: the map reaches them only through the loop's own holding,
   // never blended in a second time.
   const reference = compositeLayers(source, exemplars);
   const context: DenoiseContext = { ...input, reference };
 
-  let latent: Tensor = { data: z, shape: [...source.shape] };
   for (let i = 0; i < count; i++) {
     throwIfCanceled(input.signal);
     const index = startIndex + i;
-    // 4. Re-inject the source where it is still held: z = S_i * hold_i + z * (1 - hold_i), in
-    //    place, one run of held cells at a time (maps are smooth, so runs are long).
-    if (i > 0) {
-      const { signal, noise: noiseScale } = scheduler.noiseScales(index);
-      const data = latent.data;
-      for (let cell = 0; cell < cells; ) {
-        while (cell < cells && heldSteps[cell] <= i) cell++;
-        const runStart = cell;
-        while (cell < cells && heldSteps[cell] > i) cell++;
-        for (let plane = 0; plane < data.length; plane += cells) {
-          const runEnd = plane + cell;
-          for (let offset = plane + runStart; offset < runEnd; offset++) {
-            data[offset] = signal * S[offset] + noiseScale * sourceNoise[offset];
-          }
-        }
-      }
-    }
+    // 4. Re-inject the source where it is still held: z = S_i * hold_i + z * (1 - hold_i).
+    if (i > 0) reinjectHeldSource(latent.data, S, sourceNoise, heldSteps, i, scheduler.noiseScales(index));
     // 5. The usual step: prediction (with guidance), scheduler step.
     const { sample, predictedOriginal } = await denoiseStep(context, latent, index);
     latent = sample;
