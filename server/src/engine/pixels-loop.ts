@@ -53,20 +53,47 @@ export function throwIfCanceled(signal: AbortSignal | undefined): void {
  * later threshold test into one integer comparison per cell.
  */
 export function heldStepCounts(holdMap: Float32Array, thresholdTable: readonly number[]): Uint16Array {
-  const steps = thresholdTable.length;
+  const table = Float64Array.from(thresholdTable);
   const counts = new Uint16Array(holdMap.length);
   for (let cell = 0; cell < holdMap.length; cell++) {
     // The number of thresholds below H, by binary search over the rising table.
+    const hold = holdMap[cell];
     let low = 0;
-    let high = steps;
+    let high = table.length;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      if (holdMap[cell] > thresholdTable[middle]) low = middle + 1;
+      if (hold > table[middle]) low = middle + 1;
       else high = middle;
     }
     counts[cell] = low;
   }
   return counts;
+}
+
+/**
+ * The cells as runs of equal held-step count, in cell order: run r covers cells starts[r] ..
+ * starts[r + 1] - 1, held for counts[r] steps. A smooth map has a few runs per row (one per
+ * threshold its ramp crosses), so each step finds its held cells by visiting runs, not cells.
+ */
+export interface HeldRuns {
+  /** runs + 1 values: the first cell of each run, then the cell count. */
+  starts: Uint32Array;
+  counts: Uint16Array;
+}
+
+export function heldRuns(heldSteps: Uint16Array): HeldRuns {
+  let runs = heldSteps.length > 0 ? 1 : 0;
+  for (let cell = 1; cell < heldSteps.length; cell++) if (heldSteps[cell] !== heldSteps[cell - 1]) runs++;
+  const starts = new Uint32Array(runs + 1);
+  const counts = new Uint16Array(runs);
+  let run = 0;
+  for (let cell = 0; cell < heldSteps.length; cell++) {
+    if (cell > 0 && heldSteps[cell] === heldSteps[cell - 1]) continue;
+    starts[run] = cell;
+    counts[run++] = heldSteps[cell];
+  }
+  starts[runs] = heldSteps.length;
+  return { starts, counts };
 }
 
 /**
@@ -103,27 +130,27 @@ export function surgicalLatent(
 
 /**
  * Re-injects the source where step `step` still holds it (Algorithm 1, line 5), in place:
- * z = S_i * hold_i + z * (1 - hold_i), one run of held cells at a time (maps are smooth, so
- * runs are long). A plain function rather than a loop inside the async pass, so V8 compiles it
- * once and keeps it optimised across the awaits.
+ * z = S_i * hold_i + z * (1 - hold_i), one stretch of consecutive held runs at a time. A plain
+ * function rather than a loop inside the async pass, so V8 optimises it once across the awaits.
  */
 export function reinjectHeldSource(
   z: Float32Array,
   S: Float32Array,
   sourceNoise: Float32Array,
-  heldSteps: Uint16Array,
+  runs: HeldRuns,
   step: number,
   scales: NoiseScales,
 ): void {
   const { signal, noise } = scales;
-  const cells = heldSteps.length;
-  for (let cell = 0; cell < cells; ) {
-    while (cell < cells && heldSteps[cell] <= step) cell++;
-    const runStart = cell;
-    while (cell < cells && heldSteps[cell] > step) cell++;
+  const { starts, counts } = runs;
+  const cells = starts[counts.length];
+  for (let run = 0; run < counts.length; ) {
+    while (run < counts.length && counts[run] <= step) run++;
+    const first = starts[run];
+    while (run < counts.length && counts[run] > step) run++;
+    const end = starts[run];
     for (let plane = 0; plane < z.length; plane += cells) {
-      const runEnd = plane + cell;
-      for (let i = plane + runStart; i < runEnd; i++) z[i] = signal * S[i] + noise * sourceNoise[i];
+      for (let i = plane + first; i < plane + end; i++) z[i] = signal * S[i] + noise * sourceNoise[i];
     }
   }
 }
@@ -149,6 +176,7 @@ export async function runPixelsPass(input: PixelsPassInput): Promise<Tensor> {
 
   // 2. Thresholds over the N steps actually run; heldSteps[cell] > i is hold_i of that cell.
   const heldSteps = heldStepCounts(holdMap, thresholds(input.curve, count));
+  const runs = heldRuns(heldSteps);
 
   // 3. The surgical latent: z = S_0 * hold_0 + E_0 * (1 - hold_0).
   let latent: Tensor = {
@@ -165,7 +193,7 @@ export async function runPixelsPass(input: PixelsPassInput): Promise<Tensor> {
     throwIfCanceled(input.signal);
     const index = startIndex + i;
     // 4. Re-inject the source where it is still held: z = S_i * hold_i + z * (1 - hold_i).
-    if (i > 0) reinjectHeldSource(latent.data, S, sourceNoise, heldSteps, i, scheduler.noiseScales(index));
+    if (i > 0) reinjectHeldSource(latent.data, S, sourceNoise, runs, i, scheduler.noiseScales(index));
     // 5. The usual step: prediction (with guidance), scheduler step.
     const { sample, predictedOriginal } = await denoiseStep(context, latent, index);
     latent = sample;
