@@ -156,6 +156,23 @@ export function reinjectHeldSource(
 }
 
 /**
+ * Step 5 of the pass and its report. A function of its own so that the step's outputs die with its
+ * frame: a suspended async frame keeps its dead locals, and the pass holding the previous step's
+ * clean estimate through the next model call cost a latent's worth of memory.
+ */
+async function stepAndReport(
+  context: DenoiseContext,
+  latent: Tensor,
+  index: number,
+  report: Omit<StepReport, 'predictedOriginal'>,
+  onStep: PixelsPassInput['onStep'],
+): Promise<Tensor> {
+  const { sample, predictedOriginal } = await denoiseStep(context, latent, index);
+  await onStep?.({ ...report, predictedOriginal });
+  return sample;
+}
+
+/**
  * One PIXELS pass (paper, Algorithm 1 with the layer stack of Algorithm 2). The scheduler's
  * timesteps must be set; the pass runs schedule indices startIndex .. end.
  *
@@ -195,9 +212,7 @@ export async function runPixelsPass(input: PixelsPassInput): Promise<Tensor> {
     // 4. Re-inject the source where it is still held: z = S_i * hold_i + z * (1 - hold_i).
     if (i > 0) reinjectHeldSource(latent.data, S, sourceNoise, runs, i, scheduler.noiseScales(index));
     // 5. The usual step: prediction (with guidance), scheduler step.
-    const { sample, predictedOriginal } = await denoiseStep(context, latent, index);
-    latent = sample;
-    await input.onStep?.({ step: i + 1, totalSteps: count, predictedOriginal });
+    latent = await stepAndReport(context, latent, index, { step: i + 1, totalSteps: count }, input.onStep);
   }
   throwIfCanceled(input.signal);
   return latent;
