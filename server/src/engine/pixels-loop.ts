@@ -55,17 +55,22 @@ export function throwIfCanceled(signal: AbortSignal | undefined): void {
 export function heldStepCounts(holdMap: Float32Array, thresholdTable: readonly number[]): Uint16Array {
   const table = Float64Array.from(thresholdTable);
   const counts = new Uint16Array(holdMap.length);
+  let count = 0;
   for (let cell = 0; cell < holdMap.length; cell++) {
-    // The number of thresholds below H, by binary search over the rising table.
+    // The number of thresholds below H: a smooth map mostly repeats its neighbour's count (two
+    // comparisons), else a binary search over the rising table.
     const hold = holdMap[cell];
-    let low = 0;
-    let high = table.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (hold > table[middle]) low = middle + 1;
-      else high = middle;
+    if ((count > 0 && !(hold > table[count - 1])) || (count < table.length && hold > table[count])) {
+      let low = 0;
+      let high = table.length;
+      while (low < high) {
+        const middle = (low + high) >>> 1;
+        if (hold > table[middle]) low = middle + 1;
+        else high = middle;
+      }
+      count = low;
     }
-    counts[cell] = low;
+    counts[cell] = count;
   }
   return counts;
 }
@@ -116,11 +121,10 @@ export function surgicalLatent(
   for (const { latent, coverage } of exemplars) {
     const E = latent.data;
     const exemplarNoise = noiseSource(latent.shape).data;
-    for (let plane = 0; plane < z.length; plane += cells) {
-      for (let cell = 0; cell < cells; cell++) {
-        const weight = coverage[cell];
-        if (heldSteps[cell] > 0 || weight === 0) continue;
-        const i = plane + cell;
+    for (let cell = 0; cell < cells; cell++) {
+      const weight = coverage[cell];
+      if (heldSteps[cell] > 0 || weight === 0) continue;
+      for (let i = cell; i < z.length; i += cells) {
         z[i] = weight * (signal * E[i] + noise * exemplarNoise[i]) + (1 - weight) * z[i];
       }
     }
