@@ -182,8 +182,9 @@ async function stepAndReport(
  *
  * Glossary: S = source latent, E = exemplar composite, H = hold map, n_S / n_E = the one noise
  * sample per image reused at every timestep, thr_i = threshold of step i, hold_i = [H > thr_i].
- * The masking is fused and in place (no temporary latents), and every threshold test is one
- * integer comparison against the cell's held-step count, so PIXELS costs little more than img2img.
+ * The masking is fused and in place (no temporary latents), and the thresholds become, once per
+ * pass, each cell's held-step count and runs of cells held alike, so a step re-injects the source
+ * run by run and PIXELS costs little more than img2img.
  */
 export async function runPixelsPass(input: PixelsPassInput): Promise<Tensor> {
   const { scheduler, source, exemplars, holdMap, startIndex, noise } = input;
