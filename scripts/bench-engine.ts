@@ -72,7 +72,12 @@ function probedModel(model: DiffusionModel, probe: Probe): DiffusionModel {
 }
 
 function collectGarbage(): void {
-  (globalThis as { gc?: () => void }).gc?.();
+  // Twice: V8 releases the backing stores of dead ArrayBuffers concurrently after a GC, and the
+  // next GC waits for that, so one GC alone can leave freed latents counted (on a loaded machine
+  // a whole pass's worth, which made a baseline swallow the pass after it).
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
 }
 
 export async function benchLoop(options: {

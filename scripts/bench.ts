@@ -226,6 +226,17 @@ function renderSection(section: Section): string {
   return [`## ${section.title}`, '', table(section.rows), '', ...(section.note ? [section.note, ''] : [])].join('\n');
 }
 
+/** The PIXELS loop against plain img2img on the built-in model. */
+async function engineSection(): Promise<Section> {
+  console.error('bench: PIXELS loop vs img2img…');
+  const loop = await benchLoop({ fixturesDir: FIXTURES, modelsDir: MODELS });
+  return {
+    title: 'Engine: the PIXELS loop against plain img2img (built-in model, 512x512)',
+    rows: loopRows(loop),
+    note: "Times are medians of alternating rounds. The model's own time can differ between the loops, because the built-in denoiser's cost depends on what its reference image holds (PIXELS shows it the exemplar too); the time outside the model is PIXELS' own overhead (one more noise sample, the masking). Memory is live JavaScript memory (heap + array buffers), sampled after a GC around every model call in a separate round, so the GCs do not touch the timings; onnxruntime's native arenas are the same for both loops and show in RSS.",
+  };
+}
+
 /** Issue 10's figures: worker processes on Redis against one, and the Redis path's latencies. */
 async function scaleOutSections(): Promise<Section[]> {
   console.error('bench: scale-out on Redis (worker processes, queue and event latency)…');
@@ -260,6 +271,7 @@ async function main(): Promise<void> {
   if (process.argv.includes('--only')) {
     const only = process.argv[process.argv.indexOf('--only') + 1];
     const sections: Record<string, () => Promise<Section[]>> = {
+      engine: async () => [await engineSection()],
       region: regionSections,
       server: async () => [await serverSection()],
       'scale-out': scaleOutSections,
@@ -273,13 +285,7 @@ async function main(): Promise<void> {
     return;
   }
   const sections: Section[] = [];
-  console.error('bench: PIXELS loop vs img2img…');
-  const loop = await benchLoop({ fixturesDir: FIXTURES, modelsDir: MODELS });
-  sections.push({
-    title: 'Engine: the PIXELS loop against plain img2img (built-in model, 512x512)',
-    rows: loopRows(loop),
-    note: "Times are medians of alternating rounds. The model's own time can differ between the loops, because the built-in denoiser's cost depends on what its reference image holds (PIXELS shows it the exemplar too); the time outside the model is PIXELS' own overhead (one more noise sample, the masking). Memory is live JavaScript memory (heap + array buffers), sampled after a GC around every model call in a separate round, so the GCs do not touch the timings; onnxruntime's native arenas are the same for both loops and show in RSS.",
-  });
+  sections.push(await engineSection());
   console.error('bench: built-in edit at 512x512 and 1024x1024…');
   sections.push(await sizesSection());
   console.error('bench: whole CLI edit…');

@@ -1,6 +1,7 @@
 import { PixelsError, type ThresholdCurve, thresholds } from '@pixels/shared';
 import { type DenoiseContext, denoiseStep } from './denoise-step.ts';
 import { blendByCellWeight } from './latent-ops.ts';
+import type { NoiseScales, NoiseSource } from './scheduler.ts';
 import type { Tensor } from './tensor.ts';
 
 /** One exemplar layer in the source frame: its clean latent and its coverage on the latent grid. */
@@ -52,20 +53,127 @@ export function throwIfCanceled(signal: AbortSignal | undefined): void {
  * later threshold test into one integer comparison per cell.
  */
 export function heldStepCounts(holdMap: Float32Array, thresholdTable: readonly number[]): Uint16Array {
-  const steps = thresholdTable.length;
+  const table = Float64Array.from(thresholdTable);
   const counts = new Uint16Array(holdMap.length);
+  let count = 0;
   for (let cell = 0; cell < holdMap.length; cell++) {
-    // The number of thresholds below H, by binary search over the rising table.
-    let low = 0;
-    let high = steps;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (holdMap[cell] > thresholdTable[middle]) low = middle + 1;
-      else high = middle;
+    // The number of thresholds below H: a smooth map mostly repeats its neighbour's count (two
+    // comparisons), else a binary search over the rising table.
+    const hold = holdMap[cell];
+    if ((count > 0 && !(hold > table[count - 1])) || (count < table.length && hold > table[count])) {
+      let low = 0;
+      let high = table.length;
+      while (low < high) {
+        const middle = (low + high) >>> 1;
+        if (hold > table[middle]) low = middle + 1;
+        else high = middle;
+      }
+      count = low;
     }
-    counts[cell] = low;
+    counts[cell] = count;
   }
   return counts;
+}
+
+/**
+ * The cells as runs of equal held-step count, in cell order: run r covers cells starts[r] ..
+ * starts[r + 1] - 1, held for counts[r] steps. A smooth map has a few runs per row (one per
+ * threshold its ramp crosses), so each step finds its held cells by visiting runs, not cells.
+ */
+export interface HeldRuns {
+  /** runs + 1 values: the first cell of each run, then the cell count. */
+  starts: Uint32Array;
+  counts: Uint16Array;
+}
+
+export function heldRuns(heldSteps: Uint16Array): HeldRuns {
+  let runs = heldSteps.length > 0 ? 1 : 0;
+  for (let cell = 1; cell < heldSteps.length; cell++) if (heldSteps[cell] !== heldSteps[cell - 1]) runs++;
+  const starts = new Uint32Array(runs + 1);
+  const counts = new Uint16Array(runs);
+  let run = 0;
+  for (let cell = 0; cell < heldSteps.length; cell++) {
+    if (cell > 0 && heldSteps[cell] === heldSteps[cell - 1]) continue;
+    starts[run] = cell;
+    counts[run++] = heldSteps[cell];
+  }
+  starts[runs] = heldSteps.length;
+  return { starts, counts };
+}
+
+/**
+ * The surgical latent of step 0 (Algorithm 1, line 3), in one new buffer: z = S_0 where held,
+ * else E_0, the noised layer stack composited over S_0 by coverage, top layer last. Each layer
+ * draws its own noise sample n_E, used here only (so at most one lives at a time).
+ */
+export function surgicalLatent(
+  S: Float32Array,
+  sourceNoise: Float32Array,
+  exemplars: readonly ExemplarLayer[],
+  noiseSource: NoiseSource,
+  heldSteps: Uint16Array,
+  scales: NoiseScales,
+): Float32Array {
+  const { signal, noise } = scales;
+  const cells = heldSteps.length;
+  const z = new Float32Array(S.length);
+  for (let i = 0; i < z.length; i++) z[i] = signal * S[i] + noise * sourceNoise[i];
+  for (const { latent, coverage } of exemplars) {
+    const E = latent.data;
+    const exemplarNoise = noiseSource(latent.shape).data;
+    for (let cell = 0; cell < cells; cell++) {
+      const weight = coverage[cell];
+      if (heldSteps[cell] > 0 || weight === 0) continue;
+      for (let i = cell; i < z.length; i += cells) {
+        z[i] = weight * (signal * E[i] + noise * exemplarNoise[i]) + (1 - weight) * z[i];
+      }
+    }
+  }
+  return z;
+}
+
+/**
+ * Re-injects the source where step `step` still holds it (Algorithm 1, line 5), in place:
+ * z = S_i * hold_i + z * (1 - hold_i), one stretch of consecutive held runs at a time. A plain
+ * function rather than a loop inside the async pass, so V8 optimises it once across the awaits.
+ */
+export function reinjectHeldSource(
+  z: Float32Array,
+  S: Float32Array,
+  sourceNoise: Float32Array,
+  runs: HeldRuns,
+  step: number,
+  scales: NoiseScales,
+): void {
+  const { signal, noise } = scales;
+  const { starts, counts } = runs;
+  const cells = starts[counts.length];
+  for (let run = 0; run < counts.length; ) {
+    while (run < counts.length && counts[run] <= step) run++;
+    const first = starts[run];
+    while (run < counts.length && counts[run] > step) run++;
+    const end = starts[run];
+    for (let plane = 0; plane < z.length; plane += cells) {
+      for (let i = plane + first; i < plane + end; i++) z[i] = signal * S[i] + noise * sourceNoise[i];
+    }
+  }
+}
+
+/**
+ * Step 5 of the pass and its report. A function of its own so that the step's outputs die with its
+ * frame: a suspended async frame keeps its dead locals, and the pass holding the previous step's
+ * clean estimate through the next model call cost a latent's worth of memory.
+ */
+async function stepAndReport(
+  context: DenoiseContext,
+  latent: Tensor,
+  index: number,
+  report: Omit<StepReport, 'predictedOriginal'>,
+  onStep: PixelsPassInput['onStep'],
+): Promise<Tensor> {
+  const { sample, predictedOriginal } = await denoiseStep(context, latent, index);
+  await onStep?.({ ...report, predictedOriginal });
+  return sample;
 }
 
 /**
@@ -74,70 +182,42 @@ export function heldStepCounts(holdMap: Float32Array, thresholdTable: readonly n
  *
  * Glossary: S = source latent, E = exemplar composite, H = hold map, n_S / n_E = the one noise
  * sample per image reused at every timestep, thr_i = threshold of step i, hold_i = [H > thr_i].
- * The masking is fused and in place (no temporary latents), and every threshold test is one
- * integer comparison against the cell's held-step count, so PIXELS costs little more than img2img.
+ * The masking is fused and in place (no temporary latents), and the thresholds become, once per
+ * pass, each cell's held-step count and runs of cells held alike, so a step re-injects the source
+ * run by run and PIXELS costs little more than img2img.
  */
 export async function runPixelsPass(input: PixelsPassInput): Promise<Tensor> {
   const { scheduler, source, exemplars, holdMap, startIndex, noise } = input;
   const count = scheduler.timesteps.length - startIndex;
   if (count <= 0) return source;
-  const cells = holdMap.length;
   const S = source.data;
 
-  // 1. One noise sample per image, drawn in order: n_S, then n_E for each exemplar (official code).
+  // 1. One noise sample per image, drawn in order: n_S, then n_E for each exemplar (official code,
+  //    in surgicalLatent).
   const sourceNoise = noise(source.shape).data;
 
   // 2. Thresholds over the N steps actually run; heldSteps[cell] > i is hold_i of that cell.
   const heldSteps = heldStepCounts(holdMap, thresholds(input.curve, count));
+  const runs = heldRuns(heldSteps);
 
-  // 3. The surgical latent: z = S_0 * hold_0 + E_0 * (1 - hold_0), E_0 the noised layer stack
-  //    composited over S_0 by coverage, top layer last.
-  const first = scheduler.noiseScales(startIndex);
-  const z = new Float32Array(S.length);
-  for (let i = 0; i < z.length; i++) z[i] = first.signal * S[i] + first.noise * sourceNoise[i];
-  for (const layer of exemplars) {
-    const E = layer.latent.data;
-    const exemplarNoise = noise(layer.latent.shape).data;
-    for (let plane = 0; plane < z.length; plane += cells) {
-      for (let cell = 0; cell < cells; cell++) {
-        const coverage = layer.coverage[cell];
-        if (heldSteps[cell] > 0 || coverage === 0) continue;
-        const i = plane + cell;
-        z[i] = coverage * (first.signal * E[i] + first.noise * exemplarNoise[i]) + (1 - coverage) * z[i];
-      }
-    }
-  }
+  // 3. The surgical latent: z = S_0 * hold_0 + E_0 * (1 - hold_0).
+  let latent: Tensor = {
+    data: surgicalLatent(S, sourceNoise, exemplars, noise, heldSteps, scheduler.noiseScales(startIndex)),
+    shape: [...source.shape],
+  };
   // Models that condition on the request's images (the built-in one) see the clean layer stack
   // composited over S, and S itself: the map reaches them only through the loop's own holding,
   // never blended in a second time.
   const reference = compositeLayers(source, exemplars);
   const context: DenoiseContext = { ...input, reference };
 
-  let latent: Tensor = { data: z, shape: [...source.shape] };
   for (let i = 0; i < count; i++) {
     throwIfCanceled(input.signal);
     const index = startIndex + i;
-    // 4. Re-inject the source where it is still held: z = S_i * hold_i + z * (1 - hold_i), in
-    //    place, one run of held cells at a time (maps are smooth, so runs are long).
-    if (i > 0) {
-      const { signal, noise: noiseScale } = scheduler.noiseScales(index);
-      const data = latent.data;
-      for (let cell = 0; cell < cells; ) {
-        while (cell < cells && heldSteps[cell] <= i) cell++;
-        const runStart = cell;
-        while (cell < cells && heldSteps[cell] > i) cell++;
-        for (let plane = 0; plane < data.length; plane += cells) {
-          const runEnd = plane + cell;
-          for (let offset = plane + runStart; offset < runEnd; offset++) {
-            data[offset] = signal * S[offset] + noiseScale * sourceNoise[offset];
-          }
-        }
-      }
-    }
+    // 4. Re-inject the source where it is still held: z = S_i * hold_i + z * (1 - hold_i).
+    if (i > 0) reinjectHeldSource(latent.data, S, sourceNoise, runs, i, scheduler.noiseScales(index));
     // 5. The usual step: prediction (with guidance), scheduler step.
-    const { sample, predictedOriginal } = await denoiseStep(context, latent, index);
-    latent = sample;
-    await input.onStep?.({ step: i + 1, totalSteps: count, predictedOriginal });
+    latent = await stepAndReport(context, latent, index, { step: i + 1, totalSteps: count }, input.onStep);
   }
   throwIfCanceled(input.signal);
   return latent;

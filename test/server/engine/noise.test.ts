@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { createNoise, gaussianTensor, naturalLogOfUnit, philox4x32 } from '@pixels/server/engine/noise.ts';
+import {
+  createNoise,
+  exponentialOfNonPositive,
+  gaussianTensor,
+  naturalLogOfUnit,
+  philox4x32,
+} from '@pixels/server/engine/noise.ts';
 import { describe, expect, it } from 'vitest';
 
 /** sha256 of the values as little-endian float32 bytes, whatever this machine's byte order. */
@@ -53,6 +59,18 @@ describe('naturalLogOfUnit', () => {
   });
 });
 
+describe('exponentialOfNonPositive', () => {
+  it('agrees with Math.exp to a few ulp over [-10, 0] (the ziggurat needs [-6, 0])', () => {
+    expect(exponentialOfNonPositive(0)).toBe(1);
+    let worst = 0;
+    for (let i = 0; i <= 100_000; i++) {
+      const t = -10 * (i / 100_000) ** 2;
+      worst = Math.max(worst, Math.abs(exponentialOfNonPositive(t) - Math.exp(t)) / Math.exp(t));
+    }
+    expect(worst).toBeLessThan(1e-15);
+  });
+});
+
 describe('gaussianTensor', () => {
   it('is deterministic and shaped as asked', () => {
     const first = gaussianTensor(1234, [1, 4, 8, 8]);
@@ -64,22 +82,22 @@ describe('gaussianTensor', () => {
 
   it('pins the stream: first values and byte hashes', () => {
     // Reproduced bit for bit by an independent Python version of the documented algorithm
-    // (native 64-bit multiply, libm log), which is the platform-independence claim in practice.
+    // (native 64-bit multiply, libm exp and log for the ziggurat), which is the platform-independence claim in practice.
     expect(Array.from(gaussianTensor(0, [6]).data)).toEqual([
-      -0.2507587969303131, 0.945175290107727, 1.4838957786560059, 0.6640458106994629, 0.2443397492170334,
-      -0.07135467976331711,
+      1.465829610824585, -0.18023066222667694, -0.8990188241004944, -1.4873074293136597, -0.06389926373958588,
+      1.4014874696731567,
     ]);
     expect(Array.from(gaussianTensor(1, [3]).data)).toEqual([
-      0.6663781404495239, 1.6422616243362427, 0.3681396245956421,
+      -0.5257539749145508, -0.3115188479423523, -1.2702370882034302,
     ]);
     expect(Array.from(gaussianTensor(4294967295, [3]).data)).toEqual([
-      1.532954216003418, -0.05012787505984306, 0.09708952158689499,
+      -0.15892331302165985, -0.04227009043097496, -0.5681276917457581,
     ]);
     expect(fingerprint(gaussianTensor(0, [256]).data)).toBe(
-      '31b17ef582b5bce2d5bd47d3ae19295149952856d32466f56aad355edd56f93f',
+      'e11c202ae091f0f3d9cb3a67fc5b892f19662e52a294bb62367721d2a30efd7f',
     );
     expect(fingerprint(gaussianTensor(0, [1, 4, 64, 64]).data)).toBe(
-      '2f323bcd9fb221f439342b8c839961821270f4aa1ce43c93d3f1dc5e6c9ef3b7',
+      '6f301cc5e3af50f884e695ecd8776a43d9943ecbdc5193029142827f6f42583a',
     );
   });
 
@@ -98,6 +116,7 @@ describe('gaussianTensor', () => {
     let fourths = 0;
     let withinOne = 0;
     let beyondThree = 0;
+    let beyondThreeAndAHalf = 0;
     for (const value of data) {
       sum += value;
       squares += value ** 2;
@@ -105,6 +124,7 @@ describe('gaussianTensor', () => {
       fourths += value ** 4;
       if (Math.abs(value) < 1) withinOne++;
       if (Math.abs(value) > 3) beyondThree++;
+      if (Math.abs(value) > 3.5) beyondThreeAndAHalf++;
     }
     const n = data.length;
     // Bounds are about 5 standard errors of each statistic at n = 1e6.
@@ -114,6 +134,8 @@ describe('gaussianTensor', () => {
     expect(Math.abs(fourths / n - 3)).toBeLessThan(0.05);
     expect(Math.abs(withinOne / n - 0.682689)).toBeLessThan(0.0025);
     expect(Math.abs(beyondThree / n - 0.0026998)).toBeLessThan(0.00026);
+    // The ziggurat's tail beyond R = 3.44 has its own code path: P(|x| > 3.5) = 4.65e-4.
+    expect(Math.abs(beyondThreeAndAHalf / n - 4.6525e-4)).toBeLessThan(0.00011);
   });
 });
 

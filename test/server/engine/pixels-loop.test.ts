@@ -2,7 +2,13 @@ import { editImage } from '@pixels/server/engine/edit-image.ts';
 import { planEdit } from '@pixels/server/engine/edit-plan.ts';
 import type { DiffusionModel } from '@pixels/server/engine/model.ts';
 import { createNoise } from '@pixels/server/engine/noise.ts';
-import { compositeLayers, heldStepCounts, runPixelsPass } from '@pixels/server/engine/pixels-loop.ts';
+import {
+  compositeLayers,
+  heldRuns,
+  heldStepCounts,
+  reinjectHeldSource,
+  runPixelsPass,
+} from '@pixels/server/engine/pixels-loop.ts';
 import { createScheduler } from '@pixels/server/engine/schedulers/create-scheduler.ts';
 import { truncatedStart } from '@pixels/server/engine/schedulers/schedule-math.ts';
 import type { Tensor } from '@pixels/server/engine/tensor.ts';
@@ -221,6 +227,31 @@ describe('heldStepCounts', () => {
       for (let i = 0; i < table.length; i++) expect(counts[cell] > i).toBe(holdMap[cell] > table[i]);
     }
     expect([...counts]).toEqual([0, 4, 2, 2, 1, 4]);
+  });
+});
+
+describe('heldRuns and reinjectHeldSource', () => {
+  it('cut the cells into runs of equal count, in order', () => {
+    const runs = heldRuns(Uint16Array.of(3, 3, 0, 0, 0, 5, 3, 3));
+    expect([...runs.starts]).toEqual([0, 2, 5, 6, 8]);
+    expect([...runs.counts]).toEqual([3, 0, 5, 3]);
+    expect([...heldRuns(new Uint16Array(0)).starts]).toEqual([0]);
+  });
+
+  it('write S_i * hold_i + z * (1 - hold_i) in every channel, nowhere else', () => {
+    const heldSteps = Uint16Array.of(3, 3, 0, 0, 0, 5, 3, 1);
+    const cells = heldSteps.length;
+    const S = Float32Array.from({ length: 2 * cells }, (_, i) => i + 1);
+    const sourceNoise = Float32Array.from({ length: 2 * cells }, (_, i) => -i / 4);
+    const scales = { signal: 0.75, noise: 0.5 };
+    for (let step = 0; step < 6; step++) {
+      const z = new Float32Array(2 * cells).fill(-99);
+      reinjectHeldSource(z, S, sourceNoise, heldRuns(heldSteps), step, scales);
+      const expected = Array.from(z, (_, i) =>
+        heldSteps[i % cells] > step ? Math.fround(0.75 * S[i] + 0.5 * sourceNoise[i]) : -99,
+      );
+      expect([...z]).toEqual(expected);
+    }
   });
 });
 
