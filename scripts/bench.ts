@@ -132,7 +132,10 @@ async function benchPlugin(): Promise<{ title: string; rows: Row[]; note?: strin
         figure: 'first blend after the server started: plugin share (panel share alone)',
         value: `${(100 * figure.first.share).toFixed(1)}% (${(100 * figure.first.panelShare).toFixed(1)}%), upload ${ms(figure.first.breakdown.uploadMs)} of ${(figure.first.breakdown.wholeMs / 1000).toFixed(2)} s`,
       },
-      { figure: 'the next blend on the same selection, click to placed', value: `${(figure.wholeMs / 1000).toFixed(2)} s` },
+      {
+        figure: 'the next blend on the same selection, click to placed',
+        value: `${(figure.wholeMs / 1000).toFixed(2)} s`,
+      },
       { figure: 'plugin side (export on the Figma fake + panel work + placement)', value: ms(figure.pluginMs) },
       {
         figure: 'plugin share of the blend',

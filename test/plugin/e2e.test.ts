@@ -238,9 +238,9 @@ describe('the plugin against the real server with the built-in model', () => {
         timeout: 240_000,
       })
       .toBe(placedBefore + 1);
-    const secondMessage = fromUi.filter(
-      (message) => (message as { type: string }).type === 'place-result',
-    )[placedBefore] as PlaceResultMessage;
+    const secondMessage = fromUi.filter((message) => (message as { type: string }).type === 'place-result')[
+      placedBefore
+    ] as PlaceResultMessage;
     const secondTimings = BlendTimings.parse(secondMessage.timings);
     await expect
       .poll(() =>
