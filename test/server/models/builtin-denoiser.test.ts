@@ -149,6 +149,28 @@ function layerShare(x: ArrayLike<number>, source: Tensor, reference: Tensor): nu
   return cross / energy;
 }
 
+/**
+ * layerShare's two sums per cell (over the channels of a `plane`-cell latent): the share of cell
+ * i is cross[i] / energy[i], and energy[i] says how clearly S and R differ there.
+ */
+function cellShareTerms(
+  x: ArrayLike<number>,
+  source: Tensor,
+  reference: Tensor,
+  plane: number,
+): { cross: Float64Array; energy: Float64Array } {
+  const cross = new Float64Array(plane);
+  const energy = new Float64Array(plane);
+  for (let i = 0; i < plane; i++) {
+    for (let c = 0; c < CHANNELS; c++) {
+      const difference = reference.data[c * plane + i] - source.data[c * plane + i];
+      cross[i] += (x[c * plane + i] - source.data[c * plane + i]) * difference;
+      energy[i] += difference * difference;
+    }
+  }
+  return { cross, energy };
+}
+
 /** Deterministic DDIM in x0 space from `timesteps[0]` down, with the model's own estimates. */
 async function ddim(start: Tensor, reference: Tensor, source: Tensor, timesteps: readonly number[]) {
   let sample = start;
@@ -218,19 +240,13 @@ describe('the switch-prior denoiser', () => {
     const clean = predictedClean(sample, await predictNoise(sample, layer, source, [t]), alpha);
     // Per cell, how far along S → R the estimate is, where the two differ clearly.
     const plane = 64 * 64;
+    const { cross, energy } = cellShareTerms(clean, source, layer, plane);
     let decided = 0;
     let counted = 0;
     for (let i = 0; i < plane; i++) {
-      let cross = 0;
-      let energy = 0;
-      for (let c = 0; c < CHANNELS; c++) {
-        const difference = layer.data[c * plane + i] - source.data[c * plane + i];
-        cross += (clean[c * plane + i] - source.data[c * plane + i]) * difference;
-        energy += difference * difference;
-      }
-      if (energy < 0.25) continue;
+      if (energy[i] < 0.25) continue;
       counted++;
-      const share = cross / energy;
+      const share = cross[i] / energy[i];
       if (share < 0.2 || share > 0.8) decided++;
     }
     // An alpha blend at 0.5 decides no cell; the coarse band's wider blend leaves some in between.
@@ -413,17 +429,9 @@ describe("the switch's clean-up", () => {
         await session.release();
         const clean = predictedClean(sample, outputs.out_sample, alpha);
         const plane = size * size;
+        const { cross, energy } = cellShareTerms(clean, source, layer, plane);
         const choice = new Uint8Array(plane);
-        for (let i = 0; i < plane; i++) {
-          let cross = 0;
-          let energy = 0;
-          for (let c = 0; c < CHANNELS; c++) {
-            const difference = layer.data[c * plane + i] - source.data[c * plane + i];
-            cross += (clean[c * plane + i] - source.data[c * plane + i]) * difference;
-            energy += difference * difference;
-          }
-          choice[i] = cross > 0.5 * energy ? 1 : 0;
-        }
+        for (let i = 0; i < plane; i++) choice[i] = cross[i] > 0.5 * energy[i] ? 1 : 0;
         return { choice, share: layerShare(clean, source, layer) };
       };
       // A clean-up blur of a third of a cell leaves the switch as it is.
