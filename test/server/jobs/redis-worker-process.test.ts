@@ -1,64 +1,31 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { DEFAULT_SERVER_LIMITS } from '@pixels/server/http/server-limits.ts';
 import type { JobRecord } from '@pixels/server/jobs/job-record.ts';
 import { RedisJobQueue } from '@pixels/server/jobs/redis/redis-job-queue.ts';
 import { EditSettings } from '@pixels/shared';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { REPO_ROOT } from '../../helpers/cli.ts';
 import { fixtureAt } from '../../helpers/images.ts';
+import { type LogLine, type PixelsProcess, PixelsProcesses } from '../../helpers/pixels-processes.ts';
 import { startTestRedis, type TestRedis } from '../../helpers/redis-server.ts';
-
-interface WorkerProcess {
-  child: ChildProcess;
-  lines: Record<string, unknown>[];
-  exit: Promise<number | null>;
-}
-
-/** `pixels worker …` as an admin runs it, with the built-in model. */
-function launchWorker(args: string[]): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/cli/main.ts', 'worker', ...args], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const launched: WorkerProcess = {
-    child,
-    lines: [],
-    exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-  };
-  let pending = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    pending += chunk;
-    const lines = pending.split('\n');
-    pending = lines.pop()!;
-    for (const line of lines) if (line.startsWith('{')) launched.lines.push(JSON.parse(line));
-  });
-  child.stderr!.resume();
-  return launched;
-}
 
 describe('a pixels worker process on Redis', () => {
   let redis: TestRedis;
   let queue: RedisJobQueue;
-  let worker: WorkerProcess | undefined;
+  const processes = new PixelsProcesses();
+  let worker: PixelsProcess | undefined;
   beforeAll(async () => {
     redis = await startTestRedis();
     queue = await RedisJobQueue.connect({ redisUrl: redis.url, limits: DEFAULT_SERVER_LIMITS, sweepMs: 200 });
   });
   afterAll(async () => {
-    if (worker && worker.child.exitCode === null) {
-      worker.child.kill('SIGKILL');
-      await worker.exit;
-    }
+    await worker?.stop('SIGKILL');
     await queue?.close();
     await redis?.stop({ hard: true });
   });
 
   it('runs an edit, stops a job canceled from another process within one step, and stops on SIGTERM', async () => {
-    worker = launchWorker(['--redis', redis.url, '--device', 'cpu', '--name', 'process-worker']);
-    await vi.waitFor(() => expect(worker!.lines.some((line) => line.msg === 'worker ready')).toBe(true), {
-      timeout: 60_000,
-      interval: 50,
-    });
+    // `pixels worker …` as an admin runs it, with the built-in model.
+    worker = processes.spawn('worker', ['worker', '--redis', redis.url, '--device', 'cpu', '--name', 'process-worker']);
+    await worker.waitForLine((line) => line.msg === 'worker ready', 'worker ready line', 60_000);
     const workers = await queue.workers();
     expect(workers).toEqual([
       expect.objectContaining({ name: 'process-worker', devices: ['cpu'], models: ['builtin'], state: 'live' }),
@@ -78,8 +45,7 @@ describe('a pixels worker process on Redis', () => {
     // log counts steps as their progress messages arrive from that thread, so it may yet receive
     // the step finished before the cancel and then the one in progress: at most 2 after it.
     // The worker's log line crosses a pipe after the job's state is already in Redis, so wait for it.
-    const isStop = (line: WorkerProcess['lines'][number]) =>
-      line.msg === 'job canceled while running' && line.jobId === job.id;
+    const isStop = (line: LogLine) => line.msg === 'job canceled while running' && line.jobId === job.id;
     await vi.waitFor(() => expect(worker!.lines.some(isStop)).toBe(true), { timeout: 10_000, interval: 20 });
     const stop = worker!.lines.find(isStop);
     expect(stop).toMatchObject({ reason: 'owner', stepsAtCancel: expect.any(Number) });
@@ -92,8 +58,7 @@ describe('a pixels worker process on Redis', () => {
     await vi.waitFor(() => expect(done.state).toBe('done'), { timeout: 60_000, interval: 10 });
     expect(done.result?.bytes).toBeGreaterThan(0);
 
-    worker.child.kill('SIGTERM');
-    expect(await worker.exit).toBe(0);
+    expect((await worker.stop('SIGTERM')).code).toBe(0);
     expect(worker.lines.at(-1)?.msg).toBe('stopped');
     expect(await queue.workers()).toEqual([]);
   }, 120_000);
