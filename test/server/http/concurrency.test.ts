@@ -18,10 +18,15 @@ afterAll(async () => {
 
 describe('30 concurrent submissions from 3 tokens', () => {
   it('all finish or are refused with 429, none lost, and the queue serves the users round robin', async () => {
-    // An admin's long job holds the single worker so that all 30 submissions meet in the queue.
+    // An admin's long job holds the single worker so that all 30 submissions meet in the queue, and
+    // until it is canceled: at 512² its 150 steps take seconds (at 64² CI once saw it finish first).
     const blocker = await live.submit(
       'boss',
-      editForm({ settings: { steps: 150, strength: 1 }, source: gradientPng(), exemplars: [discPng()] }),
+      editForm({
+        settings: { steps: 150, strength: 1 },
+        source: gradientPng(512, 512),
+        exemplars: [discPng(512, 512)],
+      }),
     );
     await vi.waitFor(async () =>
       expect((await (await live.fetchAs('boss', blocker.jobUrl)).json()).state).toBe('running'),
