@@ -5,6 +5,7 @@ import {
   gaussianTensor,
   naturalLogOfUnit,
   philox4x32,
+  philoxBlocks,
 } from '@pixels/server/engine/noise.ts';
 import { describe, expect, it } from 'vitest';
 
@@ -42,6 +43,21 @@ describe('Philox4x32-10', () => {
     expect(philox4x32(words('243f6a88 85a308d3 13198a2e 03707344'), words('a4093822 299f31d0'))).toEqual(
       words('d16cfe09 94fdcceb 5001e420 24126ea1'),
     );
+  });
+
+  it('makes the same blocks four at a time as one at a time, across the 2^32 counter boundary', () => {
+    const first = 2 ** 32 - 510;
+    const seed = 0x9e3779b9;
+    const batch = new Int32Array(4096);
+    philoxBlocks(batch, first, seed);
+    for (const block of [0, 1, 2, 3, 5, 509, 510, 511, 1023]) {
+      const counter = first + block;
+      const expected = philox4x32([counter % 2 ** 32, Math.floor(counter / 2 ** 32), 0, 0], [seed, 0]);
+      expect(
+        [...batch.subarray(block * 4, block * 4 + 4)].map((word) => word >>> 0),
+        `block ${block}`,
+      ).toEqual(expected);
+    }
   });
 });
 
