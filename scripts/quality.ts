@@ -308,4 +308,14 @@ await writeFile(
   join(OUT, 'contact-sheet.png'),
   await encodePng({ data: sheet, width: rows[0].width, height: sheetHeight, channels: 3 }),
 );
+// A look at full size: PIXELS_QUALITY_LOOK=<folder> writes each scene's alpha blend and PIXELS side by side.
+const look = process.env.PIXELS_QUALITY_LOOK;
+if (look) {
+  await mkdir(look, { recursive: true });
+  for (const scene of scenes) {
+    const { source, exemplar, map, result } = scene;
+    const row = await composeRow([asRaw(alphaBlend(source, exemplar, map)), asRaw(result)], SIZE, 4, 255);
+    await writeFile(join(look, `${scene.scenario.name}.png`), await encodePng(rgbRaw(row)));
+  }
+}
 console.log(lines.join('\n'));
