@@ -42,6 +42,15 @@ export function exportSizeFor(source: Box, exportCap: number): ExportSize {
 /** Context kept around the edit: a share of the region's long side, at least `floorPx` pixels. */
 export const EDIT_MARGIN = Object.freeze({ fraction: 0.25, floorPx: 64 });
 
+/**
+ * How far a map built from the exemplars' shape reaches beyond the shape, in working pixels:
+ * `shapeToMap` is above zero within grow + feather / 2 of the shape's edge, which lies half a
+ * pixel past the centres of its outermost pixels.
+ */
+export function shapeMapReach(grow: number, feather: number): number {
+  return Math.max(0, grow + feather / 2 + 0.5);
+}
+
 /** A rectangle in whole pixels of the working frame. */
 export interface PixelRect {
   x: number;
@@ -54,7 +63,7 @@ export interface PixelRect {
 export interface EditReach {
   /** Boxes of the exemplars (with their effects) and of a drawn map layer. */
   boxes: readonly Box[];
-  /** How far the map spreads beyond the exemplars' shape, in working pixels (grow + feather). */
+  /** How far the map spreads beyond the exemplars' shape, in working pixels (`shapeMapReach`). */
   spreadPx: number;
   /** The map changes pixels outside every box (an inverted drawn map): the edit is the whole frame. */
   everywhere: boolean;

@@ -295,7 +295,7 @@ export class PluginController {
       ...(summary.mapId ? { map: byId(summary.mapId) } : {}),
     };
     try {
-      this.post({ type: 'layers-exported', requestId, layers: await exportLayers(nodes, maxSide, spread) });
+      this.post({ type: 'layers-exported', requestId, layers: await exportLayers(this.api, nodes, maxSide, spread) });
     } catch (error) {
       this.post({ type: 'export-failed', requestId, message: (error as Error).message });
     }

@@ -1,6 +1,6 @@
 import type { ModelSummary, ServerRequestLimits } from '@pixels/shared';
 import type { Box } from '../common/box.ts';
-import { exportSizeFor, planExport } from '../common/export-sizing.ts';
+import { exportSizeFor, planExport, shapeMapReach } from '../common/export-sizing.ts';
 import type { HistoryEntry } from '../messages/history-entry.ts';
 import type { PendingJob } from '../messages/job-records.ts';
 import type { MainToUi } from '../messages/main-to-ui.ts';
@@ -579,7 +579,11 @@ export class PanelApp {
     const edit = this.settings.edit;
     const workingScale = planExport(
       sourceBox,
-      { boxes: reachBoxes, spreadPx: hasMap ? 0 : edit.grow + edit.feather, everywhere: hasMap && edit.invertMap },
+      {
+        boxes: reachBoxes,
+        spreadPx: hasMap ? 0 : shapeMapReach(edit.grow, edit.feather),
+        everywhere: hasMap && edit.invertMap,
+      },
       this.settings.workingSize,
     ).scale;
     const { map } = editMapFor(

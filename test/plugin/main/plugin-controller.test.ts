@@ -226,7 +226,13 @@ describe('exporting the selection', () => {
       region: true,
     });
     expect(figma.exports.every((call) => call.scale === 1)).toBe(true);
-    expect(readPngSize(layers.source.png)).toEqual({ width: 3000, height: 2000 });
+    // Only that region of the source is exported, through a slice removed afterwards.
+    expect(readPngSize(layers.source.png)).toEqual({ width: 400, height: 300 });
+    expect(layers.source.placement).toEqual({ x: 900, y: 500, width: 400, height: 300, matched: 'bounds' });
+    expect(figma.exports[0]).toMatchObject({ hiddenDuringExport: [exemplar.id] });
+    expect(figma.exports[0].nodeId).not.toBe(source.id);
+    expect(figma.allNodes().some((node) => node.type === 'SLICE')).toBe(false);
+    expect(exemplar.visible).toBe(true);
     expect(layers.exemplars[0].placement).toMatchObject({ x: 1000, y: 600, width: 200, height: 100 });
     expect(layers.notes).toEqual([]);
   });

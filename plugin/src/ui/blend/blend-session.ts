@@ -1,4 +1,5 @@
 import type { EditSettings, JobEvent } from '@pixels/shared';
+import { shapeMapReach } from '../../common/export-sizing.ts';
 import type { BlendTimings, ComposeParts } from '../../messages/blend-timings.ts';
 import type { JobLayers, PendingJob, PlacementBox } from '../../messages/job-records.ts';
 import type { PanelSettings } from '../../messages/panel-settings.ts';
@@ -93,7 +94,7 @@ export class BlendSession {
     try {
       // The request goes out before the panel redraws, so the main thread starts exporting at once.
       const exported = this.deps.bridge.exportLayers(panel.workingSize, {
-        spreadPx: panel.edit.grow + panel.edit.feather,
+        spreadPx: shapeMapReach(panel.edit.grow, panel.edit.feather),
         invertMap: panel.edit.invertMap,
       });
       this.update({ phase: 'exporting' });
