@@ -42,7 +42,8 @@ export function reachOf(nodes: RoleNodes, spread: EditSpread): EditReach {
 
 /**
  * Rasterizes the source, the exemplars and the map at one scale, in the source's frame: at 1x
- * unless the working-size cap (the longest side sent) or Figma's image limit asks for less. With
+ * unless the working-size cap (the longest side sent) or Figma's image limit (on the region when
+ * only the region is exported, else on the whole source) asks for less. With
  * `spread`, the scale is chosen for the region around the edit, which is all the panel sends, and
  * only that region of the source is exported, through a slice over it, when nothing but the
  * source shows there (see `onlySourceShows`); otherwise the source is exported whole and the
@@ -58,21 +59,27 @@ export async function exportLayers(
 ): Promise<ExportedLayers> {
   const frameBox = nodes.source.absoluteBoundingBox;
   if (!frameBox) throw new Error(`The source "${nodes.source.name}" renders nothing, so it cannot be exported.`);
-  const working = planExport(frameBox, spread ? reachOf(nodes, spread) : null, maxSide);
+  const reach = spread ? reachOf(nodes, spread) : null;
+  const overlays = [...nodes.exemplars, ...(nodes.map ? [nodes.map] : [])];
+  const results = reach ? resultsOver(nodes.source) : [];
+  const hiddenIds = new Set([...overlays, ...results].map((node) => node.id));
+  // A slice exports the window alone, so Figma's limit is on the window; the whole source's
+  // export is limited as a whole (a source beyond 4096 px is then sent below 1x).
+  let working = planExport(frameBox, reach, maxSide, 'window');
+  let region: Box | null = working.region ? canvasBoxOf(working.window, frameBox, working.scale) : null;
+  if (!region || !onlySourceShows(nodes.source, region, hiddenIds)) {
+    working = planExport(frameBox, reach, maxSide, 'source');
+    region = null;
+  }
   const settings: PngExportSettings = {
     format: 'PNG',
     constraint: { type: 'SCALE', value: working.scale },
     useAbsoluteBounds: true,
   };
-  const region = working.region ? canvasBoxOf(working.window, frameBox, working.scale) : null;
-  const overlays = [
-    ...nodes.exemplars,
-    ...(nodes.map ? [nodes.map] : []),
-    ...(region ? resultsOver(nodes.source) : []),
-  ];
-  const sourceExport = await withLayersHidden(overlapping(overlays, frameBox), async () =>
-    region && onlySourceShows(nodes.source, region)
-      ? { png: await exportSlice(api, nodes.source, region, settings), sliced: true }
+  const sliceArea = region;
+  const sourceExport = await withLayersHidden(overlapping([...overlays, ...results], frameBox), async () =>
+    sliceArea
+      ? { png: await exportSlice(api, nodes.source, sliceArea, settings), sliced: true }
       : { png: await exportNode(nodes.source, settings), sliced: false },
   );
 
@@ -162,13 +169,14 @@ function drawsAnything(styles: readonly SurfaceLayerStyle[] | symbol | undefined
  * paints in it is the source or inside it. A slice exports all that is visible in its bounds, so
  * any other visible layer overlapping the area (at any level up to the page) rules it out, and so
  * does an ancestor that paints itself (its fill would show through the source's transparent
- * pixels) or does not contain the area (it would clip the source). Slices paint nothing.
+ * pixels) or does not contain the area (it would clip the source). Slices paint nothing, and
+ * `hiddenIds` are layers hidden while the source is exported.
  */
-export function onlySourceShows(source: SurfaceNode, area: Box): boolean {
+export function onlySourceShows(source: SurfaceNode, area: Box, hiddenIds: ReadonlySet<string> = new Set()): boolean {
   let inner: { id: string } = source;
   for (let parent: SurfaceParent | null = source.parent; parent; inner = parent, parent = parent.parent) {
     for (const node of parent.children) {
-      if (node.id === inner.id || !node.visible || node.type === 'SLICE') continue;
+      if (node.id === inner.id || !node.visible || node.type === 'SLICE' || hiddenIds.has(node.id)) continue;
       const drawn = node.absoluteRenderBounds === undefined ? node.absoluteBoundingBox : node.absoluteRenderBounds;
       if (drawn && intersectBoxes(drawn, area)) return false;
     }

@@ -575,7 +575,8 @@ export class PanelApp {
     if (!this.preview) return;
     const e = this.elements;
     const { layers, frameScale, sourceBox, reachBoxes, hasMap, key } = this.preview;
-    // Grow and feather are in the pixels sent (the region or the whole frame, at the blend's scale).
+    // Grow and feather are in the pixels sent (the region or the whole frame, at the blend's scale;
+    // a region is planned as the main thread plans one it exports alone, through a slice).
     const edit = this.settings.edit;
     const workingScale = planExport(
       sourceBox,
@@ -585,6 +586,7 @@ export class PanelApp {
         everywhere: hasMap && edit.invertMap,
       },
       this.settings.workingSize,
+      'window',
     ).scale;
     const { map } = editMapFor(
       layers,

@@ -237,6 +237,28 @@ describe('exporting the selection', () => {
     expect(layers.notes).toEqual([]);
   });
 
+  it("exports a small edit's region at 1x in a source beyond Figma's 4096 px, unless the whole source must be exported", async () => {
+    const figma = new FakeFigma();
+    const source = figma.frame({ name: 'Banner', width: 6000, height: 3000, paint: WHITE });
+    const exemplar = figma.layer({ name: 'Sticker', width: 200, height: 100, x: 1000, y: 600, paint: RED }, source);
+    const controller = await startPlugin(figma, '');
+    figma.currentPage.selection = [source, exemplar];
+    const blend = { type: 'export-layers', requestId: 'r', maxSide: 4096, edit: { spreadPx: 32, invertMap: false } };
+    await controller.receive(blend);
+    const alone = last(figma, 'layers-exported').layers;
+    expect(alone.frame).toMatchObject({ scale: 1, capped: false, region: true });
+    expect(alone.frame.window).toEqual({ x: 900, y: 500, width: 400, height: 300 });
+    expect(readPngSize(alone.source.png)).toEqual({ width: 400, height: 300 });
+    expect(alone.notes).toEqual([]);
+    // A caption over the region: a slice would see it, so the whole source is exported, within 4096 px.
+    figma.layer({ name: 'Caption', x: 1050, y: 700, width: 300, height: 40, paint: BLUE });
+    await controller.receive(blend);
+    const whole = last(figma, 'layers-exported').layers;
+    expect(whole.frame).toMatchObject({ scale: 4096 / 6000, capped: true, region: true });
+    expect(readPngSize(whole.source.png)).toEqual({ width: 4096, height: 2048 });
+    expect(whole.notes[0]).toContain("Figma's 4096 px export limit for the 6000×3000 source");
+  });
+
   it('a region larger than the cap is sent scaled down, and the note says the result is placed scaled up', async () => {
     const figma = new FakeFigma();
     const source = figma.frame({ name: 'Hero', width: 3000, height: 2000, paint: WHITE });
