@@ -280,6 +280,21 @@ describe('exporting the selection', () => {
     );
   });
 
+  it('a selection change while an export hides the exemplars is told once they are shown again', async () => {
+    const { figma, controller, source, inner, shadowed, map } = await scene();
+    const exported = controller.receive({ type: 'export-layers', requestId: 'r', maxSide: 1024 });
+    for (let turn = 0; turn < 1000 && inner.visible; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(inner.visible).toBe(false);
+    const before = figma.messagesOfType('selection').length;
+    figma.currentPage.selection = [source, inner, shadowed, map];
+    expect(figma.messagesOfType('selection')).toHaveLength(before);
+    await exported;
+    expect(figma.messagesOfType('selection')).toHaveLength(before + 1);
+    const { selection } = last(figma, 'selection');
+    expect(selection.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    expect(selection.exemplarIds).toEqual([inner.id, shadowed.id]);
+  });
+
   it('shows hidden layers again when the export fails, and says what failed', async () => {
     const { figma, controller, source, inner, shadowed, map } = await scene();
     figma.exportFailures.set(source.id, 'Render failed');
