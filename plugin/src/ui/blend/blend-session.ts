@@ -97,7 +97,13 @@ export class BlendSession {
         spreadPx: shapeMapReach(panel.edit.grow, panel.edit.feather),
         invertMap: panel.edit.invertMap,
       });
-      this.update({ phase: 'exporting' });
+      // The blend is exporting from now on (a second click finds it running), but the panel
+      // redraws in a task of its own: a frame's message to its parent is handled only after the
+      // task that posted it and the redraw and layout that follow it (a few milliseconds).
+      this.view.phase = 'exporting';
+      setTimeout(() => {
+        if (this.view.phase === 'exporting') this.emit();
+      }, 0);
       const layers = await exported;
       // The parts are contiguous: the panel's redraws between them are counted with the part they follow.
       const exportEnd = this.now();
