@@ -95,7 +95,7 @@ async function openDocument(
 
 /** What the fake's export does, for the benchmark's note (Figma's exportAsync is native). */
 const FAKE_FIGMA_EXPORT =
-  "the Figma fake renders each layer in JavaScript (nearest-neighbour, whole pixels as 32-bit words) and encodes PNG natively with Node's zlib (Up filter, level 1, on the thread pool); messages cross between Node and Chromium as binary frames on loopback HTTP (one POST per message to the main thread, one streamed response to the panel)";
+  "the Figma fake renders each layer in JavaScript (nearest-neighbour, whole pixels as 32-bit words; a slice renders every visible layer of the page inside its bounds) and encodes PNG natively with Node's zlib (Up filter, level 1, on the thread pool); messages cross between Node and Chromium as binary frames on loopback HTTP (one POST per message to the main thread, one streamed response to the panel)";
 
 const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
 
@@ -267,7 +267,7 @@ describe('the plugin against the real server with the built-in model', () => {
           what: "plugin-side time of one blend over the whole click-to-placed time: the export (on the Figma fake, with the messages that carry it), the panel's compositing and PNG encoding, upload, download, result checks, and the placement (the result's message to the main thread, createImage and the rectangle on the fake, the answer back). panelMs is the panel's own work alone (compositing, upload, download, result checks)",
           fake: FAKE_FIGMA_EXPORT,
           size: { width: 1024, height: 1024 },
-          // The region around the edit that was sent and placed (the whole frame is still exported and cropped).
+          // The region around the edit that was exported (through a slice), sent and placed.
           sent,
           model: 'builtin',
           steps: 12,
@@ -292,6 +292,10 @@ describe('the plugin against the real server with the built-in model', () => {
         2,
       )}\n`,
     );
+    // Both blends exported the source's region alone, through a slice, never the whole source.
+    const blendExports = figma.exports.slice(exportsBefore).filter((call) => call.scale === 1);
+    expect(blendExports.some((call) => call.nodeId === secondMessage.sourceId)).toBe(false);
+    expect(blendExports.filter((call) => call.nodeId !== sticker.id)).toHaveLength(2);
     for (const each of [first, breakdown]) expect(each.pluginMs).toBeLessThan(each.wholeMs);
     expect(timings.serverMs).toBeGreaterThan(0);
     expect(secondTimings.serverMs).toBeGreaterThan(0);

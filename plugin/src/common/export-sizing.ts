@@ -42,6 +42,15 @@ export function exportSizeFor(source: Box, exportCap: number): ExportSize {
 /** Context kept around the edit: a share of the region's long side, at least `floorPx` pixels. */
 export const EDIT_MARGIN = Object.freeze({ fraction: 0.25, floorPx: 64 });
 
+/**
+ * How far a map built from the exemplars' shape reaches beyond the shape, in working pixels:
+ * `shapeToMap` is above zero within grow + feather / 2 of the shape's edge, which lies half a
+ * pixel past the centres of its outermost pixels.
+ */
+export function shapeMapReach(grow: number, feather: number): number {
+  return Math.max(0, grow + feather / 2 + 0.5);
+}
+
 /** A rectangle in whole pixels of the working frame. */
 export interface PixelRect {
   x: number;
@@ -54,7 +63,7 @@ export interface PixelRect {
 export interface EditReach {
   /** Boxes of the exemplars (with their effects) and of a drawn map layer. */
   boxes: readonly Box[];
-  /** How far the map spreads beyond the exemplars' shape, in working pixels (grow + feather). */
+  /** How far the map spreads beyond the exemplars' shape, in working pixels (`shapeMapReach`). */
   spreadPx: number;
   /** The map changes pixels outside every box (an inverted drawn map): the edit is the whole frame. */
   everywhere: boolean;
@@ -73,14 +82,27 @@ export function editMargin(longSide: number, floor: number = EDIT_MARGIN.floorPx
 }
 
 /**
+ * What Figma's 4096 px limit applies to: the whole source, when it is exported whole and cropped,
+ * or only the window, when the window alone is exported (through a slice).
+ */
+export type ExportLimitOn = 'source' | 'window';
+
+/**
  * How the source is rasterized and which part of it is sent: the region around the edit (the
  * layers' reach, padded by the margin) or the whole frame, whichever has fewer pixels, at 1x
- * unless the export cap (`exportCap`, the longest side sent) or Figma's 4096 px limit on the
- * whole source's export makes it smaller. A region never has more pixels than the frame it lies in,
+ * unless the export cap (`exportCap`, the longest side sent) or Figma's 4096 px limit on what is
+ * exported (`limitOn`) makes it smaller. A region never has more pixels than the frame it lies in,
  * so the whole frame is sent only when the padded region covers it.
  */
-export function planExport(source: Box, reach: EditReach | null, exportCap: number): ExportPlan {
-  const exportLimit = Math.min(1, FIGMA_MAX_IMAGE_SIDE / Math.max(source.width, source.height));
+export function planExport(
+  source: Box,
+  reach: EditReach | null,
+  exportCap: number,
+  limitOn: ExportLimitOn = 'source',
+): ExportPlan {
+  const exportLimit =
+    limitOn === 'source' ? Math.min(1, FIGMA_MAX_IMAGE_SIDE / Math.max(source.width, source.height)) : 1;
+  exportCap = Math.min(exportCap, FIGMA_MAX_IMAGE_SIDE);
   const frame: Box = { x: 0, y: 0, width: source.width, height: source.height };
   const covered = reach && !reach.everywhere ? unionBoxes(reach.boxes) : null;
   const reached = covered && intersectBoxes({ ...covered, x: covered.x - source.x, y: covered.y - source.y }, frame);

@@ -52,11 +52,23 @@ export interface SurfaceNode {
   remove(): void;
 }
 
+/** A paint or effect as far as the plugin reads it: whether it is drawn at all. */
+export interface SurfaceLayerStyle {
+  readonly type: string;
+  readonly visible?: boolean;
+}
+
 /** A node that holds children: a page, frame, group, section... */
 export interface SurfaceParent {
   readonly id: string;
   readonly type: string;
   readonly parent: SurfaceParent | null;
+  /** Absent on pages (and on the document). */
+  readonly absoluteBoundingBox?: Box | null;
+  /** What the container paints itself, under or over its children (absent on pages and groups). */
+  readonly fills?: readonly SurfaceLayerStyle[] | symbol;
+  readonly strokes?: readonly SurfaceLayerStyle[] | symbol;
+  readonly effects?: readonly SurfaceLayerStyle[] | symbol;
   /** Back to front: the last child paints on top. */
   readonly children: readonly SurfaceNode[];
   insertChild(index: number, child: SurfaceNode): void;
@@ -71,6 +83,20 @@ export interface SurfaceRectangle extends SurfaceNode {
   layoutPositioning: 'AUTO' | 'ABSOLUTE';
   resize(width: number, height: number): void;
   setRelaunchData(data: { [command: string]: string }): void;
+}
+
+/**
+ * Figma's SliceNode: a box on the canvas whose export is everything visible inside it, from any
+ * layer. Created on the current page, so `x` and `y` are canvas coordinates.
+ */
+export interface SurfaceSlice {
+  readonly id: string;
+  name: string;
+  x: number;
+  y: number;
+  resize(width: number, height: number): void;
+  exportAsync(settings: PngExportSettings): Promise<Uint8Array>;
+  remove(): void;
 }
 
 /** One entry of Figma's NodeChangeEvent. */
@@ -138,6 +164,8 @@ export interface FigmaSurface {
   showUI(html: string, options: ShowUiOptions): void;
   createImage(bytes: Uint8Array): { readonly hash: string };
   createRectangle(): SurfaceRectangle;
+  /** A new slice on the current page (exports a region of the canvas; remove it after). */
+  createSlice(): SurfaceSlice;
   /** Resolves to any node type; narrow it with `isSurfaceNode`. */
   getNodeByIdAsync(id: string): Promise<object | null>;
   on(type: 'selectionchange' | 'currentpagechange' | 'close', callback: () => void): void;

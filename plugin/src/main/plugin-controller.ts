@@ -64,7 +64,17 @@ export class PluginController {
     return assignRoles(this.api.currentPage.selection.map(describeLayer));
   }
 
+  /** Whether an export is under way: it hides the exemplars, the map and earlier results for a while. */
+  private exporting = false;
+  private selectionChangedWhileExporting = false;
+
   selectionChanged(): void {
+    // Layers hidden for the export would read as hidden (and the selection as not blendable,
+    // with nothing to say otherwise once they are shown): the panel hears once the export ends.
+    if (this.exporting) {
+      this.selectionChangedWhileExporting = true;
+      return;
+    }
     this.post({ type: 'selection', selection: this.summarizeSelection() });
   }
 
@@ -294,10 +304,17 @@ export class PluginController {
       exemplars: summary.exemplarIds.map(byId),
       ...(summary.mapId ? { map: byId(summary.mapId) } : {}),
     };
+    this.exporting = true;
     try {
-      this.post({ type: 'layers-exported', requestId, layers: await exportLayers(nodes, maxSide, spread) });
+      this.post({ type: 'layers-exported', requestId, layers: await exportLayers(this.api, nodes, maxSide, spread) });
     } catch (error) {
       this.post({ type: 'export-failed', requestId, message: (error as Error).message });
+    } finally {
+      this.exporting = false;
+      if (this.selectionChangedWhileExporting) {
+        this.selectionChangedWhileExporting = false;
+        this.selectionChanged();
+      }
     }
   }
 }

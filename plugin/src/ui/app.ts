@@ -1,6 +1,6 @@
 import type { ModelSummary, ServerRequestLimits } from '@pixels/shared';
 import type { Box } from '../common/box.ts';
-import { exportSizeFor, planExport } from '../common/export-sizing.ts';
+import { exportSizeFor, planExport, shapeMapReach } from '../common/export-sizing.ts';
 import type { HistoryEntry } from '../messages/history-entry.ts';
 import type { PendingJob } from '../messages/job-records.ts';
 import type { MainToUi } from '../messages/main-to-ui.ts';
@@ -575,12 +575,18 @@ export class PanelApp {
     if (!this.preview) return;
     const e = this.elements;
     const { layers, frameScale, sourceBox, reachBoxes, hasMap, key } = this.preview;
-    // Grow and feather are in the pixels sent (the region or the whole frame, at the blend's scale).
+    // Grow and feather are in the pixels sent (the region or the whole frame, at the blend's scale;
+    // a region is planned as the main thread plans one it exports alone, through a slice).
     const edit = this.settings.edit;
     const workingScale = planExport(
       sourceBox,
-      { boxes: reachBoxes, spreadPx: hasMap ? 0 : edit.grow + edit.feather, everywhere: hasMap && edit.invertMap },
+      {
+        boxes: reachBoxes,
+        spreadPx: hasMap ? 0 : shapeMapReach(edit.grow, edit.feather),
+        everywhere: hasMap && edit.invertMap,
+      },
       this.settings.workingSize,
+      'window',
     ).scale;
     const { map } = editMapFor(
       layers,

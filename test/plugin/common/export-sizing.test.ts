@@ -84,6 +84,19 @@ describe('planExport: the whole frame or the region around the edit, at 1x up to
     );
     expect([plan.scale, plan.width, plan.height, plan.capped, plan.region]).toEqual([0.5, 4096, 2048, true, true]);
   });
+
+  it('keeps a region exported alone at 1x in a source beyond 4096 px, the limit on the region', () => {
+    const huge = { x: 0, y: 0, width: 8192, height: 4096 };
+    const edit = { boxes: [{ x: 100, y: 100, width: 100, height: 100 }], spreadPx: 0, everywhere: false };
+    const plan = planExport(huge, edit, 4096, 'window');
+    // Spread 1 px each side: 102 px; margin 64 px.
+    expect(plan).toMatchObject({ scale: 1, width: 8192, height: 4096, capped: false, region: true });
+    expect(plan.window).toEqual({ x: 35, y: 35, width: 230, height: 230 });
+    // A region longer than the limit is scaled to it.
+    const wide = planExport(huge, { ...edit, boxes: [{ x: 0, y: 0, width: 6000, height: 100 }] }, 4096, 'window');
+    expect(Math.max(wide.window.width, wide.window.height)).toBeLessThanOrEqual(4096);
+    expect(wide.capped).toBe(true);
+  });
 });
 
 describe('editRegionOf: what the map changes or an exemplar covers, padded by the margin', () => {

@@ -226,9 +226,37 @@ describe('exporting the selection', () => {
       region: true,
     });
     expect(figma.exports.every((call) => call.scale === 1)).toBe(true);
-    expect(readPngSize(layers.source.png)).toEqual({ width: 3000, height: 2000 });
+    // Only that region of the source is exported, through a slice removed afterwards.
+    expect(readPngSize(layers.source.png)).toEqual({ width: 400, height: 300 });
+    expect(layers.source.placement).toEqual({ x: 900, y: 500, width: 400, height: 300, matched: 'bounds' });
+    expect(figma.exports[0]).toMatchObject({ hiddenDuringExport: [exemplar.id] });
+    expect(figma.exports[0].nodeId).not.toBe(source.id);
+    expect(figma.allNodes().some((node) => node.type === 'SLICE')).toBe(false);
+    expect(exemplar.visible).toBe(true);
     expect(layers.exemplars[0].placement).toMatchObject({ x: 1000, y: 600, width: 200, height: 100 });
     expect(layers.notes).toEqual([]);
+  });
+
+  it("exports a small edit's region at 1x in a source beyond Figma's 4096 px, unless the whole source must be exported", async () => {
+    const figma = new FakeFigma();
+    const source = figma.frame({ name: 'Banner', width: 6000, height: 3000, paint: WHITE });
+    const exemplar = figma.layer({ name: 'Sticker', width: 200, height: 100, x: 1000, y: 600, paint: RED }, source);
+    const controller = await startPlugin(figma, '');
+    figma.currentPage.selection = [source, exemplar];
+    const blend = { type: 'export-layers', requestId: 'r', maxSide: 4096, edit: { spreadPx: 32, invertMap: false } };
+    await controller.receive(blend);
+    const alone = last(figma, 'layers-exported').layers;
+    expect(alone.frame).toMatchObject({ scale: 1, capped: false, region: true });
+    expect(alone.frame.window).toEqual({ x: 900, y: 500, width: 400, height: 300 });
+    expect(readPngSize(alone.source.png)).toEqual({ width: 400, height: 300 });
+    expect(alone.notes).toEqual([]);
+    // A caption over the region: a slice would see it, so the whole source is exported, within 4096 px.
+    figma.layer({ name: 'Caption', x: 1050, y: 700, width: 300, height: 40, paint: BLUE });
+    await controller.receive(blend);
+    const whole = last(figma, 'layers-exported').layers;
+    expect(whole.frame).toMatchObject({ scale: 4096 / 6000, capped: true, region: true });
+    expect(readPngSize(whole.source.png)).toEqual({ width: 4096, height: 2048 });
+    expect(whole.notes[0]).toContain("Figma's 4096 px export limit for the 6000×3000 source");
   });
 
   it('a region larger than the cap is sent scaled down, and the note says the result is placed scaled up', async () => {
@@ -250,6 +278,21 @@ describe('exporting the selection', () => {
     expect(layers.notes[0]).toMatch(
       /^Sends the region around the edit, scaled by 0\.\d+× to fit the working size of 512 px; the result is placed scaled up \d\.\d+× over it\./,
     );
+  });
+
+  it('a selection change while an export hides the exemplars is told once they are shown again', async () => {
+    const { figma, controller, source, inner, shadowed, map } = await scene();
+    const exported = controller.receive({ type: 'export-layers', requestId: 'r', maxSide: 1024 });
+    for (let turn = 0; turn < 1000 && inner.visible; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(inner.visible).toBe(false);
+    const before = figma.messagesOfType('selection').length;
+    figma.currentPage.selection = [source, inner, shadowed, map];
+    expect(figma.messagesOfType('selection')).toHaveLength(before);
+    await exported;
+    expect(figma.messagesOfType('selection')).toHaveLength(before + 1);
+    const { selection } = last(figma, 'selection');
+    expect(selection.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    expect(selection.exemplarIds).toEqual([inner.id, shadowed.id]);
   });
 
   it('shows hidden layers again when the export fails, and says what failed', async () => {

@@ -1,7 +1,8 @@
 /**
  * A typed, in-repo fake of the parts of Figma's plugin API the main thread uses (FigmaSurface).
  * It keeps a small node tree with real coordinates, exports real PNGs (each layer painted as its
- * bounding box in one colour, with its visible children), enforces Figma's rules that matter here
+ * bounding box in one colour or image, with its visible children; a slice, everything visible on
+ * the page inside its bounds), enforces Figma's rules that matter here
  * (4096 px image cap, layoutPositioning only inside auto-layout) and logs every document change
  * and undo commit so tests can check what one undo step would remove.
  */
@@ -17,6 +18,7 @@ import type {
   SurfacePaint,
   SurfaceParent,
   SurfaceRectangle,
+  SurfaceSlice,
 } from '../../../plugin/src/main/figma-surface.ts';
 import { createRaster, type Raster } from '../../../plugin/src/png/raster.ts';
 import { decodePngNatively, encodePngNatively } from './native-png.ts';
@@ -69,7 +71,8 @@ export class FakeNode {
   effectOutset: number;
   paint: Rgba | undefined;
   image: Raster | undefined;
-  private paints: readonly SurfacePaint[] | symbol;
+  /** Fills given or set; absent, the fill `paint` stands for is reported (see `fills`). */
+  private paints: readonly SurfacePaint[] | symbol | undefined;
   private shown: boolean;
   private readonly pluginData = new Map<string, string>();
 
@@ -89,7 +92,7 @@ export class FakeNode {
     this.effectOutset = init.effectOutset ?? 0;
     this.paint = init.paint;
     this.image = init.image;
-    this.paints = init.fills ?? [];
+    this.paints = init.fills;
     this.shown = init.visible ?? true;
     figma.register(this);
   }
@@ -98,8 +101,22 @@ export class FakeNode {
     return this.shown;
   }
 
+  /**
+   * As Figma reports them: a layer drawn in `paint` has a solid fill unless its test gave fills.
+   * A layer drawn from `image` reports only the fills its test gives (role tests choose whether
+   * a layer reads as an image).
+   */
   get fills(): readonly SurfacePaint[] | symbol {
-    return this.paints;
+    return this.paints ?? (this.paint ? [{ type: 'SOLID' }] : []);
+  }
+
+  /** A layer with `effectOutset` has an effect (a shadow, say); the fake draws no strokes. */
+  get effects(): readonly SurfacePaint[] {
+    return this.effectOutset > 0 ? [{ type: 'DROP_SHADOW' }] : [];
+  }
+
+  get strokes(): readonly SurfacePaint[] {
+    return [];
   }
 
   set fills(fills: readonly SurfacePaint[] | symbol) {
@@ -181,66 +198,7 @@ export class FakeNode {
 
   /** Renders the layer and its visible children as PNG: each layer is its bounding box in its paint. */
   async exportAsync(settings: PngExportSettings): Promise<Uint8Array> {
-    const failure = this.figma.exportFailures.get(this.id);
-    const call: ExportCall = {
-      nodeId: this.id,
-      scale: settings.constraint.value,
-      useAbsoluteBounds: settings.useAbsoluteBounds,
-      hiddenDuringExport: this.figma
-        .allNodes()
-        .filter((node) => !node.visible)
-        .map((node) => node.id),
-    };
-    this.figma.exports.push(call);
-    if (failure) throw new Error(failure);
-    await this.figma.decodeImageFills();
-    const renderStart = performance.now();
-    const scale = settings.constraint.value;
-    const area = this.absoluteRenderBounds;
-    const width = Math.max(1, Math.round(area.width * scale));
-    const height = Math.max(1, Math.round(area.height * scale));
-    const raster = createRaster(width, height, 4);
-    const paintNode = (node: FakeNode) => {
-      if (!node.visible) return;
-      const box = node.absoluteBoundingBox;
-      const left = Math.round((box.x - area.x) * scale);
-      const top = Math.round((box.y - area.y) * scale);
-      const right = Math.round((box.x + box.width - area.x) * scale);
-      const bottom = Math.round((box.y + box.height - area.y) * scale);
-      const x0 = Math.max(0, left);
-      const x1 = Math.min(width, right);
-      const image = node.image;
-      // Nearest-neighbour sampling with the source column of each x worked out once, and whole
-      // RGBA pixels moved as 32-bit words: the fake stands in for Figma's native renderer, so its
-      // per-pixel cost should not be charged to the plugin's export time.
-      const columns = new Int32Array(Math.max(0, x1 - x0));
-      if (image)
-        for (let x = x0; x < x1; x++)
-          columns[x - x0] = Math.min(image.width - 1, Math.floor(((x - left) / (right - left)) * image.width));
-      const target = new Uint32Array(raster.data.buffer, raster.data.byteOffset, width * height);
-      const bytes = image && (image.data.byteOffset % 4 === 0 ? image.data : image.data.slice());
-      const pixels =
-        image && bytes ? new Uint32Array(bytes.buffer, bytes.byteOffset, image.width * image.height) : null;
-      for (let y = Math.max(0, top); y < Math.min(height, bottom); y++) {
-        if (image && pixels) {
-          const v = Math.min(image.height - 1, Math.floor(((y - top) / (bottom - top)) * image.height));
-          const from = v * image.width;
-          const to = y * width;
-          for (let x = x0; x < x1; x++) {
-            const word = pixels[from + columns[x - x0]];
-            // Alpha is the top byte of a little-endian RGBA word.
-            if (word >>> 24 > 0) target[to + x] = word;
-          }
-        } else if (node.paint) for (let x = x0; x < x1; x++) raster.data.set(node.paint, (y * width + x) * 4);
-      }
-      if (node instanceof FakeContainer) for (const child of node.children) paintNode(child);
-    };
-    paintNode(this);
-    const encodeStart = performance.now();
-    call.renderMs = encodeStart - renderStart;
-    const png = await encodePngNatively(raster);
-    call.encodeMs = performance.now() - encodeStart;
-    return png;
+    return this.figma.exportArea(this, this.absoluteRenderBounds, [this], settings);
   }
 
   remove(): void {
@@ -372,6 +330,29 @@ function adopt(parent: FakeContainer | FakePage, index: number, child: FakeNode)
   }
   childListOf(parent).splice(index, 0, child);
   child.parent = parent as FakeContainer;
+}
+
+/**
+ * Figma's SliceNode: a box on the canvas whose export is everything visible inside it, whatever
+ * layer it belongs to (a slice has no content of its own), so the fake renders the page's visible
+ * layers, back to front, over the slice's bounds.
+ */
+export class FakeSlice extends FakeNode implements SurfaceSlice {
+  constructor(figma: FakeFigma) {
+    super(figma, { type: 'SLICE', name: 'Slice', width: 100, height: 100 });
+  }
+
+  resize(width: number, height: number): void {
+    this.figma.log(`resize ${this.id}`);
+    this.width = width;
+    this.height = height;
+  }
+
+  override async exportAsync(settings: PngExportSettings): Promise<Uint8Array> {
+    const page = this.figma.pageOf(this);
+    if (!page) throw new Error('in exportAsync: The node (a slice) has been removed.');
+    return this.figma.exportArea(this, this.absoluteBoundingBox, page.contents, settings);
+  }
 }
 
 export class FakeRectangle extends FakeNode implements SurfaceRectangle {
@@ -554,6 +535,93 @@ export class FakeFigma implements FigmaSurface {
     this.images.set(hash, bytes);
     this.log(`create image ${hash}`);
     return { hash };
+  }
+
+  /** Figma's createSlice: a new slice on the current page. */
+  createSlice(): FakeSlice {
+    const slice = new FakeSlice(this);
+    this.log(`create ${slice.id}`);
+    this.currentPage.appendChild(slice);
+    return slice;
+  }
+
+  /** The page a node lies on, or null once it is removed. */
+  pageOf(node: FakeNode): FakePage | null {
+    let parent: FakeContainer | FakePage | null = node.parent;
+    while (parent && !(parent instanceof FakePage)) parent = parent.parent;
+    return node.removed ? null : parent;
+  }
+
+  /**
+   * Renders `area` (canvas units) at the export's scale as PNG, painting `roots` and their visible
+   * children back to front, each layer as its bounding box in its paint or image; logs the call.
+   */
+  async exportArea(
+    exported: FakeNode,
+    area: Box,
+    roots: readonly FakeNode[],
+    settings: PngExportSettings,
+  ): Promise<Uint8Array> {
+    const failure = this.exportFailures.get(exported.id);
+    const call: ExportCall = {
+      nodeId: exported.id,
+      scale: settings.constraint.value,
+      useAbsoluteBounds: settings.useAbsoluteBounds,
+      hiddenDuringExport: this.allNodes()
+        .filter((node) => !node.visible)
+        .map((node) => node.id),
+    };
+    this.exports.push(call);
+    if (failure) throw new Error(failure);
+    await this.decodeImageFills();
+    const renderStart = performance.now();
+    const scale = settings.constraint.value;
+    const width = Math.max(1, Math.round(area.width * scale));
+    const height = Math.max(1, Math.round(area.height * scale));
+    const raster = createRaster(width, height, 4);
+    const target = new Uint32Array(raster.data.buffer, raster.data.byteOffset, width * height);
+    const paintNode = (node: FakeNode) => {
+      if (!node.visible) return;
+      const box = node.absoluteBoundingBox;
+      // Edges in whole pixels of the export: an area offset by whole pixels gives the same pixels, offset.
+      const left = Math.round((box.x - area.x) * scale);
+      const top = Math.round((box.y - area.y) * scale);
+      const right = Math.round((box.x + box.width - area.x) * scale);
+      const bottom = Math.round((box.y + box.height - area.y) * scale);
+      const x0 = Math.max(0, left);
+      const x1 = Math.min(width, right);
+      const image = node.image;
+      // Nearest-neighbour sampling (multiplied before dividing, so a layer at its image's size is
+      // its image exactly) with the source column of each x worked out once, and whole
+      // RGBA pixels moved as 32-bit words: the fake stands in for Figma's native renderer, so its
+      // per-pixel cost should not be charged to the plugin's export time.
+      const columns = new Int32Array(Math.max(0, x1 - x0));
+      if (image)
+        for (let x = x0; x < x1; x++)
+          columns[x - x0] = Math.min(image.width - 1, Math.floor(((x - left) * image.width) / (right - left)));
+      const bytes = image && (image.data.byteOffset % 4 === 0 ? image.data : image.data.slice());
+      const pixels =
+        image && bytes ? new Uint32Array(bytes.buffer, bytes.byteOffset, image.width * image.height) : null;
+      for (let y = Math.max(0, top); y < Math.min(height, bottom); y++) {
+        if (image && pixels) {
+          const v = Math.min(image.height - 1, Math.floor(((y - top) * image.height) / (bottom - top)));
+          const from = v * image.width;
+          const to = y * width;
+          for (let x = x0; x < x1; x++) {
+            const word = pixels[from + columns[x - x0]];
+            // Alpha is the top byte of a little-endian RGBA word.
+            if (word >>> 24 > 0) target[to + x] = word;
+          }
+        } else if (node.paint) for (let x = x0; x < x1; x++) raster.data.set(node.paint, (y * width + x) * 4);
+      }
+      if (node instanceof FakeContainer) for (const child of node.children) paintNode(child);
+    };
+    for (const root of roots) paintNode(root);
+    const encodeStart = performance.now();
+    call.renderMs = encodeStart - renderStart;
+    const png = await encodePngNatively(raster);
+    call.encodeMs = performance.now() - encodeStart;
+    return png;
   }
 
   createRectangle(): FakeRectangle {

@@ -1,4 +1,5 @@
 import type { EditSettings, JobEvent } from '@pixels/shared';
+import { shapeMapReach } from '../../common/export-sizing.ts';
 import type { BlendTimings, ComposeParts } from '../../messages/blend-timings.ts';
 import type { JobLayers, PendingJob, PlacementBox } from '../../messages/job-records.ts';
 import type { PanelSettings } from '../../messages/panel-settings.ts';
@@ -93,10 +94,16 @@ export class BlendSession {
     try {
       // The request goes out before the panel redraws, so the main thread starts exporting at once.
       const exported = this.deps.bridge.exportLayers(panel.workingSize, {
-        spreadPx: panel.edit.grow + panel.edit.feather,
+        spreadPx: shapeMapReach(panel.edit.grow, panel.edit.feather),
         invertMap: panel.edit.invertMap,
       });
-      this.update({ phase: 'exporting' });
+      // The blend is exporting from now on (a second click finds it running), but the panel
+      // redraws in a task of its own: a frame's message to its parent is handled only after the
+      // task that posted it and the redraw and layout that follow it (a few milliseconds).
+      this.view.phase = 'exporting';
+      setTimeout(() => {
+        if (this.view.phase === 'exporting') this.emit();
+      }, 0);
       const layers = await exported;
       // The parts are contiguous: the panel's redraws between them are counted with the part they follow.
       const exportEnd = this.now();

@@ -42,12 +42,6 @@ export async function placeExportedLayer(
   return placeInFrame(raster, layer.placement.x, layer.placement.y, frame.width, frame.height);
 }
 
-/** Whether an exported layer already is exactly the frame (no shadow to crop, no offset). */
-export function fillsFrame(layer: ExportedLayer, frame: { width: number; height: number }): boolean {
-  const { x, y, width, height } = layer.placement;
-  return Math.round(x) === 0 && Math.round(y) === 0 && width === frame.width && height === frame.height;
-}
-
 /** Decodes every exported layer and puts it at its true offset in the source's frame. */
 export async function composeLayers(layers: ExportedLayers, decode: DecodeImage = decodePng): Promise<ComposedLayers> {
   const { frame } = layers;

@@ -1,5 +1,5 @@
 import { type GrayMap, readPngSize } from '@pixels/shared';
-import { editRegionOf, type PixelRect } from '../../common/export-sizing.ts';
+import { editRegionOf, type PixelRect, shapeMapReach } from '../../common/export-sizing.ts';
 import type { ComposeParts } from '../../messages/blend-timings.ts';
 import type { ExportedLayer, ExportedLayers } from '../../messages/exported-layers.ts';
 import type { PlacementBox } from '../../messages/job-records.ts';
@@ -9,7 +9,7 @@ import type { Raster } from '../../png/raster.ts';
 import type { EditUpload } from '../api/pixels-client.ts';
 import { alphaOf, grayRasterOf, mapFromDrawnLayer } from '../images/layer-maps.ts';
 import { placeInFrame } from '../images/place-in-frame.ts';
-import { type DecodeImage, fillsFrame } from './compose-layers.ts';
+import type { DecodeImage } from './compose-layers.ts';
 import { editMapFor, type MapShaping } from './edit-map.ts';
 
 /**
@@ -82,14 +82,28 @@ function cropMap(map: GrayMap, rect: PixelRect): GrayMap {
   return { data, width: rect.width, height: rect.height };
 }
 
+/** Whether an exported layer is exactly `rect` of the working frame (no shadow to crop, no offset). */
+function isExactly(layer: ExportedLayer, rect: PixelRect): boolean {
+  const { x, y, width, height } = layer.placement;
+  return Math.round(x) === rect.x && Math.round(y) === rect.y && width === rect.width && height === rect.height;
+}
+
+/**
+ * A region the edit touches with fewer than this share of the window's pixels is cropped out of a
+ * source exported as the window: below it, the smaller upload, server decode, result and
+ * placement save more than the crop's decode and encode here cost.
+ */
+const CROP_BELOW_SHARE = 0.5;
+
 /**
  * The files of one edit, every one the size of what is sent: the region around the edit (every
  * pixel the map changes or an exemplar covers, padded by a margin) when the main thread exported
- * for one, else the whole frame. The source is Figma's own PNG when it is exactly what is sent;
- * each exemplar sits at its offset; the edit map goes along when the server cannot build the
- * same one itself (a drawn map, or a falloff other than the server's). The map the server builds
- * from a cropped exemplar is the same as the whole frame's, cropped: the crop holds the whole shape
- * and the map's spread.
+ * for one, else the whole frame. The source is Figma's own PNG, not decoded here, when it is
+ * exactly what is sent: the whole frame, or the window the main thread exported through a slice
+ * (then sent whole unless the edit touches much less of it). Each exemplar sits at its offset;
+ * the edit map goes along when the server cannot build the same one itself (a drawn map, or a
+ * falloff other than the server's). The map the server builds from a cropped exemplar is the
+ * same as the whole frame's, cropped: the crop holds the whole shape and the map's spread.
  */
 export async function prepareUpload(
   layers: ExportedLayers,
@@ -100,12 +114,10 @@ export async function prepareUpload(
   const { frame } = layers;
   const window = frame.window;
   const decodeStart = now();
-  const windowIsFrame =
-    window.x === 0 && window.y === 0 && window.width === frame.width && window.height === frame.height;
-  const sourceFits = windowIsFrame && fillsFrame(layers.source, frame);
+  const sourceIsWindow = isExactly(layers.source, window);
   // The source, the largest image, is decoded (natively, off the main thread where the browser
-  // can) while the exemplars are; it is cropped to the region once the region is known.
-  const windowSource = sourceFits ? undefined : placeIn(layers.source, window, decode, 'opaque');
+  // can) while the exemplars are, unless it may go as exported; it is cropped once the region is known.
+  const windowSource = sourceIsWindow ? undefined : placeIn(layers.source, window, decode, 'opaque');
   windowSource?.catch(() => undefined);
   const windowExemplars = await Promise.all(
     layers.exemplars.map((layer) => placeIn(layer, window, decode, 'transparent')),
@@ -119,16 +131,17 @@ export async function prepareUpload(
     : undefined;
 
   // Inside the window, the region the edit really touches (the window was sized from layer boxes).
-  // A map left to the server is above zero within grow + feather / 2 + 0.5 px of the shape (shapeToMap).
   const touched = frame.region
     ? editRegionOf(
         [...(windowMap ? [windowMap] : []), ...windowExemplars.map(alphaOf)],
         window.width,
         window.height,
-        windowMap ? 0 : shaping.grow + shaping.feather / 2 + 0.5,
+        windowMap ? 0 : shapeMapReach(shaping.grow, shaping.feather),
       )
     : null;
-  const inWindow = touched ?? { x: 0, y: 0, width: window.width, height: window.height };
+  const keepWindow =
+    !touched || (sourceIsWindow && touched.width * touched.height >= CROP_BELOW_SHARE * window.width * window.height);
+  const inWindow = keepWindow ? { x: 0, y: 0, width: window.width, height: window.height } : touched;
   const sent: PixelRect = { ...inWindow, x: window.x + inWindow.x, y: window.y + inWindow.y };
   const whole = sent.x === 0 && sent.y === 0 && sent.width === frame.width && sent.height === frame.height;
   const same = inWindow.width === window.width && inWindow.height === window.height;
@@ -137,7 +150,7 @@ export async function prepareUpload(
 
   const sourceStart = now();
   const sourceRaster =
-    whole && sourceFits
+    same && sourceIsWindow
       ? undefined
       : await (windowSource ?? placeIn(layers.source, window, decode, 'opaque')).then((raster) =>
           same ? raster : cropRaster(raster, inWindow),

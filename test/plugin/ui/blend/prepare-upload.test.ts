@@ -1,11 +1,17 @@
 import { readPngSize, shapeToMap } from '@pixels/shared';
 import { describe, expect, it } from 'vitest';
 import { decodePng } from '../../../../plugin/src/png/png-decode.ts';
+import type { Raster } from '../../../../plugin/src/png/raster.ts';
 import { prepareUpload } from '../../../../plugin/src/ui/blend/prepare-upload.ts';
 import { alphaOf } from '../../../../plugin/src/ui/images/layer-maps.ts';
 import { placeInFrame } from '../../../../plugin/src/ui/images/place-in-frame.ts';
 import { exportedLayers } from '../../support/exported-layers.ts';
 import { discRaster, patternRaster, pixelAt, solidRaster } from '../../support/test-images.ts';
+
+/** `rect` of a raster, as a slice over it would export it. */
+function cropOf(raster: Raster, rect: { x: number; y: number; width: number; height: number }): Raster {
+  return placeInFrame(raster, -rect.x, -rect.y, rect.width, rect.height);
+}
 
 const SHAPING = { grow: 0, feather: 0, falloff: 'linear' as const, invert: false };
 const SERVER_SHAPING = { grow: 8, feather: 24, falloff: 'smooth' as const, invert: false };
@@ -83,6 +89,48 @@ describe('prepareUpload', () => {
       [255, 255, 255, 255],
       [0, 0, 0, 255],
     ]);
+  });
+
+  it('sends a source exported as the window (a slice) as Figma made it when the edit touches most of it', async () => {
+    const photo = patternRaster(300, 200);
+    const window = { x: 50, y: 40, width: 200, height: 150 };
+    const layers = await exportedLayers({
+      source: { raster: cropOf(photo, window), ...window },
+      exemplars: [{ raster: solidRaster(10, 10, [255, 0, 0, 255]), x: 120, y: 90 }],
+    });
+    layers.frame = { ...layers.frame, width: 300, height: 200, fullWidth: 300, fullHeight: 200, window, region: true };
+    let decoded = 0;
+    const prepared = await prepareUpload(layers, SHAPING, (png, region) => {
+      decoded++;
+      return decodePng(png, region);
+    });
+    // The edit touches 138x124 of the window's 200x150 px (57%): the window goes whole, the source undecoded.
+    expect(prepared.upload.source).toBe(layers.source.png);
+    expect(decoded).toBe(1);
+    expect(prepared.sent).toEqual(window);
+    expect(prepared.box).toEqual(window);
+    const exemplar = await decodePng(prepared.upload.exemplars[0]);
+    expect([exemplar.width, exemplar.height]).toEqual([200, 150]);
+    expect([pixelAt(exemplar, 70, 50), pixelAt(exemplar, 69, 50)]).toEqual([
+      [255, 0, 0, 255],
+      [0, 0, 0, 0],
+    ]);
+  });
+
+  it('crops a source exported as the window when the edit touches less than half of it', async () => {
+    const photo = patternRaster(300, 200);
+    const window = { x: 10, y: 5, width: 280, height: 190 };
+    const layers = await exportedLayers({
+      source: { raster: cropOf(photo, window), ...window },
+      exemplars: [{ raster: solidRaster(10, 10, [255, 0, 0, 255]), x: 120, y: 90 }],
+    });
+    layers.frame = { ...layers.frame, width: 300, height: 200, fullWidth: 300, fullHeight: 200, window, region: true };
+    const prepared = await prepareUpload(layers, SHAPING, decodePng);
+    expect(prepared.sent).toEqual({ x: 56, y: 26, width: 138, height: 138 });
+    const source = await decodePng(prepared.upload.source);
+    expect([source.width, source.height]).toEqual([138, 138]);
+    expect(pixelAt(source, 0, 0)).toEqual(pixelAt(photo, 56, 26));
+    expect(pixelAt(source, 137, 137)).toEqual(pixelAt(photo, 193, 163));
   });
 
   it('sends the whole frame, and no box, when the edit reaches everywhere', async () => {
