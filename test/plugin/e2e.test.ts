@@ -26,6 +26,8 @@ import { discRaster } from './support/test-images.ts';
 const ANA = TEAM_TOKENS.find((entry) => entry.name === 'ana')!;
 /** The lead's `pnpm bench` merges this file. */
 const BENCH_OUTPUT = join(process.cwd(), 'test-output', 'bench', 'plugin-blend.json');
+/** Warm blends after the first: one in a test run, more when the bench asks (it reports their median). */
+const WARM_BLENDS = Math.max(1, Number(process.env.PIXELS_PLUGIN_BENCH_BLENDS ?? 1) || 1);
 
 /**
  * The team server as its own `pixels serve` process, as in real use (the designer's Figma and the
@@ -224,46 +226,60 @@ describe('the plugin against the real server with the built-in model', () => {
       .toBe(true);
     const first = blendBreakdown(timings, hops, figma.exports.slice(exportsBefore), placedMessage.jobId);
 
-    // The designer's next blend on the same selection: the server and the browser are warm now
+    // The designer's next blends on the same selection: the server and the browser are warm now
     // (the first blend after a server start also pays its first-use costs, and the browser's
-    // CORS preflight, cached for 10 minutes). Both blends are reported; the target is held
-    // against this one, a blend as designers make them all day.
-    const hopsBefore = hops.length;
-    const exportsBeforeSecond = figma.exports.length;
-    const placedBefore = fromUi.filter((message) => (message as { type: string }).type === 'place-result').length;
-    await frame.waitForSelector('#blend:not([disabled])');
-    await frame.click('#blend');
-    await expect
-      .poll(() => fromUi.filter((message) => (message as { type: string }).type === 'place-result').length, {
-        timeout: 240_000,
-      })
-      .toBe(placedBefore + 1);
-    const secondMessage = fromUi.filter((message) => (message as { type: string }).type === 'place-result')[
-      placedBefore
-    ] as PlaceResultMessage;
-    const secondTimings = BlendTimings.parse(secondMessage.timings);
-    await expect
-      .poll(() =>
-        hops.some(
-          (hop) =>
-            hop.type === 'placed' &&
-            (hop.message as { jobId: string }).jobId === secondMessage.jobId &&
-            Number.isFinite(hop.deliveredAt),
+    // CORS preflight, cached for 10 minutes). Both kinds are reported; the target is held against
+    // the warm ones, blends as designers make them all day. The bench asks for several
+    // (PIXELS_PLUGIN_BENCH_BLENDS) and takes the median by share: one blend on these shared cores
+    // swings with whatever else runs.
+    const warmBlends: { message: PlaceResultMessage; breakdown: ReturnType<typeof blendBreakdown> }[] = [];
+    for (let blend = 0; blend < WARM_BLENDS; blend++) {
+      const hopsBefore = hops.length;
+      const exportsBeforeBlend = figma.exports.length;
+      const placedBefore = fromUi.filter((message) => (message as { type: string }).type === 'place-result').length;
+      await frame.waitForSelector('#blend:not([disabled])');
+      await frame.click('#blend');
+      await expect
+        .poll(() => fromUi.filter((message) => (message as { type: string }).type === 'place-result').length, {
+          timeout: 240_000,
+        })
+        .toBe(placedBefore + 1);
+      const message = fromUi.filter((each) => (each as { type: string }).type === 'place-result')[
+        placedBefore
+      ] as PlaceResultMessage;
+      await expect
+        .poll(() =>
+          hops.some(
+            (hop) =>
+              hop.type === 'placed' &&
+              (hop.message as { jobId: string }).jobId === message.jobId &&
+              Number.isFinite(hop.deliveredAt),
+          ),
+        )
+        .toBe(true);
+      const timed = BlendTimings.parse(message.timings);
+      expect(timed.serverMs).toBeGreaterThan(0);
+      warmBlends.push({
+        message,
+        breakdown: blendBreakdown(
+          timed,
+          hops.slice(hopsBefore),
+          figma.exports.slice(exportsBeforeBlend),
+          message.jobId,
         ),
-      )
-      .toBe(true);
-    const breakdown = blendBreakdown(
-      secondTimings,
-      hops.slice(hopsBefore),
-      figma.exports.slice(exportsBeforeSecond),
-      secondMessage.jobId,
-    );
+      });
+    }
+    const shareOf = (each: { breakdown: { pluginMs: number; wholeMs: number } }) =>
+      each.breakdown.pluginMs / each.breakdown.wholeMs;
+    const byShare = [...warmBlends].sort((a, b) => shareOf(a) - shareOf(b));
+    const { message: medianMessage, breakdown } = byShare[Math.floor(byShare.length / 2)];
+    const medianTimings = BlendTimings.parse(medianMessage.timings);
     await mkdir(join(process.cwd(), 'test-output', 'bench'), { recursive: true });
     await writeFile(
       BENCH_OUTPUT,
       `${JSON.stringify(
         {
-          name: 'plugin share of a blend on a 1024x1024 frame (the second blend; the first after the server started in `first`)',
+          name: 'plugin share of a blend on a 1024x1024 frame (the median by share of the warm blends after the first; the first after the server started in `first`)',
           what: "plugin-side time of one blend over the whole click-to-placed time: the export (on the Figma fake, with the messages that carry it), the panel's compositing and PNG encoding, upload, download, result checks, and the placement (the result's message to the main thread, createImage and the rectangle on the fake, the answer back). panelMs is the panel's own work alone (compositing, upload, download, result checks)",
           fake: FAKE_FIGMA_EXPORT,
           size: { width: 1024, height: 1024 },
@@ -271,7 +287,7 @@ describe('the plugin against the real server with the built-in model', () => {
           sent,
           model: 'builtin',
           steps: 12,
-          timings: secondTimings,
+          timings: medianTimings,
           breakdown,
           first: {
             timings,
@@ -279,6 +295,11 @@ describe('the plugin against the real server with the built-in model', () => {
             share: first.pluginMs / first.wholeMs,
             panelShare: first.panelMs / first.wholeMs,
           },
+          warm: warmBlends.map((each) => ({
+            share: shareOf(each),
+            pluginMs: each.breakdown.pluginMs,
+            wholeMs: each.breakdown.wholeMs,
+          })),
           wholeMs: breakdown.wholeMs,
           pluginMs: breakdown.pluginMs,
           share: breakdown.pluginMs / breakdown.wholeMs,
@@ -292,13 +313,14 @@ describe('the plugin against the real server with the built-in model', () => {
         2,
       )}\n`,
     );
-    // Both blends exported the source's region alone, through a slice, never the whole source.
+    // Every blend exported the source's region alone, through a slice, never the whole source.
     const blendExports = figma.exports.slice(exportsBefore).filter((call) => call.scale === 1);
-    expect(blendExports.some((call) => call.nodeId === secondMessage.sourceId)).toBe(false);
-    expect(blendExports.filter((call) => call.nodeId !== sticker.id)).toHaveLength(2);
-    for (const each of [first, breakdown]) expect(each.pluginMs).toBeLessThan(each.wholeMs);
+    expect(blendExports.some((call) => call.nodeId === medianMessage.sourceId)).toBe(false);
+    expect(blendExports.filter((call) => call.nodeId !== sticker.id)).toHaveLength(1 + WARM_BLENDS);
+    for (const each of [first, ...warmBlends.map((blend) => blend.breakdown)]) {
+      expect(each.pluginMs).toBeLessThan(each.wholeMs);
+    }
     expect(timings.serverMs).toBeGreaterThan(0);
-    expect(secondTimings.serverMs).toBeGreaterThan(0);
     await page.close();
   }, 300_000);
 
