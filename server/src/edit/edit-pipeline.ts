@@ -103,7 +103,7 @@ export async function runEditPipeline(
     ],
   });
 
-  const earlyPng = plan.totalSteps > 0 ? beginResultPng(decoded.source, region) : undefined;
+  const earlyPng = plan.totalSteps > 0 ? beginResultPng(decoded.source, region, inputs.source) : undefined;
   let output: RawImage;
   if (plan.totalSteps === 0) {
     output = decoded.source; // strength 0: nothing is denoised, so the source comes back untouched

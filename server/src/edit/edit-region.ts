@@ -347,11 +347,13 @@ export function compositeEditRegion(
 }
 
 /**
- * Begins the result's PNG while the model runs: outside the crop's rows the result is the source,
- * row for row, so those rows are compressed now on zlib's threads (on a GPU server the CPU is idle
- * meanwhile). Undefined when the crop is the whole frame. `finish` once the crop is composited.
+ * Begins the result's PNG before the model runs: outside the crop's rows the result is the source,
+ * row for row, so those rows are taken compressed from the source's PNG (`sourcePng`, when it
+ * is plain 8-bit RGBA), or else compressed now on zlib's threads. Undefined when the crop is the
+ * whole frame. `finish` once the crop is composited.
  */
-export function beginResultPng(source: RawImage, plan: EditRegion): PendingPng | undefined {
+export function beginResultPng(source: RawImage, plan: EditRegion, sourcePng?: Uint8Array): PendingPng | undefined {
   if (isWholeFrame(plan.crop, source)) return undefined;
-  return beginPngEncode(source, { from: plan.crop.top, to: plan.crop.top + plan.crop.height });
+  const rows = { from: plan.crop.top, to: plan.crop.top + plan.crop.height };
+  return beginPngEncode(source, rows, sourcePng ? { source: sourcePng } : {});
 }
