@@ -8,9 +8,10 @@
  */
 import type { EditSettings } from '@pixels/shared';
 import type { RawImage } from '../images/codec.ts';
-import { beginPngEncode, type PendingPng } from '../images/png-encoder.ts';
+import { beginPngEncode, type PendingPng, splitSourceForRows } from '../images/png-encoder.ts';
+import type { ReusedStream } from '../images/png-reuse.ts';
 import { isOpaqueEverywhere, isWholeFrame, type Rect } from '../images/raw-rect.ts';
-import type { DecodedInputs } from './prepare-inputs.ts';
+import type { DecodedLayout } from './prepare-inputs.ts';
 import type { Size } from './working-size.ts';
 
 /**
@@ -279,7 +280,7 @@ export interface EditRegion {
  * as far as the exemplars cover). An edit that touches nothing runs on the whole frame.
  */
 export function planEditRegion(
-  decoded: DecodedInputs,
+  decoded: DecodedLayout,
   settings: Pick<EditSettings, 'region' | 'regionMargin' | 'grow' | 'feather'>,
   model: MarginModel,
 ): EditRegion {
@@ -347,13 +348,26 @@ export function compositeEditRegion(
 }
 
 /**
+ * The source PNG's compressed rows outside the crop's, split for the result (see png-reuse.ts):
+ * done while the source's pixels are still being decoded. Undefined when the crop is the whole
+ * frame or the source is not plain 8-bit RGBA.
+ */
+export function splitResultStream(sourcePng: Uint8Array, frame: Size, plan: EditRegion): ReusedStream | undefined {
+  if (isWholeFrame(plan.crop, frame)) return undefined;
+  return splitSourceForRows(sourcePng, frame, cropRows(plan));
+}
+
+function cropRows(plan: EditRegion) {
+  return { from: plan.crop.top, to: plan.crop.top + plan.crop.height };
+}
+
+/**
  * Begins the result's PNG before the model runs: outside the crop's rows the result is the source,
- * row for row, so those rows are taken compressed from the source's PNG (`sourcePng`, when it
- * is plain 8-bit RGBA), or else compressed now on zlib's threads. Undefined when the crop is the
+ * row for row, so those rows are taken compressed from the source's PNG (`reused`, from
+ * splitResultStream), or else compressed now on zlib's threads. Undefined when the crop is the
  * whole frame. `finish` once the crop is composited.
  */
-export function beginResultPng(source: RawImage, plan: EditRegion, sourcePng?: Uint8Array): PendingPng | undefined {
+export function beginResultPng(source: RawImage, plan: EditRegion, reused?: ReusedStream): PendingPng | undefined {
   if (isWholeFrame(plan.crop, source)) return undefined;
-  const rows = { from: plan.crop.top, to: plan.crop.top + plan.crop.height };
-  return beginPngEncode(source, rows, sourcePng ? { source: sourcePng } : {});
+  return beginPngEncode(source, cropRows(plan), reused ? { reused } : {});
 }

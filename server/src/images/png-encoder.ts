@@ -31,6 +31,8 @@ export interface PngEncodeOptions {
    * nothing that changes pixels on decoding, its compressed rows outside the changing ones are reused.
    */
   source?: Uint8Array;
+  /** The same already split for these changing rows of RGBA pixels (splitSourceForRows). */
+  reused?: ReusedStream;
 }
 
 const COLOUR_TYPE = { 1: 0, 3: 2, 4: 6 } as const;
@@ -234,14 +236,36 @@ function reuseSourceStream(pixels: PngPixels, reused: ReusedStream, rows: { from
   };
 }
 
+/** The rows `finish` encodes: the changing ones and the one below them, filtered against the last of them. */
+function rowsToEncodeLate(frame: { height: number }, changing: { from: number; to: number }) {
+  const from = Math.max(0, Math.min(frame.height, changing.from));
+  return { from, to: Math.min(frame.height, Math.max(from, changing.to + 1)) };
+}
+
+/**
+ * The source PNG's stream split around `changing` rows of an RGBA frame, for beginPngEncode's
+ * `reused`: done apart from it while the pixels are still being decoded. Undefined when the
+ * source cannot be reused (see splitSourceStream).
+ */
+export function splitSourceForRows(
+  source: Uint8Array,
+  frame: { width: number; height: number },
+  changing: { from: number; to: number },
+): ReusedStream | undefined {
+  const { from, to } = rowsToEncodeLate(frame, changing);
+  const rowBytes = frame.width * 4 + 1;
+  return splitSourceStream(source, frame, from * rowBytes, to * rowBytes);
+}
+
 /**
  * Begins encoding `pixels`, compressing every row outside `changing` now (in the background, on
  * zlib's threads) so that work overlaps whatever runs next; the caller may then change rows
  * [changing.from, changing.to) only, and calls `finish` once they are final. The row just below
  * the changing ones is filtered against the last of them, so it is left for `finish` too.
  *
- * With `options.source`, the PNG the pixels were decoded from, the rows outside `changing` are not
- * compressed at all where that PNG's own compressed rows can be reused (see png-reuse.ts).
+ * With `options.source`, the PNG the pixels were decoded from (in full, by sharp, which checks its
+ * zlib checksum: the result's is derived from it), the rows outside `changing` are not compressed
+ * at all where that PNG's own compressed rows can be reused (see png-reuse.ts).
  */
 export function beginPngEncode(
   pixels: PngPixels,
@@ -251,13 +275,11 @@ export function beginPngEncode(
   const { width, height, channels } = pixels;
   const level = options.level ?? 1;
   const rowsPerBand = Math.max(1, options.rowsPerBand ?? Math.ceil((2 << 20) / (width * channels + 1)));
-  const from = Math.max(0, Math.min(height, changing.from));
-  const lateTo = Math.min(height, Math.max(from, changing.to + 1));
-  if (options.source && channels === 4) {
-    const rowBytes = width * channels + 1;
-    const reused = splitSourceStream(options.source, pixels, from * rowBytes, lateTo * rowBytes);
-    if (reused) return reuseSourceStream(pixels, reused, { from, to: lateTo }, level);
-  }
+  const { from, to: lateTo } = rowsToEncodeLate(pixels, changing);
+  const reused =
+    options.reused ??
+    (options.source && channels === 4 ? splitSourceForRows(options.source, pixels, changing) : undefined);
+  if (reused) return reuseSourceStream(pixels, reused, { from, to: lateTo }, level);
   const early = [...bands(0, from, rowsPerBand), ...bands(lateTo, height, rowsPerBand)].map(([a, b]) =>
     compressRows(pixels, a, b, level),
   );
