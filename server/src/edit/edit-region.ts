@@ -107,14 +107,21 @@ function nonZeroBounds(image: RawImage, channel: number): Box | undefined {
   return top < 0 ? undefined : [left, top, Math.max(left, right), bottom];
 }
 
-/** nonZeroBounds of the alpha of little-endian RGBA pixels, one word per pixel. */
+/**
+ * nonZeroBounds of the alpha of little-endian RGBA pixels, one word per pixel. A row whose bytes
+ * are all zero (fully transparent black, as exporters write what an exemplar does not cover) is
+ * passed over by one native compare, a 4096² exemplar's empty rows in milliseconds.
+ */
 function alphaWordBounds(pixels: Uint32Array, width: number, height: number): Box | undefined {
+  const bytes = Buffer.from(pixels.buffer, pixels.byteOffset, width * height * 4);
+  const emptyRow = Buffer.alloc(width * 4);
   let top = -1;
   let bottom = -1;
   let left = width;
   let right = -1;
   for (let y = 0; y < height; y++) {
     const row = y * width;
+    if (bytes.compare(emptyRow, 0, emptyRow.length, row * 4, (row + width) * 4) === 0) continue;
     let first = -1;
     for (let x = 0; x < width; x++) {
       if (pixels[row + x] >= 0x01000000) {
