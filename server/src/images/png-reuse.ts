@@ -111,8 +111,10 @@ function openBlockInflater(): BlockInflater | undefined {
     step(input, inOff, out, outOff) {
       const inLength = input.length - inOff;
       const outLength = out.length - outOff;
+      // A data error destroys the engine at once (its 'error' event comes later): stop there.
+      if (engine.destroyed) throw failed ?? new Error('the inflate engine was closed');
       writeSync.call(handle, constants.Z_BLOCK, input, inOff, inLength, out, outOff, outLength);
-      if (failed) throw failed;
+      if (failed || engine.destroyed) throw failed ?? new Error('the source stream is damaged');
       return { used: inLength - state[1], made: outLength - state[0] };
     },
     close: () => engine.close(),

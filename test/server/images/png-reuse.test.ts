@@ -2,7 +2,7 @@ import { inflateSync } from 'node:zlib';
 import { decodeRgba, type RawImage, resizeRaw } from '@pixels/server/images/codec.ts';
 import { beginPngEncode, encodePngParallel } from '@pixels/server/images/png-encoder.ts';
 import { splitSourceStream } from '@pixels/server/images/png-reuse.ts';
-import { pngChunks } from '@pixels/shared';
+import { buildPngChunk, pngChunks } from '@pixels/shared';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { fixture } from '../../helpers/images.ts';
@@ -123,6 +123,23 @@ describe('reusing the source PNG in the result', () => {
     edit(copy, 100, 200);
     const decoded = await decodeRgba(await pending.finish(), 1 << 24);
     expect(Buffer.from(decoded.data).equals(Buffer.from(copy.data))).toBe(true);
+  });
+
+  it("stops without throwing on a damaged stream (the source's own decode then names it)", async () => {
+    const image = await photo();
+    const source = await ENCODERS.libvips(image);
+    const chunks = [...pngChunks(source)];
+    const stream = zlibStream(source);
+    for (let i = 2000; i < 2100; i++) stream[i] ^= 0x5a;
+    const damaged = new Uint8Array(
+      Buffer.concat([
+        source.subarray(0, chunks[0].offset + 12 + chunks[0].data.length),
+        buildPngChunk('IDAT', stream),
+        buildPngChunk('IEND', new Uint8Array(0)),
+      ]),
+    );
+    const rowBytes = WIDTH * 4 + 1;
+    expect(() => splitSourceStream(damaged, image, 300 * rowBytes, 421 * rowBytes)).not.toThrow();
   });
 
   it('does not reuse a source of another size', async () => {
