@@ -7,9 +7,17 @@ import { createNoise } from '../engine/noise.ts';
 import { createScheduler } from '../engine/schedulers/create-scheduler.ts';
 import { encodePng, type RawImage, resizeRaw } from '../images/codec.ts';
 import { imageTensorToRaw, rawToImageTensor } from '../images/pixel-tensors.ts';
+import type { ReusedStream } from '../images/png-reuse.ts';
 import { addPngText } from '../images/png-text.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
-import { beginResultPng, compositeEditRegion, planEditRegion, regionWarnings } from './edit-region.ts';
+import {
+  beginResultPng,
+  compositeEditRegion,
+  type EditRegion,
+  planEditRegion,
+  regionWarnings,
+  splitResultStream,
+} from './edit-region.ts';
 import type { EditInputs, EditOutcome, RunOptions } from './edit-runner.ts';
 import { pasteBack, withSourceAlpha } from './paste-back.ts';
 import { cropInputs, decodeInputs } from './prepare-inputs.ts';
@@ -74,8 +82,14 @@ export async function runEditPipeline(
   const startedAt = performance.now();
   // An unknown or broken model is named before the inputs are checked (reading its configs takes milliseconds).
   const description = await registry.describe(settings.model);
-  const decoded = await decodeInputs(settings, inputs, limits.maxPixels, limits.maxExemplars);
-  const region = planEditRegion(decoded, settings, description.info);
+  // The region is planned, and the source's compressed rows outside it found, while sharp still
+  // decodes the source: on its own thread, so this inflate runs beside it.
+  let early: { region: EditRegion; reused?: ReusedStream } | undefined;
+  const decoded = await decodeInputs(settings, inputs, limits.maxPixels, limits.maxExemplars, (layout) => {
+    const planned = planEditRegion(layout, settings, description.info);
+    early = { region: planned, reused: splitResultStream(inputs.source, layout.source, planned) };
+  });
+  const region = early?.region ?? planEditRegion(decoded, settings, description.info);
   const prepared = cropInputs(decoded, settings, region.crop);
   const model = await registry.get(settings.model);
   const seed = settings.seed ?? randomInt(0, MAX_SEED);
@@ -103,7 +117,7 @@ export async function runEditPipeline(
     ],
   });
 
-  const earlyPng = plan.totalSteps > 0 ? beginResultPng(decoded.source, region) : undefined;
+  const earlyPng = plan.totalSteps > 0 ? beginResultPng(decoded.source, region, early?.reused) : undefined;
   let output: RawImage;
   if (plan.totalSteps === 0) {
     output = decoded.source; // strength 0: nothing is denoised, so the source comes back untouched

@@ -125,16 +125,25 @@ function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
   );
 }
 
+/** The decoded inputs but the source's pixels: what an edit's region is planned from. */
+export interface DecodedLayout extends Omit<DecodedInputs, 'source'> {
+  /** The source's upright size. */
+  source: { width: number; height: number };
+}
+
 /**
  * Validates and decodes every input once, then places exemplars and the map in the source frame,
  * as 8-bit buffers. Everything is checked from headers before any pixel is decoded; images are
  * decoded upright (EXIF orientation applied), so the map and the result follow the upright source.
+ * `whileSourceDecodes` is given the layout as soon as the exemplars and the map are placed, while
+ * the source (the largest image, decoded last to finish) may still be decoding on sharp's thread.
  */
 export async function decodeInputs(
   settings: EditSettings,
   inputs: EditInputs,
   maxPixels: number,
   maxExemplars: number,
+  whileSourceDecodes?: (layout: DecodedLayout) => void,
 ): Promise<DecodedInputs> {
   if (inputs.exemplars.length === 0) {
     throw new PixelsError('missing_part', 'No exemplar was given: add at least one exemplar image.', 'exemplar');
@@ -162,14 +171,26 @@ export async function decodeInputs(
       );
     }
   };
-  // Decoded side by side: sharp works on its own threads, and a 4096² PNG takes a while. The map
-  // starts with them; its failure is reported after theirs, as it was when it was decoded last.
+  // Decoded side by side: sharp works on its own threads, and a 4096² PNG takes a while. Failures
+  // are reported in a fixed order, whichever decode fails first: the source, the exemplars, the map.
+  const sourceDecode = settle(decode(inputs.source, 'source'));
+  const exemplarDecodes = inputs.exemplars.map((bytes, k) => settle(decode(bytes, exemplarRole(k))));
   const mapDecode = inputs.map ? settle(decodeLuminance(inputs.map, maxPixels)) : undefined;
-  const [source, ...decodedExemplars] = await Promise.all([
-    decode(inputs.source, 'source'),
-    ...inputs.exemplars.map((bytes, k) => decode(bytes, exemplarRole(k))),
-  ]);
-  const { width, height } = source;
+  const sourceOrThrow = async () => {
+    const source = await sourceDecode;
+    if (!source.ok) throw source.error;
+    return source.value;
+  };
+  const decodedExemplars: RawImage[] = [];
+  for (const decoded of await Promise.all(exemplarDecodes)) {
+    if (!decoded.ok) {
+      await sourceOrThrow();
+      throw decoded.error;
+    }
+    decodedExemplars.push(decoded.value);
+  }
+  // The upright size, as the decoder delivers the source (probeImage applies the orientation).
+  const { width, height } = headers.source;
   const exemplars: RawImage[] = [];
   const notes: string[] = [];
   for (const [k, exemplar] of decodedExemplars.entries()) {
@@ -177,8 +198,10 @@ export async function decodeInputs(
     if (note) notes.push(note);
     exemplars.push(await fitToFrame(exemplar, width, height, settings.fit));
   }
+  const placed = { exemplars, notes };
   if (!mapDecode) {
     if (exemplars.every(isOpaqueEverywhere)) {
+      await sourceOrThrow();
       throw new PixelsError(
         'missing_part',
         'The exemplar is opaque and covers the whole source, so there is no shape to build an edit map from. ' +
@@ -186,10 +209,12 @@ export async function decodeInputs(
         'map',
       );
     }
-    return { source, exemplars, notes };
+    whileSourceDecodes?.({ source: { width, height }, ...placed });
+    return { source: await sourceOrThrow(), ...placed };
   }
   const decodedMap = await mapDecode;
   if (!decodedMap.ok) {
+    await sourceOrThrow();
     throw new PixelsError(
       'invalid_image',
       'The map image could not be decoded: its pixel data is damaged. Export it again and resend.',
@@ -201,7 +226,8 @@ export async function decodeInputs(
   // A triangle filter: no ringing, so black stays exactly black and the edit region does not spread.
   const map = await resizeRaw(luminance, width, height, 'fill', 'linear');
   if (settings.invertMap) for (let i = 0; i < map.data.length; i++) map.data[i] = 255 - map.data[i];
-  return { source, exemplars, map, notes };
+  whileSourceDecodes?.({ source: { width, height }, ...placed, map });
+  return { source: await sourceOrThrow(), ...placed, map };
 }
 
 /**

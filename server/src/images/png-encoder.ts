@@ -9,6 +9,7 @@
 import { promisify } from 'node:util';
 import { constants, crc32, createDeflate, deflateRaw } from 'node:zlib';
 import { assemblePng, buildIhdrChunk, buildPngChunk, filterRowsUp } from '@pixels/shared';
+import { type ReusedStream, replacedAdler32, splitSourceStream } from './png-reuse.ts';
 
 const deflateRawAsync = promisify(deflateRaw);
 
@@ -25,6 +26,13 @@ export interface PngEncodeOptions {
   level?: number;
   /** Rows per band compressed on its own; default: enough for about 2 MiB of pixels. */
   rowsPerBand?: number;
+  /**
+   * The PNG these pixels were decoded from, for beginPngEncode: where it is 8-bit RGBA with
+   * nothing that changes pixels on decoding, its compressed rows outside the changing ones are reused.
+   */
+  source?: Uint8Array;
+  /** The same already split for these changing rows of RGBA pixels (splitSourceForRows). */
+  reused?: ReusedStream;
 }
 
 const COLOUR_TYPE = { 1: 0, 3: 2, 4: 6 } as const;
@@ -129,8 +137,16 @@ function endsWith(bytes: Uint8Array, end: number, tail: readonly number[]): bool
 }
 
 async function compressRows(pixels: PngPixels, from: number, to: number, level: number): Promise<CompressedRows> {
-  const filtered = filterRowsUp(pixels, from, to);
-  const isLast = to === pixels.height;
+  return compressFiltered(from, filterRowsUp(pixels, from, to), to === pixels.height, level);
+}
+
+/** Filtered bytes as one piece of the image's zlib stream; `isLast` keeps the final block. */
+async function compressFiltered(
+  from: number,
+  filtered: Uint8Array,
+  isLast: boolean,
+  level: number,
+): Promise<CompressedRows> {
   const stream = await deflateBand(filtered, level);
   const body = stream.length - 4; // before the Adler-32
   const readable =
@@ -150,20 +166,33 @@ function bands(from: number, to: number, rows: number): [number, number][] {
   return out;
 }
 
-function joinPng(pixels: PngPixels, parts: CompressedRows[]): Uint8Array {
-  parts.sort((a, b) => a.from - b.from);
+function combinedAdler(parts: CompressedRows[]): number {
   let adler = 1;
   for (const part of parts) adler = combineAdler32(adler, part.adler, part.length);
-  const trailer = new Uint8Array(4);
-  new DataView(trailer.buffer).setUint32(0, adler);
-  const idat = [Uint8Array.from([0x78, 0x01]), ...parts.map((part) => part.deflated), trailer];
+  return adler;
+}
+
+/** The PNG around a zlib stream given as pieces (header first, Adler-32 last), one IDAT chunk each. */
+function assembleIdat(pixels: PngPixels, idat: Uint8Array[]): Uint8Array {
   // zlib's native CRC: a large result's IDAT runs to tens of megabytes.
   const header = { width: pixels.width, height: pixels.height, bitDepth: 8, colorType: COLOUR_TYPE[pixels.channels] };
   return assemblePng([
     buildIhdrChunk(header, crc32),
-    ...idat.map((part) => buildPngChunk('IDAT', part, crc32)),
+    ...idat.filter((part) => part.length > 0).map((part) => buildPngChunk('IDAT', part, crc32)),
     buildPngChunk('IEND', new Uint8Array(0)),
   ]);
+}
+
+function adlerBytes(adler: number): Uint8Array {
+  const trailer = new Uint8Array(4);
+  new DataView(trailer.buffer).setUint32(0, adler);
+  return trailer;
+}
+
+function joinPng(pixels: PngPixels, parts: CompressedRows[]): Uint8Array {
+  parts.sort((a, b) => a.from - b.from);
+  const trailer = adlerBytes(combinedAdler(parts));
+  return assembleIdat(pixels, [Uint8Array.from([0x78, 0x01]), ...parts.map((part) => part.deflated), trailer]);
 }
 
 /** A PNG encode begun early: `finish` compresses the rows that were still to change and joins all. */
@@ -171,11 +200,72 @@ export interface PendingPng {
   finish(): Promise<Uint8Array>;
 }
 
+/** Cuts `bytes` into pieces of about `size` bytes (views, not copies). */
+function pieces(bytes: Uint8Array, size: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let start = 0; start < bytes.length; start += size) out.push(bytes.subarray(start, start + size));
+  return out.length > 0 ? out : [bytes];
+}
+
+/**
+ * The result's stream from the source's (see png-reuse.ts): the source's blocks before and after a
+ * piece around the changing rows, and the piece filtered and compressed anew at `finish`.
+ */
+function reuseSourceStream(pixels: PngPixels, reused: ReusedStream, rows: { from: number; to: number }, level: number) {
+  return {
+    async finish() {
+      const filtered = filterRowsUp(pixels, rows.from, rows.to);
+      const piece = new Uint8Array(reused.before.length + filtered.length + reused.after.length);
+      piece.set(reused.before, 0);
+      piece.set(filtered, reused.before.length);
+      piece.set(reused.after, reused.before.length + filtered.length);
+      const isLast = reused.suffix.length === 0;
+      const slices = pieces(piece, 2 << 20);
+      const parts = await Promise.all(
+        slices.map((slice, k) => compressFiltered(k, slice, isLast && k === slices.length - 1, level)),
+      );
+      const trailer = adlerBytes(replacedAdler32(reused, combinedAdler(parts)));
+      return assembleIdat(pixels, [
+        reused.header,
+        ...reused.prefix,
+        ...parts.map((part) => part.deflated),
+        ...reused.suffix,
+        trailer,
+      ]);
+    },
+  };
+}
+
+/** The rows `finish` encodes: the changing ones and the one below them, filtered against the last of them. */
+function rowsToEncodeLate(frame: { height: number }, changing: { from: number; to: number }) {
+  const from = Math.max(0, Math.min(frame.height, changing.from));
+  return { from, to: Math.min(frame.height, Math.max(from, changing.to + 1)) };
+}
+
+/**
+ * The source PNG's stream split around `changing` rows of an RGBA frame, for beginPngEncode's
+ * `reused`: done apart from it while the pixels are still being decoded. Undefined when the
+ * source cannot be reused (see splitSourceStream).
+ */
+export function splitSourceForRows(
+  source: Uint8Array,
+  frame: { width: number; height: number },
+  changing: { from: number; to: number },
+): ReusedStream | undefined {
+  const { from, to } = rowsToEncodeLate(frame, changing);
+  const rowBytes = frame.width * 4 + 1;
+  return splitSourceStream(source, frame, from * rowBytes, to * rowBytes);
+}
+
 /**
  * Begins encoding `pixels`, compressing every row outside `changing` now (in the background, on
  * zlib's threads) so that work overlaps whatever runs next; the caller may then change rows
  * [changing.from, changing.to) only, and calls `finish` once they are final. The row just below
  * the changing ones is filtered against the last of them, so it is left for `finish` too.
+ *
+ * With `options.source`, the PNG the pixels were decoded from (in full, by sharp, which checks its
+ * zlib checksum: the result's is derived from it), the rows outside `changing` are not compressed
+ * at all where that PNG's own compressed rows can be reused (see png-reuse.ts).
  */
 export function beginPngEncode(
   pixels: PngPixels,
@@ -185,8 +275,11 @@ export function beginPngEncode(
   const { width, height, channels } = pixels;
   const level = options.level ?? 1;
   const rowsPerBand = Math.max(1, options.rowsPerBand ?? Math.ceil((2 << 20) / (width * channels + 1)));
-  const from = Math.max(0, Math.min(height, changing.from));
-  const lateTo = Math.min(height, Math.max(from, changing.to + 1));
+  const { from, to: lateTo } = rowsToEncodeLate(pixels, changing);
+  const reused =
+    options.reused ??
+    (options.source && channels === 4 ? splitSourceForRows(options.source, pixels, changing) : undefined);
+  if (reused) return reuseSourceStream(pixels, reused, { from, to: lateTo }, level);
   const early = [...bands(0, from, rowsPerBand), ...bands(lateTo, height, rowsPerBand)].map(([a, b]) =>
     compressRows(pixels, a, b, level),
   );

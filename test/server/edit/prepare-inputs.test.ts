@@ -1,5 +1,5 @@
 import type { EditInputs } from '@pixels/server/edit/edit-runner.ts';
-import { prepareInputs } from '@pixels/server/edit/prepare-inputs.ts';
+import { type DecodedLayout, decodeInputs, prepareInputs } from '@pixels/server/edit/prepare-inputs.ts';
 import { DEFAULT_SERVER_LIMITS } from '@pixels/server/http/server-limits.ts';
 import { EditSettings } from '@pixels/shared';
 import { describe, expect, it } from 'vitest';
@@ -103,5 +103,26 @@ describe('prepareInputs: damaged pixel data', () => {
       field: 'source',
       message: expect.stringMatching(/^The source image could not be decoded/),
     });
+  });
+
+  it('names the source first when the source and an exemplar are both damaged', async () => {
+    const both = { source: await damagedPng(64, 64), exemplars: [await damagedPng(64, 64)] };
+    await expect(prepare(EditSettings.parse({}), both)).rejects.toMatchObject({ field: 'source' });
+  });
+});
+
+describe('decodeInputs: the layout while the source decodes', () => {
+  it('hands over the placed exemplars and map, the same the decoded inputs hold, once', async () => {
+    const source = await fixtureAt('brick', 96, 64);
+    const inputs = { source, exemplars: [await fixtureAt('grass', 48)], map: await solidPng(96, 64, 255) };
+    const layouts: DecodedLayout[] = [];
+    const decoded = await decodeInputs(EditSettings.parse({ fit: 'center' }), inputs, 1 << 20, 4, (layout) =>
+      layouts.push(layout),
+    );
+    expect(layouts).toHaveLength(1);
+    expect(layouts[0].source).toEqual({ width: 96, height: 64 });
+    expect(layouts[0].exemplars).toEqual(decoded.exemplars);
+    expect(layouts[0].map).toBe(decoded.map);
+    expect(decoded.source.width).toBe(96);
   });
 });
