@@ -281,6 +281,11 @@ export function splitSourceStream(
   if (!stream) return undefined;
   const totalLength = frame.height * (frame.width * 4 + 1);
   if (changedFrom < 0 || changedTo > totalLength || changedTo < changedFrom) return undefined;
+  // Inflating is several times cheaper than deflating, so below about a quarter of the frame left
+  // to reuse, finding the boundaries costs about what reusing saves. An edit as tall as the frame
+  // leaves nothing at all, and inflating its source anyway was not free: the server's stall while
+  // 8 clients downloaded such a result rose from a median of 20 ms to 27 (8 alternating runs).
+  if (changedFrom + Math.max(0, totalLength - changedTo - WINDOW) < totalLength / 4) return undefined;
   const inflater = openBlockInflater();
   if (!inflater) return undefined;
   const deflate = stream.subarray(2, stream.length - 4);
