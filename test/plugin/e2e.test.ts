@@ -214,16 +214,18 @@ describe('the plugin against the real server with the built-in model', () => {
 
     const timings = BlendTimings.parse(placedMessage.timings);
     // The page tells the harness when it posted each message into the panel; wait for the answer's.
-    await expect
-      .poll(() =>
-        hops.some(
-          (hop) =>
-            hop.type === 'placed' &&
-            (hop.message as { jobId: string }).jobId === placedMessage.jobId &&
-            Number.isFinite(hop.deliveredAt),
-        ),
-      )
-      .toBe(true);
+    const placedAnswerDelivered = (jobId: string) =>
+      expect
+        .poll(() =>
+          hops.some(
+            (hop) =>
+              hop.type === 'placed' &&
+              (hop.message as { jobId: string }).jobId === jobId &&
+              Number.isFinite(hop.deliveredAt),
+          ),
+        )
+        .toBe(true);
+    await placedAnswerDelivered(placedMessage.jobId);
     const first = blendBreakdown(timings, hops, figma.exports.slice(exportsBefore), placedMessage.jobId);
 
     // The designer's next blends on the same selection: the server and the browser are warm now
@@ -247,16 +249,7 @@ describe('the plugin against the real server with the built-in model', () => {
       const message = fromUi.filter((each) => (each as { type: string }).type === 'place-result')[
         placedBefore
       ] as PlaceResultMessage;
-      await expect
-        .poll(() =>
-          hops.some(
-            (hop) =>
-              hop.type === 'placed' &&
-              (hop.message as { jobId: string }).jobId === message.jobId &&
-              Number.isFinite(hop.deliveredAt),
-          ),
-        )
-        .toBe(true);
+      await placedAnswerDelivered(message.jobId);
       const timed = BlendTimings.parse(message.timings);
       expect(timed.serverMs).toBeGreaterThan(0);
       warmBlends.push({
