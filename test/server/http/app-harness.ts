@@ -8,6 +8,7 @@ import { JobMetrics } from '@pixels/server/observability/job-metrics.ts';
 import { createJsonLogger } from '@pixels/server/observability/logger.ts';
 import type { ModelSummary } from '@pixels/shared';
 import { afterAll } from 'vitest';
+import { discPng, gradientPng } from './png-bytes.ts';
 
 /** Every result store a test app made, removed (with its temporary folder) after the file's tests. */
 const stores: ResultStore[] = [];
@@ -69,6 +70,19 @@ export function editForm(parts: {
   }
   if (parts.map) form.append('map', pngBlob(parts.map), 'map.png');
   return form;
+}
+
+/**
+ * An edit that holds the built-in model's worker for seconds, to be canceled or outlived: 150 steps
+ * at 512², where a step (tens of ms) outlasts a request's round trip (at 64² one took about 2 ms,
+ * and such a job could finish before the request meant to meet it arrived).
+ */
+export function longEditForm(): FormData {
+  return editForm({
+    settings: { steps: 150, strength: 1 },
+    source: gradientPng(512, 512),
+    exemplars: [discPng(512, 512)],
+  });
 }
 
 /** Bytes as a file part (copied: Blob wants an ArrayBuffer-backed view). */

@@ -1,6 +1,6 @@
 import { ErrorBody, Job, SubmitResponse } from '@pixels/shared';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { editForm } from './app-harness.ts';
+import { editForm, longEditForm } from './app-harness.ts';
 import { type LiveServer, startLiveServer } from './live-server.ts';
 import { discPng, gradientPng } from './png-bytes.ts';
 import { readEventStream } from './sse-client.ts';
@@ -20,14 +20,7 @@ describe('30 concurrent submissions from 3 tokens', () => {
   it('all finish or are refused with 429, none lost, and the queue serves the users round robin', async () => {
     // An admin's long job holds the single worker so that all 30 submissions meet in the queue, and
     // until it is canceled: at 512² its 150 steps take seconds (at 64² CI once saw it finish first).
-    const blocker = await live.submit(
-      'boss',
-      editForm({
-        settings: { steps: 150, strength: 1 },
-        source: gradientPng(512, 512),
-        exemplars: [discPng(512, 512)],
-      }),
-    );
+    const blocker = await live.submit('boss', longEditForm());
     await vi.waitFor(async () =>
       expect((await (await live.fetchAs('boss', blocker.jobUrl)).json()).state).toBe('running'),
     );

@@ -1,7 +1,7 @@
 import { readPngText } from '@pixels/server/images/png-text.ts';
 import { ErrorBody, Job, ModelList, ServerStatus } from '@pixels/shared';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { editForm } from './app-harness.ts';
+import { editForm, longEditForm } from './app-harness.ts';
 import { type LiveServer, startLiveServer } from './live-server.ts';
 import { discPng, gradientPng } from './png-bytes.ts';
 import { type ReceivedEvent, readEventStream } from './sse-client.ts';
@@ -134,16 +134,8 @@ describe('team server on loopback with the built-in model', () => {
   });
 
   it('cancels a queued job at once and a running job within one step', async () => {
-    // At 512² a step takes longer than a request's round trip (at 64² it is about 2 ms), so the
-    // bound below measures the cancel, not the loopback.
-    const long = await live.submit(
-      'ana',
-      editForm({
-        settings: { steps: 150, strength: 1 },
-        source: gradientPng(512, 512),
-        exemplars: [discPng(512, 512)],
-      }),
-    );
+    // Its steps outlast a request's round trip, so the bound below measures the cancel, not the loopback.
+    const long = await live.submit('ana', longEditForm());
     const waiting = await live.submit('ana', edit({ steps: 2, strength: 0.5 }));
     expect(waiting.position).toBe(1);
     const longStream = await live.fetchAs('ana', long.eventsUrl);

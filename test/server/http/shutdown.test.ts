@@ -1,6 +1,6 @@
 import { ErrorBody, ServerStatus } from '@pixels/shared';
 import { describe, expect, it } from 'vitest';
-import { editForm } from './app-harness.ts';
+import { editForm, longEditForm } from './app-harness.ts';
 import { startLiveServer } from './live-server.ts';
 import { discPng, gradientPng } from './png-bytes.ts';
 import { readEventStream } from './sse-client.ts';
@@ -49,15 +49,8 @@ describe('graceful shutdown of the live server', () => {
 
   it('cancels a running job that outlasts the deadline, with the reason shutdown, and still stops', async () => {
     const live = await startLiveServer({ shutdownMs: 300 });
-    // Large enough that 150 steps outlast the deadline (the built-in model works at the image's own size).
-    const long = await live.submit(
-      'ana',
-      editForm({
-        settings: { steps: 150, strength: 1 },
-        source: gradientPng(512, 512),
-        exemplars: [discPng(512, 512)],
-      }),
-    );
+    // Its 150 steps outlast the deadline.
+    const long = await live.submit('ana', longEditForm());
     const events = readEventStream(await live.fetchAs('ana', long.eventsUrl));
     // Wait until it is really running on the worker.
     await readEventStream(await live.fetchAs('ana', long.eventsUrl), (entry) => entry.event.type === 'step');
