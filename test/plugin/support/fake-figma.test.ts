@@ -23,27 +23,22 @@ describe("the Figma fake's slices", () => {
     const figma = new FakeFigma();
     const frame = figma.frame({ name: 'Hero', x: 30, y: 20, width: 160, height: 120, image: patternRaster(160, 120) });
     figma.layer({ name: 'Dot', x: 40, y: 30, width: 50, height: 50, image: discRaster(50, RED) }, frame);
-    const whole = await decodePng(await frame.exportAsync(AT_1X));
     const slice = figma.createSlice();
-    slice.x = 30 + 25;
-    slice.y = 20 + 15;
-    slice.resize(90, 70);
-    const part = await decodePng(await slice.exportAsync(AT_1X));
-    expect([part.width, part.height]).toEqual([90, 70]);
-    expect(cut(part, { x: 0, y: 0, width: 90, height: 70 })).toEqual(
-      cut(whole, { x: 25, y: 15, width: 90, height: 70 }),
-    );
-    // At half scale the slice's pixels are the frame's pixels at the same (whole-pixel) offset.
-    const half = { ...AT_1X, constraint: { type: 'SCALE', value: 0.5 } } as const;
-    const wholeHalf = await decodePng(await frame.exportAsync(half));
-    slice.x = 30 + 40;
-    slice.y = 20 + 20;
-    slice.resize(80, 60);
-    const partHalf = await decodePng(await slice.exportAsync(half));
-    expect([partHalf.width, partHalf.height]).toEqual([40, 30]);
-    expect(cut(partHalf, { x: 0, y: 0, width: 40, height: 30 })).toEqual(
-      cut(wholeHalf, { x: 20, y: 10, width: 40, height: 30 }),
-    );
+    // The slice over (x, y, width, height) of the frame, exported at `scale`, against the frame's own
+    // export at that scale, cut at the same (whole-pixel) offset.
+    const expectSliceOfFrame = async (box: { x: number; y: number; width: number; height: number }, scale: number) => {
+      const options = { ...AT_1X, constraint: { type: 'SCALE', value: scale } } as const;
+      const whole = await decodePng(await frame.exportAsync(options));
+      slice.x = 30 + box.x;
+      slice.y = 20 + box.y;
+      slice.resize(box.width, box.height);
+      const part = await decodePng(await slice.exportAsync(options));
+      const size = { width: box.width * scale, height: box.height * scale };
+      expect([part.width, part.height]).toEqual([size.width, size.height]);
+      expect(cut(part, { x: 0, y: 0, ...size })).toEqual(cut(whole, { x: box.x * scale, y: box.y * scale, ...size }));
+    };
+    await expectSliceOfFrame({ x: 25, y: 15, width: 90, height: 70 }, 1);
+    await expectSliceOfFrame({ x: 40, y: 20, width: 80, height: 60 }, 0.5);
   });
 
   it('see every visible layer inside them, from any parent, and nothing hidden', async () => {
