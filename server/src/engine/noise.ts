@@ -3,8 +3,8 @@
  *
  * Why it is platform independent: the uniform words come from Philox4x32-10 (Salmon et al.,
  * "Parallel random numbers: as easy as 1, 2, 3", SC'11), computed exactly: 32-bit integer
- * operations (Math.imul, xor) and, for the high word of each product, one correctly rounded
- * float64 product whose error is far below the rounding that recovers the word (multiplyHigh).
+ * operations and 64-bit products, in a small WebAssembly kernel (noise-kernel.wat, where i64.mul
+ * is exact; philox4x32 below is the same function in JavaScript, the reference it is tested against).
  * Gaussians come from the ziggurat method (Marsaglia and Tsang, "The ziggurat method for
  * generating random variables", J. Stat. Softw. 2000, 128 layers), with the layer and the value
  * taken from disjoint bits of the word as Doornik ("An improved ziggurat method", 2005) advises.
@@ -20,64 +20,43 @@
  * Why the ziggurat rather than Marsaglia's polar method (the stream before): one word per normal
  * instead of 1.27, and almost never a logarithm, which made a 512² RGB latent's draw about
  * twice as fast (each PIXELS pass draws one per image).
+ *
+ * Why a WebAssembly kernel for Philox and the ziggurat's common case: JavaScript has no exact
+ * 32x32 -> 64-bit multiply, and its float64 stand-in plus the per-word loop made a 512² RGB draw
+ * take about 27 ms; the kernel makes it in about 12 (the edge and tail steps, 1 word in 80, stay
+ * here). WebAssembly's float64 arithmetic is IEEE without fused operations, as JavaScript's is.
  */
+
+import { NOISE_KERNEL_WASM } from './noise-kernel-wasm.ts';
 import type { NoiseSource } from './scheduler.ts';
 import { elementCount, type Tensor } from './tensor.ts';
 
 const PHILOX_M0 = 0xd2511f53;
 const PHILOX_M1 = 0xcd9e8d57;
-const PHILOX_W0 = 0x9e3779b9 | 0;
-const PHILOX_W1 = 0xbb67ae85 | 0;
+const PHILOX_W0 = 0x9e3779b9;
+const PHILOX_W1 = 0xbb67ae85;
 const PHILOX_ROUNDS = 10;
 
 const TWO_TO_MINUS_32 = 2 ** -32;
 
 /**
- * The high 32 bits of the 64-bit product of two uint32 values, as int32 bits, given its exact low
- * 32 bits. The float64 product is within 2^12 of the exact one, so (product - low) / 2^32 lies
- * within 2^-20 of the exact high word; adding 1/2 and truncating (`| 0`, which also wraps it to
- * int32 as the xor after it would) gives that word.
+ * One Philox4x32-10 block (Random123's `philox4x32`): 4 counter words and 2 key words, all uint32,
+ * to 4 output words. The readable reference, with exact BigInt products; streams are made by the
+ * kernel, which tests hold to this.
  */
-function multiplyHigh(a: number, b: number, low: number): number {
-  return ((a * b - low) * TWO_TO_MINUS_32 + 0.5) | 0;
-}
-
-/**
- * One Philox4x32-10 block (Random123's `philox4x32`) into `out`: 4 counter words and 2 key words
- * in, kept as int32 (the same bits as the uint32 words; V8 keeps int32 in registers, where mixed
- * uint32 values would be doubles). Plain locals and no allocation: this runs once per 4 words.
- */
-function philoxBlock(out: Int32Array, c0: number, c1: number, c2: number, c3: number, k0: number, k1: number): void {
-  c0 |= 0;
-  c1 |= 0;
-  c2 |= 0;
-  c3 |= 0;
-  k0 |= 0;
-  k1 |= 0;
-  for (let round = 0; round < PHILOX_ROUNDS; round++) {
-    const low0 = Math.imul(PHILOX_M0, c0);
-    const low1 = Math.imul(PHILOX_M1, c2);
-    const high0 = multiplyHigh(PHILOX_M0, c0 >>> 0, low0 >>> 0);
-    const high1 = multiplyHigh(PHILOX_M1, c2 >>> 0, low1 >>> 0);
-    c0 = high1 ^ c1 ^ k0;
-    c1 = low1;
-    c2 = high0 ^ c3 ^ k1;
-    c3 = low0;
-    // The key schedule for the next round (the last round's bump is unused).
-    k0 = (k0 + PHILOX_W0) | 0;
-    k1 = (k1 + PHILOX_W1) | 0;
-  }
-  out[0] = c0;
-  out[1] = c1;
-  out[2] = c2;
-  out[3] = c3;
-}
-
-/** One Philox4x32-10 block: 4 counter words and 2 key words, all uint32, to 4 output words. */
 export function philox4x32(counter: readonly number[], key: readonly number[]): [number, number, number, number] {
-  const out = new Int32Array(4);
-  philoxBlock(out, counter[0], counter[1], counter[2], counter[3], key[0], key[1]);
-  return [out[0] >>> 0, out[1] >>> 0, out[2] >>> 0, out[3] >>> 0];
+  let [c0, c1, c2, c3] = counter.map(BigInt);
+  let [k0, k1] = key.map(BigInt);
+  const word = (value: bigint) => value & 0xffffffffn;
+  for (let round = 0; round < PHILOX_ROUNDS; round++) {
+    const product0 = BigInt(PHILOX_M0) * c0;
+    const product1 = BigInt(PHILOX_M1) * c2;
+    [c0, c1, c2, c3] = [(product1 >> 32n) ^ c1 ^ k0, word(product1), (product0 >> 32n) ^ c3 ^ k1, word(product0)];
+    // The key schedule for the next round (the last round's bump is unused).
+    k0 = word(k0 + BigInt(PHILOX_W0));
+    k1 = word(k1 + BigInt(PHILOX_W1));
+  }
+  return [Number(c0), Number(c1), Number(c2), Number(c3)];
 }
 
 /** 1 / (2k + 1), k = 0..12: the atanh series, enough for |f| <= 0.1716 to full double precision. */
@@ -166,130 +145,114 @@ const ZIGGURAT = (() => {
   return { inner, width, density };
 })();
 
-/** Blocks made at once: four side by side in the rounds, so the CPU overlaps their multiplies. */
-const INTERLEAVED_BLOCKS = 4;
-
-/**
- * Philox blocks first, first + 1, ... of key (seed, 0) into `out`, out.length / 4 of them (a
- * multiple of four), as philoxBlock would make them one at a time. The rounds of four blocks are
- * written out side by side: each round waits on its float multiplies, and one block alone left the
- * CPU idle in between (four together made a 512² RGB latent's draw about 35% faster).
- */
-export function philoxBlocks(out: Int32Array, first: number, seed: number): void {
-  for (let at = 0; at < out.length; at += 4 * INTERLEAVED_BLOCKS) {
-    const block = first + at / 4;
-    let a0 = (block % 0x100000000) | 0;
-    let a1 = Math.floor(block / 0x100000000) | 0;
-    let b0 = ((block + 1) % 0x100000000) | 0;
-    let b1 = Math.floor((block + 1) / 0x100000000) | 0;
-    let c0 = ((block + 2) % 0x100000000) | 0;
-    let c1 = Math.floor((block + 2) / 0x100000000) | 0;
-    let d0 = ((block + 3) % 0x100000000) | 0;
-    let d1 = Math.floor((block + 3) / 0x100000000) | 0;
-    let a2 = 0;
-    let a3 = 0;
-    let b2 = 0;
-    let b3 = 0;
-    let c2 = 0;
-    let c3 = 0;
-    let d2 = 0;
-    let d3 = 0;
-    let k0 = seed | 0;
-    let k1 = 0;
-    for (let round = 0; round < PHILOX_ROUNDS; round++) {
-      const lowA0 = Math.imul(PHILOX_M0, a0);
-      const lowA1 = Math.imul(PHILOX_M1, a2);
-      const lowB0 = Math.imul(PHILOX_M0, b0);
-      const lowB1 = Math.imul(PHILOX_M1, b2);
-      const lowC0 = Math.imul(PHILOX_M0, c0);
-      const lowC1 = Math.imul(PHILOX_M1, c2);
-      const lowD0 = Math.imul(PHILOX_M0, d0);
-      const lowD1 = Math.imul(PHILOX_M1, d2);
-      const highA0 = multiplyHigh(PHILOX_M0, a0 >>> 0, lowA0 >>> 0);
-      const highA1 = multiplyHigh(PHILOX_M1, a2 >>> 0, lowA1 >>> 0);
-      const highB0 = multiplyHigh(PHILOX_M0, b0 >>> 0, lowB0 >>> 0);
-      const highB1 = multiplyHigh(PHILOX_M1, b2 >>> 0, lowB1 >>> 0);
-      const highC0 = multiplyHigh(PHILOX_M0, c0 >>> 0, lowC0 >>> 0);
-      const highC1 = multiplyHigh(PHILOX_M1, c2 >>> 0, lowC1 >>> 0);
-      const highD0 = multiplyHigh(PHILOX_M0, d0 >>> 0, lowD0 >>> 0);
-      const highD1 = multiplyHigh(PHILOX_M1, d2 >>> 0, lowD1 >>> 0);
-      a0 = highA1 ^ a1 ^ k0;
-      a1 = lowA1;
-      a2 = highA0 ^ a3 ^ k1;
-      a3 = lowA0;
-      b0 = highB1 ^ b1 ^ k0;
-      b1 = lowB1;
-      b2 = highB0 ^ b3 ^ k1;
-      b3 = lowB0;
-      c0 = highC1 ^ c1 ^ k0;
-      c1 = lowC1;
-      c2 = highC0 ^ c3 ^ k1;
-      c3 = lowC0;
-      d0 = highD1 ^ d1 ^ k0;
-      d1 = lowD1;
-      d2 = highD0 ^ d3 ^ k1;
-      d3 = lowD0;
-      k0 = (k0 + PHILOX_W0) | 0;
-      k1 = (k1 + PHILOX_W1) | 0;
-    }
-    out[at] = a0;
-    out[at + 1] = a1;
-    out[at + 2] = a2;
-    out[at + 3] = a3;
-    out[at + 4] = b0;
-    out[at + 5] = b1;
-    out[at + 6] = b2;
-    out[at + 7] = b3;
-    out[at + 8] = c0;
-    out[at + 9] = c1;
-    out[at + 10] = c2;
-    out[at + 11] = c3;
-    out[at + 12] = d0;
-    out[at + 13] = d1;
-    out[at + 14] = d2;
-    out[at + 15] = d3;
-  }
-}
+/** The kernel's memory: the word buffer, the ziggurat's tables, and room for the normals it makes. */
+const KERNEL_WORDS_BYTE = 0;
+const KERNEL_INNER_BYTE = 16384;
+const KERNEL_WIDTH_BYTE = 17408;
+const KERNEL_OUT_BYTE = 65536;
+const KERNEL_OUT_VALUES = 16384;
 
 /** Words made ahead of use: 1024 blocks (16 KiB), refilled when used up. */
 const BUFFERED_WORDS = 4096;
 
-/** The normal stream of one seed. */
+interface NoiseKernel {
+  words: Int32Array;
+  normals: Float32Array;
+  philox(out: number, count: number, low: number, high: number, seed: number): void;
+  fastNormals(out: number, count: number, index: number): number;
+}
+
+/** The part of the WebAssembly API used here (TypeScript declares it only in its DOM library). */
+interface WebAssemblyApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { exports: unknown };
+}
+
+let kernel: NoiseKernel | undefined;
+
+/** This thread's instance of the kernel (a worker thread makes its own), with the ziggurat's tables loaded. */
+function noiseKernel(): NoiseKernel {
+  if (kernel) return kernel;
+  const { Module, Instance } = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+  const instance = new Instance(new Module(Buffer.from(NOISE_KERNEL_WASM, 'base64')));
+  const exports = instance.exports as {
+    memory: { buffer: ArrayBuffer };
+    philox: NoiseKernel['philox'];
+    normals: NoiseKernel['fastNormals'];
+  };
+  const memory = exports.memory.buffer;
+  new Float64Array(memory, KERNEL_INNER_BYTE, ZIGGURAT_LAYERS).set(ZIGGURAT.inner);
+  new Float64Array(memory, KERNEL_WIDTH_BYTE, ZIGGURAT_LAYERS).set(ZIGGURAT.width);
+  kernel = {
+    words: new Int32Array(memory, KERNEL_WORDS_BYTE, BUFFERED_WORDS),
+    normals: new Float32Array(memory, KERNEL_OUT_BYTE, KERNEL_OUT_VALUES),
+    philox: exports.philox,
+    fastNormals: exports.normals,
+  };
+  return kernel;
+}
+
+/**
+ * Philox blocks first, first + 1, ... of key (seed, 0) into `out`, out.length / 4 of them (at most
+ * 1024), as philox4x32 makes them one at a time.
+ */
+export function philoxBlocks(out: Int32Array, first: number, seed: number): void {
+  const { words, philox } = noiseKernel();
+  const saved = Int32Array.from(words);
+  philox(KERNEL_WORDS_BYTE, out.length / 4, first % 0x100000000, Math.floor(first / 0x100000000), seed);
+  out.set(words.subarray(0, out.length));
+  words.set(saved);
+}
+
+/**
+ * The normal stream of one seed. Its buffered words live in the thread's kernel while it fills a
+ * tensor and in `saved` between fills, so streams in one thread never share them.
+ */
 class GaussianStream {
   private nextBlock = 0;
-  private readonly words = new Int32Array(BUFFERED_WORDS);
-  /** The next word of `words` to use; BUFFERED_WORDS when they are used up. */
+  private readonly saved = new Int32Array(BUFFERED_WORDS);
+  /** The next word to use; BUFFERED_WORDS when they are used up. */
   private wordIndex = BUFFERED_WORDS;
+  private readonly kernel = noiseKernel();
 
   constructor(private readonly seed: number) {}
 
-  /** Fills `out` with the next normals of the stream. */
+  /**
+   * Fills `out` with the next normals of the stream: the kernel makes them a chunk at a time and
+   * stops at each word outside its layer's box (about 1 in 80), which the edge and tail steps here
+   * finish, as they need exp and log.
+   */
   fill(out: Float32Array): void {
-    const { inner, width } = ZIGGURAT;
-    const words = this.words;
-    let index = this.wordIndex;
-    for (let i = 0; i < out.length; i++) {
-      if (index === BUFFERED_WORDS) {
-        this.refill();
-        index = 0;
+    const { words, normals, fastNormals } = this.kernel;
+    words.set(this.saved);
+    for (let start = 0; start < out.length; start += KERNEL_OUT_VALUES) {
+      const count = Math.min(KERNEL_OUT_VALUES, out.length - start);
+      let made = 0;
+      while (made < count) {
+        if (this.wordIndex === BUFFERED_WORDS) this.refill();
+        const written = fastNormals(KERNEL_OUT_BYTE + made * 4, count - made, this.wordIndex);
+        made += written;
+        this.wordIndex += written;
+        if (made < count && this.wordIndex < BUFFERED_WORDS) {
+          const word = words[this.wordIndex++];
+          normals[made++] = this.outsideBox(word >> 7, word & (ZIGGURAT_LAYERS - 1));
+        }
       }
-      const word = words[index++];
-      const layer = word & (ZIGGURAT_LAYERS - 1);
-      const value = word >> 7;
-      if (Math.abs(value) < inner[layer]) out[i] = value * width[layer];
-      else {
-        // The rare redraws read the buffer through nextWord, from where this loop stands.
-        this.wordIndex = index;
-        out[i] = this.outsideBox(value, layer);
-        index = this.wordIndex;
-      }
+      out.set(normals.subarray(0, count), start);
     }
-    this.wordIndex = index;
+    this.saved.set(words);
   }
 
   private refill(): void {
     // A 2^53 block limit (Number precision) is far beyond any latent we will draw.
-    philoxBlocks(this.words, this.nextBlock, this.seed);
+    const block = this.nextBlock;
+    this.kernel.philox(
+      KERNEL_WORDS_BYTE,
+      BUFFERED_WORDS / 4,
+      block % 0x100000000,
+      Math.floor(block / 0x100000000),
+      this.seed,
+    );
     this.nextBlock += BUFFERED_WORDS / 4;
     this.wordIndex = 0;
   }
@@ -297,7 +260,7 @@ class GaussianStream {
   /** The next word, as int32 bits. */
   private nextWord(): number {
     if (this.wordIndex === BUFFERED_WORDS) this.refill();
-    return this.words[this.wordIndex++];
+    return this.kernel.words[this.wordIndex++];
   }
 
   /** A uniform in (0, 1), never 0 or 1. */

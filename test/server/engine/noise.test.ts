@@ -45,7 +45,7 @@ describe('Philox4x32-10', () => {
     );
   });
 
-  it('makes the same blocks four at a time as one at a time, across the 2^32 counter boundary', () => {
+  it('makes the same blocks in the WebAssembly kernel as one at a time in JavaScript, across the 2^32 counter boundary', () => {
     const first = 2 ** 32 - 510;
     const seed = 0x9e3779b9;
     const batch = new Int32Array(4096);
@@ -162,6 +162,30 @@ describe('createNoise', () => {
     const second = noise([1, 5]);
     expect(second.shape).toEqual([1, 5]);
     expect([...first.data, ...second.data]).toEqual(Array.from(gaussianTensor(99, [8]).data));
+  });
+
+  it('keeps each stream its own when streams in one thread draw in turn, across refills and chunks', () => {
+    // 4096 buffered words per refill and 16384 normals per kernel chunk: these sizes cross both.
+    const sizes = [5000, 3, 20_000, 4095, 1];
+    const alone = (seed: number) => {
+      const noise = createNoise(seed);
+      return sizes.map((size) => fingerprint(noise([size]).data));
+    };
+    const [expectedA, expectedB] = [alone(11), alone(12)];
+    const [a, b] = [createNoise(11), createNoise(12)];
+    sizes.forEach((size, draw) => {
+      expect(fingerprint(a([size]).data), `seed 11, draw ${draw}`).toBe(expectedA[draw]);
+      expect(fingerprint(b([size]).data), `seed 12, draw ${draw}`).toBe(expectedB[draw]);
+    });
+    const total = sizes.reduce((sum, size) => sum + size, 0);
+    const joined = new Float32Array(total);
+    const again = createNoise(11);
+    let at = 0;
+    for (const size of sizes) {
+      joined.set(again([size]).data, at);
+      at += size;
+    }
+    expect(fingerprint(joined)).toBe(fingerprint(gaussianTensor(11, [total]).data));
   });
 
   it('gives independent sources for the same seed', () => {
