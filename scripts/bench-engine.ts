@@ -21,6 +21,8 @@ export interface LoopFigures {
   img2imgMs: number;
   pixelsMs: number;
   timeRatio: number;
+  /** Each timing round's PIXELS time over the img2img pass just before it. */
+  roundRatios: number[];
   /** Time outside the model's predict calls (noise, masking, scheduler), median. */
   img2imgOurMs: number;
   pixelsOurMs: number;
@@ -91,7 +93,7 @@ export async function benchLoop(options: {
   const size = options.size ?? 512;
   const steps = options.steps ?? 20;
   const strength = options.strength ?? 1;
-  const rounds = options.rounds ?? 5;
+  const rounds = options.rounds ?? 7;
   const registry = new ModelRegistry({
     modelsDir: options.modelsDir,
     session: { providers: ['cpu'], intraOpThreads: 0 },
@@ -179,6 +181,7 @@ export async function benchLoop(options: {
     img2imgMs,
     pixelsMs,
     timeRatio: pixelsMs / img2imgMs,
+    roundRatios: timing.pixels.map((round, index) => round.ms / timing.img2img[index].ms),
     img2imgOurMs: median(timing.img2img.map((r) => r.ourMs)),
     pixelsOurMs: median(timing.pixels.map((r) => r.ourMs)),
     img2imgPeakMb,
