@@ -138,13 +138,19 @@ describe('memory bounded in bytes on the live server', () => {
     }
   });
 
-  it("writes a result from its file with the app's headers, and a client gone half-way leaves no open file", async () => {
+  it("writes a result from its file with the app's headers; HEAD and a client gone half-way leave no open file", async () => {
     const live = await startLiveServer({ runners: () => [new ScriptedEditRunner({ result: largePng })] });
     try {
       const job = await live.submit('ana', edit());
       expect((await readEventStream(await live.fetchAs('ana', job.eventsUrl))).at(-1)?.event.type).toBe('done');
       const record = live.server.queue.find(job.id)!;
       const url = `${live.url}${job.jobUrl}/result`;
+      // HEAD answers the headers without opening the file (its body would never be read).
+      const head = await live.fetchAs('ana', `${job.jobUrl}/result`, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-length')).toBe(String(largePng.length));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await openDescriptorsOf(record.result!.file)).toBe(0);
       // A client that takes its first bytes and goes away.
       await new Promise<void>((resolve, reject) => {
         const request = get(url, { headers: { Authorization: `Bearer ${live.tokenOf('ana')}` } }, (response) => {
