@@ -149,6 +149,15 @@ export function createApp(dependencies: AppDependencies) {
       const job = await findJob(queue, c.req.param('id'), c.get('caller'));
       const result = job.result;
       if (!result) throw noResult(job);
+      const headers = {
+        'Content-Length': String(result.bytes),
+        'Content-Type': 'image/png',
+        'Content-Disposition': `attachment; filename="pixels-${job.id}.png"`,
+        'Cache-Control': 'private, no-store',
+        'Server-Timing': `engine;dur=${result.engineMs.toFixed(1)}`,
+      };
+      // Hono answers HEAD with this route and drops the body unread: a download opened for it would never end.
+      if (c.req.method === 'HEAD') return c.body(null, 200, headers);
       let body: ReadableStream<Uint8Array>;
       const done = track('download');
       try {
@@ -162,13 +171,7 @@ export function createApp(dependencies: AppDependencies) {
         // Deleted (DELETE, or expiry) between the lookup and the open.
         throw new PixelsError('not_found', `Job ${job.id}'s result was just deleted; submit the edit again.`, 'id');
       }
-      return c.body(body, 200, {
-        'Content-Length': String(result.bytes),
-        'Content-Type': 'image/png',
-        'Content-Disposition': `attachment; filename="pixels-${job.id}.png"`,
-        'Cache-Control': 'private, no-store',
-        'Server-Timing': `engine;dur=${result.engineMs.toFixed(1)}`,
-      });
+      return c.body(body, 200, headers);
     })
     .get('/v1/models', async (c) => c.json({ models: await listModels() }))
     .get('/v1/workers', async (c) => {

@@ -16,6 +16,7 @@ import { createApp, type PixelsApp } from './app.ts';
 import { checkExposure } from './exposure.ts';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './server-limits.ts';
 import type { TokenRegistry } from './tokens.ts';
+import { writingFileDownloads } from './write-file-downloads.ts';
 
 export interface StartServerOptions {
   host: string;
@@ -159,7 +160,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     workerReadiness: () => runners.map((runner) => runner.readiness()),
   });
   const server = createAdaptorServer({
-    fetch: app.fetch,
+    fetch: writingFileDownloads(app.fetch),
     ...(options.tls
       ? { createServer: createHttpsServer, serverOptions: { cert: options.tls.cert, key: options.tls.key } }
       : {}),

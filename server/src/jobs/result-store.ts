@@ -1,9 +1,7 @@
 import { mkdir, mkdtemp, open, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-/** Bytes read from disk per chunk of a download. */
-const CHUNK_BYTES = 64 * 1024;
+import { FileDownload } from './file-download.ts';
 
 /** A finished image as the store keeps it: once, on disk. */
 export interface StoredResult {
@@ -48,9 +46,10 @@ export class ResultStore implements ResultReader {
   }
 
   /**
-   * Opens the file as a web stream read on demand, one 64 KiB chunk ahead of the client: each
-   * download reads the disk (the page cache), so memory per download is a chunk, never a copy.
-   * (Readable.toWeb would queue up to 65536 chunks ahead of a slow client: the whole file.)
+   * Opens the file for one download, read on demand a chunk ahead of the client: each download
+   * reads the disk (the page cache), so memory per download is two chunks, never a copy.
+   * (Readable.toWeb would queue up to 65536 chunks ahead of a slow client: the whole file.) The
+   * Node listener writes it to the socket from reused buffers (FileDownload.writeTo).
    * `onEnd` is called once: with true when the file was read to its end, false when reading
    * failed or the client went away (told here, so no second stream per download is needed).
    */
@@ -58,35 +57,7 @@ export class ResultStore implements ResultReader {
     result: StoredResult,
     onEnd: (completed: boolean) => void = () => {},
   ): Promise<ReadableStream<Uint8Array>> {
-    const handle = await open(result.file, 'r');
-    let position = 0;
-    let closed = false;
-    const close = async (completed: boolean) => {
-      if (closed) return;
-      closed = true;
-      onEnd(completed);
-      await handle.close();
-    };
-    return new ReadableStream<Uint8Array>(
-      {
-        async pull(controller) {
-          try {
-            const chunk = new Uint8Array(CHUNK_BYTES);
-            const { bytesRead } = await handle.read(chunk, 0, CHUNK_BYTES, position);
-            position += bytesRead;
-            if (bytesRead === 0) {
-              await close(true);
-              controller.close();
-            } else controller.enqueue(chunk.subarray(0, bytesRead));
-          } catch (error) {
-            await close(false).catch(() => {});
-            controller.error(error);
-          }
-        },
-        cancel: () => close(false),
-      },
-      { highWaterMark: 1 },
-    );
+    return new FileDownload(await open(result.file, 'r'), onEnd).stream;
   }
 
   /** Deletes a result (a download in flight keeps reading its open file). */

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { missingProviderLibraries } from '@pixels/server/models/onnx-runtime.ts';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { editForm, TEAM_TOKENS } from '../http/app-harness.ts';
 import { TEST_MODELS_DIR } from '../http/live-server.ts';
@@ -70,23 +71,33 @@ function threadNices(pid: number): Map<number, number> {
   return nices;
 }
 
+/** A request over https trusting only the test certificate; the body is read whole. */
+function httpsRequest(
+  url: string,
+  ca: Buffer,
+  options: { method?: string; headers?: Record<string, string>; body?: Buffer } = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; bytes: Buffer }> {
+  return new Promise((resolveRequest, reject) => {
+    request(url, { ca, method: options.method ?? 'GET', headers: options.headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () =>
+        resolveRequest({ status: response.statusCode!, headers: response.headers, bytes: Buffer.concat(chunks) }),
+      );
+    })
+      .on('error', reject)
+      .end(options.body);
+  });
+}
+
 /** GET over https trusting only the test certificate. */
-function httpsGet(
+async function httpsGet(
   url: string,
   ca: Buffer,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; body: string }> {
-  return new Promise((resolveGet, reject) => {
-    request(url, { ca, headers }, (response) => {
-      let body = '';
-      response.setEncoding('utf8').on('data', (chunk) => {
-        body += chunk;
-      });
-      response.on('end', () => resolveGet({ status: response.statusCode!, body }));
-    })
-      .on('error', reject)
-      .end();
-  });
+  const { status, bytes } = await httpsRequest(url, ca, { headers });
+  return { status, body: bytes.toString('utf8') };
 }
 
 let scratch: string;
@@ -114,6 +125,24 @@ describe('pixels serve', () => {
       const models = await httpsGet(`${url}/v1/models`, ca, { Authorization: `Bearer ${TEAM_TOKENS[1].token}` });
       expect(models.status).toBe(200);
       expect(JSON.parse(models.body).models[0].name).toBe('builtin');
+      // An edit's result comes back whole over TLS (the listener writes it from the file into the TLS socket).
+      const auth = { Authorization: `Bearer ${TEAM_TOKENS[1].token}` };
+      const form = new Response(
+        editForm({ settings: { steps: 1, strength: 0.5 }, source: gradientPng(64, 64), exemplars: [discPng(64, 64)] }),
+      );
+      const submitted = await httpsRequest(`${url}/v1/edits`, ca, {
+        method: 'POST',
+        headers: { ...auth, 'Content-Type': form.headers.get('content-type')! },
+        body: Buffer.from(await form.arrayBuffer()),
+      });
+      expect(submitted.status).toBe(202);
+      const job = JSON.parse(submitted.bytes.toString('utf8'));
+      expect((await httpsGet(`${url}${job.eventsUrl}`, ca, auth)).body).toMatch(/^event: done$/m);
+      const result = await httpsRequest(`${url}${job.jobUrl}/result`, ca, { headers: auth });
+      expect(result.status).toBe(200);
+      expect(result.headers['content-length']).toBe(String(result.bytes.length));
+      const decoded = await sharp(result.bytes).raw().toBuffer({ resolveWithObject: true });
+      expect([decoded.info.width, decoded.info.height]).toEqual([64, 64]);
       if (process.platform === 'linux') {
         // The edit worker thread runs at --worker-nice (default 10); the HTTP (main) thread keeps its priority.
         const nices = threadNices(launched.child.pid!);

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readlink, stat } from 'node:fs/promises';
+import { get } from 'node:http';
 import { dirname } from 'node:path';
 import { ErrorBody } from '@pixels/shared';
 import sharp from 'sharp';
@@ -83,6 +84,14 @@ function downloadInChildProcess(
   });
 }
 
+/** How many of this process's file descriptors are open on `file` (Linux: /proc/self/fd). */
+async function openDescriptorsOf(file: string): Promise<number> {
+  const targets = await Promise.all(
+    (await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')),
+  );
+  return targets.filter((target) => target === file).length;
+}
+
 describe('memory bounded in bytes on the live server', () => {
   it('stores a result once on disk and streams it to 8 concurrent downloads within a stated RSS bound', async () => {
     const live = await startLiveServer({ runners: () => [new ScriptedEditRunner({ result: largePng })] });
@@ -124,6 +133,49 @@ describe('memory bounded in bytes on the live server', () => {
       );
       expect(heldGrowth).toBeLessThan(largePng.length);
       expect(peakGrowth).toBeLessThan(2 * largePng.length);
+    } finally {
+      await live.stop();
+    }
+  });
+
+  it("writes a result from its file with the app's headers; HEAD and a client gone half-way leave no open file", async () => {
+    const live = await startLiveServer({ runners: () => [new ScriptedEditRunner({ result: largePng })] });
+    try {
+      const job = await live.submit('ana', edit());
+      expect((await readEventStream(await live.fetchAs('ana', job.eventsUrl))).at(-1)?.event.type).toBe('done');
+      const record = live.server.queue.find(job.id)!;
+      const url = `${live.url}${job.jobUrl}/result`;
+      // HEAD answers the headers without opening the file (its body would never be read).
+      const head = await live.fetchAs('ana', `${job.jobUrl}/result`, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-length')).toBe(String(largePng.length));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await openDescriptorsOf(record.result!.file)).toBe(0);
+      // A client that takes its first bytes and goes away.
+      await new Promise<void>((resolve, reject) => {
+        const request = get(url, { headers: { Authorization: `Bearer ${live.tokenOf('ana')}` } }, (response) => {
+          response.once('data', () => {
+            request.destroy();
+            resolve();
+          });
+        });
+        request.on('error', (error) => (error.message === 'socket hang up' ? undefined : reject(error)));
+      });
+      await vi.waitFor(async () => expect(await openDescriptorsOf(record.result!.file)).toBe(0), { timeout: 5000 });
+      expect(record.downloads).toBe(0);
+
+      // The plugin's download: from the iframe's `null` origin, reading the headers CORS exposes.
+      const response = await live.fetchAs('ana', `${job.jobUrl}/result`, { headers: { Origin: 'null' } });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('access-control-allow-origin')).toBe('*');
+      expect(response.headers.get('access-control-expose-headers')).toContain('Server-Timing');
+      expect(response.headers.get('server-timing')).toMatch(/^engine;dur=[\d.]+$/);
+      expect(response.headers.get('content-type')).toBe('image/png');
+      expect(response.headers.get('content-length')).toBe(String(largePng.length));
+      expect(response.headers.get('content-disposition')).toBe(`attachment; filename="pixels-${job.id}.png"`);
+      expect(Buffer.from(await response.arrayBuffer()).equals(largePng)).toBe(true);
+      await vi.waitFor(() => expect(record.downloads).toBe(1));
+      expect(await openDescriptorsOf(record.result!.file)).toBe(0);
     } finally {
       await live.stop();
     }
