@@ -466,12 +466,19 @@ describe('the panel in Chromium: history', () => {
   it('variations side by side; select and zoom, re-run with a seed, delete; all still there after reopening', async () => {
     const scene = await photoDocument();
     await scene.figma.clientStorage.setAsync('pixels.panelSettings', { variations: 3 });
-    const { frame } = await openWith(scene, { steps: 2, stepDelayMs: 20 });
+    const { frame, hops } = await openWith(scene, { steps: 2, stepDelayMs: 20 });
     await frame.waitForSelector('#blend:not([disabled])');
     await frame.click('#blend');
     await frame.waitForFunction(() => document.querySelectorAll('.history-entry').length === 3, undefined, {
       timeout: 20_000,
     });
+    // The panel asked for the history once per placement, each time after its answer came: the
+    // answer goes out before the main thread exports the new result's thumbnail.
+    const asked = hops.filter((hop) => hop.direction === 'to-main' && hop.type === 'list-history');
+    const answers = hops.filter((hop) => hop.direction === 'to-ui' && hop.type === 'placed');
+    expect(asked).toHaveLength(3);
+    expect(answers).toHaveLength(3);
+    for (const [index, answer] of answers.entries()) expect(asked[index].sentAt).toBeGreaterThan(answer.sentAt);
     // One batch, three thumbnails in a row.
     expect(await frame.$$eval('.history-batch', (batches) => batches.length)).toBe(1);
     const tops = await frame.$$eval('.history-entry', (tiles) => tiles.map((tile) => tile.getBoundingClientRect().top));

@@ -163,6 +163,11 @@ export class PanelApp {
         this.history = message.entries;
         this.renderHistory();
         return;
+      case 'placed':
+        // The new result joins the history once its placement is answered (the main thread makes
+        // its thumbnail then, not while the designer waits for the answer).
+        this.bridge.send({ type: 'list-history' });
+        return;
       case 'rerun':
         this.selectionChanged(message.selection);
         this.settings = {
@@ -346,11 +351,10 @@ export class PanelApp {
     }
   }
 
-  /** After a blend or resumed jobs: the preview is redrawn from the canvas as it is now. */
+  /** After a blend or resumed jobs: the preview is redrawn from the canvas as it is now (each placement asked for the history). */
   private sessionEnded(): void {
     this.renderRun();
     this.schedulePreview();
-    this.bridge.send({ type: 'list-history' });
   }
 
   private estimate(): WaitEstimate {
