@@ -78,9 +78,16 @@ export class BlendSession {
     return this.controller.signal.aborted;
   }
 
-  /** Exporting or compositing: the main thread and the CPU are busy with this blend's layers. */
+  /**
+   * Exporting, compositing or uploading: the main thread, the CPU and the connection are busy
+   * with this blend's layers (work that can wait, such as the map preview, waits for it).
+   */
   get isPreparing(): boolean {
-    return this.view.phase === 'exporting' || this.view.phase === 'preparing';
+    return (
+      this.view.phase === 'exporting' ||
+      this.view.phase === 'preparing' ||
+      (this.view.phase === 'running' && this.view.jobs.some((job) => job.phase === 'uploading'))
+    );
   }
 
   get isRunning(): boolean {

@@ -115,6 +115,31 @@ describe('BlendSession', () => {
     expect(lastView(views).jobs[0]).toMatchObject({ phase: 'placed', resultName: `result ${placed[0].seed}` });
   });
 
+  it('is preparing until its jobs are submitted: the map preview waits for the upload too', async () => {
+    const { session, fake } = await harness({ holdJobs: true });
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let uploading = false;
+    class HeldUpload extends PixelsClient {
+      override async submit(...args: Parameters<PixelsClient['submit']>) {
+        uploading = true;
+        await held;
+        return super.submit(...args);
+      }
+    }
+    const running = session.start(DEFAULT_PANEL_SETTINGS, new HeldUpload(fake.url, ''));
+    await vi.waitFor(() => expect(uploading).toBe(true));
+    expect(session.isPreparing).toBe(true);
+    release();
+    await vi.waitFor(() => expect(fake.submissions).toHaveLength(1));
+    await vi.waitFor(() => expect(session.isPreparing).toBe(false));
+    expect(session.isRunning).toBe(true);
+    fake.releaseJobs();
+    await running;
+  });
+
   it('runs one job per variation, counting fixed seeds up', async () => {
     const { session, placed, client, fake } = await harness();
     await session.start(
