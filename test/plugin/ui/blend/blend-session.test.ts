@@ -140,6 +140,24 @@ describe('BlendSession', () => {
     await running;
   });
 
+  it("starts the result's download as the done event is read, before the event stream is closed", async () => {
+    const { session, placed, fake } = await harness();
+    const order: string[] = [];
+    class LoggingClient extends PixelsClient {
+      override result(resultUrl: string, signal?: AbortSignal): Promise<Uint8Array> {
+        order.push('result requested');
+        return super.result(resultUrl, signal);
+      }
+      override async streamEvents(...args: Parameters<PixelsClient['streamEvents']>): Promise<void> {
+        await super.streamEvents(...args);
+        order.push('events closed');
+      }
+    }
+    await session.start(DEFAULT_PANEL_SETTINGS, new LoggingClient(fake.url, ''));
+    expect(placed).toHaveLength(1);
+    expect(order).toEqual(['result requested', 'events closed']);
+  });
+
   it('runs one job per variation, counting fixed seeds up', async () => {
     const { session, placed, client, fake } = await harness();
     await session.start(
