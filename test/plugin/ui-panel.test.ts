@@ -472,13 +472,14 @@ describe('the panel in Chromium: history', () => {
     await frame.waitForFunction(() => document.querySelectorAll('.history-entry').length === 3, undefined, {
       timeout: 20_000,
     });
-    // The panel asked for the history once per placement, each time after its answer came: the
-    // answer goes out before the main thread exports the new result's thumbnail.
+    // The panel asked for the history after the placements were answered (once for answers close
+    // together): each answer went out before the main thread exported the new result's thumbnail.
     const asked = hops.filter((hop) => hop.direction === 'to-main' && hop.type === 'list-history');
     const answers = hops.filter((hop) => hop.direction === 'to-ui' && hop.type === 'placed');
-    expect(asked).toHaveLength(3);
     expect(answers).toHaveLength(3);
-    for (const [index, answer] of answers.entries()) expect(asked[index].sentAt).toBeGreaterThan(answer.sentAt);
+    expect(asked.length).toBeGreaterThanOrEqual(1);
+    expect(asked[0].sentAt).toBeGreaterThan(answers[0].sentAt);
+    expect(asked.at(-1)!.sentAt).toBeGreaterThan(answers[2].sentAt);
     // One batch, three thumbnails in a row.
     expect(await frame.$$eval('.history-batch', (batches) => batches.length)).toBe(1);
     const tops = await frame.$$eval('.history-entry', (tiles) => tiles.map((tile) => tile.getBoundingClientRect().top));

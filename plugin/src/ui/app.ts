@@ -38,6 +38,8 @@ const PREVIEW_SIDE = 320;
 const PREVIEW_DELAY_MS = 250;
 /** How often a preview waiting on a blend's compositing looks again. */
 const PREVIEW_WAIT_MS = 20;
+/** How long after a placement the panel asks for the history (see requestHistory). */
+const HISTORY_DELAY_MS = PREVIEW_DELAY_MS;
 const SAVE_DELAY_MS = 400;
 
 export interface PanelAppDeps {
@@ -75,6 +77,9 @@ export class PanelApp {
   private session: BlendSession | undefined;
   private sessionView: SessionView | undefined;
   private history: HistoryEntry[] = [];
+  /** Results placed since the last history came: their tiles stay with the running ones until it has them. */
+  private readonly placedUnlisted = new Set<string>();
+  private historyTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly chosen = new Map<string, string>();
   private problem: { problem: Problem; origin: 'connection' | 'blend' } | undefined;
   private previewTimer: ReturnType<typeof setTimeout> | undefined;
@@ -161,12 +166,12 @@ export class PanelApp {
         return;
       case 'history':
         this.history = message.entries;
+        this.placedUnlisted.clear();
         this.renderHistory();
         return;
       case 'placed':
-        // The new result joins the history once its placement is answered (the main thread makes
-        // its thumbnail then, not while the designer waits for the answer).
-        this.bridge.send({ type: 'list-history' });
+        this.placedUnlisted.add(message.nodeId);
+        this.requestHistory();
         return;
       case 'rerun':
         this.selectionChanged(message.selection);
@@ -357,6 +362,24 @@ export class PanelApp {
     this.schedulePreview();
   }
 
+  /**
+   * Asks the main thread for the history after a placement, once for placements close together.
+   * Listing it exports the new result's thumbnail, and the main thread takes requests in turn: so
+   * it is asked a little later, and a blend clicked meanwhile exports, composites and uploads
+   * first (as the map preview waits for one).
+   */
+  private requestHistory(): void {
+    clearTimeout(this.historyTimer);
+    const ask = () => {
+      if (this.session?.isPreparing) {
+        this.historyTimer = setTimeout(ask, PREVIEW_WAIT_MS);
+        return;
+      }
+      this.bridge.send({ type: 'list-history' });
+    };
+    this.historyTimer = setTimeout(ask, HISTORY_DELAY_MS);
+  }
+
   private estimate(): WaitEstimate {
     const live = this.sessionView?.jobs.find((job) => job.step && job.elapsedMs);
     if (live?.step && live.elapsedMs) return { msPerStep: live.elapsedMs / live.step, workers: this.workers };
@@ -395,7 +418,9 @@ export class PanelApp {
 
   private renderHistory(): void {
     const view = this.sessionView;
-    const running = view ? runningBatch(this.elements.historyList.ownerDocument, view, this.estimate()) : undefined;
+    const running = view
+      ? runningBatch(this.elements.historyList.ownerDocument, view, this.estimate(), this.placedUnlisted)
+      : undefined;
     const canRerun = !(this.session?.isRunning ?? false) && this.connectionState === 'connected';
     renderHistory(this.elements, this.history, running, this.chosen, canRerun, {
       select: (nodeId) => this.bridge.send({ type: 'select-result', nodeId }),
