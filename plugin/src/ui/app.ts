@@ -38,8 +38,6 @@ const PREVIEW_SIDE = 320;
 const PREVIEW_DELAY_MS = 250;
 /** How often a preview waiting on a blend's compositing looks again. */
 const PREVIEW_WAIT_MS = 20;
-/** How long after a placement the panel asks for the history (see requestHistory). */
-const HISTORY_DELAY_MS = PREVIEW_DELAY_MS;
 const SAVE_DELAY_MS = 400;
 
 export interface PanelAppDeps {
@@ -363,10 +361,10 @@ export class PanelApp {
   }
 
   /**
-   * Asks the main thread for the history after a placement, once for placements close together.
-   * Listing it exports the new result's thumbnail, and the main thread takes requests in turn: so
-   * it is asked a little later, and a blend clicked meanwhile exports, composites and uploads
-   * first (as the map preview waits for one).
+   * Asks the main thread for the history once a placement is answered (once for answers that
+   * come together). Listing it exports the new result's thumbnail, and the main thread takes
+   * requests in turn: while a blend exports, composites or uploads, it waits (as the map preview
+   * does), so that blend goes first.
    */
   private requestHistory(): void {
     clearTimeout(this.historyTimer);
@@ -377,7 +375,7 @@ export class PanelApp {
       }
       this.bridge.send({ type: 'list-history' });
     };
-    this.historyTimer = setTimeout(ask, HISTORY_DELAY_MS);
+    this.historyTimer = setTimeout(ask, 0);
   }
 
   private estimate(): WaitEstimate {
