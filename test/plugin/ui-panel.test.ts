@@ -466,12 +466,20 @@ describe('the panel in Chromium: history', () => {
   it('variations side by side; select and zoom, re-run with a seed, delete; all still there after reopening', async () => {
     const scene = await photoDocument();
     await scene.figma.clientStorage.setAsync('pixels.panelSettings', { variations: 3 });
-    const { frame } = await openWith(scene, { steps: 2, stepDelayMs: 20 });
+    const { frame, hops } = await openWith(scene, { steps: 2, stepDelayMs: 20 });
     await frame.waitForSelector('#blend:not([disabled])');
     await frame.click('#blend');
     await frame.waitForFunction(() => document.querySelectorAll('.history-entry').length === 3, undefined, {
       timeout: 20_000,
     });
+    // The panel asked for the history after the placements were answered (once for answers close
+    // together): each answer went out before the main thread exported the new result's thumbnail.
+    const asked = hops.filter((hop) => hop.direction === 'to-main' && hop.type === 'list-history');
+    const answers = hops.filter((hop) => hop.direction === 'to-ui' && hop.type === 'placed');
+    expect(answers).toHaveLength(3);
+    expect(asked.length).toBeGreaterThanOrEqual(1);
+    expect(asked[0].sentAt).toBeGreaterThan(answers[0].sentAt);
+    expect(asked.at(-1)!.sentAt).toBeGreaterThan(answers[2].sentAt);
     // One batch, three thumbnails in a row.
     expect(await frame.$$eval('.history-batch', (batches) => batches.length)).toBe(1);
     const tops = await frame.$$eval('.history-entry', (tiles) => tiles.map((tile) => tile.getBoundingClientRect().top));

@@ -266,8 +266,10 @@ export class PluginController {
           this.api.notify(`Placed "${placed.name}"`);
         } catch (error) {
           this.post({ type: 'place-failed', jobId: message.jobId, message: (error as Error).message });
+          await this.postHistory();
         }
-        await this.postHistory();
+        // A placed result's history entry waits for the panel to ask (list-history) once it has the
+        // answer: its thumbnail is an export, and the answer is what the designer waits for.
         return;
       case 'notify':
         this.api.notify(message.message, { error: message.error });

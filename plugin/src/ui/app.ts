@@ -75,6 +75,9 @@ export class PanelApp {
   private session: BlendSession | undefined;
   private sessionView: SessionView | undefined;
   private history: HistoryEntry[] = [];
+  /** Results placed since the last history came: their tiles stay with the running ones until it has them. */
+  private readonly placedUnlisted = new Set<string>();
+  private historyTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly chosen = new Map<string, string>();
   private problem: { problem: Problem; origin: 'connection' | 'blend' } | undefined;
   private previewTimer: ReturnType<typeof setTimeout> | undefined;
@@ -161,7 +164,12 @@ export class PanelApp {
         return;
       case 'history':
         this.history = message.entries;
+        this.placedUnlisted.clear();
         this.renderHistory();
+        return;
+      case 'placed':
+        this.placedUnlisted.add(message.nodeId);
+        this.requestHistory();
         return;
       case 'rerun':
         this.selectionChanged(message.selection);
@@ -346,11 +354,28 @@ export class PanelApp {
     }
   }
 
-  /** After a blend or resumed jobs: the preview is redrawn from the canvas as it is now. */
+  /** After a blend or resumed jobs: the preview is redrawn from the canvas as it is now (each placement asked for the history). */
   private sessionEnded(): void {
     this.renderRun();
     this.schedulePreview();
-    this.bridge.send({ type: 'list-history' });
+  }
+
+  /**
+   * Asks the main thread for the history once a placement is answered (once for answers that
+   * come together). Listing it exports the new result's thumbnail, and the main thread takes
+   * requests in turn: while a blend exports, composites or uploads, it waits (as the map preview
+   * does), so that blend goes first.
+   */
+  private requestHistory(): void {
+    clearTimeout(this.historyTimer);
+    const ask = () => {
+      if (this.session?.isPreparing) {
+        this.historyTimer = setTimeout(ask, PREVIEW_WAIT_MS);
+        return;
+      }
+      this.bridge.send({ type: 'list-history' });
+    };
+    this.historyTimer = setTimeout(ask, 0);
   }
 
   private estimate(): WaitEstimate {
@@ -391,7 +416,9 @@ export class PanelApp {
 
   private renderHistory(): void {
     const view = this.sessionView;
-    const running = view ? runningBatch(this.elements.historyList.ownerDocument, view, this.estimate()) : undefined;
+    const running = view
+      ? runningBatch(this.elements.historyList.ownerDocument, view, this.estimate(), this.placedUnlisted)
+      : undefined;
     const canRerun = !(this.session?.isRunning ?? false) && this.connectionState === 'connected';
     renderHistory(this.elements, this.history, running, this.chosen, canRerun, {
       select: (nodeId) => this.bridge.send({ type: 'select-result', nodeId }),

@@ -395,6 +395,15 @@ describe('placing a result', () => {
     expect(last(figma, 'init').pendingJobs).toEqual([]);
   });
 
+  it('answers a placement without exporting anything: the history (a thumbnail export) waits for the panel to ask', async () => {
+    const { figma, controller, source } = await scene();
+    figma.sentToUi.length = 0;
+    const exportsBefore = figma.exports.length;
+    await controller.receive(placeMessage(source.id, await pngOf(patternRaster(400, 300))));
+    expect(figma.sentToUi.map((message) => (message as { type: string }).type)).toEqual(['placed']);
+    expect(figma.exports.length).toBe(exportsBefore);
+  });
+
   it('explains why a result cannot be placed', async () => {
     const { figma, controller, source } = await scene();
     const tooLarge = await pngOf(patternRaster(4100, 8));
@@ -502,6 +511,8 @@ describe('the history of results', () => {
     await controller.receive(
       placeMessage(source.id, png, { ...base, jobId: 'job-3', seed: 3, batchId: 'batch-b', promptUsed: false }),
     );
+    // The panel asks for the history once a placement is answered.
+    await controller.receive({ type: 'list-history' });
     return { figma, controller, source, sticker };
   }
 

@@ -78,9 +78,16 @@ export class BlendSession {
     return this.controller.signal.aborted;
   }
 
-  /** Exporting or compositing: the main thread and the CPU are busy with this blend's layers. */
+  /**
+   * Exporting, compositing or uploading: the main thread, the CPU and the connection are busy
+   * with this blend's layers (work that can wait, such as the map preview, waits for it).
+   */
   get isPreparing(): boolean {
-    return this.view.phase === 'exporting' || this.view.phase === 'preparing';
+    return (
+      this.view.phase === 'exporting' ||
+      this.view.phase === 'preparing' ||
+      (this.view.phase === 'running' && this.view.jobs.some((job) => job.phase === 'uploading'))
+    );
   }
 
   get isRunning(): boolean {
@@ -224,6 +231,8 @@ export class BlendSession {
     let seed = context.settings.seed;
     let runMs: number | undefined;
     let runSteps: number | undefined;
+    // The download starts as the 'done' event is read, before the stream is closed and the panel redraws.
+    let download: { startedAt: number; bytes: Promise<Uint8Array> } | undefined;
     try {
       const terminal = await followJob(
         context.client,
@@ -234,11 +243,12 @@ export class BlendSession {
             runSteps = event.totalSteps;
           }
           if (event.type === 'step') runMs = event.elapsedMs;
+          if (event.type === 'done') download = this.startDownload(context.client, event.resultUrl, signal);
           this.applyEvent(job, event);
         },
         { signal, expectedSize },
       );
-      const serverEnd = this.now();
+      const serverEnd = download?.startedAt ?? this.now();
       const serverMs = serverEnd - serverStart;
       if (terminal.type !== 'done') {
         const problem =
@@ -256,8 +266,9 @@ export class BlendSession {
       if (seed === undefined)
         throw new ApiError('protocol', 'The server finished the job without saying which seed it used.');
 
+      download ??= this.startDownload(context.client, terminal.resultUrl, signal);
       this.patchJob(job, { phase: 'downloading', seed });
-      const bytes = await context.client.result(terminal.resultUrl, signal);
+      const bytes = await download.bytes;
       const downloadEnd = this.now();
       const downloadMs = downloadEnd - serverEnd;
       const fitted = await fitResult(bytes, expectedSize, this.deps.decode);
@@ -310,6 +321,18 @@ export class BlendSession {
         this.deps.bridge.send({ type: 'job-ended', jobId: context.jobId });
       this.patchJob(job, { phase: 'failed', problem: this.problemOf(error) });
     }
+  }
+
+  private startDownload(
+    client: PixelsClient,
+    resultUrl: string,
+    signal: AbortSignal,
+  ): { startedAt: number; bytes: Promise<Uint8Array> } {
+    const startedAt = this.now();
+    const bytes = client.result(resultUrl, signal);
+    // Awaited once the job's end is handled; a failure meanwhile is not an unhandled rejection.
+    bytes.catch(() => undefined);
+    return { startedAt, bytes };
   }
 
   private applyEvent(job: JobView, event: JobEvent): void {

@@ -38,20 +38,41 @@ export function describeSettings(entry: HistoryEntry): string {
 }
 
 /**
- * Each thumbnail's data URL, made once per history message: the panel redraws the list on every
- * step of a blend, and base64-encoding a 40 KB thumbnail took 3 to 4 ms of each redraw.
+ * Each result's thumbnail as a data URL, by layer id. Every history message carries every
+ * thumbnail again (new arrays), and base64-encoding a 40 KB thumbnail takes milliseconds: the URL
+ * is made again only when the layer's thumbnail bytes differ from those it was made from.
  */
-const dataUrls = new WeakMap<Uint8Array, string>();
+const dataUrls = new Map<string, { bytes: Uint8Array; url: string }>();
 
-function pngDataUrl(bytes: Uint8Array): string {
-  const cached = dataUrls.get(bytes);
-  if (cached) return cached;
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function pngDataUrl(nodeId: string, bytes: Uint8Array): string {
+  const cached = dataUrls.get(nodeId);
+  if (cached && sameBytes(cached.bytes, bytes)) return cached.url;
   let binary = '';
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   const url = `data:image/png;base64,${btoa(binary)}`;
-  dataUrls.set(bytes, url);
+  dataUrls.set(nodeId, { bytes, url });
   return url;
 }
+
+/**
+ * The batches a list shows and what they were drawn from. The panel redraws the list on every
+ * change of a running blend (each step, each phase): only the running tiles change then, so the
+ * batches (their thumbnails, their layout) are kept, and drawn again only when the history or the
+ * chosen tiles changed.
+ */
+interface DrawnBatches {
+  entries: readonly HistoryEntry[];
+  chosen: string;
+  items: HTMLLIElement[];
+}
+const drawnBatches = new WeakMap<HTMLElement, DrawnBatches>();
 
 /** One formatter for every redraw (`toLocaleTimeString` with options builds a new one per call). */
 const TIME_OF_DAY = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
@@ -68,14 +89,30 @@ export function renderHistory(
   canRerun: boolean,
   handlers: HistoryHandlers,
 ): void {
-  const document = elements.historyList.ownerDocument;
-  const batches = groupBatches(entries);
-  // The history covers every page; where results lie on several, each block names its page.
-  const showPages = new Set(entries.map((entry) => entry.page.id)).size > 1;
-  const items = batches.map((batch) =>
-    batchItem(document, batch, chosen.get(batch.key), canRerun, showPages, handlers),
-  );
-  elements.historyList.replaceChildren(...(running ? [running] : []), ...items);
+  const list = elements.historyList;
+  const chosenKey = JSON.stringify([...chosen]);
+  const drawn = drawnBatches.get(list);
+  const shown = list.firstElementChild;
+  const runningShown = shown?.getAttribute('data-running') === 'true' ? shown : undefined;
+  if (drawn && drawn.entries === entries && drawn.chosen === chosenKey) {
+    // The handlers are the panel's, the same on every call: the kept batches' buttons still reach them.
+    if (running && runningShown) runningShown.replaceWith(running);
+    else if (running) list.prepend(running);
+    else runningShown?.remove();
+    for (const item of drawn.items)
+      for (const rerun of Array.from(item.querySelectorAll<HTMLButtonElement>('[data-action="rerun"]')))
+        rerun.disabled = !canRerun;
+  } else {
+    const document = list.ownerDocument;
+    const batches = groupBatches(entries);
+    // The history covers every page; where results lie on several, each block names its page.
+    const showPages = new Set(entries.map((entry) => entry.page.id)).size > 1;
+    const items = batches.map((batch) =>
+      batchItem(document, batch, chosen.get(batch.key), canRerun, showPages, handlers),
+    );
+    drawnBatches.set(list, { entries, chosen: chosenKey, items });
+    list.replaceChildren(...(running ? [running] : []), ...items);
+  }
   elements.historyCount.textContent =
     entries.length > 0
       ? `${entries.length} result${entries.length === 1 ? '' : 's'}`
@@ -111,7 +148,13 @@ function batchItem(
       title: entry.name,
     });
     if (entry.thumbnail)
-      tile.append(element(document, 'img', { class: 'tile-image', src: pngDataUrl(entry.thumbnail), alt: entry.name }));
+      tile.append(
+        element(document, 'img', {
+          class: 'tile-image',
+          src: pngDataUrl(entry.nodeId, entry.thumbnail),
+          alt: entry.name,
+        }),
+      );
     else tile.append(element(document, 'span', { class: 'tile-image', 'aria-hidden': 'true' }));
     tile.append(element(document, 'span', { class: 'tile-caption' }, `seed ${entry.provenance.seed}`));
     tile.addEventListener('click', () => handlers.choose(batch.key, entry.nodeId));

@@ -122,8 +122,17 @@ export function summarizeRun(view: SessionView, estimate: WaitEstimate): RunSumm
 }
 
 /** The jobs of the running blend as tiles (step preview, bar, status) at the top of the history. */
-export function runningBatch(document: Document, view: SessionView, estimate: WaitEstimate): HTMLLIElement | undefined {
-  const active = view.jobs.filter((job) => isActive(job.phase));
+export function runningBatch(
+  document: Document,
+  view: SessionView,
+  estimate: WaitEstimate,
+  /** Result layers placed that the history does not list yet: their jobs' tiles stay until it does. */
+  placedUnlisted: ReadonlySet<string> = new Set(),
+): HTMLLIElement | undefined {
+  const active = view.jobs.filter(
+    (job) =>
+      isActive(job.phase) || (job.phase === 'placed' && job.nodeId !== undefined && placedUnlisted.has(job.nodeId)),
+  );
   if (active.length === 0) return undefined;
   const batch = element(document, 'li', { class: 'history-batch', 'data-running': 'true' });
   const head = element(document, 'div', { class: 'batch-head' });

@@ -115,6 +115,49 @@ describe('BlendSession', () => {
     expect(lastView(views).jobs[0]).toMatchObject({ phase: 'placed', resultName: `result ${placed[0].seed}` });
   });
 
+  it('is preparing until its jobs are submitted: the map preview waits for the upload too', async () => {
+    const { session, fake } = await harness({ holdJobs: true });
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let uploading = false;
+    class HeldUpload extends PixelsClient {
+      override async submit(...args: Parameters<PixelsClient['submit']>) {
+        uploading = true;
+        await held;
+        return super.submit(...args);
+      }
+    }
+    const running = session.start(DEFAULT_PANEL_SETTINGS, new HeldUpload(fake.url, ''));
+    await vi.waitFor(() => expect(uploading).toBe(true));
+    expect(session.isPreparing).toBe(true);
+    release();
+    await vi.waitFor(() => expect(fake.submissions).toHaveLength(1));
+    await vi.waitFor(() => expect(session.isPreparing).toBe(false));
+    expect(session.isRunning).toBe(true);
+    fake.releaseJobs();
+    await running;
+  });
+
+  it("starts the result's download as the done event is read, before the event stream is closed", async () => {
+    const { session, placed, fake } = await harness();
+    const order: string[] = [];
+    class LoggingClient extends PixelsClient {
+      override result(resultUrl: string, signal?: AbortSignal): Promise<Uint8Array> {
+        order.push('result requested');
+        return super.result(resultUrl, signal);
+      }
+      override async streamEvents(...args: Parameters<PixelsClient['streamEvents']>): Promise<void> {
+        await super.streamEvents(...args);
+        order.push('events closed');
+      }
+    }
+    await session.start(DEFAULT_PANEL_SETTINGS, new LoggingClient(fake.url, ''));
+    expect(placed).toHaveLength(1);
+    expect(order).toEqual(['result requested', 'events closed']);
+  });
+
   it('runs one job per variation, counting fixed seeds up', async () => {
     const { session, placed, client, fake } = await harness();
     await session.start(
