@@ -18,8 +18,11 @@
  * Whether a stop lies on a byte is not reported either: it is tested by inflating from that byte
  * with the window before it and comparing with what the source holds there.
  */
-import { constants, createInflateRaw, deflateSync, inflateRawSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { constants, crc32, createInflateRaw, deflateSync, inflateRaw, inflateRawSync } from 'node:zlib';
 import { pngChunks } from '@pixels/shared';
+
+const inflateRawAsync = promisify(inflateRaw);
 
 /** The source's zlib stream, split where the result's own rows go in. */
 export interface ReusedStream {
@@ -46,13 +49,13 @@ export interface ReusedStream {
 const PIXEL_NEUTRAL_CHUNKS = new Set(['IHDR', 'IDAT', 'IEND', 'tEXt', 'zTXt', 'iTXt', 'pHYs', 'tIME', 'sRGB']);
 
 /**
- * The source PNG's zlib stream when its filtered rows are those of `frame` as an 8-bit RGBA result
- * would have them: 8-bit RGBA, not interlaced, and no chunk that makes the decoder change the
- * pixels (a colour profile, gamma, EXIF orientation). Undefined otherwise.
+ * The PNG's size and IDAT chunks when its filtered rows are those an 8-bit RGBA result would have:
+ * 8-bit RGBA, not interlaced, and no chunk that makes the decoder change the pixels (a colour
+ * profile, gamma, EXIF orientation). Undefined otherwise.
  */
-function rgbaZlibStream(png: Uint8Array, frame: { width: number; height: number }): Uint8Array | undefined {
+function plainRgbaLayout(png: Uint8Array): { width: number; height: number; idat: Uint8Array[] } | undefined {
   const idat: Uint8Array[] = [];
-  let total = 0;
+  let size: { width: number; height: number } | undefined;
   try {
     for (const chunk of pngChunks(png)) {
       if (!PIXEL_NEUTRAL_CHUNKS.has(chunk.type)) return undefined;
@@ -61,15 +64,28 @@ function rgbaZlibStream(png: Uint8Array, frame: { width: number; height: number 
         const [bitDepth, colourType, compression, filter, interlace] = chunk.data.subarray(8, 13);
         const plain = bitDepth === 8 && colourType === 6 && compression === 0 && filter === 0 && interlace === 0;
         if (chunk.data.length !== 13 || !plain) return undefined;
-        if (view.getUint32(0) !== frame.width || view.getUint32(4) !== frame.height) return undefined;
+        size = { width: view.getUint32(0), height: view.getUint32(4) };
       } else if (chunk.type === 'IDAT') {
         idat.push(chunk.data);
-        total += chunk.data.length;
       }
     }
   } catch {
     return undefined;
   }
+  return size && idat.length > 0 ? { ...size, idat } : undefined;
+}
+
+/** Whether a source PNG's stream is one a result can reuse (8-bit RGBA, plain: see plainRgbaLayout). */
+export function isReusablePng(png: Uint8Array): boolean {
+  return plainRgbaLayout(png) !== undefined;
+}
+
+/** The source PNG's zlib stream when it is plain 8-bit RGBA (plainRgbaLayout) of `frame`'s size. */
+function rgbaZlibStream(png: Uint8Array, frame: { width: number; height: number }): Uint8Array | undefined {
+  const layout = plainRgbaLayout(png);
+  if (!layout || layout.width !== frame.width || layout.height !== frame.height) return undefined;
+  const { idat } = layout;
+  const total = idat.reduce((sum, part) => sum + part.length, 0);
   let stream = idat[0];
   if (idat.length !== 1) {
     stream = new Uint8Array(total);
@@ -277,6 +293,33 @@ export function splitSourceStream(
   changedFrom: number,
   changedTo: number,
 ): ReusedStream | undefined {
+  return splitAndInflateSource(png, frame, changedFrom, changedTo)?.stream;
+}
+
+/** splitSourceStream's split with what it inflated on the way. */
+export interface InflatedSplit {
+  stream: ReusedStream;
+  /**
+   * The source's filtered scanlines (a filter byte and the row's bytes, row after row), inflated
+   * over [0, stream.pieceTo) at least; the buffer is the whole frame's size, and past what was
+   * inflated its pages were never touched.
+   */
+  scanlines: Uint8Array;
+  /**
+   * Checks the part of the source the split did not read: inflates its stream past pieceTo (on
+   * zlib's thread) to the frame's exact length and checks every IDAT chunk's CRC, as a decoder
+   * reading the whole source would. Rejects when the source is damaged.
+   */
+  checkRest(): Promise<void>;
+}
+
+/** splitSourceStream, keeping the scanlines it inflated (see InflatedSplit). */
+export function splitAndInflateSource(
+  png: Uint8Array,
+  frame: { width: number; height: number },
+  changedFrom: number,
+  changedTo: number,
+): InflatedSplit | undefined {
   const stream = rgbaZlibStream(png, frame);
   if (!stream) return undefined;
   const totalLength = frame.height * (frame.width * 4 + 1);
@@ -334,7 +377,7 @@ export function splitSourceStream(
   const pieceFrom = prefix.stop.outPos;
   const pieceTo = suffix?.stop.outPos ?? totalLength;
   if (made < pieceTo) return undefined;
-  return {
+  const reused: ReusedStream = {
     header: stream.subarray(0, 2),
     prefix: blocksBeforeBit(deflate, prefix.bit),
     suffix: suffix ? blocksFromBit(deflate, suffix.bit) : [],
@@ -346,6 +389,36 @@ export function splitSourceStream(
     sourceAdler: readUint32(stream, stream.length - 4),
     totalLength,
   };
+  return { stream: reused, scanlines: inflated, checkRest: () => checkRest(png, reused, inflated) };
+}
+
+/** Every IDAT chunk's CRC, by zlib's native CRC-32 (tens of megabytes at 4096²). */
+function checkIdatCrcs(png: Uint8Array): void {
+  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  for (const chunk of pngChunks(png)) {
+    if (chunk.type !== 'IDAT') continue;
+    const end = chunk.offset + 8 + chunk.data.length;
+    if (crc32(png.subarray(chunk.offset + 4, end)) !== view.getUint32(end)) {
+      throw new Error(`the IDAT chunk at byte ${chunk.offset} fails its CRC`);
+    }
+  }
+}
+
+async function checkRest(png: Uint8Array, reused: ReusedStream, scanlines: Uint8Array): Promise<void> {
+  checkIdatCrcs(png);
+  if (reused.suffix.length === 0) return; // the split inflated the stream to its end
+  const expected = reused.totalLength - reused.pieceTo;
+  // One output buffer for all of it, so zlib's thread runs it in one go: the main thread may be
+  // busy with the model meanwhile, and a stream of small buffers would wait for it between each.
+  const rest = await inflateRawAsync(Buffer.concat(reused.suffix), {
+    dictionary: scanlines.subarray(reused.pieceTo - WINDOW, reused.pieceTo),
+    chunkSize: expected + 1,
+  });
+  if (rest.length !== expected) {
+    throw new Error(
+      `the stream holds ${reused.pieceTo + rest.length} filtered bytes, not the frame's ${reused.totalLength}`,
+    );
+  }
 }
 
 const ADLER_BASE = 65521;

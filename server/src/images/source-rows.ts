@@ -1,0 +1,70 @@
+/**
+ * The rows of a source PNG that an edit reads and writes, read without decoding the rest, for a
+ * result made over the source's own stream (see png-reuse.ts): to find the blocks to reuse, the
+ * split inflates the source as far as the changing rows' end, so their pixels are undone from what
+ * it inflated (PNG's row filters, spec §9.2) instead of decoding the source a second time. The
+ * rows above them are undone on the way, and nothing below is decoded; what the split did not
+ * read is checked for damage on zlib's thread while the edit runs.
+ *
+ * Encoders that filter with None, Sub and Up (ours, zlib-based fast ones) undo four bytes at a
+ * time; Average and Paeth go byte by byte in JavaScript, several times slower than a native
+ * decoder, so such a source's rows are decoded by sharp (which stops after the last of them).
+ */
+import { unfilterRows } from '@pixels/shared';
+import { decodeRgbaRows, type RawImage } from './codec.ts';
+import { inflateSourceForRows, rowsReadOverSource } from './png-encoder.ts';
+import type { ReusedStream } from './png-reuse.ts';
+import type { FrameRows } from './raw-rect.ts';
+
+/** A source's rows for an encode over its stream (png-encoder's encodeOverSource). */
+export interface SourceRows {
+  /** The source's pixels in the rows rowsReadOverSource gives: the changing ones and one each side. */
+  rows: FrameRows;
+  /** The source's stream split around the changing rows. */
+  reused: ReusedStream;
+  /** Settles once the part of the source that was not read is checked; rejects when it is damaged. */
+  checked: Promise<void>;
+}
+
+const UP = 2;
+
+/** Whether every row above `rows` has a filter undone four bytes at a time (None, Sub or Up). */
+function hasQuickFilters(scanlines: Uint8Array, rowBytes: number, rows: number): boolean {
+  for (let y = 0; y < rows; y++) if (scanlines[y * rowBytes] > UP) return false;
+  return true;
+}
+
+/**
+ * The source's rows around `changing` and its stream split for them, or undefined when its stream
+ * cannot be reused (see splitSourceStream) or its rows do not decode: the caller then decodes the
+ * whole source, which names any damage.
+ */
+export async function readSourceRows(
+  png: Uint8Array,
+  frame: { width: number; height: number },
+  changing: { from: number; to: number },
+  maxPixels: number,
+): Promise<SourceRows | undefined> {
+  const split = inflateSourceForRows(png, frame, changing);
+  if (!split) return undefined;
+  const checked = split.checkRest();
+  // Observed at once, so that an edit that stops early leaves no rejection unhandled; the caller
+  // awaits `checked` itself.
+  checked.catch(() => {});
+  const { from, to } = rowsReadOverSource(frame, changing);
+  const stride = frame.width * 4;
+  let image: RawImage;
+  try {
+    image = hasQuickFilters(split.scanlines, stride + 1, to)
+      ? {
+          data: unfilterRows({ data: split.scanlines, stride, bytesPerPixel: 4 }, from, to),
+          width: frame.width,
+          height: to - from,
+          channels: 4,
+        }
+      : await decodeRgbaRows(png, { top: from, height: to - from, width: frame.width }, maxPixels);
+  } catch {
+    return undefined;
+  }
+  return { rows: { image, top: from }, reused: split.stream, checked };
+}
