@@ -8,10 +8,9 @@ import { createScheduler } from '../engine/schedulers/create-scheduler.ts';
 import { encodePng, type RawImage, resizeRaw } from '../images/codec.ts';
 import { imageTensorToRaw, rawToImageTensor } from '../images/pixel-tensors.ts';
 import { encodeOverSource, type PendingPng } from '../images/png-encoder.ts';
-import { isReusablePng } from '../images/png-reuse.ts';
 import { addPngText } from '../images/png-text.ts';
 import { type FrameRows, isWholeFrame } from '../images/raw-rect.ts';
-import { readSourceRows, type SourceRows } from '../images/source-rows.ts';
+import { beginReadingSource, type SourceRows } from '../images/source-rows.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
 import {
   beginResultPng,
@@ -23,7 +22,7 @@ import {
 } from './edit-region.ts';
 import type { EditInputs, EditOutcome, RunOptions } from './edit-runner.ts';
 import { pasteBack, withSourceAlpha } from './paste-back.ts';
-import { cropInputs, decodeInputs, type ReadSourceRows } from './prepare-inputs.ts';
+import { cropInputs, type DecodedInputs, decodeInputs, type ReadSourceRows } from './prepare-inputs.ts';
 import { stepPreviewJpeg } from './step-preview.ts';
 import { PIXEL_SPACE_MAX_PIXELS, type Size, workingSizeFor } from './working-size.ts';
 
@@ -114,25 +113,31 @@ export async function runEditPipeline(
   const startedAt = performance.now();
   // An unknown or broken model is named before the inputs are checked (reading its configs takes milliseconds).
   const description = await registry.describe(settings.model);
-  // A plain RGBA source PNG need not be decoded whole: the region is planned once the exemplars
-  // and the map are placed, and only the crop's rows are read (see images/source-rows.ts), from
-  // the inflate that finds the source's compressed rows outside them to reuse in the result.
+  // A plain RGBA source PNG need not be decoded whole: its stream is inflated while the exemplars
+  // and the map decode, the region is planned once they are placed, and only the crop's rows are
+  // read (see images/source-rows.ts), from the inflate that finds the source's compressed rows
+  // outside them to reuse in the result.
+  const reader = settings.region === 'auto' ? beginReadingSource(inputs.source, limits.maxPixels) : undefined;
   let planned: EditRegion | undefined;
   let overSource: SourceRows | undefined;
   const readRows: ReadSourceRows = async (layout) => {
     planned = planEditRegion(layout, settings, description.info);
-    if (isWholeFrame(planned.crop, layout.source)) return undefined;
-    overSource = await readSourceRows(inputs.source, layout.source, cropRows(planned), limits.maxPixels);
+    if (!reader || isWholeFrame(planned.crop, layout.source)) return undefined;
+    overSource = await reader.rowsFor(layout.source, cropRows(planned));
     return overSource?.rows;
   };
-  const canReadRows = settings.region === 'auto' && isReusablePng(inputs.source);
-  const decoded = await decodeInputs(
-    settings,
-    inputs,
-    limits.maxPixels,
-    limits.maxExemplars,
-    canReadRows ? readRows : undefined,
-  );
+  let decoded: DecodedInputs;
+  try {
+    decoded = await decodeInputs(
+      settings,
+      inputs,
+      limits.maxPixels,
+      limits.maxExemplars,
+      reader ? readRows : undefined,
+    );
+  } finally {
+    reader?.close();
+  }
   const frame = decoded.source;
   const region = planned ?? planEditRegion(decoded, settings, description.info);
   const prepared = cropInputs(decoded, settings, region.crop);

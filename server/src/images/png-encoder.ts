@@ -13,7 +13,7 @@ import {
   type InflatedSplit,
   type ReusedStream,
   replacedAdler32,
-  splitAndInflateSource,
+  type SourceInflate,
   splitSourceStream,
 } from './png-reuse.ts';
 
@@ -277,15 +277,15 @@ export function splitSourceForRows(
   return splitSourceStream(source, frame, from * rowBytes, to * rowBytes);
 }
 
-/** splitSourceForRows, keeping the scanlines it inflated and a check of the rest (see InflatedSplit). */
-export function inflateSourceForRows(
-  source: Uint8Array,
+/** splitSourceForRows from an inflate of the source begun earlier, keeping its scanlines (see InflatedSplit). */
+export function splitInflateForRows(
+  inflate: SourceInflate,
   frame: { width: number; height: number },
   changing: { from: number; to: number },
 ): InflatedSplit | undefined {
   const { from, to } = rowsToEncodeLate(frame, changing);
   const rowBytes = frame.width * 4 + 1;
-  return splitAndInflateSource(source, frame, from * rowBytes, to * rowBytes);
+  return inflate.split(frame, from * rowBytes, to * rowBytes);
 }
 
 /** The rows of the frame an encode over the source's stream reads: from the one above `changing` to the one below. */

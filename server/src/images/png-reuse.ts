@@ -75,11 +75,6 @@ function plainRgbaLayout(png: Uint8Array): { width: number; height: number; idat
   return size && idat.length > 0 ? { ...size, idat } : undefined;
 }
 
-/** Whether a source PNG's stream is one a result can reuse (8-bit RGBA, plain: see plainRgbaLayout). */
-export function isReusablePng(png: Uint8Array): boolean {
-  return plainRgbaLayout(png) !== undefined;
-}
-
 /** The source PNG's zlib stream when it is plain 8-bit RGBA (plainRgbaLayout) of `frame`'s size. */
 function rgbaZlibStream(png: Uint8Array, frame: { width: number; height: number }): Uint8Array | undefined {
   const layout = plainRgbaLayout(png);
@@ -320,76 +315,122 @@ export function splitAndInflateSource(
   changedFrom: number,
   changedTo: number,
 ): InflatedSplit | undefined {
-  const stream = rgbaZlibStream(png, frame);
-  if (!stream) return undefined;
-  const totalLength = frame.height * (frame.width * 4 + 1);
-  if (changedFrom < 0 || changedTo > totalLength || changedTo < changedFrom) return undefined;
-  // Inflating is several times cheaper than deflating, so below about a quarter of the frame left
-  // to reuse, finding the boundaries costs about what reusing saves. An edit as tall as the frame
-  // leaves nothing at all, and inflating its source anyway was not free: the server's stall while
-  // 8 clients downloaded such a result rose from a median of 20 ms to 27 (8 alternating runs).
-  if (changedFrom + Math.max(0, totalLength - changedTo - WINDOW) < totalLength / 4) return undefined;
+  return beginSourceInflate(png)?.split(frame, changedFrom, changedTo);
+}
+
+/**
+ * A source PNG's stream inflated from its start block by block, each block's end recorded, so it
+ * can be begun before the changing rows are known and split once they are.
+ */
+export interface SourceInflate {
+  /** Inflates at least `bytes` more filtered bytes (to a block's end); false once nothing is left to do. */
+  advance(bytes: number): boolean;
+  /**
+   * splitAndInflateSource's split for a frame of the source's size (undefined for any other),
+   * inflating on as far as it needs; ends the inflate.
+   */
+  split(frame: { width: number; height: number }, changedFrom: number, changedTo: number): InflatedSplit | undefined;
+  /** Ends the inflate (a split ends it too). */
+  close(): void;
+}
+
+/** Begins inflating a source PNG's stream; undefined when it cannot be reused (see rgbaZlibStream) or the engine's block stops are not available. */
+export function beginSourceInflate(png: Uint8Array): SourceInflate | undefined {
+  const layout = plainRgbaLayout(png);
+  const stream = layout && rgbaZlibStream(png, layout);
+  if (!layout || !stream) return undefined;
   const inflater = openBlockInflater();
   if (!inflater) return undefined;
+  const totalLength = layout.height * (layout.width * 4 + 1);
   const deflate = stream.subarray(2, stream.length - 4);
   // Untouched pages of this buffer are never mapped: only what is inflated counts.
   const inflated = new Uint8Array(totalLength);
   const stops: Stop[] = [{ inOff: 0, outPos: 0 }];
   let inOff = 0;
   let made = 0;
-  let prefix: { stop: Stop; bit: number } | undefined;
-  let suffix: { stop: Stop; bit: number } | undefined;
-  let pending = 0; // the first stop not yet tried for the suffix
-  try {
-    while (made < totalLength && inOff < deflate.length) {
-      const { used, made: step } = inflater.step(deflate, inOff, inflated, made);
-      if (used === 0 && step === 0) return undefined;
-      inOff += used;
-      made += step;
-      if (made < totalLength) stops.push({ inOff, outPos: made });
-      if (!prefix && made > changedFrom) {
-        // The last stop at or before the change whose bit is found (the stream's start always is).
-        for (let k = stops.length - 1; k >= 0 && !prefix; k--) {
-          if (stops[k].outPos > changedFrom) continue;
-          const bit = exactBit(deflate, stops[k], inflated, made);
-          if (bit !== undefined) prefix = { stop: stops[k], bit };
-        }
-        pending = stops.length;
-      }
-      if (prefix) {
-        for (; pending < stops.length && !suffix; pending++) {
-          const stop = stops[pending];
-          if (stop.outPos < changedTo + WINDOW) continue;
-          // Tried once what follows it is inflated (or the stream has ended).
-          if (stop.outPos + PROBE_BYTES > made && made < totalLength) break;
-          const bit = exactBit(deflate, stop, inflated, made);
-          if (bit !== undefined) suffix = { stop, bit };
-        }
-        if (suffix) break;
-      }
-    }
-  } catch {
-    return undefined;
-  } finally {
-    inflater.close();
-  }
-  if (!prefix) return undefined;
-  const pieceFrom = prefix.stop.outPos;
-  const pieceTo = suffix?.stop.outPos ?? totalLength;
-  if (made < pieceTo) return undefined;
-  const reused: ReusedStream = {
-    header: stream.subarray(0, 2),
-    prefix: blocksBeforeBit(deflate, prefix.bit),
-    suffix: suffix ? blocksFromBit(deflate, suffix.bit) : [],
-    pieceFrom,
-    pieceTo,
-    before: inflated.slice(pieceFrom, changedFrom),
-    after: inflated.slice(changedTo, pieceTo),
-    sourcePieceAdler: nativeAdler32(inflated.subarray(pieceFrom, pieceTo)),
-    sourceAdler: readUint32(stream, stream.length - 4),
-    totalLength,
+  let ended = false;
+  const close = () => {
+    if (!ended) inflater.close();
+    ended = true;
   };
-  return { stream: reused, scanlines: inflated, checkRest: () => checkRest(png, reused, inflated) };
+  /** One block more; false at the stream's end, or once it is found damaged (then ended). */
+  const step = (): boolean => {
+    if (ended || made >= totalLength || inOff >= deflate.length) return false;
+    try {
+      const { used, made: count } = inflater.step(deflate, inOff, inflated, made);
+      if (used === 0 && count === 0) throw new Error('the inflate made no progress');
+      inOff += used;
+      made += count;
+    } catch {
+      close();
+      return false;
+    }
+    if (made < totalLength) stops.push({ inOff, outPos: made });
+    return true;
+  };
+  const split = (changedFrom: number, changedTo: number): InflatedSplit | undefined => {
+    if (changedFrom < 0 || changedTo > totalLength || changedTo < changedFrom) return undefined;
+    // Inflating is several times cheaper than deflating, so below about a quarter of the frame left
+    // to reuse, finding the boundaries costs about what reusing saves. An edit as tall as the frame
+    // leaves nothing at all, and inflating its source anyway was not free: the server's stall while
+    // 8 clients downloaded such a result rose from a median of 20 ms to 27 (8 alternating runs).
+    if (changedFrom + Math.max(0, totalLength - changedTo - WINDOW) < totalLength / 4) return undefined;
+    while (made <= changedFrom && step()) {}
+    if (ended || made <= changedFrom) return undefined;
+    // The last stop at or before the change whose bit is found (the stream's start always is).
+    let prefix: { stop: Stop; bit: number } | undefined;
+    for (let k = stops.length - 1; k >= 0 && !prefix; k--) {
+      if (stops[k].outPos > changedFrom) continue;
+      const bit = exactBit(deflate, stops[k], inflated, made);
+      if (bit !== undefined) prefix = { stop: stops[k], bit };
+    }
+    if (!prefix) return undefined;
+    // The first stop far enough past the change whose bit is found, tried once what follows it is
+    // inflated (or the stream has ended); none when the piece runs to the end.
+    let suffix: { stop: Stop; bit: number } | undefined;
+    for (let k = 0; !suffix; k++) {
+      while (k >= stops.length && step()) {}
+      if (k >= stops.length) break;
+      const stop = stops[k];
+      if (stop.outPos < changedTo + WINDOW) continue;
+      while (stop.outPos + PROBE_BYTES > made && step()) {}
+      if (ended) return undefined;
+      const bit = exactBit(deflate, stop, inflated, made);
+      if (bit !== undefined) suffix = { stop, bit };
+    }
+    const pieceFrom = prefix.stop.outPos;
+    const pieceTo = suffix?.stop.outPos ?? totalLength;
+    if (ended || made < pieceTo) return undefined;
+    const reused: ReusedStream = {
+      header: stream.subarray(0, 2),
+      prefix: blocksBeforeBit(deflate, prefix.bit),
+      suffix: suffix ? blocksFromBit(deflate, suffix.bit) : [],
+      pieceFrom,
+      pieceTo,
+      before: inflated.slice(pieceFrom, changedFrom),
+      after: inflated.slice(changedTo, pieceTo),
+      sourcePieceAdler: nativeAdler32(inflated.subarray(pieceFrom, pieceTo)),
+      sourceAdler: readUint32(stream, stream.length - 4),
+      totalLength,
+    };
+    return { stream: reused, scanlines: inflated, checkRest: () => checkRest(png, reused, inflated) };
+  };
+  return {
+    advance(bytes) {
+      const until = made + bytes;
+      while (made < until) if (!step()) return false;
+      return true;
+    },
+    split(frame, changedFrom, changedTo) {
+      try {
+        if (frame.width !== layout.width || frame.height !== layout.height) return undefined;
+        return split(changedFrom, changedTo);
+      } finally {
+        close();
+      }
+    },
+    close,
+  };
 }
 
 /** Every IDAT chunk's CRC, by zlib's native CRC-32 (tens of megabytes at 4096²). */

@@ -12,8 +12,8 @@
  */
 import { unfilterRows } from '@pixels/shared';
 import { decodeRgbaRows, type RawImage } from './codec.ts';
-import { inflateSourceForRows, rowsReadOverSource } from './png-encoder.ts';
-import type { ReusedStream } from './png-reuse.ts';
+import { rowsReadOverSource, splitInflateForRows } from './png-encoder.ts';
+import { beginSourceInflate, type ReusedStream } from './png-reuse.ts';
 import type { FrameRows } from './raw-rect.ts';
 
 /** A source's rows for an encode over its stream (png-encoder's encodeOverSource). */
@@ -34,37 +34,78 @@ function hasQuickFilters(scanlines: Uint8Array, rowBytes: number, rows: number):
   return true;
 }
 
+/** Reads a source's rows for an edit, its stream inflated ahead while the edit's other inputs decode. */
+export interface SourceReader {
+  /**
+   * The source's rows around `changing` and its stream split for them, or undefined when its
+   * stream cannot be reused (see splitSourceStream) or its rows do not decode: the caller then
+   * decodes the whole source, which names any damage. Ends the inflate ahead.
+   */
+  rowsFor(
+    frame: { width: number; height: number },
+    changing: { from: number; to: number },
+  ): Promise<SourceRows | undefined>;
+  /** Ends the inflate ahead, when no rows are wanted. */
+  close(): void;
+}
+
+/** Filtered bytes inflated between two turns of the event loop ahead of rowsFor: a few milliseconds. */
+const AHEAD_SLICE = 2 << 20;
+
 /**
- * The source's rows around `changing` and its stream split for them, or undefined when its stream
- * cannot be reused (see splitSourceStream) or its rows do not decode: the caller then decodes the
- * whole source, which names any damage.
+ * Begins reading a source PNG, or undefined when its stream cannot be reused (see
+ * beginSourceInflate). Until rowsFor, the stream is inflated from its start in slices between the
+ * event loop's turns: the rows above the change are needed wherever it lies, and the main thread
+ * would otherwise wait while sharp decodes the exemplars on its own.
  */
+export function beginReadingSource(png: Uint8Array, maxPixels: number): SourceReader | undefined {
+  const inflate = beginSourceInflate(png);
+  if (!inflate) return undefined;
+  let ahead = true;
+  const inflateAhead = () => {
+    if (ahead && inflate.advance(AHEAD_SLICE)) setImmediate(inflateAhead);
+  };
+  setImmediate(inflateAhead);
+  const stop = () => {
+    ahead = false;
+    inflate.close();
+  };
+  return {
+    async rowsFor(frame, changing) {
+      ahead = false;
+      const split = splitInflateForRows(inflate, frame, changing);
+      if (!split) return undefined;
+      const checked = split.checkRest();
+      // Observed at once, so that an edit that stops early leaves no rejection unhandled; the
+      // caller awaits `checked` itself.
+      checked.catch(() => {});
+      const { from, to } = rowsReadOverSource(frame, changing);
+      const stride = frame.width * 4;
+      let image: RawImage;
+      try {
+        image = hasQuickFilters(split.scanlines, stride + 1, to)
+          ? {
+              data: unfilterRows({ data: split.scanlines, stride, bytesPerPixel: 4 }, from, to),
+              width: frame.width,
+              height: to - from,
+              channels: 4,
+            }
+          : await decodeRgbaRows(png, { top: from, height: to - from, width: frame.width }, maxPixels);
+      } catch {
+        return undefined;
+      }
+      return { rows: { image, top: from }, reused: split.stream, checked };
+    },
+    close: stop,
+  };
+}
+
+/** beginReadingSource's rows for one change, read at once (no inflate ahead). */
 export async function readSourceRows(
   png: Uint8Array,
   frame: { width: number; height: number },
   changing: { from: number; to: number },
   maxPixels: number,
 ): Promise<SourceRows | undefined> {
-  const split = inflateSourceForRows(png, frame, changing);
-  if (!split) return undefined;
-  const checked = split.checkRest();
-  // Observed at once, so that an edit that stops early leaves no rejection unhandled; the caller
-  // awaits `checked` itself.
-  checked.catch(() => {});
-  const { from, to } = rowsReadOverSource(frame, changing);
-  const stride = frame.width * 4;
-  let image: RawImage;
-  try {
-    image = hasQuickFilters(split.scanlines, stride + 1, to)
-      ? {
-          data: unfilterRows({ data: split.scanlines, stride, bytesPerPixel: 4 }, from, to),
-          width: frame.width,
-          height: to - from,
-          channels: 4,
-        }
-      : await decodeRgbaRows(png, { top: from, height: to - from, width: frame.width }, maxPixels);
-  } catch {
-    return undefined;
-  }
-  return { rows: { image, top: from }, reused: split.stream, checked };
+  return beginReadingSource(png, maxPixels)?.rowsFor(frame, changing);
 }

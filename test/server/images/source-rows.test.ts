@@ -1,7 +1,7 @@
 import { inflateSync } from 'node:zlib';
 import { decodeRgba, type RawImage, resizeRaw } from '@pixels/server/images/codec.ts';
 import { encodeOverSource, encodePngParallel, rowsReadOverSource } from '@pixels/server/images/png-encoder.ts';
-import { readSourceRows } from '@pixels/server/images/source-rows.ts';
+import { beginReadingSource, readSourceRows } from '@pixels/server/images/source-rows.ts';
 import { buildPngChunk, pngChunks } from '@pixels/shared';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
@@ -93,6 +93,32 @@ describe('readSourceRows: the rows of a source an edit changes, and nothing belo
       const png = await encodeOverSource(FRAME, rows, top, changing, read!.reused);
       expect(Buffer.from((await decodeRgba(png, 1 << 24)).data).equals(Buffer.from(image.data))).toBe(true);
     }
+  });
+
+  it('splits the same after inflating ahead, however far ahead it got, and ends the inflate when no rows are wanted', async () => {
+    // 6 MB of filtered rows: the inflate ahead takes three turns of the event loop to reach the end.
+    const frame = { width: 1000, height: 1500 };
+    const changing = { from: 700, to: 760 };
+    const big = await resizeRaw(await decodeRgba(fixture('coffee'), 1 << 24), frame.width, frame.height, 'cover');
+    const source = await encodePngParallel(big);
+    const stride = frame.width * 4;
+    for (const turns of [0, 1, 2, 1000]) {
+      const reader = beginReadingSource(source, 1 << 24);
+      expect(reader).toBeDefined();
+      for (let turn = 0; turn < turns; turn++) await new Promise((resolve) => setImmediate(resolve));
+      const read = await reader!.rowsFor(frame, changing);
+      expect(read).toBeDefined();
+      await expect(read!.checked).resolves.toBeUndefined();
+      const { image: rows, top } = read!.rows;
+      const expected = big.data.subarray(top * stride, (top + rows.height) * stride);
+      expect(Buffer.from(rows.data).equals(Buffer.from(expected))).toBe(true);
+      const png = await encodeOverSource(frame, rows, top, changing, read!.reused);
+      expect(Buffer.from((await decodeRgba(png, 1 << 24)).data).equals(Buffer.from(big.data))).toBe(true);
+      reader!.close(); // after a split too: harmless
+    }
+    const unused = beginReadingSource(source, 1 << 24)!;
+    unused.close();
+    expect(await unused.rowsFor(frame, changing)).toBeUndefined();
   });
 
   it('finds damage below the rows it read, where nothing is decoded: a stream cut short, or a chunk failing its CRC', async () => {
