@@ -316,9 +316,10 @@ export function encodeOverSource(
  * [changing.from, changing.to) only, and calls `finish` once they are final. The row just below
  * the changing ones is filtered against the last of them, so it is left for `finish` too.
  *
- * With `options.source`, the PNG the pixels were decoded from (in full, by sharp, which checks its
- * zlib checksum: the result's is derived from it), the rows outside `changing` are not compressed
- * at all where that PNG's own compressed rows can be reused (see png-reuse.ts).
+ * With `options.source`, the PNG the pixels were decoded from, the rows outside `changing` are not
+ * compressed at all where that PNG's own compressed rows can be reused (see png-reuse.ts). The
+ * result's zlib checksum is derived from the source's, which neither sharp's decode (libpng) nor
+ * the reuse checks: a source whose Adler-32 is wrong gives a result whose Adler-32 is wrong.
  */
 export function beginPngEncode(
   pixels: PngPixels,

@@ -334,11 +334,16 @@ export interface SourceInflate {
   close(): void;
 }
 
-/** Begins inflating a source PNG's stream; undefined when it cannot be reused (see rgbaZlibStream) or the engine's block stops are not available. */
-export function beginSourceInflate(png: Uint8Array): SourceInflate | undefined {
+/**
+ * Begins inflating a source PNG's stream; undefined when it cannot be reused (see rgbaZlibStream),
+ * the engine's block stops are not available, or its header claims more than `maxPixels` pixels
+ * (the caller's decode refuses such a source by name; nothing is allocated for it here).
+ */
+export function beginSourceInflate(png: Uint8Array, maxPixels = Number.POSITIVE_INFINITY): SourceInflate | undefined {
   const layout = plainRgbaLayout(png);
-  const stream = layout && rgbaZlibStream(png, layout);
-  if (!layout || !stream) return undefined;
+  if (!layout || layout.width * layout.height > maxPixels) return undefined;
+  const stream = rgbaZlibStream(png, layout);
+  if (!stream) return undefined;
   const inflater = openBlockInflater();
   if (!inflater) return undefined;
   const totalLength = layout.height * (layout.width * 4 + 1);

@@ -53,13 +53,13 @@ export interface SourceReader {
 const AHEAD_SLICE = 2 << 20;
 
 /**
- * Begins reading a source PNG, or undefined when its stream cannot be reused (see
- * beginSourceInflate). Until rowsFor, the stream is inflated from its start in slices between the
- * event loop's turns: the rows above the change are needed wherever it lies, and the main thread
- * would otherwise wait while sharp decodes the exemplars on its own.
+ * Begins reading a source PNG, or undefined when its stream cannot be reused or it has more than
+ * `maxPixels` pixels (see beginSourceInflate). Until rowsFor, the stream is inflated from its
+ * start in slices between the event loop's turns: the rows above the change are needed wherever
+ * it lies, and the main thread would otherwise wait while sharp decodes the exemplars on its own.
  */
 export function beginReadingSource(png: Uint8Array, maxPixels: number): SourceReader | undefined {
-  const inflate = beginSourceInflate(png);
+  const inflate = beginSourceInflate(png, maxPixels);
   if (!inflate) return undefined;
   let ahead = true;
   const inflateAhead = () => {

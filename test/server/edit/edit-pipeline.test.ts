@@ -272,6 +272,18 @@ describe("region 'auto': the edit runs on a crop and comes back at full resoluti
     expect(results[0].equals(Buffer.from(big.source.data))).toBe(false);
   });
 
+  it('refuses an RGBA source whose header claims too many pixels by name, before anything is allocated for it', async () => {
+    const source = new Uint8Array(await encodePng(big.source));
+    const header = [...pngChunks(source)][0];
+    new DataView(source.buffer).setUint32(header.offset + 8, 60000);
+    new DataView(source.buffer).setUint32(header.offset + 12, 60000);
+    const inputs = { source, exemplars: [await encodePng(big.exemplar)], map: await encodePng(big.map) };
+    await expect(runEditPipeline(registry, EditSettings.parse({ steps: 4 }), inputs, LIMITS)).rejects.toMatchObject({
+      code: 'image_too_large',
+      field: 'source',
+    });
+  });
+
   it('names a source damaged below the crop, where its rows are not read, as a decoder would', async () => {
     const source = new Uint8Array(await encodePng(big.source));
     const last = [...pngChunks(source)].filter((chunk) => chunk.type === 'IDAT').at(-1)!;

@@ -136,7 +136,7 @@ describe('readSourceRows: the rows of a source an edit changes, and nothing belo
     await expect(crcRead!.checked).rejects.toThrow(/CRC/);
   });
 
-  it('reads nothing from a source whose stream cannot be reused: RGB, another size', async () => {
+  it('reads nothing from a source whose stream cannot be reused: RGB, another size, too many pixels', async () => {
     const image = await photo();
     const rgb = new Uint8Array(
       await sharp(image.data, { raw: { width: WIDTH, height: HEIGHT, channels: 4 } })
@@ -147,5 +147,11 @@ describe('readSourceRows: the rows of a source an edit changes, and nothing belo
     expect(await readSourceRows(rgb, FRAME, CHANGING, 1 << 24)).toBeUndefined();
     const source = await ENCODERS.ours(image);
     expect(await readSourceRows(source, { width: WIDTH, height: HEIGHT - 1 }, CHANGING, 1 << 24)).toBeUndefined();
+    // A header claiming more pixels than allowed: nothing is allocated for it (the decode names it).
+    const claimed = new Uint8Array(source);
+    const header = [...pngChunks(claimed)][0];
+    new DataView(claimed.buffer).setUint32(header.offset + 8, 60000);
+    new DataView(claimed.buffer).setUint32(header.offset + 12, 60000);
+    expect(beginReadingSource(claimed, 1 << 24)).toBeUndefined();
   });
 });
