@@ -5,6 +5,7 @@ export * from './limits.ts';
 export * from './map-ops.ts';
 export * from './models.ts';
 export * from './png/chunks.ts';
+export * from './png/unfilter.ts';
 export * from './png/up-filter.ts';
 export * from './server-status.ts';
 export * from './settings.ts';

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { type EditSettings, type GrayMap, MAX_SEED, resampleMap } from '@pixels/shared';
+import { type EditSettings, type GrayMap, MAX_SEED, PixelsError, resampleMap } from '@pixels/shared';
 import { editImage } from '../engine/edit-image.ts';
 import { planEdit } from '../engine/edit-plan.ts';
 import type { ModelInfo } from '../engine/model.ts';
@@ -7,20 +7,22 @@ import { createNoise } from '../engine/noise.ts';
 import { createScheduler } from '../engine/schedulers/create-scheduler.ts';
 import { encodePng, type RawImage, resizeRaw } from '../images/codec.ts';
 import { imageTensorToRaw, rawToImageTensor } from '../images/pixel-tensors.ts';
-import type { ReusedStream } from '../images/png-reuse.ts';
+import { encodeOverSource, type PendingPng } from '../images/png-encoder.ts';
 import { addPngText } from '../images/png-text.ts';
+import { type FrameRows, isWholeFrame } from '../images/raw-rect.ts';
+import { beginReadingSource, type SourceRows } from '../images/source-rows.ts';
 import type { ModelRegistry } from '../models/model-registry.ts';
 import {
   beginResultPng,
   compositeEditRegion,
+  cropRows,
   type EditRegion,
   planEditRegion,
   regionWarnings,
-  splitResultStream,
 } from './edit-region.ts';
 import type { EditInputs, EditOutcome, RunOptions } from './edit-runner.ts';
 import { pasteBack, withSourceAlpha } from './paste-back.ts';
-import { cropInputs, decodeInputs } from './prepare-inputs.ts';
+import { cropInputs, type DecodedInputs, decodeInputs, type ReadSourceRows } from './prepare-inputs.ts';
 import { stepPreviewJpeg } from './step-preview.ts';
 import { PIXEL_SPACE_MAX_PIXELS, type Size, workingSizeFor } from './working-size.ts';
 
@@ -71,6 +73,35 @@ function runNotes(settings: EditSettings, info: ModelInfo, source: Size, size: S
   return notes;
 }
 
+/**
+ * The result's PNG: over the source's own stream when only its rows were read (once the rest of
+ * the source is checked), from the encode begun before the model when the source was decoded
+ * whole, or else encoded whole.
+ */
+async function encodeResult(
+  output: RawImage,
+  sourceRows: FrameRows,
+  frame: Size,
+  region: EditRegion,
+  overSource: SourceRows | undefined,
+  earlyPng: PendingPng | undefined,
+): Promise<Uint8Array> {
+  if (overSource) {
+    try {
+      await overSource.checked;
+    } catch (error) {
+      throw new PixelsError(
+        'invalid_image',
+        'The source image could not be decoded: its pixel data is damaged. Export it again and resend.',
+        'source',
+        { cause: error },
+      );
+    }
+    return encodeOverSource(frame, sourceRows.image, sourceRows.top, cropRows(region), overSource.reused);
+  }
+  return earlyPng && output === sourceRows.image ? earlyPng.finish() : encodePng(output);
+}
+
 /** Decode → PIXELS → encode, for one request. Runs wherever it is called (the worker calls it). */
 export async function runEditPipeline(
   registry: ModelRegistry,
@@ -82,14 +113,33 @@ export async function runEditPipeline(
   const startedAt = performance.now();
   // An unknown or broken model is named before the inputs are checked (reading its configs takes milliseconds).
   const description = await registry.describe(settings.model);
-  // The region is planned, and the source's compressed rows outside it found, while sharp still
-  // decodes the source: on its own thread, so this inflate runs beside it.
-  let early: { region: EditRegion; reused?: ReusedStream } | undefined;
-  const decoded = await decodeInputs(settings, inputs, limits.maxPixels, limits.maxExemplars, (layout) => {
-    const planned = planEditRegion(layout, settings, description.info);
-    early = { region: planned, reused: splitResultStream(inputs.source, layout.source, planned) };
-  });
-  const region = early?.region ?? planEditRegion(decoded, settings, description.info);
+  // A plain RGBA source PNG need not be decoded whole: its stream is inflated while the exemplars
+  // and the map decode, the region is planned once they are placed, and only the crop's rows are
+  // read (see images/source-rows.ts), from the inflate that finds the source's compressed rows
+  // outside them to reuse in the result.
+  const reader = settings.region === 'auto' ? beginReadingSource(inputs.source, limits.maxPixels) : undefined;
+  let planned: EditRegion | undefined;
+  let overSource: SourceRows | undefined;
+  const readRows: ReadSourceRows = async (layout) => {
+    planned = planEditRegion(layout, settings, description.info);
+    if (!reader || isWholeFrame(planned.crop, layout.source)) return undefined;
+    overSource = await reader.rowsFor(layout.source, cropRows(planned));
+    return overSource?.rows;
+  };
+  let decoded: DecodedInputs;
+  try {
+    decoded = await decodeInputs(
+      settings,
+      inputs,
+      limits.maxPixels,
+      limits.maxExemplars,
+      reader ? readRows : undefined,
+    );
+  } finally {
+    reader?.close();
+  }
+  const frame = decoded.source;
+  const region = planned ?? planEditRegion(decoded, settings, description.info);
   const prepared = cropInputs(decoded, settings, region.crop);
   const model = await registry.get(settings.model);
   const seed = settings.seed ?? randomInt(0, MAX_SEED);
@@ -105,23 +155,13 @@ export async function runEditPipeline(
       ...mapWarnings(prepared.editMap, plan.stepsPerPass),
       ...regionWarnings(region.region, region.crop, size),
     ],
-    notes: [
-      ...prepared.notes,
-      ...runNotes(
-        settings,
-        model.info,
-        source,
-        size,
-        region.crop.width === decoded.source.width && region.crop.height === decoded.source.height,
-      ),
-    ],
+    notes: [...prepared.notes, ...runNotes(settings, model.info, source, size, isWholeFrame(region.crop, frame))],
   });
 
-  const earlyPng = plan.totalSteps > 0 ? beginResultPng(decoded.source, region, early?.reused) : undefined;
-  let output: RawImage;
-  if (plan.totalSteps === 0) {
-    output = decoded.source; // strength 0: nothing is denoised, so the source comes back untouched
-  } else {
+  const { sourceRows } = decoded;
+  const earlyPng = overSource || plan.totalSteps === 0 ? undefined : beginResultPng(sourceRows.image, region);
+  let output = sourceRows.image; // strength 0: nothing is denoised, so the source comes back untouched
+  if (plan.totalSteps > 0) {
     const atWorkingSize = async (image: RawImage) => rawToImageTensor(await resizeRaw(image, size.width, size.height));
     const mapAtWorkingSize = (map: GrayMap) => resampleMap(map, size.width, size.height);
     const exemplars = [];
@@ -156,10 +196,10 @@ export async function runEditPipeline(
     });
     const resized = await resizeRaw(imageTensorToRaw(result), source.width, source.height);
     const crop = settings.pasteBack ? pasteBack(source, resized, prepared.editMap) : withSourceAlpha(source, resized);
-    output = compositeEditRegion(decoded.source, crop, region, settings.pasteBack);
+    output = compositeEditRegion(sourceRows, frame, crop, region, settings.pasteBack);
   }
   const metadata = JSON.stringify({ ...settings, seed, model: settings.model, guidance: plan.guidance });
-  const encoded = earlyPng && output === decoded.source ? await earlyPng.finish() : await encodePng(output);
+  const encoded = await encodeResult(output, sourceRows, frame, region, overSource, earlyPng);
   const png = addPngText(encoded, SETTINGS_PNG_KEYWORD, metadata);
-  return { png, width: output.width, height: output.height, seed, engineMs: performance.now() - startedAt };
+  return { png, ...frame, seed, engineMs: performance.now() - startedAt };
 }

@@ -8,9 +8,8 @@
  */
 import type { EditSettings } from '@pixels/shared';
 import type { RawImage } from '../images/codec.ts';
-import { beginPngEncode, type PendingPng, splitSourceForRows } from '../images/png-encoder.ts';
-import type { ReusedStream } from '../images/png-reuse.ts';
-import { isOpaqueEverywhere, isWholeFrame, type Rect } from '../images/raw-rect.ts';
+import { beginPngEncode, type PendingPng } from '../images/png-encoder.ts';
+import { type FrameRows, isOpaqueEverywhere, isWholeFrame, type Rect, rectInRows } from '../images/raw-rect.ts';
 import type { DecodedLayout } from './prepare-inputs.ts';
 import type { Size } from './working-size.ts';
 
@@ -340,41 +339,35 @@ function hull(a: Rect, b: Rect): Rect {
 }
 
 /**
- * Puts the processed crop back into the full-resolution source (in place). A crop pasted back by
- * the map already equals the source at its border, where the map is 0; one that was not is blended
- * in across its context margin.
+ * Puts the processed crop back into the source's rows (in place), which hold the crop's rows at
+ * least. A crop pasted back by the map already equals the source at its border, where the map is
+ * 0; one that was not is blended in across its context margin.
  */
 export function compositeEditRegion(
-  source: RawImage,
+  source: FrameRows,
+  frame: Size,
   crop: RawImage,
   plan: EditRegion,
   isPastedBack: boolean,
 ): RawImage {
-  if (isWholeFrame(plan.crop, source)) return crop;
-  return isPastedBack ? pasteCropInto(source, crop, plan.crop) : blendCropInto(source, crop, plan.crop, plan.region);
+  if (isWholeFrame(plan.crop, frame)) return crop;
+  const rect = rectInRows(source, plan.crop);
+  if (isPastedBack) return pasteCropInto(source.image, crop, rect);
+  return blendCropInto(source.image, crop, rect, { ...plan.region, top: plan.region.top - source.top });
 }
 
-/**
- * The source PNG's compressed rows outside the crop's, split for the result (see png-reuse.ts):
- * done while the source's pixels are still being decoded. Undefined when the crop is the whole
- * frame or the source is not plain 8-bit RGBA.
- */
-export function splitResultStream(sourcePng: Uint8Array, frame: Size, plan: EditRegion): ReusedStream | undefined {
-  if (isWholeFrame(plan.crop, frame)) return undefined;
-  return splitSourceForRows(sourcePng, frame, cropRows(plan));
-}
-
-function cropRows(plan: EditRegion) {
+/** The rows an edit in `plan` changes: the crop's. */
+export function cropRows(plan: EditRegion): { from: number; to: number } {
   return { from: plan.crop.top, to: plan.crop.top + plan.crop.height };
 }
 
 /**
- * Begins the result's PNG before the model runs: outside the crop's rows the result is the source,
- * row for row, so those rows are taken compressed from the source's PNG (`reused`, from
- * splitResultStream), or else compressed now on zlib's threads. Undefined when the crop is the
- * whole frame. `finish` once the crop is composited.
+ * Begins the result's PNG before the model runs, for a source decoded whole whose own PNG is not
+ * reused (see images/source-rows.ts for one that is): outside the crop's rows the result is the
+ * source, row for row, so those rows are compressed now on zlib's threads. Undefined when the crop
+ * is the whole frame. `finish` once the crop is composited.
  */
-export function beginResultPng(source: RawImage, plan: EditRegion, reused?: ReusedStream): PendingPng | undefined {
+export function beginResultPng(source: RawImage, plan: EditRegion): PendingPng | undefined {
   if (isWholeFrame(plan.crop, source)) return undefined;
-  return beginPngEncode(source, cropRows(plan), reused ? { reused } : {});
+  return beginPngEncode(source, cropRows(plan));
 }

@@ -2,13 +2,15 @@ import { type EditSettings, type FitMode, type GrayMap, PixelsError, shapeToMap,
 import { decodeLuminance, decodeRgba, placeOnCanvas, type RawImage, resizeRaw } from '../images/codec.ts';
 import { channelToMap } from '../images/pixel-tensors.ts';
 import { type ImageHeader, probeImage } from '../images/probe.ts';
-import { cropRaw, isOpaqueEverywhere, type Rect } from '../images/raw-rect.ts';
+import { cropRaw, type FrameRows, isOpaqueEverywhere, type Rect, rectInRows } from '../images/raw-rect.ts';
 import type { EditInputs, InputHeaders } from './edit-runner.ts';
 
 /** Inputs decoded and placed in the source frame, 8-bit and at the source's own size. */
 export interface DecodedInputs {
-  /** RGBA source. */
-  source: RawImage;
+  /** The source's upright size. */
+  source: { width: number; height: number };
+  /** The source's RGBA pixels: all its rows, or those decodeInputs' `readSourceRows` gave. */
+  sourceRows: FrameRows;
   /** RGBA exemplars in z-order, placed in the source frame; their alpha is their coverage. */
   exemplars: RawImage[];
   /** The user's edit map as one 8-bit channel (white = change, already inverted if asked), when given. */
@@ -126,24 +128,29 @@ function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
 }
 
 /** The decoded inputs but the source's pixels: what an edit's region is planned from. */
-export interface DecodedLayout extends Omit<DecodedInputs, 'source'> {
-  /** The source's upright size. */
-  source: { width: number; height: number };
-}
+export type DecodedLayout = Omit<DecodedInputs, 'sourceRows'>;
+
+/**
+ * Reads the source's rows an edit needs another way than decoding it whole (see
+ * images/source-rows.ts), given the layout; undefined to have it decoded whole after all.
+ */
+export type ReadSourceRows = (layout: DecodedLayout) => Promise<FrameRows | undefined>;
 
 /**
  * Validates and decodes every input once, then places exemplars and the map in the source frame,
  * as 8-bit buffers. Everything is checked from headers before any pixel is decoded; images are
  * decoded upright (EXIF orientation applied), so the map and the result follow the upright source.
- * `whileSourceDecodes` is given the layout as soon as the exemplars and the map are placed, while
- * the source (the largest image, decoded last to finish) may still be decoding on sharp's thread.
+ * The source is decoded beside the exemplars and the map, unless `readSourceRows` is given: it is
+ * then asked for the source's rows once the exemplars and the map are placed, and the source is
+ * decoded whole only when it gives none (or another input fails to decode, to name the source's
+ * damage first).
  */
 export async function decodeInputs(
   settings: EditSettings,
   inputs: EditInputs,
   maxPixels: number,
   maxExemplars: number,
-  whileSourceDecodes?: (layout: DecodedLayout) => void,
+  readSourceRows?: ReadSourceRows,
 ): Promise<DecodedInputs> {
   if (inputs.exemplars.length === 0) {
     throw new PixelsError('missing_part', 'No exemplar was given: add at least one exemplar image.', 'exemplar');
@@ -173,13 +180,22 @@ export async function decodeInputs(
   };
   // Decoded side by side: sharp works on its own threads, and a 4096² PNG takes a while. Failures
   // are reported in a fixed order, whichever decode fails first: the source, the exemplars, the map.
-  const sourceDecode = settle(decode(inputs.source, 'source'));
+  let sourceDecode: Promise<Settled<RawImage>> | undefined;
+  const decodeSource = () => {
+    sourceDecode ??= settle(decode(inputs.source, 'source'));
+    return sourceDecode;
+  };
+  if (!readSourceRows) decodeSource();
   const exemplarDecodes = inputs.exemplars.map((bytes, k) => settle(decode(bytes, exemplarRole(k))));
   const mapDecode = inputs.map ? settle(decodeLuminance(inputs.map, maxPixels)) : undefined;
   const sourceOrThrow = async () => {
-    const source = await sourceDecode;
+    const source = await decodeSource();
     if (!source.ok) throw source.error;
     return source.value;
+  };
+  const sourceRowsFor = async (layout: DecodedLayout): Promise<DecodedInputs> => {
+    const rows = (await readSourceRows?.(layout)) ?? { image: await sourceOrThrow(), top: 0 };
+    return { ...layout, sourceRows: rows };
   };
   const decodedExemplars: RawImage[] = [];
   for (const decoded of await Promise.all(exemplarDecodes)) {
@@ -209,8 +225,7 @@ export async function decodeInputs(
         'map',
       );
     }
-    whileSourceDecodes?.({ source: { width, height }, ...placed });
-    return { source: await sourceOrThrow(), ...placed };
+    return sourceRowsFor({ source: { width, height }, ...placed });
   }
   const decodedMap = await mapDecode;
   if (!decodedMap.ok) {
@@ -226,8 +241,7 @@ export async function decodeInputs(
   // A triangle filter: no ringing, so black stays exactly black and the edit region does not spread.
   const map = await resizeRaw(luminance, width, height, 'fill', 'linear');
   if (settings.invertMap) for (let i = 0; i < map.data.length; i++) map.data[i] = 255 - map.data[i];
-  whileSourceDecodes?.({ source: { width, height }, ...placed, map });
-  return { source: await sourceOrThrow(), ...placed, map };
+  return sourceRowsFor({ source: { width, height }, ...placed, map });
 }
 
 /**
@@ -236,7 +250,7 @@ export async function decodeInputs(
  * which holds the whole shape and its feather (see findEditRegion), so it matches the full frame's.
  */
 export function cropInputs(decoded: DecodedInputs, settings: EditSettings, rect: Rect): PreparedInputs {
-  const source = cropRaw(decoded.source, rect);
+  const source = cropRaw(decoded.sourceRows.image, rectInRows(decoded.sourceRows, rect));
   // Pasted over the source only here, in the crop: outside it the exemplars' colours are never read.
   const exemplars = decoded.exemplars.map((exemplar) => pasteOver(source, cropRaw(exemplar, rect)));
   const alphas = exemplars.map((exemplar) => channelToMap(exemplar, 3));

@@ -44,6 +44,25 @@ export async function decodeRgba(bytes: Uint8Array, maxPixels: number): Promise<
   return rawFrom(data, info);
 }
 
+/**
+ * Rows [top, top + height) of an image `width` pixels wide (upright), as decodeRgba decodes them:
+ * the decoder reads the image in order and stops after the last of them.
+ */
+export async function decodeRgbaRows(
+  bytes: Uint8Array,
+  rows: { top: number; height: number; width: number },
+  maxPixels: number,
+): Promise<RawImage> {
+  const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, autoOrient: true, sequentialRead: true })
+    .extract({ left: 0, top: rows.top, width: rows.width, height: rows.height })
+    .toColourspace('srgb')
+    .ensureAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 4) throw new Error(`decoded to ${info.channels} channels instead of RGBA`);
+  return rawFrom(data, info);
+}
+
 /** Decodes any image to one luminance channel (transparent pixels count as black), upright like decodeRgba. */
 export async function decodeLuminance(bytes: Uint8Array, maxPixels: number): Promise<RawImage> {
   const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, autoOrient: true })

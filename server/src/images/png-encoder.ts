@@ -9,7 +9,13 @@
 import { promisify } from 'node:util';
 import { constants, crc32, createDeflate, deflateRaw } from 'node:zlib';
 import { assemblePng, buildIhdrChunk, buildPngChunk, filterRowsUp } from '@pixels/shared';
-import { type ReusedStream, replacedAdler32, splitSourceStream } from './png-reuse.ts';
+import {
+  type InflatedSplit,
+  type ReusedStream,
+  replacedAdler32,
+  type SourceInflate,
+  splitSourceStream,
+} from './png-reuse.ts';
 
 const deflateRawAsync = promisify(deflateRaw);
 
@@ -173,7 +179,7 @@ function combinedAdler(parts: CompressedRows[]): number {
 }
 
 /** The PNG around a zlib stream given as pieces (header first, Adler-32 last), one IDAT chunk each. */
-function assembleIdat(pixels: PngPixels, idat: Uint8Array[]): Uint8Array {
+function assembleIdat(pixels: Omit<PngPixels, 'data'>, idat: Uint8Array[]): Uint8Array {
   // zlib's native CRC: a large result's IDAT runs to tens of megabytes.
   const header = { width: pixels.width, height: pixels.height, bitDepth: 8, colorType: COLOUR_TYPE[pixels.channels] };
   return assemblePng([
@@ -209,12 +215,26 @@ function pieces(bytes: Uint8Array, size: number): Uint8Array[] {
 
 /**
  * The result's stream from the source's (see png-reuse.ts): the source's blocks before and after a
- * piece around the changing rows, and the piece filtered and compressed anew at `finish`.
+ * piece around the changing rows, and the piece filtered and compressed anew at `finish`. `pixels`
+ * holds the frame's rows from `top` on, at least from the row above `rows` to the last of them.
  */
-function reuseSourceStream(pixels: PngPixels, reused: ReusedStream, rows: { from: number; to: number }, level: number) {
+function reuseSourceStream(
+  frame: { width: number; height: number },
+  pixels: PngPixels,
+  top: number,
+  reused: ReusedStream,
+  rows: { from: number; to: number },
+  level: number,
+) {
+  if (rows.from < top || (rows.from > 0 && rows.from === top) || rows.to > top + pixels.height) {
+    throw new Error(
+      `reuseSourceStream: rows ${rows.from} to ${rows.to} need rows the given ${pixels.height} from ${top} lack`,
+    );
+  }
   return {
     async finish() {
-      const filtered = filterRowsUp(pixels, rows.from, rows.to);
+      // Relative to `top`: its first row is filtered as the frame's first only when it is (top 0).
+      const filtered = filterRowsUp(pixels, rows.from - top, rows.to - top);
       const piece = new Uint8Array(reused.before.length + filtered.length + reused.after.length);
       piece.set(reused.before, 0);
       piece.set(filtered, reused.before.length);
@@ -225,7 +245,7 @@ function reuseSourceStream(pixels: PngPixels, reused: ReusedStream, rows: { from
         slices.map((slice, k) => compressFiltered(k, slice, isLast && k === slices.length - 1, level)),
       );
       const trailer = adlerBytes(replacedAdler32(reused, combinedAdler(parts)));
-      return assembleIdat(pixels, [
+      return assembleIdat({ ...frame, channels: pixels.channels }, [
         reused.header,
         ...reused.prefix,
         ...parts.map((part) => part.deflated),
@@ -257,15 +277,49 @@ export function splitSourceForRows(
   return splitSourceStream(source, frame, from * rowBytes, to * rowBytes);
 }
 
+/** splitSourceForRows from an inflate of the source begun earlier, keeping its scanlines (see InflatedSplit). */
+export function splitInflateForRows(
+  inflate: SourceInflate,
+  frame: { width: number; height: number },
+  changing: { from: number; to: number },
+): InflatedSplit | undefined {
+  const { from, to } = rowsToEncodeLate(frame, changing);
+  const rowBytes = frame.width * 4 + 1;
+  return inflate.split(frame, from * rowBytes, to * rowBytes);
+}
+
+/** The rows of the frame an encode over the source's stream reads: from the one above `changing` to the one below. */
+export function rowsReadOverSource(frame: { height: number }, changing: { from: number; to: number }) {
+  const { from, to } = rowsToEncodeLate(frame, changing);
+  return { from: Math.max(0, from - 1), to };
+}
+
+/**
+ * The PNG of a frame that differs from its source PNG only in rows [changing.from, changing.to),
+ * from the source's stream split for them (inflateSourceForRows) and `pixels`, the frame's rows
+ * rowsReadOverSource gives, from `top` on: only those rows are filtered and compressed.
+ */
+export function encodeOverSource(
+  frame: { width: number; height: number },
+  pixels: PngPixels,
+  top: number,
+  changing: { from: number; to: number },
+  reused: ReusedStream,
+  level = 1,
+): Promise<Uint8Array> {
+  return reuseSourceStream(frame, pixels, top, reused, rowsToEncodeLate(frame, changing), level).finish();
+}
+
 /**
  * Begins encoding `pixels`, compressing every row outside `changing` now (in the background, on
  * zlib's threads) so that work overlaps whatever runs next; the caller may then change rows
  * [changing.from, changing.to) only, and calls `finish` once they are final. The row just below
  * the changing ones is filtered against the last of them, so it is left for `finish` too.
  *
- * With `options.source`, the PNG the pixels were decoded from (in full, by sharp, which checks its
- * zlib checksum: the result's is derived from it), the rows outside `changing` are not compressed
- * at all where that PNG's own compressed rows can be reused (see png-reuse.ts).
+ * With `options.source`, the PNG the pixels were decoded from, the rows outside `changing` are not
+ * compressed at all where that PNG's own compressed rows can be reused (see png-reuse.ts). The
+ * result's zlib checksum is derived from the source's, which neither sharp's decode (libpng) nor
+ * the reuse checks: a source whose Adler-32 is wrong gives a result whose Adler-32 is wrong.
  */
 export function beginPngEncode(
   pixels: PngPixels,
@@ -279,7 +333,7 @@ export function beginPngEncode(
   const reused =
     options.reused ??
     (options.source && channels === 4 ? splitSourceForRows(options.source, pixels, changing) : undefined);
-  if (reused) return reuseSourceStream(pixels, reused, { from, to: lateTo }, level);
+  if (reused) return reuseSourceStream(pixels, pixels, 0, reused, { from, to: lateTo }, level);
   const early = [...bands(0, from, rowsPerBand), ...bands(lateTo, height, rowsPerBand)].map(([a, b]) =>
     compressRows(pixels, a, b, level),
   );

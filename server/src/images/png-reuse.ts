@@ -18,8 +18,11 @@
  * Whether a stop lies on a byte is not reported either: it is tested by inflating from that byte
  * with the window before it and comparing with what the source holds there.
  */
-import { constants, createInflateRaw, deflateSync, inflateRawSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { constants, crc32, createInflateRaw, deflateSync, inflateRaw, inflateRawSync } from 'node:zlib';
 import { pngChunks } from '@pixels/shared';
+
+const inflateRawAsync = promisify(inflateRaw);
 
 /** The source's zlib stream, split where the result's own rows go in. */
 export interface ReusedStream {
@@ -46,13 +49,13 @@ export interface ReusedStream {
 const PIXEL_NEUTRAL_CHUNKS = new Set(['IHDR', 'IDAT', 'IEND', 'tEXt', 'zTXt', 'iTXt', 'pHYs', 'tIME', 'sRGB']);
 
 /**
- * The source PNG's zlib stream when its filtered rows are those of `frame` as an 8-bit RGBA result
- * would have them: 8-bit RGBA, not interlaced, and no chunk that makes the decoder change the
- * pixels (a colour profile, gamma, EXIF orientation). Undefined otherwise.
+ * The PNG's size and IDAT chunks when its filtered rows are those an 8-bit RGBA result would have:
+ * 8-bit RGBA, not interlaced, and no chunk that makes the decoder change the pixels (a colour
+ * profile, gamma, EXIF orientation). Undefined otherwise.
  */
-function rgbaZlibStream(png: Uint8Array, frame: { width: number; height: number }): Uint8Array | undefined {
+function plainRgbaLayout(png: Uint8Array): { width: number; height: number; idat: Uint8Array[] } | undefined {
   const idat: Uint8Array[] = [];
-  let total = 0;
+  let size: { width: number; height: number } | undefined;
   try {
     for (const chunk of pngChunks(png)) {
       if (!PIXEL_NEUTRAL_CHUNKS.has(chunk.type)) return undefined;
@@ -61,15 +64,23 @@ function rgbaZlibStream(png: Uint8Array, frame: { width: number; height: number 
         const [bitDepth, colourType, compression, filter, interlace] = chunk.data.subarray(8, 13);
         const plain = bitDepth === 8 && colourType === 6 && compression === 0 && filter === 0 && interlace === 0;
         if (chunk.data.length !== 13 || !plain) return undefined;
-        if (view.getUint32(0) !== frame.width || view.getUint32(4) !== frame.height) return undefined;
+        size = { width: view.getUint32(0), height: view.getUint32(4) };
       } else if (chunk.type === 'IDAT') {
         idat.push(chunk.data);
-        total += chunk.data.length;
       }
     }
   } catch {
     return undefined;
   }
+  return size && idat.length > 0 ? { ...size, idat } : undefined;
+}
+
+/** The source PNG's zlib stream when it is plain 8-bit RGBA (plainRgbaLayout) of `frame`'s size. */
+function rgbaZlibStream(png: Uint8Array, frame: { width: number; height: number }): Uint8Array | undefined {
+  const layout = plainRgbaLayout(png);
+  if (!layout || layout.width !== frame.width || layout.height !== frame.height) return undefined;
+  const { idat } = layout;
+  const total = idat.reduce((sum, part) => sum + part.length, 0);
   let stream = idat[0];
   if (idat.length !== 1) {
     stream = new Uint8Array(total);
@@ -277,75 +288,183 @@ export function splitSourceStream(
   changedFrom: number,
   changedTo: number,
 ): ReusedStream | undefined {
-  const stream = rgbaZlibStream(png, frame);
+  return splitAndInflateSource(png, frame, changedFrom, changedTo)?.stream;
+}
+
+/** splitSourceStream's split with what it inflated on the way. */
+export interface InflatedSplit {
+  stream: ReusedStream;
+  /**
+   * The source's filtered scanlines (a filter byte and the row's bytes, row after row), inflated
+   * over [0, stream.pieceTo) at least; the buffer is the whole frame's size, and past what was
+   * inflated its pages were never touched.
+   */
+  scanlines: Uint8Array;
+  /**
+   * Checks the part of the source the split did not read: inflates its stream past pieceTo (on
+   * zlib's thread) to the frame's exact length and checks every IDAT chunk's CRC, as a decoder
+   * reading the whole source would. Rejects when the source is damaged.
+   */
+  checkRest(): Promise<void>;
+}
+
+/** splitSourceStream, keeping the scanlines it inflated (see InflatedSplit). */
+export function splitAndInflateSource(
+  png: Uint8Array,
+  frame: { width: number; height: number },
+  changedFrom: number,
+  changedTo: number,
+): InflatedSplit | undefined {
+  return beginSourceInflate(png)?.split(frame, changedFrom, changedTo);
+}
+
+/**
+ * A source PNG's stream inflated from its start block by block, each block's end recorded, so it
+ * can be begun before the changing rows are known and split once they are.
+ */
+export interface SourceInflate {
+  /** Inflates at least `bytes` more filtered bytes (to a block's end); false once nothing is left to do. */
+  advance(bytes: number): boolean;
+  /**
+   * splitAndInflateSource's split for a frame of the source's size (undefined for any other),
+   * inflating on as far as it needs; ends the inflate.
+   */
+  split(frame: { width: number; height: number }, changedFrom: number, changedTo: number): InflatedSplit | undefined;
+  /** Ends the inflate (a split ends it too). */
+  close(): void;
+}
+
+/**
+ * Begins inflating a source PNG's stream; undefined when it cannot be reused (see rgbaZlibStream),
+ * the engine's block stops are not available, or its header claims more than `maxPixels` pixels
+ * (the caller's decode refuses such a source by name; nothing is allocated for it here).
+ */
+export function beginSourceInflate(png: Uint8Array, maxPixels = Number.POSITIVE_INFINITY): SourceInflate | undefined {
+  const layout = plainRgbaLayout(png);
+  if (!layout || layout.width * layout.height > maxPixels) return undefined;
+  const stream = rgbaZlibStream(png, layout);
   if (!stream) return undefined;
-  const totalLength = frame.height * (frame.width * 4 + 1);
-  if (changedFrom < 0 || changedTo > totalLength || changedTo < changedFrom) return undefined;
-  // Inflating is several times cheaper than deflating, so below about a quarter of the frame left
-  // to reuse, finding the boundaries costs about what reusing saves. An edit as tall as the frame
-  // leaves nothing at all, and inflating its source anyway was not free: the server's stall while
-  // 8 clients downloaded such a result rose from a median of 20 ms to 27 (8 alternating runs).
-  if (changedFrom + Math.max(0, totalLength - changedTo - WINDOW) < totalLength / 4) return undefined;
   const inflater = openBlockInflater();
   if (!inflater) return undefined;
+  const totalLength = layout.height * (layout.width * 4 + 1);
   const deflate = stream.subarray(2, stream.length - 4);
   // Untouched pages of this buffer are never mapped: only what is inflated counts.
   const inflated = new Uint8Array(totalLength);
   const stops: Stop[] = [{ inOff: 0, outPos: 0 }];
   let inOff = 0;
   let made = 0;
-  let prefix: { stop: Stop; bit: number } | undefined;
-  let suffix: { stop: Stop; bit: number } | undefined;
-  let pending = 0; // the first stop not yet tried for the suffix
-  try {
-    while (made < totalLength && inOff < deflate.length) {
-      const { used, made: step } = inflater.step(deflate, inOff, inflated, made);
-      if (used === 0 && step === 0) return undefined;
-      inOff += used;
-      made += step;
-      if (made < totalLength) stops.push({ inOff, outPos: made });
-      if (!prefix && made > changedFrom) {
-        // The last stop at or before the change whose bit is found (the stream's start always is).
-        for (let k = stops.length - 1; k >= 0 && !prefix; k--) {
-          if (stops[k].outPos > changedFrom) continue;
-          const bit = exactBit(deflate, stops[k], inflated, made);
-          if (bit !== undefined) prefix = { stop: stops[k], bit };
-        }
-        pending = stops.length;
-      }
-      if (prefix) {
-        for (; pending < stops.length && !suffix; pending++) {
-          const stop = stops[pending];
-          if (stop.outPos < changedTo + WINDOW) continue;
-          // Tried once what follows it is inflated (or the stream has ended).
-          if (stop.outPos + PROBE_BYTES > made && made < totalLength) break;
-          const bit = exactBit(deflate, stop, inflated, made);
-          if (bit !== undefined) suffix = { stop, bit };
-        }
-        if (suffix) break;
-      }
-    }
-  } catch {
-    return undefined;
-  } finally {
-    inflater.close();
-  }
-  if (!prefix) return undefined;
-  const pieceFrom = prefix.stop.outPos;
-  const pieceTo = suffix?.stop.outPos ?? totalLength;
-  if (made < pieceTo) return undefined;
-  return {
-    header: stream.subarray(0, 2),
-    prefix: blocksBeforeBit(deflate, prefix.bit),
-    suffix: suffix ? blocksFromBit(deflate, suffix.bit) : [],
-    pieceFrom,
-    pieceTo,
-    before: inflated.slice(pieceFrom, changedFrom),
-    after: inflated.slice(changedTo, pieceTo),
-    sourcePieceAdler: nativeAdler32(inflated.subarray(pieceFrom, pieceTo)),
-    sourceAdler: readUint32(stream, stream.length - 4),
-    totalLength,
+  let ended = false;
+  const close = () => {
+    if (!ended) inflater.close();
+    ended = true;
   };
+  /** One block more; false at the stream's end, or once it is found damaged (then ended). */
+  const step = (): boolean => {
+    if (ended || made >= totalLength || inOff >= deflate.length) return false;
+    try {
+      const { used, made: count } = inflater.step(deflate, inOff, inflated, made);
+      if (used === 0 && count === 0) throw new Error('the inflate made no progress');
+      inOff += used;
+      made += count;
+    } catch {
+      close();
+      return false;
+    }
+    if (made < totalLength) stops.push({ inOff, outPos: made });
+    return true;
+  };
+  const split = (changedFrom: number, changedTo: number): InflatedSplit | undefined => {
+    if (changedFrom < 0 || changedTo > totalLength || changedTo < changedFrom) return undefined;
+    // Inflating is several times cheaper than deflating, so below about a quarter of the frame left
+    // to reuse, finding the boundaries costs about what reusing saves. An edit as tall as the frame
+    // leaves nothing at all, and inflating its source anyway was not free: the server's stall while
+    // 8 clients downloaded such a result rose from a median of 20 ms to 27 (8 alternating runs).
+    if (changedFrom + Math.max(0, totalLength - changedTo - WINDOW) < totalLength / 4) return undefined;
+    while (made <= changedFrom && step()) {}
+    if (ended || made <= changedFrom) return undefined;
+    // The last stop at or before the change whose bit is found (the stream's start always is).
+    let prefix: { stop: Stop; bit: number } | undefined;
+    for (let k = stops.length - 1; k >= 0 && !prefix; k--) {
+      if (stops[k].outPos > changedFrom) continue;
+      const bit = exactBit(deflate, stops[k], inflated, made);
+      if (bit !== undefined) prefix = { stop: stops[k], bit };
+    }
+    if (!prefix) return undefined;
+    // The first stop far enough past the change whose bit is found, tried once what follows it is
+    // inflated (or the stream has ended); none when the piece runs to the end.
+    let suffix: { stop: Stop; bit: number } | undefined;
+    for (let k = 0; !suffix; k++) {
+      while (k >= stops.length && step()) {}
+      if (k >= stops.length) break;
+      const stop = stops[k];
+      if (stop.outPos < changedTo + WINDOW) continue;
+      while (stop.outPos + PROBE_BYTES > made && step()) {}
+      if (ended) return undefined;
+      const bit = exactBit(deflate, stop, inflated, made);
+      if (bit !== undefined) suffix = { stop, bit };
+    }
+    const pieceFrom = prefix.stop.outPos;
+    const pieceTo = suffix?.stop.outPos ?? totalLength;
+    if (ended || made < pieceTo) return undefined;
+    const reused: ReusedStream = {
+      header: stream.subarray(0, 2),
+      prefix: blocksBeforeBit(deflate, prefix.bit),
+      suffix: suffix ? blocksFromBit(deflate, suffix.bit) : [],
+      pieceFrom,
+      pieceTo,
+      before: inflated.slice(pieceFrom, changedFrom),
+      after: inflated.slice(changedTo, pieceTo),
+      sourcePieceAdler: nativeAdler32(inflated.subarray(pieceFrom, pieceTo)),
+      sourceAdler: readUint32(stream, stream.length - 4),
+      totalLength,
+    };
+    return { stream: reused, scanlines: inflated, checkRest: () => checkRest(png, reused, inflated) };
+  };
+  return {
+    advance(bytes) {
+      const until = made + bytes;
+      while (made < until) if (!step()) return false;
+      return true;
+    },
+    split(frame, changedFrom, changedTo) {
+      try {
+        if (frame.width !== layout.width || frame.height !== layout.height) return undefined;
+        return split(changedFrom, changedTo);
+      } finally {
+        close();
+      }
+    },
+    close,
+  };
+}
+
+/** Every IDAT chunk's CRC, by zlib's native CRC-32 (tens of megabytes at 4096²). */
+function checkIdatCrcs(png: Uint8Array): void {
+  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  for (const chunk of pngChunks(png)) {
+    if (chunk.type !== 'IDAT') continue;
+    const end = chunk.offset + 8 + chunk.data.length;
+    if (crc32(png.subarray(chunk.offset + 4, end)) !== view.getUint32(end)) {
+      throw new Error(`the IDAT chunk at byte ${chunk.offset} fails its CRC`);
+    }
+  }
+}
+
+async function checkRest(png: Uint8Array, reused: ReusedStream, scanlines: Uint8Array): Promise<void> {
+  checkIdatCrcs(png);
+  if (reused.suffix.length === 0) return; // the split inflated the stream to its end
+  const expected = reused.totalLength - reused.pieceTo;
+  // One output buffer for all of it, so zlib's thread runs it in one go: the main thread may be
+  // busy with the model meanwhile, and a stream of small buffers would wait for it between each.
+  const rest = await inflateRawAsync(Buffer.concat(reused.suffix), {
+    dictionary: scanlines.subarray(reused.pieceTo - WINDOW, reused.pieceTo),
+    chunkSize: expected + 1,
+  });
+  if (rest.length !== expected) {
+    throw new Error(
+      `the stream holds ${reused.pieceTo + rest.length} filtered bytes, not the frame's ${reused.totalLength}`,
+    );
+  }
 }
 
 const ADLER_BASE = 65521;

@@ -31,3 +31,19 @@ export function isOpaqueEverywhere(exemplar: RawImage): boolean {
   for (let i = 3; i < exemplar.data.length; i += 4) if (exemplar.data[i] < 255) return false;
   return true;
 }
+
+/** Rows [top, top + image.height) of a frame at its full width: all of it when top is 0 and the heights agree. */
+export interface FrameRows {
+  readonly image: RawImage;
+  readonly top: number;
+}
+
+/** `rect` of the frame, moved into the rows' own coordinates; throws when the rows do not hold all of it. */
+export function rectInRows(rows: FrameRows, rect: Rect): Rect {
+  if (rect.top < rows.top || rect.top + rect.height > rows.top + rows.image.height) {
+    throw new Error(
+      `rows ${rect.top} to ${rect.top + rect.height} of the frame are not all in the ${rows.image.height} held from ${rows.top}`,
+    );
+  }
+  return { ...rect, top: rect.top - rows.top };
+}

@@ -5,7 +5,8 @@ import { decodeRgba, encodePng, type RawImage } from '@pixels/server/images/code
 import { readPngText } from '@pixels/server/images/png-text.ts';
 import { cropRaw } from '@pixels/server/images/raw-rect.ts';
 import { ModelRegistry } from '@pixels/server/models/model-registry.ts';
-import { DEFAULT_LIMITS, EditSettings } from '@pixels/shared';
+import { buildPngChunk, DEFAULT_LIMITS, EditSettings, pngChunks } from '@pixels/shared';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureAt } from '../../helpers/images.ts';
 import { tempDir } from '../../helpers/temp-dirs.ts';
@@ -238,6 +239,63 @@ describe("region 'auto': the edit runs on a crop and comes back at full resoluti
     expect(outsideDifferences).toBe(0);
     expect(insideDifferences).toBe(0);
     expect(changed).toBeGreaterThan(PATCH * PATCH); // and the edit did change the patch
+  });
+
+  it("reads only the crop's rows of the source, whichever filters its PNG uses, with the same result", async () => {
+    // Ours filters with Up (the rows are undone from the inflate that splits the source's stream);
+    // libvips' adaptive filters use Paeth (sharp decodes the rows); an unknown chunk makes the
+    // source's stream not reusable, so it is decoded whole: the three give the same pixels.
+    const settings = EditSettings.parse({ steps: 10, strength: 0.8, seed: 5, regionMargin: 32 });
+    const exemplars = [await encodePng(big.exemplar)];
+    const map = await encodePng(big.map);
+    const ours = await encodePng(big.source);
+    const libvips = new Uint8Array(
+      await sharp(big.source.data, { raw: { width: BIG, height: BIG, channels: 4 } })
+        .png({ adaptiveFiltering: true })
+        .toBuffer(),
+    );
+    const chunks = [...pngChunks(ours)];
+    const unknownChunk = new Uint8Array(
+      Buffer.concat([
+        ours.subarray(0, chunks[1].offset),
+        buildPngChunk('prVt', new Uint8Array([1, 2, 3])),
+        ours.subarray(chunks[1].offset),
+      ]),
+    );
+    const results = [];
+    for (const source of [ours, libvips, unknownChunk]) {
+      const outcome = await runEditPipeline(registry, settings, { source, exemplars, map }, LIMITS);
+      results.push(Buffer.from((await decodeRgba(outcome.png, 1 << 22)).data));
+    }
+    expect(results[0].equals(results[1])).toBe(true);
+    expect(results[0].equals(results[2])).toBe(true);
+    expect(results[0].equals(Buffer.from(big.source.data))).toBe(false);
+  });
+
+  it('refuses an RGBA source whose header claims too many pixels by name, before anything is allocated for it', async () => {
+    const source = new Uint8Array(await encodePng(big.source));
+    const header = [...pngChunks(source)][0];
+    new DataView(source.buffer).setUint32(header.offset + 8, 60000);
+    new DataView(source.buffer).setUint32(header.offset + 12, 60000);
+    const inputs = { source, exemplars: [await encodePng(big.exemplar)], map: await encodePng(big.map) };
+    await expect(runEditPipeline(registry, EditSettings.parse({ steps: 4 }), inputs, LIMITS)).rejects.toMatchObject({
+      code: 'image_too_large',
+      field: 'source',
+    });
+  });
+
+  it('names a source damaged below the crop, where its rows are not read, as a decoder would', async () => {
+    const source = new Uint8Array(await encodePng(big.source));
+    const last = [...pngChunks(source)].filter((chunk) => chunk.type === 'IDAT').at(-1)!;
+    source[last.offset + 8 + last.data.length] ^= 0xff; // the last IDAT chunk's CRC
+    const inputs = { source, exemplars: [await encodePng(big.exemplar)], map: await encodePng(big.map) };
+    await expect(
+      runEditPipeline(registry, EditSettings.parse({ steps: 4, seed: 5, regionMargin: 32 }), inputs, LIMITS),
+    ).rejects.toMatchObject({
+      code: 'invalid_image',
+      field: 'source',
+      message: expect.stringMatching(/^The source image could not be decoded/),
+    });
   });
 
   it("pads by the built-in model's 32 px reach: context beyond it changes no pixel inside the region by more than a level", async () => {

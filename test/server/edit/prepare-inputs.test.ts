@@ -111,18 +111,41 @@ describe('prepareInputs: damaged pixel data', () => {
   });
 });
 
-describe('decodeInputs: the layout while the source decodes', () => {
-  it('hands over the placed exemplars and map, the same the decoded inputs hold, once', async () => {
+describe('decodeInputs: the source read another way, from the layout', () => {
+  it('hands over the placed exemplars and map, the same the decoded inputs hold, once, and keeps the rows it gives', async () => {
     const source = await fixtureAt('brick', 96, 64);
     const inputs = { source, exemplars: [await fixtureAt('grass', 48)], map: await solidPng(96, 64, 255) };
     const layouts: DecodedLayout[] = [];
-    const decoded = await decodeInputs(EditSettings.parse({ fit: 'center' }), inputs, 1 << 20, 4, (layout) =>
-      layouts.push(layout),
-    );
+    const rows = { image: { data: new Uint8Array(96 * 4 * 3), width: 96, height: 3, channels: 4 as const }, top: 10 };
+    const decoded = await decodeInputs(EditSettings.parse({ fit: 'center' }), inputs, 1 << 20, 4, async (layout) => {
+      layouts.push(layout);
+      return rows;
+    });
     expect(layouts).toHaveLength(1);
     expect(layouts[0].source).toEqual({ width: 96, height: 64 });
     expect(layouts[0].exemplars).toEqual(decoded.exemplars);
     expect(layouts[0].map).toBe(decoded.map);
-    expect(decoded.source.width).toBe(96);
+    expect(decoded.source).toEqual({ width: 96, height: 64 });
+    expect(decoded.sourceRows).toBe(rows);
+  });
+
+  it('decodes the source whole when none are given', async () => {
+    const inputs = { source: await fixtureAt('brick', 96, 64), exemplars: [await fixtureAt('grass', 48)] };
+    const decoded = await decodeInputs(EditSettings.parse({}), inputs, 1 << 20, 4, async () => undefined);
+    const whole = await decodeInputs(EditSettings.parse({}), inputs, 1 << 20, 4);
+    expect(decoded.sourceRows.top).toBe(0);
+    expect(Buffer.from(decoded.sourceRows.image.data).equals(Buffer.from(whole.sourceRows.image.data))).toBe(true);
+    expect(decoded.sourceRows.image.height).toBe(64);
+  });
+
+  it('still names a damaged source before a damaged exemplar', async () => {
+    const both = { source: await damagedPng(64, 64), exemplars: [await damagedPng(64, 64)] };
+    let asked = 0;
+    const reading = decodeInputs(EditSettings.parse({}), both, 1 << 20, 4, async () => {
+      asked++;
+      return undefined;
+    });
+    await expect(reading).rejects.toMatchObject({ field: 'source' });
+    expect(asked).toBe(0);
   });
 });
