@@ -1,4 +1,4 @@
-import { isWholePng, pngChunks } from '@pixels/shared';
+import { isWholePng, pngChunks, unfilterRows } from '@pixels/shared';
 import type { PixelRect } from '../common/export-sizing.ts';
 import { inflate } from './deflate.ts';
 import type { Raster } from './raster.ts';
@@ -28,44 +28,6 @@ function truecolourLayout(bytes: Uint8Array): TruecolourPng | null {
   return header && idat.length > 0 ? { ...header, idat } : null;
 }
 
-/** Undoes PNG's per-row filters (§9.2) for the first `rows` rows of `stride` bytes each. */
-function unfilterRows(filtered: Uint8Array, rows: number, stride: number, bpp: number): Uint8Array {
-  const out = new Uint8Array(rows * stride);
-  for (let y = 0; y < rows; y++) {
-    const type = filtered[y * (stride + 1)];
-    const from = y * (stride + 1) + 1;
-    const at = y * stride;
-    const above = at - stride;
-    if (type === 0 || (type === 2 && y === 0)) {
-      out.set(filtered.subarray(from, from + stride), at);
-    } else if (type === 1) {
-      for (let x = 0; x < bpp; x++) out[at + x] = filtered[from + x];
-      for (let x = bpp; x < stride; x++) out[at + x] = filtered[from + x] + out[at + x - bpp];
-    } else if (type === 2) {
-      for (let x = 0; x < stride; x++) out[at + x] = filtered[from + x] + out[above + x];
-    } else if (type === 3) {
-      for (let x = 0; x < stride; x++) {
-        const left = x >= bpp ? out[at + x - bpp] : 0;
-        const up = y > 0 ? out[above + x] : 0;
-        out[at + x] = filtered[from + x] + ((left + up) >> 1);
-      }
-    } else if (type === 4) {
-      for (let x = 0; x < stride; x++) {
-        const a = x >= bpp ? out[at + x - bpp] : 0;
-        const b = y > 0 ? out[above + x] : 0;
-        const c = x >= bpp && y > 0 ? out[above + x - bpp] : 0;
-        const pa = Math.abs(b - c);
-        const pb = Math.abs(a - c);
-        const pc = Math.abs(a + b - 2 * c);
-        out[at + x] = filtered[from + x] + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
-      }
-    } else {
-      throw new Error(`The PNG has a row with filter type ${type}, which PNG does not define; export it again.`);
-    }
-  }
-  return out;
-}
-
 /**
  * Decodes the PNGs Figma exports and the server returns (8-bit RGBA or RGB, not interlaced, no
  * transparency key) with the platform's native inflate and the row filters undone here: the same
@@ -90,7 +52,7 @@ export async function decodeTruecolourPng(bytes: Uint8Array, region?: PixelRect)
   const stride = width * channels;
   const rows = area.y + area.height;
   if (filtered.length < rows * (stride + 1)) return null;
-  const pixels = unfilterRows(filtered, rows, stride, channels);
+  const pixels = unfilterRows({ data: filtered, stride, bytesPerPixel: channels }, 0, rows);
   if (channels === 4 && area.x === 0 && area.y === 0 && area.width === width && area.height === height)
     return { data: pixels, width, height, channels: 4 };
   const data = new Uint8Array(area.width * area.height * 4);
