@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { decodeRgba, encodePng, resizeRaw } from '@pixels/server/images/codec.ts';
+import { decodeRgba, encodePng, type RawImage, resizeRaw } from '@pixels/server/images/codec.ts';
 import { assemblePng, buildIhdrChunk, buildPngChunk } from '@pixels/shared';
 
 export const FIXTURES_DIR = join(import.meta.dirname, '..', 'fixtures', 'images');
@@ -23,6 +23,17 @@ export async function fixtureAt(
     data[i * 4 + 3] = alpha ? Math.round(255 * alpha(i % width, Math.floor(i / width))) : 255;
   }
   return encodePng({ data, width, height, channels: 4 });
+}
+
+/**
+ * The chelsea photograph at width x height as 8-bit RGBA, with some transparency (alpha 128 at
+ * every 97th pixel of a 7-step walk), so that PNG's filtered rows are not trivial.
+ */
+export async function translucentPhoto(width: number, height: number): Promise<RawImage> {
+  const image = await resizeRaw(await decodeRgba(fixture('chelsea'), 1 << 24), width, height, 'cover');
+  const data = new Uint8Array(image.data);
+  for (let i = 0; i < width * height; i++) data[i * 4 + 3] = (i * 7) % 97 === 0 ? 128 : 255;
+  return { ...image, data };
 }
 
 /** A solid-colour PNG. */

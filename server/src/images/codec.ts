@@ -1,5 +1,5 @@
 /** The one module that talks to sharp: everything else sees plain pixel buffers. */
-import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import { encodePngParallel } from './png-encoder.ts';
 
 /** 8-bit interleaved pixels, row-major. */
@@ -34,12 +34,13 @@ export async function readHeader(bytes: Uint8Array): Promise<Metadata> {
  * photo tool shows the image. `maxPixels` guards the decoder too.
  */
 export async function decodeRgba(bytes: Uint8Array, maxPixels: number): Promise<RawImage> {
+  return rgbaOf(sharp(bytes, { limitInputPixels: maxPixels, autoOrient: true }));
+}
+
+/** A decode's pixels as sRGB RGBA. */
+async function rgbaOf(image: Sharp): Promise<RawImage> {
   // Grey images decode to one or two channels unless converted: every caller expects RGBA.
-  const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, autoOrient: true })
-    .toColourspace('srgb')
-    .ensureAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
+  const { data, info } = await image.toColourspace('srgb').ensureAlpha().raw().toBuffer({ resolveWithObject: true });
   if (info.channels !== 4) throw new Error(`decoded to ${info.channels} channels instead of RGBA`);
   return rawFrom(data, info);
 }
@@ -53,14 +54,14 @@ export async function decodeRgbaRows(
   rows: { top: number; height: number; width: number },
   maxPixels: number,
 ): Promise<RawImage> {
-  const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, autoOrient: true, sequentialRead: true })
-    .extract({ left: 0, top: rows.top, width: rows.width, height: rows.height })
-    .toColourspace('srgb')
-    .ensureAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  if (info.channels !== 4) throw new Error(`decoded to ${info.channels} channels instead of RGBA`);
-  return rawFrom(data, info);
+  return rgbaOf(
+    sharp(bytes, { limitInputPixels: maxPixels, autoOrient: true, sequentialRead: true }).extract({
+      left: 0,
+      top: rows.top,
+      width: rows.width,
+      height: rows.height,
+    }),
+  );
 }
 
 /** Decodes any image to one luminance channel (transparent pixels count as black), upright like decodeRgba. */

@@ -1,22 +1,16 @@
 import { inflateSync } from 'node:zlib';
-import { decodeRgba, type RawImage, resizeRaw } from '@pixels/server/images/codec.ts';
+import { decodeRgba, type RawImage } from '@pixels/server/images/codec.ts';
 import { beginPngEncode, encodePngParallel } from '@pixels/server/images/png-encoder.ts';
 import { splitSourceStream } from '@pixels/server/images/png-reuse.ts';
 import { buildPngChunk, pngChunks } from '@pixels/shared';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { fixture } from '../../helpers/images.ts';
+import { translucentPhoto } from '../../helpers/images.ts';
 
 const WIDTH = 400;
 const HEIGHT = 1200;
 
-/** A photograph, 8-bit RGBA with some transparency, so that the filtered rows are not trivial. */
-async function photo(): Promise<RawImage> {
-  const image = await resizeRaw(await decodeRgba(fixture('chelsea'), 1 << 24), WIDTH, HEIGHT, 'cover');
-  const data = new Uint8Array(image.data);
-  for (let i = 0; i < WIDTH * HEIGHT; i++) data[i * 4 + 3] = (i * 7) % 97 === 0 ? 128 : 255;
-  return { ...image, data };
-}
+const photo = () => translucentPhoto(WIDTH, HEIGHT);
 
 /** The same pixels as PNG from two encoders: ours (Up filter, sync-flushed bands) and libvips' (adaptive filters, one stream). */
 const ENCODERS = {

@@ -5,19 +5,14 @@ import { beginReadingSource, readSourceRows } from '@pixels/server/images/source
 import { buildPngChunk, pngChunks } from '@pixels/shared';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { fixture } from '../../helpers/images.ts';
+import { fixture, translucentPhoto } from '../../helpers/images.ts';
 
 const WIDTH = 400;
 const HEIGHT = 1200;
 const FRAME = { width: WIDTH, height: HEIGHT };
 const CHANGING = { from: 300, to: 420 };
 
-async function photo(): Promise<RawImage> {
-  const image = await resizeRaw(await decodeRgba(fixture('chelsea'), 1 << 24), WIDTH, HEIGHT, 'cover');
-  const data = new Uint8Array(image.data);
-  for (let i = 0; i < WIDTH * HEIGHT; i++) data[i * 4 + 3] = (i * 7) % 97 === 0 ? 128 : 255;
-  return { ...image, data };
-}
+const photo = () => translucentPhoto(WIDTH, HEIGHT);
 
 /** Ours filters every row with Up (the rows are undone from the split's inflate); libvips' adaptive filters use Paeth (sharp decodes them). */
 const ENCODERS = {
