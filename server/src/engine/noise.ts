@@ -197,6 +197,11 @@ function noiseKernel(): NoiseKernel {
  * 1024), as philox4x32 makes them one at a time.
  */
 export function philoxBlocks(out: Int32Array, first: number, seed: number): void {
+  if (out.length % 4 !== 0 || out.length > BUFFERED_WORDS) {
+    throw new RangeError(
+      `philoxBlocks: out must hold whole blocks, at most ${BUFFERED_WORDS} words; got ${out.length}`,
+    );
+  }
   const { words, philox } = noiseKernel();
   const saved = Int32Array.from(words);
   philox(KERNEL_WORDS_BYTE, out.length / 4, first % 0x100000000, Math.floor(first / 0x100000000), seed);

@@ -45,6 +45,11 @@ describe('Philox4x32-10', () => {
     );
   });
 
+  it('refuses a batch that is not whole blocks or is larger than the kernel holds', () => {
+    expect(() => philoxBlocks(new Int32Array(6), 0, 1)).toThrow(RangeError);
+    expect(() => philoxBlocks(new Int32Array(4100), 0, 1)).toThrow('at most 4096 words');
+  });
+
   it('makes the same blocks in the WebAssembly kernel as one at a time in JavaScript, across the 2^32 counter boundary', () => {
     const first = 2 ** 32 - 510;
     const seed = 0x9e3779b9;
