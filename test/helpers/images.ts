@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { decodeRgba, encodePng, type RawImage, resizeRaw } from '@pixels/server/images/codec.ts';
 import { assemblePng, buildIhdrChunk, buildPngChunk } from '@pixels/shared';
+import sharp from 'sharp';
 
 export const FIXTURES_DIR = join(import.meta.dirname, '..', 'fixtures', 'images');
 
@@ -34,6 +35,17 @@ export async function translucentPhoto(width: number, height: number): Promise<R
   const data = new Uint8Array(image.data);
   for (let i = 0; i < width * height; i++) data[i * 4 + 3] = (i * 7) % 97 === 0 ? 128 : 255;
   return { ...image, data };
+}
+
+/** An RGBA image's pixels as an RGB PNG (alpha dropped) encoded by libvips. */
+export async function rgbPngOf(image: RawImage): Promise<Uint8Array> {
+  const { data, width, height } = image;
+  return new Uint8Array(
+    await sharp(data, { raw: { width, height, channels: 4 } })
+      .removeAlpha()
+      .png()
+      .toBuffer(),
+  );
 }
 
 /** A solid-colour PNG. */

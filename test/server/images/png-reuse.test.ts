@@ -5,7 +5,7 @@ import { splitSourceStream } from '@pixels/server/images/png-reuse.ts';
 import { buildPngChunk, pngChunks } from '@pixels/shared';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { translucentPhoto } from '../../helpers/images.ts';
+import { rgbPngOf, translucentPhoto } from '../../helpers/images.ts';
 
 const WIDTH = 400;
 const HEIGHT = 1200;
@@ -97,12 +97,7 @@ describe('reusing the source PNG in the result', () => {
 
   it('encodes a source it cannot reuse the ordinary way: RGB, or with a colour profile', async () => {
     const image = await photo();
-    const rgb = new Uint8Array(
-      await sharp(image.data, { raw: { width: WIDTH, height: HEIGHT, channels: 4 } })
-        .removeAlpha()
-        .png()
-        .toBuffer(),
-    );
+    const rgb = await rgbPngOf(image);
     const profiled = new Uint8Array(
       await sharp(image.data, { raw: { width: WIDTH, height: HEIGHT, channels: 4 } })
         .withIccProfile('p3')

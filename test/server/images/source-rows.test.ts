@@ -5,7 +5,7 @@ import { beginReadingSource, readSourceRows } from '@pixels/server/images/source
 import { buildPngChunk, pngChunks } from '@pixels/shared';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { fixture, translucentPhoto } from '../../helpers/images.ts';
+import { fixture, rgbPngOf, translucentPhoto } from '../../helpers/images.ts';
 
 const WIDTH = 400;
 const HEIGHT = 1200;
@@ -133,12 +133,7 @@ describe('readSourceRows: the rows of a source an edit changes, and nothing belo
 
   it('reads nothing from a source whose stream cannot be reused: RGB, another size, too many pixels', async () => {
     const image = await photo();
-    const rgb = new Uint8Array(
-      await sharp(image.data, { raw: { width: WIDTH, height: HEIGHT, channels: 4 } })
-        .removeAlpha()
-        .png()
-        .toBuffer(),
-    );
+    const rgb = await rgbPngOf(image);
     expect(await readSourceRows(rgb, FRAME, CHANGING, 1 << 24)).toBeUndefined();
     const source = await ENCODERS.ours(image);
     expect(await readSourceRows(source, { width: WIDTH, height: HEIGHT - 1 }, CHANGING, 1 << 24)).toBeUndefined();
