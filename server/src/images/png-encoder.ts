@@ -262,6 +262,13 @@ function rowsToEncodeLate(frame: { height: number }, changing: { from: number; t
   return { from, to: Math.min(frame.height, Math.max(from, changing.to + 1)) };
 }
 
+/** rowsToEncodeLate as a range of an RGBA frame's filtered stream (each row a filter byte and its pixels). */
+function bytesToEncodeLate(frame: { width: number; height: number }, changing: { from: number; to: number }) {
+  const { from, to } = rowsToEncodeLate(frame, changing);
+  const rowBytes = frame.width * 4 + 1;
+  return { start: from * rowBytes, end: to * rowBytes };
+}
+
 /**
  * The source PNG's stream split around `changing` rows of an RGBA frame, for beginPngEncode's
  * `reused`: done apart from it while the pixels are still being decoded. Undefined when the
@@ -272,9 +279,8 @@ export function splitSourceForRows(
   frame: { width: number; height: number },
   changing: { from: number; to: number },
 ): ReusedStream | undefined {
-  const { from, to } = rowsToEncodeLate(frame, changing);
-  const rowBytes = frame.width * 4 + 1;
-  return splitSourceStream(source, frame, from * rowBytes, to * rowBytes);
+  const { start, end } = bytesToEncodeLate(frame, changing);
+  return splitSourceStream(source, frame, start, end);
 }
 
 /** splitSourceForRows from an inflate of the source begun earlier, keeping its scanlines (see InflatedSplit). */
@@ -283,9 +289,8 @@ export function splitInflateForRows(
   frame: { width: number; height: number },
   changing: { from: number; to: number },
 ): InflatedSplit | undefined {
-  const { from, to } = rowsToEncodeLate(frame, changing);
-  const rowBytes = frame.width * 4 + 1;
-  return inflate.split(frame, from * rowBytes, to * rowBytes);
+  const { start, end } = bytesToEncodeLate(frame, changing);
+  return inflate.split(frame, start, end);
 }
 
 /** The rows of the frame an encode over the source's stream reads: from the one above `changing` to the one below. */
