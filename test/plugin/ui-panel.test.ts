@@ -14,7 +14,7 @@ import { containsBox } from '../../plugin/src/common/box.ts';
 import { decodePng } from '../../plugin/src/png/png-decode.ts';
 import { launchChromium } from './support/chromium.ts';
 import { FakePixelsServer, type FakeServerOptions } from './support/fake-pixels-server.ts';
-import { type OpenPanel, PanelHost } from './support/panel-harness.ts';
+import { type MessageHop, type OpenPanel, PanelHost } from './support/panel-harness.ts';
 import { type PhotoScene, photoDocument, placedResults, previewPixel, TOKEN } from './support/panel-scenes.ts';
 
 let browser: Awaited<ReturnType<typeof launchChromium>>;
@@ -474,12 +474,17 @@ describe('the panel in Chromium: history', () => {
     });
     // The panel asked for the history after the placements were answered (once for answers close
     // together): each answer went out before the main thread exported the new result's thumbnail.
-    const asked = hops.filter((hop) => hop.direction === 'to-main' && hop.type === 'list-history');
-    const answers = hops.filter((hop) => hop.direction === 'to-ui' && hop.type === 'placed');
-    expect(answers).toHaveLength(3);
-    expect(asked.length).toBeGreaterThanOrEqual(1);
+    // A placed result's tile shows before the history lists it, so the last ask may still be on
+    // its way when the three tiles are up: it is waited for.
+    const hopsOf = (direction: MessageHop['direction'], type: string) =>
+      hops.filter((hop) => hop.direction === direction && hop.type === type);
+    await expect.poll(() => hopsOf('to-ui', 'placed').length, { timeout: 20_000 }).toBe(3);
+    const answers = hopsOf('to-ui', 'placed');
+    await expect
+      .poll(() => hopsOf('to-main', 'list-history').at(-1)?.sentAt ?? 0, { timeout: 20_000 })
+      .toBeGreaterThan(answers[2].sentAt);
+    const asked = hopsOf('to-main', 'list-history');
     expect(asked[0].sentAt).toBeGreaterThan(answers[0].sentAt);
-    expect(asked.at(-1)!.sentAt).toBeGreaterThan(answers[2].sentAt);
     // One batch, three thumbnails in a row.
     expect(await frame.$$eval('.history-batch', (batches) => batches.length)).toBe(1);
     const tops = await frame.$$eval('.history-entry', (tiles) => tiles.map((tile) => tile.getBoundingClientRect().top));
