@@ -264,8 +264,9 @@ async function readParts(request: Request, limits: RequestLimits): Promise<Parts
     fail(unreadable(error));
   }
   if (failure) {
-    // Stop here: the rest of the body is not read, and the error answer closes the connection.
-    reader.releaseLock();
+    // Stop here: the rest of the body is not read, and the error answer closes the connection. The
+    // reader is not released: the first release in a process builds Node's 'Reader released' error,
+    // whose stack the source maps resolve, about 10 ms of this thread for nothing.
     parser.destroy();
     throw failure as PixelsError;
   }

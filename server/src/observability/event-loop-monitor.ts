@@ -114,14 +114,18 @@ export class EventLoopStallMonitor {
     const wallMs = performance.now();
     const cpuMs = this.cpu?.read() ?? 0;
     const stallMs = Math.max(0, wallMs - this.lastWallMs - SAMPLING_MS);
+    // The kernel brings a running thread's schedstat up to date only at its scheduler tick (4 ms at
+    // HZ=250), so a difference of two reads can exceed the time between them; a thread cannot run
+    // longer than that time.
+    const busyMs = Math.min(cpuMs - this.lastCpuMs, wallMs - this.lastWallMs);
     if (this.running > 0) {
       this.worstMs = Math.max(this.worstMs, stallMs);
-      this.worstBusyMs = Math.max(this.worstBusyMs, cpuMs - this.lastCpuMs);
+      this.worstBusyMs = Math.max(this.worstBusyMs, busyMs);
     }
     for (const kind of ['upload', 'download'] as const) {
       if (this.inFlight[kind] === 0) continue;
       this.worstRequestMs[kind] = Math.max(this.worstRequestMs[kind], stallMs);
-      this.worstRequestBusyMs[kind] = Math.max(this.worstRequestBusyMs[kind], cpuMs - this.lastCpuMs);
+      this.worstRequestBusyMs[kind] = Math.max(this.worstRequestBusyMs[kind], busyMs);
     }
     this.lastWallMs = wallMs;
     this.lastCpuMs = cpuMs;

@@ -9,11 +9,15 @@ function threadCpuMs(): number {
   return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
 }
 
-/** Blocks the loop, as a synchronous inference call on the HTTP thread would, for `ms` of CPU time. */
+/**
+ * Blocks the loop, as a synchronous inference call on the HTTP thread would, for `ms` of CPU time
+ * and at least as long in wall time (the kernel's CPU clock can run a tick ahead of the wall clock).
+ */
 function blockFor(ms: number): void {
   const clock = process.platform === 'linux' ? threadCpuMs : () => performance.now();
   const until = clock() + ms;
-  while (clock() < until) {
+  const wallUntil = performance.now() + ms;
+  while (clock() < until || performance.now() < wallUntil) {
     // spinning
   }
 }
