@@ -26,7 +26,7 @@ export interface LoopFigures {
   /** Time outside the model's predict calls (noise, masking, scheduler), median. */
   img2imgOurMs: number;
   pixelsOurMs: number;
-  /** Peak live JS memory (heap + array buffers, after a GC) above the pass's starting point, in MB. */
+  /** Peak live JS memory (heap + external: array buffers, WebAssembly memories; after a GC) above the pass's starting point, in MB. */
   img2imgPeakMb: number;
   pixelsPeakMb: number;
   extraMemoryMb: number;
@@ -39,7 +39,8 @@ const MB = 1024 * 1024;
 
 function jsMemory(): number {
   const usage = process.memoryUsage();
-  return usage.heapUsed + usage.arrayBuffers;
+  // external holds the array buffers and the held source's WebAssembly memory (arrayBuffers does not).
+  return usage.heapUsed + usage.external;
 }
 
 interface Probe {

@@ -248,7 +248,7 @@ async function engineSection(): Promise<Section> {
   return {
     title: 'Engine: the PIXELS loop against plain img2img (built-in model, 512x512)',
     rows: loopRows(loop),
-    note: "Times are medians of alternating rounds (img2img, then PIXELS). The model does the same work in both loops (its cost does not depend on what its reference image holds), so a difference in the time inside it is this machine's noise; the time outside the model is PIXELS' own overhead (one more noise sample, the surgical latent, the reference composite, re-injecting the held source at every step). Memory is live JavaScript memory (heap + array buffers), sampled after a GC around every model call in a separate round, so the GCs do not touch the timings; onnxruntime's native arenas are the same for both loops and show in RSS.",
+    note: "Times are medians of alternating rounds (img2img, then PIXELS). The model does the same work in both loops (its cost does not depend on what its reference image holds), so a difference in the time inside it is this machine's noise; the time outside the model is PIXELS' own overhead (one more noise sample, the surgical latent, the reference composite, re-injecting the held source at every step). Memory is live JavaScript memory (heap + external memory: array buffers and the held source's WebAssembly memory), sampled after a GC around every model call in a separate round, so the GCs do not touch the timings; onnxruntime's native arenas are the same for both loops and show in RSS.",
   };
 }
 

@@ -1,5 +1,6 @@
 import { PixelsError, type ThresholdCurve, thresholds } from '@pixels/shared';
 import { type DenoiseContext, denoiseStep } from './denoise-step.ts';
+import { createHeldSource, type HeldSource } from './held-source.ts';
 import { blendByCellWeight } from './latent-ops.ts';
 import type { NoiseScales, NoiseSource } from './scheduler.ts';
 import type { Tensor } from './tensor.ts';
@@ -107,8 +108,7 @@ export function heldRuns(heldSteps: Uint16Array): HeldRuns {
  * draws its own noise sample n_E, used here only (so at most one lives at a time).
  */
 export function surgicalLatent(
-  S: Float32Array,
-  sourceNoise: Float32Array,
+  held: HeldSource,
   exemplars: readonly ExemplarLayer[],
   noiseSource: NoiseSource,
   heldSteps: Uint16Array,
@@ -116,8 +116,8 @@ export function surgicalLatent(
 ): Float32Array {
   const { signal, noise } = scales;
   const cells = heldSteps.length;
-  const z = new Float32Array(S.length);
-  for (let i = 0; i < z.length; i++) z[i] = signal * S[i] + noise * sourceNoise[i];
+  const z = new Float32Array(held.source.length);
+  held.writeInto(z, 0, z.length, scales);
   for (const { latent, coverage } of exemplars) {
     const E = latent.data;
     const exemplarNoise = noiseSource(latent.shape).data;
@@ -139,13 +139,11 @@ export function surgicalLatent(
  */
 export function reinjectHeldSource(
   z: Float32Array,
-  S: Float32Array,
-  sourceNoise: Float32Array,
+  held: HeldSource,
   runs: HeldRuns,
   step: number,
   scales: NoiseScales,
 ): void {
-  const { signal, noise } = scales;
   const { starts, counts } = runs;
   const cells = starts[counts.length];
   for (let run = 0; run < counts.length; ) {
@@ -153,9 +151,8 @@ export function reinjectHeldSource(
     const first = starts[run];
     while (run < counts.length && counts[run] > step) run++;
     const end = starts[run];
-    for (let plane = 0; plane < z.length; plane += cells) {
-      for (let i = plane + first; i < plane + end; i++) z[i] = signal * S[i] + noise * sourceNoise[i];
-    }
+    if (end === first) continue;
+    for (let plane = 0; plane < z.length; plane += cells) held.writeInto(z, plane + first, plane + end, scales);
   }
 }
 
@@ -190,11 +187,9 @@ export async function runPixelsPass(input: PixelsPassInput): Promise<Tensor> {
   const { scheduler, source, exemplars, holdMap, startIndex, noise } = input;
   const count = scheduler.timesteps.length - startIndex;
   if (count <= 0) return source;
-  const S = source.data;
-
   // 1. One noise sample per image, drawn in order: n_S, then n_E for each exemplar (official code,
-  //    in surgicalLatent).
-  const sourceNoise = noise(source.shape).data;
+  //    in surgicalLatent). S and n_S make the held source S_i of every step.
+  const held = createHeldSource(source.data, noise(source.shape).data);
 
   // 2. Thresholds over the N steps actually run; heldSteps[cell] > i is hold_i of that cell.
   const heldSteps = heldStepCounts(holdMap, thresholds(input.curve, count));
@@ -202,7 +197,7 @@ export async function runPixelsPass(input: PixelsPassInput): Promise<Tensor> {
 
   // 3. The surgical latent: z = S_0 * hold_0 + E_0 * (1 - hold_0).
   let latent: Tensor = {
-    data: surgicalLatent(S, sourceNoise, exemplars, noise, heldSteps, scheduler.noiseScales(startIndex)),
+    data: surgicalLatent(held, exemplars, noise, heldSteps, scheduler.noiseScales(startIndex)),
     shape: [...source.shape],
   };
   // Models that condition on the request's images (the built-in one) see the clean layer stack
@@ -215,7 +210,7 @@ export async function runPixelsPass(input: PixelsPassInput): Promise<Tensor> {
     throwIfCanceled(input.signal);
     const index = startIndex + i;
     // 4. Re-inject the source where it is still held: z = S_i * hold_i + z * (1 - hold_i).
-    if (i > 0) reinjectHeldSource(latent.data, S, sourceNoise, runs, i, scheduler.noiseScales(index));
+    if (i > 0) reinjectHeldSource(latent.data, held, runs, i, scheduler.noiseScales(index));
     // 5. The usual step: prediction (with guidance), scheduler step.
     latent = await stepAndReport(context, latent, index, { step: i + 1, totalSteps: count }, input.onStep);
   }

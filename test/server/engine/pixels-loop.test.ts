@@ -1,5 +1,6 @@
 import { editImage } from '@pixels/server/engine/edit-image.ts';
 import { planEdit } from '@pixels/server/engine/edit-plan.ts';
+import { createHeldSource } from '@pixels/server/engine/held-source.ts';
 import type { DiffusionModel } from '@pixels/server/engine/model.ts';
 import { createNoise } from '@pixels/server/engine/noise.ts';
 import {
@@ -246,7 +247,7 @@ describe('heldRuns and reinjectHeldSource', () => {
     const scales = { signal: 0.75, noise: 0.5 };
     for (let step = 0; step < 6; step++) {
       const z = new Float32Array(2 * cells).fill(-99);
-      reinjectHeldSource(z, S, sourceNoise, heldRuns(heldSteps), step, scales);
+      reinjectHeldSource(z, createHeldSource(S, sourceNoise), heldRuns(heldSteps), step, scales);
       const expected = Array.from(z, (_, i) =>
         heldSteps[i % cells] > step ? Math.fround(0.75 * S[i] + 0.5 * sourceNoise[i]) : -99,
       );

@@ -1,0 +1,74 @@
+import { HELD_SOURCE_KERNEL_WASM } from './held-source-kernel-wasm.ts';
+import type { NoiseScales } from './scheduler.ts';
+
+/**
+ * The noised source S_i = signal_i * S + noise_i * n_S of a pass, written into a latent's held
+ * cells at every step. Why a WebAssembly kernel: this mix runs over every held cell of every step
+ * and was most of PIXELS' own time per pass; JavaScript's typed-array loop takes about 3 ns a value
+ * here, the kernel's SIMD lanes well under one. It gives the same bits as that loop (float64
+ * products and sum, one rounding to float32). S and n_S live in the kernel's memory, one per pass
+ * and sized to it (64 KiB pages), so it is freed with the pass; mixed values go through a small
+ * scratch and are copied into the latent.
+ */
+export interface HeldSource {
+  /** S, in the kernel's memory. */
+  readonly source: Float32Array;
+  /** n_S, in the kernel's memory: the pass's one source noise sample. */
+  readonly noise: Float32Array;
+  /** z[first .. end) = signal * S + noise * n_S over the same indices. */
+  writeInto(z: Float32Array, first: number, end: number, scales: NoiseScales): void;
+}
+
+/** Values mixed per kernel call: 64 KiB of scratch, which stays in the core's cache. */
+const SCRATCH_VALUES = 16 * 1024;
+const PAGE_BYTES = 64 * 1024;
+
+/** The part of the WebAssembly API used here (TypeScript declares it only in its DOM library). */
+interface WebAssemblyApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+  Memory: new (descriptor: { initial: number }) => { buffer: ArrayBuffer };
+}
+
+type Mix = (s: number, n: number, out: number, count: number, a: number, b: number) => void;
+
+let compiled: object | undefined;
+
+/** Copies S and n_S into a new kernel instance's memory. */
+export function createHeldSource(source: Float32Array, noise: Float32Array): HeldSource {
+  if (noise.length !== source.length) {
+    throw new Error(`createHeldSource: ${noise.length} noise values for ${source.length} source values`);
+  }
+  const { Module, Instance, Memory } = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+  compiled ??= new Module(Buffer.from(HELD_SOURCE_KERNEL_WASM, 'base64'));
+  const values = source.length;
+  const bytes = (2 * values + SCRATCH_VALUES) * 4;
+  const memory = new Memory({ initial: Math.max(1, Math.ceil(bytes / PAGE_BYTES)) });
+  const mix = (new Instance(compiled, { held: { memory } }).exports as { mix: Mix }).mix;
+  const sourceByte = 0;
+  const noiseByte = values * 4;
+  const scratchByte = 2 * values * 4;
+  const held = {
+    source: new Float32Array(memory.buffer, sourceByte, values),
+    noise: new Float32Array(memory.buffer, noiseByte, values),
+  };
+  held.source.set(source);
+  held.noise.set(noise);
+  const scratch = new Float32Array(memory.buffer, scratchByte, SCRATCH_VALUES);
+  return {
+    ...held,
+    writeInto(z, first, end, { signal, noise }) {
+      // The kernel reads its memory unchecked: past S's end lies n_S.
+      if (first < 0 || end > values || z.length !== values) {
+        throw new Error(
+          `HeldSource.writeInto: [${first}, ${end}) of a ${z.length}-value latent, the source has ${values}`,
+        );
+      }
+      for (let start = first; start < end; start += SCRATCH_VALUES) {
+        const count = Math.min(SCRATCH_VALUES, end - start);
+        mix(sourceByte + start * 4, noiseByte + start * 4, scratchByte, count, signal, noise);
+        z.set(count === SCRATCH_VALUES ? scratch : scratch.subarray(0, count), start);
+      }
+    },
+  };
+}
