@@ -21,7 +21,7 @@ export interface LoopFigures {
   img2imgMs: number;
   pixelsMs: number;
   timeRatio: number;
-  /** Each timing round's PIXELS time over the img2img pass just before it. */
+  /** Each timing round's PIXELS time over its img2img time (the two run in lockstep). */
   roundRatios: number[];
   /** Time outside the model's predict calls (noise, masking, scheduler), median. */
   img2imgOurMs: number;
@@ -50,8 +50,11 @@ interface Probe {
   modelMs: number;
 }
 
-/** Wraps predict to time the model and, in memory rounds, sample live memory at the loop's high-water points. */
-function probedModel(model: DiffusionModel, probe: Probe): DiffusionModel {
+/**
+ * Wraps predict to time the model and, in memory rounds, sample live memory at the loop's
+ * high-water points. `beforeCall` runs first (a lockstep round's turn).
+ */
+function probedModel(model: DiffusionModel, probe: Probe, beforeCall?: () => Promise<void>): DiffusionModel {
   const sample = () => {
     if (!probe.sampleMemory) return;
     collectGarbage();
@@ -64,6 +67,7 @@ function probedModel(model: DiffusionModel, probe: Probe): DiffusionModel {
     decodeLatent: (latent) => model.decodeLatent(latent),
     encodePrompt: (...args) => model.encodePrompt(...args),
     async predict(input) {
+      await beforeCall?.();
       sample();
       const started = performance.now();
       const output = await model.predict(input);
@@ -83,6 +87,51 @@ function collectGarbage(): void {
   gc?.();
 }
 
+type Loop = 'img2img' | 'pixels';
+
+/**
+ * Runs the two passes together, one step of each in turn: a pass hands the turn over when it asks
+ * for its next model call, so each step of one (its model call and its own code up to the next
+ * call) runs between two steps of the other, under the same machine conditions within a fraction
+ * of a second. Passes run one after the other instead differ by whatever the machine did in
+ * between (on these shared cores, ±10% from one pass to the next). A pass's time is the sum of its
+ * own turns; the other pass only waits meanwhile.
+ */
+class Lockstep {
+  readonly ownMs: Record<Loop, number> = { img2img: 0, pixels: 0 };
+  private readonly turnStarted: Record<Loop, number> = { img2img: 0, pixels: 0 };
+  private readonly waiting = new Map<Loop, () => void>();
+  private readonly finished = new Set<Loop>();
+
+  begin(loop: Loop): void {
+    this.turnStarted[loop] = performance.now();
+  }
+
+  /** Ends this pass's turn and waits for the other pass's next one to end (if it still runs). */
+  async next(loop: Loop): Promise<void> {
+    this.ownMs[loop] += performance.now() - this.turnStarted[loop];
+    const other: Loop = loop === 'img2img' ? 'pixels' : 'img2img';
+    if (!this.finished.has(other)) {
+      const turn = new Promise<void>((resolve) => this.waiting.set(loop, resolve));
+      this.wake(other);
+      await turn;
+    }
+    this.turnStarted[loop] = performance.now();
+  }
+
+  end(loop: Loop): void {
+    this.ownMs[loop] += performance.now() - this.turnStarted[loop];
+    this.finished.add(loop);
+    this.wake(loop === 'img2img' ? 'pixels' : 'img2img');
+  }
+
+  private wake(loop: Loop): void {
+    const resolve = this.waiting.get(loop);
+    this.waiting.delete(loop);
+    resolve?.();
+  }
+}
+
 export async function benchLoop(options: {
   fixturesDir: string;
   modelsDir: string;
@@ -94,7 +143,7 @@ export async function benchLoop(options: {
   const size = options.size ?? 512;
   const steps = options.steps ?? 20;
   const strength = options.strength ?? 1;
-  const rounds = options.rounds ?? 7;
+  const rounds = options.rounds ?? 8;
   const registry = new ModelRegistry({
     modelsDir: options.modelsDir,
     session: { providers: ['cpu'], intraOpThreads: 0 },
@@ -121,14 +170,15 @@ export async function benchLoop(options: {
   const plan = planEdit({ steps, strength, exemplarMode: 'layered', guidance: 1, exemplarCount: 1 }, model.info);
   const { startIndex, guidance, branches } = plan;
 
-  const measure = async (kind: 'img2img' | 'pixels', sampleMemory: boolean) => {
-    collectGarbage();
+  const measure = async (kind: Loop, sampleMemory: boolean, lockstep?: Lockstep) => {
+    if (!lockstep) collectGarbage();
     const baseline = { js: jsMemory(), rss: process.memoryUsage.rss() };
     const probe: Probe = { sampleMemory, peaks: { ...baseline }, modelMs: 0 };
     const scheduler = createScheduler(model.info.schedulerConfig);
     scheduler.setTimesteps(steps);
+    lockstep?.begin(kind);
     const context = {
-      model: probedModel(model, probe),
+      model: probedModel(model, probe, lockstep && (() => lockstep.next(kind))),
       scheduler,
       conditioning,
       guidance,
@@ -148,7 +198,8 @@ export async function benchLoop(options: {
         curve: 'linear',
       });
     }
-    const ms = performance.now() - started;
+    lockstep?.end(kind);
+    const ms = lockstep ? lockstep.ownMs[kind] : performance.now() - started;
     return {
       ms,
       ourMs: ms - probe.modelMs,
@@ -161,16 +212,25 @@ export async function benchLoop(options: {
   type Round = Awaited<ReturnType<typeof measure>>;
   const timing = { img2img: [] as Round[], pixels: [] as Round[] };
   const memory = { img2img: [] as Round[], pixels: [] as Round[] };
+  // Each loop takes the first turn in every other round.
   for (let round = 0; round < rounds; round++) {
-    timing.img2img.push(await measure('img2img', false));
-    timing.pixels.push(await measure('pixels', false));
+    collectGarbage();
+    const lockstep = new Lockstep();
+    const order: Loop[] = round % 2 === 0 ? ['img2img', 'pixels'] : ['pixels', 'img2img'];
+    const [first, second] = await Promise.all(order.map((kind) => measure(kind, false, lockstep)));
+    timing[order[0]].push(first);
+    timing[order[1]].push(second);
   }
   for (let round = 0; round < rounds; round++) {
     memory.img2img.push(await measure('img2img', true));
     memory.pixels.push(await measure('pixels', true));
   }
   await registry.close();
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const median = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const middle = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  };
   const img2imgMs = median(timing.img2img.map((r) => r.ms));
   const pixelsMs = median(timing.pixels.map((r) => r.ms));
   const img2imgPeakMb = median(memory.img2img.map((r) => r.jsMb));

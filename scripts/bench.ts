@@ -73,7 +73,7 @@ function loopRows(loop: LoopFigures): Row[] {
     },
     { figure: 'PIXELS pass, same model, steps, size, seed (median)', value: `${loop.pixelsMs.toFixed(0)} ms` },
     {
-      figure: `PIXELS / img2img time (medians of ${loop.roundRatios.length} alternating rounds; each round: ${loop.roundRatios.map((ratio) => ratio.toFixed(3)).join(', ')})`,
+      figure: `PIXELS / img2img time (medians of ${loop.roundRatios.length} lockstep rounds; each round: ${loop.roundRatios.map((ratio) => ratio.toFixed(3)).join(', ')})`,
       value: loop.timeRatio.toFixed(3),
       target: '≤ 1.05',
       pass: loop.timeRatio <= 1.05,
@@ -248,7 +248,7 @@ async function engineSection(): Promise<Section> {
   return {
     title: 'Engine: the PIXELS loop against plain img2img (built-in model, 512x512)',
     rows: loopRows(loop),
-    note: "Times are medians of alternating rounds (img2img, then PIXELS). The model does the same work in both loops (its cost does not depend on what its reference image holds), so a difference in the time inside it is this machine's noise; the time outside the model is PIXELS' own overhead (one more noise sample, the surgical latent, the reference composite, re-injecting the held source at every step). Memory is live JavaScript memory (heap + external memory: array buffers and the held source's WebAssembly memory), sampled after a GC around every model call in a separate round, so the GCs do not touch the timings; onnxruntime's native arenas are the same for both loops and show in RSS.",
+    note: "Times are medians of rounds in which the two passes run in lockstep, one step of each in turn (a step: the model call and the loop's own code up to the next call), img2img first in every other round: so both see the same machine within a fraction of a second, where passes run one after the other differ by whatever this shared machine did in between. Each pass's time is the sum of its own turns. The model does the same work in both loops (its cost does not depend on what its reference image holds), so a difference in the time inside it is this machine's noise; the time outside the model is PIXELS' own overhead (one more noise sample, the surgical latent, the reference composite, re-injecting the held source at every step). Memory is live JavaScript memory (heap + external memory: array buffers and the held source's WebAssembly memory), sampled after a GC around every model call in a separate round, so the GCs do not touch the timings; onnxruntime's native arenas are the same for both loops and show in RSS.",
   };
 }
 

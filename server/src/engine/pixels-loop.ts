@@ -111,21 +111,26 @@ export function surgicalLatent(
   held: HeldSource,
   exemplars: readonly ExemplarLayer[],
   noiseSource: NoiseSource,
-  heldSteps: Uint16Array,
+  runs: HeldRuns,
   scales: NoiseScales,
 ): Float32Array {
   const { signal, noise } = scales;
-  const cells = heldSteps.length;
+  const { starts, counts } = runs;
+  const cells = starts[counts.length];
   const z = new Float32Array(held.source.length);
   held.writeInto(z, 0, z.length, scales);
   for (const { latent, coverage } of exemplars) {
     const E = latent.data;
     const exemplarNoise = noiseSource(latent.shape).data;
-    for (let cell = 0; cell < cells; cell++) {
-      const weight = coverage[cell];
-      if (heldSteps[cell] > 0 || weight === 0) continue;
-      for (let i = cell; i < z.length; i += cells) {
-        z[i] = weight * (signal * E[i] + noise * exemplarNoise[i]) + (1 - weight) * z[i];
+    // Only the runs free from step 0 on take the layer; the rest keep S_0.
+    for (let run = 0; run < counts.length; run++) {
+      if (counts[run] > 0) continue;
+      for (let plane = 0; plane < z.length; plane += cells) {
+        for (let i = plane + starts[run]; i < plane + starts[run + 1]; i++) {
+          const weight = coverage[i - plane];
+          if (weight === 0) continue;
+          z[i] = weight * (signal * E[i] + noise * exemplarNoise[i]) + (1 - weight) * z[i];
+        }
       }
     }
   }
@@ -191,13 +196,13 @@ export async function runPixelsPass(input: PixelsPassInput): Promise<Tensor> {
   //    in surgicalLatent). S and n_S make the held source S_i of every step.
   const held = createHeldSource(source.data, noise(source.shape).data);
 
-  // 2. Thresholds over the N steps actually run; heldSteps[cell] > i is hold_i of that cell.
-  const heldSteps = heldStepCounts(holdMap, thresholds(input.curve, count));
-  const runs = heldRuns(heldSteps);
+  // 2. Thresholds over the N steps actually run, as runs of cells held for the same number of steps:
+  //    hold_i of a cell is its run's count > i.
+  const runs = heldRuns(heldStepCounts(holdMap, thresholds(input.curve, count)));
 
   // 3. The surgical latent: z = S_0 * hold_0 + E_0 * (1 - hold_0).
   let latent: Tensor = {
-    data: surgicalLatent(held, exemplars, noise, heldSteps, scheduler.noiseScales(startIndex)),
+    data: surgicalLatent(held, exemplars, noise, runs, scheduler.noiseScales(startIndex)),
     shape: [...source.shape],
   };
   // Models that condition on the request's images (the built-in one) see the clean layer stack
