@@ -1,14 +1,16 @@
 import { HELD_SOURCE_KERNEL_WASM } from './held-source-kernel-wasm.ts';
 import type { NoiseScales } from './scheduler.ts';
+import { webAssembly } from './webassembly-api.ts';
 
 /**
  * The noised source S_i = signal_i * S + noise_i * n_S of a pass, written into a latent's held
  * cells at every step. Why a WebAssembly kernel: this mix runs over every held cell of every step
- * and was most of PIXELS' own time per pass; JavaScript's typed-array loop takes about 3 ns a value
- * here, the kernel's SIMD lanes well under one. It gives the same bits as that loop (float64
- * products and sum, one rounding to float32). S and n_S live in the kernel's memory, one per pass
- * and sized to it (64 KiB pages), so it is freed with the pass; mixed values go through a small
- * scratch and are copied into the latent.
+ * and is the largest part of PIXELS' own time per pass; JavaScript's typed-array loop does one
+ * value at a time, the kernel's SIMD lanes four (re-injection at 512² went from 52 to 40 ms a
+ * pass, the rest is memory traffic). It gives the same bits as that loop (float64 products and
+ * sum, one rounding to float32). S and n_S live in the kernel's memory, one per pass and sized to
+ * it (64 KiB pages), so it is freed with the pass; mixed values go through a small scratch and are
+ * copied into the latent.
  */
 export interface HeldSource {
   /** S, in the kernel's memory. */
@@ -23,13 +25,6 @@ export interface HeldSource {
 const SCRATCH_VALUES = 16 * 1024;
 const PAGE_BYTES = 64 * 1024;
 
-/** The part of the WebAssembly API used here (TypeScript declares it only in its DOM library). */
-interface WebAssemblyApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-  Memory: new (descriptor: { initial: number }) => { buffer: ArrayBuffer };
-}
-
 type Mix = (s: number, n: number, out: number, count: number, a: number, b: number) => void;
 
 let compiled: object | undefined;
@@ -39,7 +34,7 @@ export function createHeldSource(source: Float32Array, noise: Float32Array): Hel
   if (noise.length !== source.length) {
     throw new Error(`createHeldSource: ${noise.length} noise values for ${source.length} source values`);
   }
-  const { Module, Instance, Memory } = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+  const { Module, Instance, Memory } = webAssembly;
   compiled ??= new Module(Buffer.from(HELD_SOURCE_KERNEL_WASM, 'base64'));
   const values = source.length;
   const bytes = (2 * values + SCRATCH_VALUES) * 4;

@@ -30,6 +30,7 @@
 import { NOISE_KERNEL_WASM } from './noise-kernel-wasm.ts';
 import type { NoiseSource } from './scheduler.ts';
 import { elementCount, type Tensor } from './tensor.ts';
+import { webAssembly } from './webassembly-api.ts';
 
 const PHILOX_M0 = 0xd2511f53;
 const PHILOX_M1 = 0xcd9e8d57;
@@ -162,18 +163,12 @@ interface NoiseKernel {
   fastNormals(out: number, count: number, index: number): number;
 }
 
-/** The part of the WebAssembly API used here (TypeScript declares it only in its DOM library). */
-interface WebAssemblyApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: unknown };
-}
-
 let kernel: NoiseKernel | undefined;
 
 /** This thread's instance of the kernel (a worker thread makes its own), with the ziggurat's tables loaded. */
 function noiseKernel(): NoiseKernel {
   if (kernel) return kernel;
-  const { Module, Instance } = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+  const { Module, Instance } = webAssembly;
   const instance = new Instance(new Module(Buffer.from(NOISE_KERNEL_WASM, 'base64')));
   const exports = instance.exports as {
     memory: { buffer: ArrayBuffer };
