@@ -120,15 +120,20 @@ describe.each(CASES)('EditRunner contract: $name', ({ create }) => {
 
   it('stops a canceled edit between steps (canceled, by its owner) and takes the next job', () =>
     withRunner(async (runner) => {
+      // The worker runs on while this thread takes step 2's report and posts the cancel, and a
+      // step at 64² takes a millisecond or two: with 4 steps, a busy CI machine let the job finish
+      // before the cancel arrived. A long job makes "stopped before the end" the thing tested.
+      const steps = 40;
       const controller = new AbortController();
       const canceled = await runRecorded(
         runner,
-        { onProgress: (report) => report.step === 2 && controller.abort() },
+        { settings: settings({ steps }), onProgress: (report) => report.step === 2 && controller.abort() },
         controller.signal,
       );
       expect(toEditFailure(canceled.error)).toMatchObject({ code: 'canceled', reason: 'owner' });
       expect(canceled.value).toBeUndefined();
-      expect(canceled.progress.length).toBeLessThan(STEPS);
+      expect(canceled.progress.length).toBeGreaterThanOrEqual(2);
+      expect(canceled.progress.length).toBeLessThan(steps);
       await expectServesAnEdit(runner);
     }));
 
