@@ -29,11 +29,11 @@ type Mix = (s: number, n: number, out: number, count: number, a: number, b: numb
 
 let compiled: object | undefined;
 
-/** Copies S and n_S into a new kernel instance's memory. */
-export function createHeldSource(source: Float32Array, noise: Float32Array): HeldSource {
-  if (noise.length !== source.length) {
-    throw new Error(`createHeldSource: ${noise.length} noise values for ${source.length} source values`);
-  }
+/**
+ * Copies S into a new kernel instance's memory, and has `drawNoise` write n_S there (as many
+ * values as S), so the pass's noise sample is never a separate array.
+ */
+export function createHeldSource(source: Float32Array, drawNoise: (into: Float32Array) => void): HeldSource {
   const { Module, Instance, Memory } = webAssembly;
   compiled ??= new Module(Buffer.from(HELD_SOURCE_KERNEL_WASM, 'base64'));
   const values = source.length;
@@ -48,7 +48,7 @@ export function createHeldSource(source: Float32Array, noise: Float32Array): Hel
     noise: new Float32Array(memory.buffer, noiseByte, values),
   };
   held.source.set(source);
-  held.noise.set(noise);
+  drawNoise(held.noise);
   const scratch = new Float32Array(memory.buffer, scratchByte, SCRATCH_VALUES);
   return {
     ...held,

@@ -312,9 +312,13 @@ function checkShape(shape: readonly number[]): void {
 export function createNoise(seed: number): NoiseSource {
   checkSeed(seed);
   const stream = new GaussianStream(seed);
-  return (shape) => {
+  return (shape, into) => {
     checkShape(shape);
-    const data = new Float32Array(elementCount(shape));
+    const count = elementCount(shape);
+    if (into && into.length !== count) {
+      throw new RangeError(`noise: into holds ${into.length} values, the shape [${shape.join(', ')}] ${count}`);
+    }
+    const data = into ?? new Float32Array(count);
     stream.fill(data);
     return { data, shape: [...shape] };
   };

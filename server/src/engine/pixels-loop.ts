@@ -1,7 +1,6 @@
 import { PixelsError, type ThresholdCurve, thresholds } from '@pixels/shared';
 import { type DenoiseContext, denoiseStep } from './denoise-step.ts';
 import { createHeldSource, type HeldSource } from './held-source.ts';
-import { blendByCellWeight } from './latent-ops.ts';
 import type { NoiseScales, NoiseSource } from './scheduler.ts';
 import type { Tensor } from './tensor.ts';
 
@@ -35,51 +34,17 @@ export interface PixelsPassInput extends Omit<DenoiseContext, 'reference'> {
   signal?: AbortSignal;
 }
 
-/**
- * Composites layers over a base by coverage, top layer last: the "nested" compositing of the
- * paper's Algorithm 2, generalised to a z-ordered stack.
- */
-export function compositeLayers(base: Tensor, layers: readonly { latent: Tensor; coverage: Float32Array }[]): Tensor {
-  return layers.reduce((under, layer) => blendByCellWeight(layer.latent, under, layer.coverage), base);
-}
-
 /** Throws the engine's cancellation error when the signal has fired (checked between steps). */
 export function throwIfCanceled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new PixelsError('canceled', 'The edit was canceled.');
 }
 
 /**
- * How many steps of the pass hold each cell: hold_i = [H > thr_i] and thr_i rises with i, so a
- * cell is held at steps 0 .. n - 1 and free from step n on. Computed once per pass, this turns every
- * later threshold test into one integer comparison per cell.
- */
-export function heldStepCounts(holdMap: Float32Array, thresholdTable: readonly number[]): Uint16Array {
-  const table = Float64Array.from(thresholdTable);
-  const counts = new Uint16Array(holdMap.length);
-  let count = 0;
-  for (let cell = 0; cell < holdMap.length; cell++) {
-    // The number of thresholds below H: a smooth map mostly repeats its neighbour's count (two
-    // comparisons), else a binary search over the rising table.
-    const hold = holdMap[cell];
-    if ((count > 0 && !(hold > table[count - 1])) || (count < table.length && hold > table[count])) {
-      let low = 0;
-      let high = table.length;
-      while (low < high) {
-        const middle = (low + high) >>> 1;
-        if (hold > table[middle]) low = middle + 1;
-        else high = middle;
-      }
-      count = low;
-    }
-    counts[cell] = count;
-  }
-  return counts;
-}
-
-/**
- * The cells as runs of equal held-step count, in cell order: run r covers cells starts[r] ..
- * starts[r + 1] - 1, held for counts[r] steps. A smooth map has a few runs per row (one per
- * threshold its ramp crosses), so each step finds its held cells by visiting runs, not cells.
+ * The cells as runs held for the same number of steps, in cell order: run r covers cells
+ * starts[r] .. starts[r + 1] - 1, held at steps 0 .. counts[r] - 1 and free from then on. Since
+ * hold_i = [H > thr_i] and thr_i rises with i, a cell's count is the number of thresholds below its
+ * H. A smooth map has a few runs per row (one per threshold its ramp crosses), so a step finds its
+ * held cells by visiting runs, not cells, and every threshold test becomes one integer comparison.
  */
 export interface HeldRuns {
   /** runs + 1 values: the first cell of each run, then the cell count. */
@@ -87,54 +52,84 @@ export interface HeldRuns {
   counts: Uint16Array;
 }
 
-export function heldRuns(heldSteps: Uint16Array): HeldRuns {
-  let runs = heldSteps.length > 0 ? 1 : 0;
-  for (let cell = 1; cell < heldSteps.length; cell++) if (heldSteps[cell] !== heldSteps[cell - 1]) runs++;
-  const starts = new Uint32Array(runs + 1);
-  const counts = new Uint16Array(runs);
-  let run = 0;
-  for (let cell = 0; cell < heldSteps.length; cell++) {
-    if (cell > 0 && heldSteps[cell] === heldSteps[cell - 1]) continue;
-    starts[run] = cell;
-    counts[run++] = heldSteps[cell];
+/** The held runs of a hold map under a pass's rising threshold table, in one sweep over the cells. */
+export function heldRuns(holdMap: Float32Array, thresholdTable: readonly number[]): HeldRuns {
+  const table = Float64Array.from(thresholdTable);
+  const starts: number[] = [];
+  const counts: number[] = [];
+  let count = -1;
+  for (let cell = 0; cell < holdMap.length; cell++) {
+    // A smooth map mostly keeps its neighbour's count (two comparisons), else a binary search.
+    const hold = holdMap[cell];
+    if (count >= 0 && (count === 0 || hold > table[count - 1]) && (count === table.length || !(hold > table[count]))) {
+      continue;
+    }
+    let low = 0;
+    let high = table.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (hold > table[middle]) low = middle + 1;
+      else high = middle;
+    }
+    if (low === count) continue;
+    count = low;
+    starts.push(cell);
+    counts.push(count);
   }
-  starts[runs] = heldSteps.length;
-  return { starts, counts };
+  starts.push(holdMap.length);
+  return { starts: Uint32Array.from(starts), counts: Uint16Array.from(counts) };
 }
 
 /**
- * The surgical latent of step 0 (Algorithm 1, line 3), in one new buffer: z = S_0 where held,
- * else E_0, the noised layer stack composited over S_0 by coverage, top layer last. Each layer
+ * Step 0's two composites of the layer stack over the source, one sweep per layer: the clean
+ * reference R (the layers over S by coverage, top layer last: the "nested" compositing of the
+ * paper's Algorithm 2, for models that condition on it) and the surgical latent (Algorithm 1,
+ * line 3): z = S_0 where held at step 0, else the noised layers E_0 over S_0 alike. Each layer
  * draws its own noise sample n_E, used here only (so at most one lives at a time).
  */
-export function surgicalLatent(
+export function stepZeroComposites(
+  sourceLatent: Tensor,
   held: HeldSource,
   exemplars: readonly ExemplarLayer[],
   noiseSource: NoiseSource,
   runs: HeldRuns,
   scales: NoiseScales,
-): Float32Array {
+): { surgical: Tensor; reference: Tensor } {
   const { signal, noise } = scales;
   const { starts, counts } = runs;
   const cells = starts[counts.length];
-  const z = new Float32Array(held.source.length);
-  held.writeInto(z, 0, z.length, scales);
+  const source = sourceLatent.data;
+  const surgical = new Float32Array(source.length);
+  held.writeInto(surgical, 0, surgical.length, scales);
+  let reference = source;
   for (const { latent, coverage } of exemplars) {
     const E = latent.data;
     const exemplarNoise = noiseSource(latent.shape).data;
-    // Only the runs free from step 0 on take the layer; the rest keep S_0.
-    for (let run = 0; run < counts.length; run++) {
-      if (counts[run] > 0) continue;
-      for (let plane = 0; plane < z.length; plane += cells) {
-        for (let i = plane + starts[run]; i < plane + starts[run + 1]; i++) {
-          const weight = coverage[i - plane];
+    // A new buffer for the first layer; the layers above it composite in place.
+    const under = reference;
+    if (reference === source) reference = new Float32Array(source.length);
+    for (let plane = 0; plane < surgical.length; plane += cells) {
+      for (let cell = 0; cell < cells; cell++) {
+        const weight = coverage[cell];
+        reference[plane + cell] = E[plane + cell] * weight + under[plane + cell] * (1 - weight);
+      }
+      // Only the runs free from step 0 on take the layer into z; the rest keep S_0.
+      for (let run = 0; run < counts.length; run++) {
+        if (counts[run] > 0) continue;
+        for (let cell = starts[run]; cell < starts[run + 1]; cell++) {
+          const weight = coverage[cell];
           if (weight === 0) continue;
-          z[i] = weight * (signal * E[i] + noise * exemplarNoise[i]) + (1 - weight) * z[i];
+          const i = plane + cell;
+          surgical[i] = weight * (signal * E[i] + noise * exemplarNoise[i]) + (1 - weight) * surgical[i];
         }
       }
     }
   }
-  return z;
+  const shape = [...sourceLatent.shape];
+  return {
+    surgical: { data: surgical, shape },
+    reference: reference === source ? sourceLatent : { data: reference, shape },
+  };
 }
 
 /**
@@ -185,30 +180,34 @@ async function stepAndReport(
  * Glossary: S = source latent, E = exemplar composite, H = hold map, n_S / n_E = the one noise
  * sample per image reused at every timestep, thr_i = threshold of step i, hold_i = [H > thr_i].
  * The masking is fused and in place (no temporary latents), and the thresholds become, once per
- * pass, each cell's held-step count and runs of cells held alike, so a step re-injects the source
- * run by run and PIXELS costs little more than img2img.
+ * pass, runs of cells held for the same number of steps, so a step re-injects the source run by
+ * run and PIXELS costs little more than img2img.
  */
 export async function runPixelsPass(input: PixelsPassInput): Promise<Tensor> {
   const { scheduler, source, exemplars, holdMap, startIndex, noise } = input;
   const count = scheduler.timesteps.length - startIndex;
   if (count <= 0) return source;
   // 1. One noise sample per image, drawn in order: n_S, then n_E for each exemplar (official code,
-  //    in surgicalLatent). S and n_S make the held source S_i of every step.
-  const held = createHeldSource(source.data, noise(source.shape).data);
+  //    in stepZeroComposites). S and n_S make the held source S_i of every step.
+  const held = createHeldSource(source.data, (into) => noise(source.shape, into));
 
   // 2. Thresholds over the N steps actually run, as runs of cells held for the same number of steps:
   //    hold_i of a cell is its run's count > i.
-  const runs = heldRuns(heldStepCounts(holdMap, thresholds(input.curve, count)));
+  const runs = heldRuns(holdMap, thresholds(input.curve, count));
 
-  // 3. The surgical latent: z = S_0 * hold_0 + E_0 * (1 - hold_0).
-  let latent: Tensor = {
-    data: surgicalLatent(held, exemplars, noise, runs, scheduler.noiseScales(startIndex)),
-    shape: [...source.shape],
-  };
-  // Models that condition on the request's images (the built-in one) see the clean layer stack
-  // composited over S, and S itself: the map reaches them only through the loop's own holding,
-  // never blended in a second time.
-  const reference = compositeLayers(source, exemplars);
+  // 3. The surgical latent: z = S_0 * hold_0 + E_0 * (1 - hold_0). Models that condition on the
+  //    request's images (the built-in one) see the clean layer stack composited over S, and S
+  //    itself: the map reaches them only through the loop's own holding, never blended in twice.
+  //    (Destructured straight into the step's latent: a suspended async frame keeps its locals, and
+  //    one holding step 0's latent through the pass cost a latent's worth of memory.)
+  let { surgical: latent, reference } = stepZeroComposites(
+    source,
+    held,
+    exemplars,
+    noise,
+    runs,
+    scheduler.noiseScales(startIndex),
+  );
   const context: DenoiseContext = { ...input, reference };
 
   for (let i = 0; i < count; i++) {

@@ -36,8 +36,11 @@ export interface SchedulerStepOutput {
   predictedOriginal: Tensor;
 }
 
-/** Draws standard normal noise of a shape (seeded; used by ancestral and LCM steps). */
-export type NoiseSource = (shape: readonly number[]) => Tensor;
+/**
+ * Draws standard normal noise of a shape (seeded; used by ancestral and LCM steps), into `into`
+ * when given (it must hold the shape's element count), else into a new array.
+ */
+export type NoiseSource = (shape: readonly number[], into?: Float32Array) => Tensor;
 
 /**
  * A diffusion sampler with diffusers semantics. `setTimesteps` resets all state; `step` must be

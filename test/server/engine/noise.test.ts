@@ -32,6 +32,15 @@ describe('createNoise: invalid input', () => {
     expect(() => gaussianTensor(0, [1.5])).toThrow('noise: shape must list non-negative integers, got [1.5]');
     expect(gaussianTensor(0, [0, 4]).data).toHaveLength(0);
   });
+
+  it("draws into a given array of the shape's size, continuing the same stream, and refuses one of another size", () => {
+    const noise = createNoise(9);
+    const into = new Float32Array(6);
+    expect(noise([2, 3], into).data).toBe(into);
+    const next = noise([1, 4]).data;
+    expect([...into, ...next]).toEqual([...gaussianTensor(9, [10]).data]);
+    expect(() => noise([2, 3], new Float32Array(5))).toThrow('noise: into holds 5 values, the shape [2, 3] 6');
+  });
 });
 
 describe('Philox4x32-10', () => {

@@ -3,13 +3,7 @@ import { planEdit } from '@pixels/server/engine/edit-plan.ts';
 import { createHeldSource } from '@pixels/server/engine/held-source.ts';
 import type { DiffusionModel } from '@pixels/server/engine/model.ts';
 import { createNoise } from '@pixels/server/engine/noise.ts';
-import {
-  compositeLayers,
-  heldRuns,
-  heldStepCounts,
-  reinjectHeldSource,
-  runPixelsPass,
-} from '@pixels/server/engine/pixels-loop.ts';
+import { heldRuns, reinjectHeldSource, runPixelsPass, stepZeroComposites } from '@pixels/server/engine/pixels-loop.ts';
 import { createScheduler } from '@pixels/server/engine/schedulers/create-scheduler.ts';
 import { truncatedStart } from '@pixels/server/engine/schedulers/schedule-math.ts';
 import type { Tensor } from '@pixels/server/engine/tensor.ts';
@@ -179,8 +173,8 @@ describe('runPixelsPass', () => {
     }
   });
 
-  it('composites exemplar layers in z-order by coverage, top last', () => {
-    const base = { data: new Float32Array(4).fill(0), shape: [1, 1, 2, 2] };
+  it('composites exemplar layers in z-order by coverage, top last, into the reference and the free cells of z', () => {
+    const base = { data: Float32Array.of(0, 0, 0, 7), shape: [1, 1, 2, 2] };
     const bottom = {
       latent: { data: new Float32Array(4).fill(1), shape: [1, 1, 2, 2] },
       coverage: Float32Array.of(1, 1, 0.5, 0),
@@ -189,7 +183,19 @@ describe('runPixelsPass', () => {
       latent: { data: new Float32Array(4).fill(2), shape: [1, 1, 2, 2] },
       coverage: Float32Array.of(0, 1, 0.5, 0),
     };
-    expect(Array.from(compositeLayers(base, [bottom, top]).data)).toEqual([1, 2, 1.25, 0]);
+    // Noise-free scales, so z's free cells show the clean stack too; the last cell is held at step 0.
+    const scales = { signal: 1, noise: 0 };
+    const runs = heldRuns(Float32Array.of(0, 0, 0, 1), [0.5]);
+    const zeroNoise = (shape: readonly number[], into?: Float32Array) => ({
+      data: into ?? new Float32Array(shape.reduce((a, b) => a * b, 1)),
+      shape: [...shape],
+    });
+    const held = createHeldSource(base.data, (into) => into.fill(0));
+    const { surgical, reference } = stepZeroComposites(base, held, [bottom, top], zeroNoise, runs, scales);
+    expect([...reference.data]).toEqual([1, 2, 1.25, 7]);
+    expect([...surgical.data]).toEqual([1, 2, 1.25, 7]);
+    // No layers: the reference is the source itself.
+    expect(stepZeroComposites(base, held, [], zeroNoise, runs, scales).reference).toBe(base);
   });
 
   it('stops between steps when canceled', async () => {
@@ -219,24 +225,34 @@ describe('runPixelsPass', () => {
   });
 });
 
-describe('heldStepCounts', () => {
-  it('counts the steps that hold each cell: hold_i = [H > thr_i] exactly while i < count', () => {
-    const holdMap = Float32Array.of(0, 1, 0.5, 0.26, 0.25, 0.9);
-    const table = [0, 0.25, 0.5, 0.75];
-    const counts = heldStepCounts(holdMap, table);
-    for (const cell of holdMap.keys()) {
-      for (let i = 0; i < table.length; i++) expect(counts[cell] > i).toBe(holdMap[cell] > table[i]);
-    }
-    expect([...counts]).toEqual([0, 4, 2, 2, 1, 4]);
-  });
-});
+/** A hold map and table under which cell c is held for exactly counts[c] steps. */
+function holdMapFor(counts: readonly number[]): { holdMap: Float32Array; table: number[] } {
+  const steps = Math.max(...counts, 1);
+  return {
+    holdMap: Float32Array.from(counts, (count) => (count - 0.5) / steps),
+    table: Array.from({ length: steps }, (_, i) => i / steps),
+  };
+}
 
 describe('heldRuns and reinjectHeldSource', () => {
+  it('count the steps that hold each cell: hold_i = [H > thr_i] exactly while i < count', () => {
+    const holdMap = Float32Array.of(0, 1, 0.5, 0.26, 0.25, 0.9, 0.9, Number.NaN);
+    const table = [0, 0.25, 0.5, 0.75];
+    const runs = heldRuns(holdMap, table);
+    const countOf = (cell: number) => runs.counts[runs.starts.findLastIndex((start) => start <= cell)];
+    for (const cell of holdMap.keys()) {
+      for (let i = 0; i < table.length; i++) expect(countOf(cell) > i).toBe(holdMap[cell] > table[i]);
+    }
+    expect([...runs.starts]).toEqual([0, 1, 2, 4, 5, 7, 8]);
+    expect([...runs.counts]).toEqual([0, 4, 2, 1, 4, 0]);
+  });
+
   it('cut the cells into runs of equal count, in order', () => {
-    const runs = heldRuns(Uint16Array.of(3, 3, 0, 0, 0, 5, 3, 3));
+    const { holdMap, table } = holdMapFor([3, 3, 0, 0, 0, 5, 3, 3]);
+    const runs = heldRuns(holdMap, table);
     expect([...runs.starts]).toEqual([0, 2, 5, 6, 8]);
     expect([...runs.counts]).toEqual([3, 0, 5, 3]);
-    expect([...heldRuns(new Uint16Array(0)).starts]).toEqual([0]);
+    expect([...heldRuns(new Float32Array(0), table).starts]).toEqual([0]);
   });
 
   it('write S_i * hold_i + z * (1 - hold_i) in every channel, nowhere else', () => {
@@ -247,7 +263,14 @@ describe('heldRuns and reinjectHeldSource', () => {
     const scales = { signal: 0.75, noise: 0.5 };
     for (let step = 0; step < 6; step++) {
       const z = new Float32Array(2 * cells).fill(-99);
-      reinjectHeldSource(z, createHeldSource(S, sourceNoise), heldRuns(heldSteps), step, scales);
+      const { holdMap, table } = holdMapFor([...heldSteps]);
+      reinjectHeldSource(
+        z,
+        createHeldSource(S, (into) => into.set(sourceNoise)),
+        heldRuns(holdMap, table),
+        step,
+        scales,
+      );
       const expected = Array.from(z, (_, i) =>
         heldSteps[i % cells] > step ? Math.fround(0.75 * S[i] + 0.5 * sourceNoise[i]) : -99,
       );
