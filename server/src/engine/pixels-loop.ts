@@ -119,14 +119,31 @@ export function stepZeroComposites(
 // mid-loop with no feedback yet for the code after the loops and threw that code away again, seven
 // times in one bench run (each time a pass's loops ran unoptimised for a while); now once each.
 
-/** out = E * coverage + under * (1 - coverage) in every channel (out may be under). */
+/**
+ * out = E * coverage + under * (1 - coverage) in every channel (out may be under). Where the
+ * coverage is 0 or 1 along a stretch (most of a layer: its alpha is soft only at its edge) the
+ * stretch is copied from under or E, as the formula gives; a copy is several times faster than
+ * the arithmetic in JavaScript.
+ */
 function compositeLayerInto(out: Float32Array, E: Float32Array, under: Float32Array, coverage: Float32Array): void {
   const cells = coverage.length;
-  for (let plane = 0; plane < out.length; plane += cells) {
-    for (let cell = 0; cell < cells; cell++) {
-      const weight = coverage[cell];
-      out[plane + cell] = E[plane + cell] * weight + under[plane + cell] * (1 - weight);
+  for (let cell = 0; cell < cells; ) {
+    const weight = coverage[cell];
+    let end = cell + 1;
+    if (weight === 0 || weight === 1) {
+      while (end < cells && coverage[end] === weight) end++;
+      const from = weight === 1 ? E : under;
+      if (from !== out) {
+        for (let plane = 0; plane < out.length; plane += cells) {
+          out.set(from.subarray(plane + cell, plane + end), plane + cell);
+        }
+      }
+    } else {
+      for (let plane = 0; plane < out.length; plane += cells) {
+        out[plane + cell] = E[plane + cell] * weight + under[plane + cell] * (1 - weight);
+      }
     }
+    cell = end;
   }
 }
 
