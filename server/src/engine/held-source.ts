@@ -24,6 +24,8 @@ export interface HeldSource {
 /** Values mixed per kernel call: 64 KiB of scratch, which stays in the core's cache. */
 const SCRATCH_VALUES = 16 * 1024;
 const PAGE_BYTES = 64 * 1024;
+/** Views of the scratch kept per pass; a map with more stretch lengths makes the rest as needed. */
+const MAX_SCRATCH_VIEWS = 1024;
 
 type Mix = (s: number, n: number, out: number, count: number, a: number, b: number) => void;
 
@@ -50,6 +52,19 @@ export function createHeldSource(source: Float32Array, drawNoise: (into: Float32
   held.source.set(source);
   drawNoise(held.noise);
   const scratch = new Float32Array(memory.buffer, scratchByte, SCRATCH_VALUES);
+  // The scratch's first `count` values, one view per length: a step writes a stretch of held
+  // cells per row and plane (1,500 at 512²), and a new view for each drove V8's incremental
+  // marking, so the major GCs that both loops' latents call for fell in PIXELS' steps (11 a pass
+  // against img2img's 1 in the engine bench; 6 and 6 with the views kept).
+  const views = new Map<number, Float32Array>();
+  const scratchOf = (count: number): Float32Array => {
+    let view = views.get(count);
+    if (!view) {
+      view = scratch.subarray(0, count);
+      if (views.size < MAX_SCRATCH_VIEWS) views.set(count, view);
+    }
+    return view;
+  };
   return {
     ...held,
     writeInto(z, first, end, { signal, noise }) {
@@ -62,7 +77,7 @@ export function createHeldSource(source: Float32Array, drawNoise: (into: Float32
       for (let start = first; start < end; start += SCRATCH_VALUES) {
         const count = Math.min(SCRATCH_VALUES, end - start);
         mix(sourceByte + start * 4, noiseByte + start * 4, scratchByte, count, signal, noise);
-        z.set(count === SCRATCH_VALUES ? scratch : scratch.subarray(0, count), start);
+        z.set(scratchOf(count), start);
       }
     },
   };
