@@ -23,6 +23,10 @@ describe('createHeldSource', () => {
       [1, 16_390],
       [values - 9, values],
       [123, 40_001],
+      // Lengths seen before (each length's view of the scratch is kept and reused).
+      [10, 20],
+      [30, 40],
+      [values - 10, values],
     ]) {
       const z = new Float32Array(values).fill(-7);
       const expected = new Float32Array(values).fill(-7);
